@@ -1,0 +1,89 @@
+//! Durations as people write them in files and JSON bodies: `30m`, `1h 30m`, `500ms`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::SignedDuration;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A non-negative duration written with units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Duration(SignedDuration);
+
+impl Duration {
+    /// The longest duration accepted anywhere: longer values are typing mistakes.
+    pub const MAX: Duration = Duration(SignedDuration::from_hours(24 * 366));
+
+    pub fn from_secs(secs: u32) -> Self {
+        Duration(SignedDuration::from_secs(i64::from(secs)))
+    }
+
+    pub fn from_millis(millis: u32) -> Self {
+        Duration(SignedDuration::from_millis(i64::from(millis)))
+    }
+
+    pub fn signed(self) -> SignedDuration {
+        self.0
+    }
+
+    pub fn std(self) -> std::time::Duration {
+        // Never negative by construction.
+        self.0.unsigned_abs()
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+}
+
+impl FromStr for Duration {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parsed: SignedDuration = text.trim().parse().map_err(|_| {
+            format!("invalid duration `{text}`: write a number with a unit, like 500ms, 30s, 5m or 1h 30m")
+        })?;
+        if parsed.is_negative() {
+            return Err(format!("invalid duration `{text}`: must not be negative"));
+        }
+        if parsed > Self::MAX.0 {
+            return Err(format!("invalid duration `{text}`: longer than a year"));
+        }
+        Ok(Duration(parsed))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_friendly_units() {
+        let d: Duration = "1h 30m".parse().unwrap();
+        assert_eq!(d.std(), std::time::Duration::from_secs(5400));
+        assert_eq!(d.to_string(), "1h 30m");
+        assert_eq!("500ms".parse::<Duration>().unwrap().to_string(), "500ms");
+        assert!("2".parse::<Duration>().unwrap_err().contains("with a unit"));
+        assert!("-5s".parse::<Duration>().unwrap_err().contains("negative"));
+        assert!("900000h".parse::<Duration>().unwrap_err().contains("year"));
+    }
+}

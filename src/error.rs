@@ -1,0 +1,220 @@
+//! The one error type of emcee: every failure carries its exit code, and problems in an
+//! input file carry the file and span they point at. [`Error::render`] is the only place
+//! that turns an error into text for a person.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::source::{SourceFile, Span};
+
+/// The process exit codes, stable and documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    /// A step failed, or a command failed for a reason not listed below.
+    Failed = 1,
+    /// Bad usage, or an invalid playbook or input file.
+    Invalid = 2,
+    /// The API could not be reached or refused the credentials.
+    Unreachable = 3,
+    /// Another run holds this meeting's lock.
+    Locked = 4,
+    /// Interrupted by SIGINT.
+    Interrupted = 130,
+    /// Stopped by SIGTERM.
+    Terminated = 143,
+}
+
+impl ExitCode {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// A problem at a place in an input file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub file: Arc<SourceFile>,
+    pub span: Span,
+    pub message: String,
+    /// Shown under the caret; the message itself is used when absent.
+    pub label: Option<String>,
+    /// A hint such as "did you mean `subject`?".
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: &Arc<SourceFile>, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: Arc::clone(file),
+            span,
+            message: message.into(),
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// `file:line:col`, as editors and terminals recognise it.
+    pub fn position(&self) -> String {
+        let (line, column) = self.file.line_col(self.span.offset);
+        format!("{}:{line}:{column}", self.file.name())
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.position(), self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+impl miette::Diagnostic for Diagnostic {
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&*self.file)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let label = self.label.clone().unwrap_or_else(|| self.message.clone());
+        Some(Box::new(std::iter::once(miette::LabeledSpan::new(
+            Some(label),
+            self.span.offset,
+            self.span.len,
+        ))))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more problems in input files; all of them are reported, not just the first.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Diagnostic>),
+    /// Bad command-line usage.
+    #[error("{0}")]
+    Usage(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything else that stops a command.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<Diagnostic> for Error {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Error::Invalid(vec![diagnostic])
+    }
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Invalid(_) | Error::Usage(_) => ExitCode::Invalid,
+            Error::Io { .. } | Error::Failed(_) => ExitCode::Failed,
+        }
+    }
+
+    /// The error as shown to a person: for file problems, `file:line:col`, the source
+    /// line with a caret under the span, and any help.
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            Error::Invalid(diagnostics) => {
+                let theme = if color {
+                    miette::GraphicalTheme::unicode()
+                } else {
+                    miette::GraphicalTheme::unicode_nocolor()
+                };
+                let handler = miette::GraphicalReportHandler::new_themed(theme)
+                    .with_width(100)
+                    .with_wrap_lines(false);
+                let mut out = String::new();
+                for diagnostic in diagnostics {
+                    out.push_str(&format!("error: {diagnostic}\n"));
+                    // Writing into a String cannot fail.
+                    let _ = handler.render_report(&mut out, diagnostic);
+                }
+                if diagnostics.len() > 1 {
+                    out.push_str(&format!("{} problems found\n", diagnostics.len()));
+                }
+                out
+            }
+            other => {
+                let mut out = format!("error: {other}\n");
+                let mut source = std::error::Error::source(other);
+                while let Some(cause) = source {
+                    out.push_str(&format!("  caused by: {cause}\n"));
+                    source = cause.source();
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely misspelling.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lowered = word.to_lowercase();
+    candidates
+        .iter()
+        .map(|candidate| {
+            let score = strsim::jaro_winkler(&lowered, &candidate.to_lowercase());
+            (score, *candidate)
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let fields = ["id", "subject", "host_password", "participants"];
+        assert_eq!(did_you_mean("subjct", &fields), Some("subject"));
+        assert_eq!(did_you_mean("particpants", &fields), Some("participants"));
+        assert_eq!(did_you_mean("zebra", &fields), None);
+    }
+
+    #[test]
+    fn renders_position_line_and_caret() {
+        let file = SourceFile::new("seed.yaml", "meetings:\n  - subjct: x\n");
+        let diagnostic = Diagnostic::new(&file, file.span_at(2, 5, 6), "unknown field `subjct`")
+            .with_help("did you mean `subject`?");
+        let text = Error::from(diagnostic).render(false);
+        assert!(
+            text.starts_with("error: seed.yaml:2:5: unknown field `subjct`"),
+            "{text}"
+        );
+        assert!(text.contains("[seed.yaml:2:5]"), "{text}");
+        assert!(text.contains("  - subjct: x"), "{text}");
+        assert!(text.contains("did you mean `subject`?"), "{text}");
+    }
+}

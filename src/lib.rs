@@ -1,0 +1,10 @@
+//! emcee runs meeting choreography against Huawei Cloud Meeting's meeting-control API,
+//! and ships an emulator of that API for rehearsal and tests.
+
+pub mod cli;
+pub mod clock;
+pub mod duration;
+pub mod error;
+pub mod sim;
+pub mod source;
+pub mod yaml;

@@ -1,0 +1,147 @@
+//! The error answers of the emulated service: an HTTP status and the
+//! `{"error_code","error_msg"}` body of `mmc-api.md` §8, with the codes of its
+//! "Emulator decisions" table.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Carried in the response's extensions so the request log can record the code
+/// without reparsing the body.
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub msg: String,
+    /// Seconds for a `Retry-After` header, on throttling answers.
+    pub retry_after: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error_code: &'a str,
+    error_msg: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: impl Into<String>, msg: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.into(),
+            msg: msg.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Unknown meeting, wrong host password, or meeting ended, on the token call.
+    pub fn conf_not_found_or_auth_failed() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MMC.111072065",
+            "CONF_NOT_FOUND_OR_AUTH_FAILED",
+        )
+    }
+
+    /// Malformed body, missing or out-of-range parameter; the message names the field.
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MMC.111070001", msg)
+    }
+
+    pub fn participant_not_found() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MMC.111070001",
+            "PARTICIPANT_NOT_FOUND",
+        )
+    }
+
+    pub fn token_missing() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "MMC.111070111", "TOKEN_IS_EMPTY")
+    }
+
+    pub fn token_invalid() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "MMC.111070004", "AUTH_FAILED")
+    }
+
+    pub fn meeting_ended() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MMC.111081002",
+            "CONF_NOT_EXIST_OR_ENDED",
+        )
+    }
+
+    pub fn meeting_locked() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "MMC.111072050", "CONF_LOCKED")
+    }
+
+    pub fn throttled(retry_after: Option<u32>) -> Self {
+        ApiError {
+            retry_after,
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "MMC.100000429",
+                "TOO_MANY_REQUESTS",
+            )
+        }
+    }
+
+    pub fn account_auth_failed(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "USG.206010000", msg)
+    }
+
+    /// The API gateway's answer for a path or method it does not publish.
+    pub fn no_such_api() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "APIGW.0101",
+            "The API does not exist or has not been published in the environment",
+        )
+    }
+
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "APIGW.0201",
+            format!("Request body too large (limit {limit} bytes)"),
+        )
+    }
+
+    // Errors of the emulator's own `/_sim/` admin API.
+
+    pub fn sim_not_found(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "SIM.NOT_FOUND", msg)
+    }
+
+    pub fn sim_bad_request(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "SIM.BAD_REQUEST", msg)
+    }
+
+    pub fn sim_conflict(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "SIM.CONFLICT", msg)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(Body {
+                error_code: &self.code,
+                error_msg: &self.msg,
+            }),
+        )
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds));
+        }
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
+    }
+}

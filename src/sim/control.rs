@@ -1,0 +1,453 @@
+//! The meeting-control API of `mmc-api.md` §2–§5 and the account login of §6: the
+//! same methods, paths, headers, bodies and answers as the real service. Each handler
+//! checks in the service's order — token present, conference id, token valid for this
+//! meeting, meeting not ended, body, participant — then applies the call to the
+//! meeting under one lock.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::api_error::ApiError;
+use super::ids::Ids;
+use super::meeting::Meeting;
+use super::state::{ACCESS_TOKEN_TTL, Grant, Sim};
+use super::wire::{
+    AccountLoginBody, AccountLoginResponse, AccountUser, BatchHandsBody, CohostBody, DurationBody,
+    GuestUnmuteBody, HandsBody, HangUpBody, InviteBody, LiveBody, LockBody, MuteBody,
+    MuteMeetingBody, RealTimeInfo, RecordBody, RenameBody, SetRoleBody, TokenData, TokenResponse,
+    WsTokenResponse, parse_body,
+};
+
+const CONTROL: &str = "/v1/mmc/control/conferences";
+
+pub fn routes() -> Router<Arc<Sim>> {
+    let path = |tail: &str| format!("{CONTROL}{tail}");
+    Router::new()
+        .route(&path("/token"), get(token))
+        .route(&path("/wsToken"), get(ws_token))
+        .route(&path("/realTimeInfo"), get(real_time_info))
+        .route(&path("/participants/broadcast"), put(broadcast))
+        .route(&path("/cancelBroadcast"), put(cancel_broadcast))
+        .route(&path("/participants/rollCall"), put(roll_call))
+        .route(&path("/participants/hands"), put(hands))
+        .route(&path("/participants/batch/hands"), put(batch_hands))
+        .route(&path("/participants/mute"), put(mute))
+        .route(&path("/mute"), put(mute_meeting))
+        .route(&path("/mute/guestUnMute"), put(guest_unmute))
+        .route(&path("/participants/role"), put(set_role))
+        .route(&path("/participants/cohost"), put(set_cohost))
+        .route(&path("/lock"), put(lock))
+        .route(&path("/record"), put(record))
+        .route(&path("/live"), put(live))
+        .route(&path("/participants/delete"), post(hang_up))
+        .route(&path("/participants"), post(invite))
+        .route(&path("/participants/name"), put(rename))
+        .route(&path("/duration"), put(extend))
+        .route(&path("/stop"), put(stop))
+        .route("/v1/usg/acs/auth/account", post(account_login))
+}
+
+/// What every control call carries outside its body.
+pub struct Call {
+    authorization: Option<String>,
+    password: Option<String>,
+    login_type: Option<String>,
+    conference_id: Option<String>,
+    participant_id: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Call {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let mut call = Call {
+            authorization: header("x-conference-authorization"),
+            password: header("x-password"),
+            login_type: header("x-login-type"),
+            conference_id: None,
+            participant_id: None,
+        };
+        for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            match &*key {
+                "conferenceID" if !value.is_empty() => {
+                    call.conference_id = Some(value.into_owned())
+                }
+                "participantID" if !value.is_empty() => {
+                    call.participant_id = Some(value.into_owned())
+                }
+                _ => {}
+            }
+        }
+        Ok(call)
+    }
+}
+
+/// The token in `X-Conference-Authorization`, raw or as `Basic base64(token)`.
+fn decode_token(header: &str) -> String {
+    match header.strip_prefix("Basic ") {
+        Some(encoded) => BASE64
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            // Undecodable: no token can match it, so it answers as an unknown token.
+            .unwrap_or_default(),
+        None => header.to_owned(),
+    }
+}
+
+impl Call {
+    fn token(&self) -> Result<String, ApiError> {
+        self.authorization
+            .as_deref()
+            .map(decode_token)
+            .ok_or_else(ApiError::token_missing)
+    }
+
+    fn conference(&self) -> Result<&str, ApiError> {
+        self.conference_id
+            .as_deref()
+            .ok_or_else(|| ApiError::bad_request("invalid parameter conferenceID: required"))
+    }
+
+    fn participant(&self) -> Result<&str, ApiError> {
+        self.participant_id
+            .as_deref()
+            .ok_or_else(|| ApiError::bad_request("invalid parameter participantID: required"))
+    }
+}
+
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    parse_body(bytes).map_err(ApiError::bad_request)
+}
+
+/// Runs `op` on the meeting a valid token controls.
+fn control<T>(
+    sim: &Sim,
+    call: &Call,
+    op: impl FnOnce(&mut Meeting, &mut Ids) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let token = call.token()?;
+    let conference = call.conference()?;
+    let now = sim.clock.now();
+    let mut guard = sim.lock();
+    let state = &mut *guard;
+    state.check_token(&token, conference, now)?;
+    let meeting = state
+        .meetings
+        .get_mut(conference)
+        .ok_or_else(ApiError::token_invalid)?;
+    if meeting.is_ended() {
+        return Err(ApiError::meeting_ended());
+    }
+    op(meeting, &mut state.ids)
+}
+
+type Sh = State<Arc<Sim>>;
+
+async fn token(State(sim): Sh, call: Call) -> Result<Json<TokenResponse>, ApiError> {
+    let conference = call.conference()?.to_owned();
+    let now = sim.clock.now();
+    let mut state = sim.lock();
+    if let Some(header) = &call.authorization {
+        let token = decode_token(header);
+        let live = state.check_token(&token, &conference, now).is_ok();
+        if live {
+            if state
+                .meetings
+                .get(&conference)
+                .is_none_or(Meeting::is_ended)
+            {
+                return Err(ApiError::conf_not_found_or_auth_failed());
+            }
+            if let Some((token, grant)) = state.keep_alive(&token, now) {
+                let ttl = state.token_ttl();
+                drop(state);
+                return Ok(Json(token_response(&sim, token, &grant, ttl)));
+            }
+        }
+        if call.password.is_none() {
+            return Err(ApiError::token_invalid());
+        }
+    }
+    let password = call
+        .password
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("invalid parameter X-Password: required"))?;
+    match call.login_type.as_deref() {
+        None => {
+            return Err(ApiError::bad_request(
+                "invalid parameter X-Login-Type: required",
+            ));
+        }
+        Some("1") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid parameter X-Login-Type: must be 1 (host password login), got {other}"
+            )));
+        }
+    }
+    let authorised = state
+        .meetings
+        .get(&conference)
+        .is_some_and(|m| !m.is_ended() && m.host_password == password);
+    if !authorised {
+        return Err(ApiError::conf_not_found_or_auth_failed());
+    }
+    let (token, grant) = state.issue_token(&conference, now);
+    let ttl = state.token_ttl();
+    drop(state);
+    Ok(Json(token_response(&sim, token, &grant, ttl)))
+}
+
+fn token_response(
+    sim: &Sim,
+    token: String,
+    grant: &Grant,
+    ttl: jiff::SignedDuration,
+) -> TokenResponse {
+    let mut state = sim.lock();
+    let tmp_ws_token = state.ids.token();
+    let address_token = state.ids.token();
+    drop(state);
+    let ws_base = sim
+        .base_url()
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
+    TokenResponse {
+        data: TokenData {
+            token,
+            tmp_ws_token,
+            ws_url: format!("{ws_base}/cms/open/websocket/confctl/increment/conn"),
+            role: grant.role,
+            expire_time: grant.expires.as_millisecond(),
+            user_id: "emcee-sim-user".into(),
+            org_id: "emcee-sim".into(),
+            participant_id: String::new(),
+            conf_token_expire_time: ttl.as_secs(),
+            vmr_current_conf_id: grant.meeting_id.clone(),
+            support_notify_type: vec![
+                "ConfBasicInfoNotify",
+                "ConfDynamicInfoNotify",
+                "ParticipantsNotify",
+                "AttendeesNotify",
+                "SpeakerChangeNotify",
+                "InviteResultNotify",
+            ],
+        },
+        address_token,
+        gloabl_public_ip: "127.0.0.1".into(),
+    }
+}
+
+async fn ws_token(State(sim): Sh, call: Call) -> Result<Json<WsTokenResponse>, ApiError> {
+    control(&sim, &call, |_, ids| {
+        Ok(Json(WsTokenResponse {
+            web_socket_token: ids.token(),
+        }))
+    })
+}
+
+async fn real_time_info(State(sim): Sh, call: Call) -> Result<Json<RealTimeInfo>, ApiError> {
+    control(&sim, &call, |meeting, _| Ok(Json(meeting.real_time_info())))
+}
+
+async fn broadcast(State(sim): Sh, call: Call) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| m.broadcast(call.participant()?))
+}
+
+async fn cancel_broadcast(State(sim): Sh, call: Call) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        m.cancel_broadcast();
+        Ok(())
+    })
+}
+
+async fn roll_call(State(sim): Sh, call: Call) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| m.roll_call(call.participant()?))
+}
+
+async fn hands(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let pid = call.participant()?;
+        let body: HandsBody = body(&bytes)?;
+        m.set_hand(pid, body.hands_state.0)
+    })
+}
+
+async fn batch_hands(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: BatchHandsBody = body(&bytes)?;
+        m.batch_hands(&body.pids, body.hands_state.0)
+    })
+}
+
+async fn mute(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let pid = call.participant()?;
+        let body: MuteBody = body(&bytes)?;
+        m.mute(pid, body.is_mute.0)
+    })
+}
+
+async fn mute_meeting(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: MuteMeetingBody = body(&bytes)?;
+        m.mute_all(body.is_mute.0, body.allow_unmute_by_oneself.map(|f| f.0));
+        Ok(())
+    })
+}
+
+async fn guest_unmute(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: GuestUnmuteBody = body(&bytes)?;
+        m.allow_self_unmute(body.allow_unmute_by_oneself.0);
+        Ok(())
+    })
+}
+
+async fn set_role(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let pid = call.participant()?;
+        let body: SetRoleBody = body(&bytes)?;
+        m.set_chair(pid, body.apply_chair.0, body.chairman_pwd.as_deref())
+    })
+}
+
+async fn set_cohost(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let pid = call.participant()?;
+        let body: CohostBody = body(&bytes)?;
+        m.set_cohost(pid, body.is_cohost.0)
+    })
+}
+
+async fn lock(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        m.locked = body::<LockBody>(&bytes)?.is_lock.0;
+        Ok(())
+    })
+}
+
+async fn record(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        m.recording = body::<RecordBody>(&bytes)?.is_record.0;
+        Ok(())
+    })
+}
+
+async fn live(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        m.live = body::<LiveBody>(&bytes)?.is_live.0;
+        Ok(())
+    })
+}
+
+async fn hang_up(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: HangUpBody = body(&bytes)?;
+        m.hang_up(&body.bulk_hang_up_participants)
+    })
+}
+
+async fn invite(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, ids| {
+        let body: InviteBody = body(&bytes)?;
+        m.invite(&body.attendees, ids)
+    })
+}
+
+async fn rename(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: RenameBody = body(&bytes)?;
+        m.rename(body.participant_id.as_deref(), &body.number, &body.new_name)
+    })
+}
+
+async fn extend(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: DurationBody = body(&bytes)?;
+        m.extend(body.auto.0, body.duration)
+    })
+}
+
+async fn stop(State(sim): Sh, call: Call) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        m.stop();
+        Ok(())
+    })
+}
+
+/// `POST /v1/usg/acs/auth/account`: `Authorization: Basic base64(account:password)`
+/// against the seed's accounts, answering with an access token.
+async fn account_login(
+    State(sim): Sh,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<AccountLoginResponse>, ApiError> {
+    let credentials = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|encoded| BASE64.decode(encoded.trim()).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::account_auth_failed(
+                "Authorization: Basic base64(account:password) is required",
+            )
+        })?;
+    let (account, password) = credentials
+        .split_once(':')
+        .ok_or_else(|| ApiError::account_auth_failed("ACCOUNT_OR_PASSWORD_ERROR"))?;
+    let login: AccountLoginBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        AccountLoginBody::default()
+    } else {
+        body(&bytes)?
+    };
+    if login.account.as_deref().is_some_and(|a| a != account) {
+        return Err(ApiError::account_auth_failed("ACCOUNT_OR_PASSWORD_ERROR"));
+    }
+    let now = sim.clock.now();
+    let mut state = sim.lock();
+    let known = state
+        .seed_accounts()
+        .iter()
+        .any(|a| a.account == account && a.password == password);
+    if !known {
+        return Err(ApiError::account_auth_failed("ACCOUNT_OR_PASSWORD_ERROR"));
+    }
+    state.access_tokens.retain(|_, expires| *expires > now);
+    let access_token = state.ids.token();
+    let expires = now
+        .checked_add(ACCESS_TOKEN_TTL)
+        .unwrap_or(jiff::Timestamp::MAX);
+    state.access_tokens.insert(access_token.clone(), expires);
+    Ok(Json(AccountLoginResponse {
+        access_token,
+        valid_period: ACCESS_TOKEN_TTL.as_secs(),
+        expire_time: expires.as_millisecond(),
+        create_time: now.as_millisecond(),
+        token_type: 0,
+        user: AccountUser {
+            user_id: format!("emcee-sim-{account}"),
+            user_name: account.to_owned(),
+            corp_id: "emcee-sim".into(),
+        },
+    }))
+}

@@ -1,0 +1,398 @@
+//! The emulator's seed: the meetings, participants and accounts it starts with, read
+//! from a YAML file (`emcee sim --seed FILE`) or given in process. The same meeting
+//! shape is accepted by `POST /_sim/meetings`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Duration;
+use crate::error::{Diagnostic, Error};
+use crate::source::SourceFile;
+use crate::yaml::{self, Spanned};
+
+/// Longest display name the service accepts (the invite call's limit).
+pub const MAX_NAME_CHARS: usize = 96;
+/// Most co-hosts a meeting may have.
+pub const MAX_COHOSTS: usize = 100;
+
+#[derive(Debug, Clone, Default)]
+pub struct Seed {
+    pub meetings: Vec<MeetingSeed>,
+    pub accounts: Vec<AccountSeed>,
+    /// Lifetime of control tokens; 30 minutes when absent.
+    pub token_ttl: Option<Duration>,
+}
+
+impl Seed {
+    /// Reads and checks a seed file; every problem is reported with its position.
+    pub fn load(path: &Path) -> Result<Seed, Error> {
+        let file = SourceFile::read(path)?;
+        Self::parse(&file)
+    }
+
+    pub fn parse(file: &std::sync::Arc<SourceFile>) -> Result<Seed, Error> {
+        let parsed: SeedFile = yaml::parse(file)?;
+        let mut problems = Vec::new();
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        for meeting in &parsed.meetings {
+            let span = yaml::span_of(file, meeting);
+            if let Err(message) = meeting.value.validate() {
+                problems.push(Diagnostic::new(file, span, message));
+            }
+            if let Some(id) = &meeting.value.id
+                && seen.insert(id.0.clone(), ()).is_some()
+            {
+                problems.push(
+                    Diagnostic::new(file, span, format!("meeting id {id} appears twice"))
+                        .with_help(
+                            "each meeting needs its own id; leave `id` out to have one generated",
+                        ),
+                );
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems));
+        }
+        Ok(Seed {
+            meetings: parsed.meetings.into_iter().map(|m| m.value).collect(),
+            accounts: parsed.accounts,
+            token_ttl: parsed.token_ttl,
+        })
+    }
+}
+
+/// The seed file as written, with positions kept for error messages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedFile {
+    #[serde(default)]
+    meetings: Vec<Spanned<MeetingSeed>>,
+    #[serde(default)]
+    accounts: Vec<AccountSeed>,
+    token_ttl: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingSeed {
+    /// Generated (9 digits) when absent.
+    pub id: Option<MeetingId>,
+    #[serde(default = "default_subject")]
+    pub subject: String,
+    pub host_password: String,
+    pub guest_password: Option<String>,
+    #[serde(default)]
+    pub participants: Vec<ParticipantSeed>,
+    /// People invited but not (yet) in the meeting, as `realTimeInfo.attendees` lists them.
+    #[serde(default)]
+    pub attendees: Vec<AttendeeSeed>,
+    #[serde(default)]
+    pub status: MeetingStatus,
+    #[serde(default)]
+    pub locked: bool,
+    #[serde(default)]
+    pub recording: bool,
+    #[serde(default)]
+    pub live: bool,
+    #[serde(default)]
+    pub mute_all: bool,
+    #[serde(default = "yes")]
+    pub allow_self_unmute: bool,
+    /// Scheduled length from the emulator's start; 2 hours when absent.
+    pub duration: Option<Duration>,
+}
+
+fn default_subject() -> String {
+    "Rehearsal".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl MeetingSeed {
+    /// Checks what a single meeting can get wrong on its own.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.host_password.is_empty() {
+            return Err("`host_password` must not be empty".into());
+        }
+        if self.guest_password.as_deref() == Some("") {
+            return Err("`guest_password` must not be empty; leave it out instead".into());
+        }
+        for participant in &self.participants {
+            participant.validate()?;
+        }
+        let hosts: Vec<&str> = self
+            .participants
+            .iter()
+            .filter(|p| p.role == Role::Host)
+            .map(|p| p.name.as_str())
+            .collect();
+        if hosts.len() > 1 {
+            return Err(format!(
+                "a meeting has at most one host, this one has {}: {}",
+                hosts.len(),
+                hosts.join(", ")
+            ));
+        }
+        let cohosts = self
+            .participants
+            .iter()
+            .filter(|p| p.role == Role::Cohost)
+            .count();
+        if cohosts > MAX_COHOSTS {
+            return Err(format!(
+                "a meeting has at most {MAX_COHOSTS} co-hosts, this one has {cohosts}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A conference id: digits only. Generated ids have 9 digits, as the service's do;
+/// longer and shorter ones are accepted so that any real meeting can be rehearsed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MeetingId(pub String);
+
+impl fmt::Display for MeetingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl MeetingId {
+    pub fn parse(text: &str) -> Result<MeetingId, String> {
+        if (6..=20).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(MeetingId(text.to_owned()))
+        } else {
+            Err(format!(
+                "invalid meeting id `{text}`: a conference id is 6 to 20 digits, like 914044873"
+            ))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MeetingId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = MeetingId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a conference id of digits, like \"914044873\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<MeetingId, E> {
+                MeetingId::parse(text).map_err(E::custom)
+            }
+            // An unquoted id in YAML is a number; accept it rather than make people quote.
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<MeetingId, E> {
+                MeetingId::parse(&value.to_string()).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<MeetingId, E> {
+                MeetingId::parse(&value.to_string()).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeetingStatus {
+    #[default]
+    Active,
+    Ended,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Host,
+    Cohost,
+    #[default]
+    Guest,
+}
+
+/// A participant's connection state, as `realTimeInfo` encodes it (0, 1, 2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantState {
+    #[default]
+    InMeeting,
+    Calling,
+    Joining,
+}
+
+impl ParticipantState {
+    pub fn code(self) -> u8 {
+        match self {
+            ParticipantState::InMeeting => 0,
+            ParticipantState::Calling => 1,
+            ParticipantState::Joining => 2,
+        }
+    }
+}
+
+/// A hand, written `raised`/`lowered` or as a boolean.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hand(pub bool);
+
+impl<'de> Deserialize<'de> for Hand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HandVisitor;
+        impl Visitor<'_> for HandVisitor {
+            type Value = Hand;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`raised`, `lowered`, true or false")
+            }
+            fn visit_bool<E: de::Error>(self, raised: bool) -> Result<Hand, E> {
+                Ok(Hand(raised))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Hand, E> {
+                match text {
+                    "raised" => Ok(Hand(true)),
+                    "lowered" => Ok(Hand(false)),
+                    other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(HandVisitor)
+    }
+}
+
+/// A participant in the seed, or joining through `POST /_sim/meetings/{id}/participants`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantSeed {
+    pub name: String,
+    /// A placeholder number is generated when absent.
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub role: Role,
+    #[serde(default)]
+    pub hand: Hand,
+    #[serde(default)]
+    pub mute: bool,
+    #[serde(default)]
+    pub video: bool,
+    #[serde(default)]
+    pub state: ParticipantState,
+}
+
+impl ParticipantSeed {
+    pub fn validate(&self) -> Result<(), String> {
+        validate_name(&self.name)?;
+        if self.phone.as_deref() == Some("") {
+            return Err(format!(
+                "participant {}: `phone` must not be empty",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub fn validate_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("a participant's `name` must not be empty".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "name `{name}` is longer than {MAX_NAME_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttendeeSeed {
+    pub name: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSeed {
+    pub account: String,
+    pub password: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Seed, String> {
+        let file = SourceFile::new("seed.yaml", text);
+        Seed::parse(&file).map_err(|e| e.render(false))
+    }
+
+    #[test]
+    fn reads_the_documented_example() {
+        let seed = parse(
+            r#"
+meetings:
+  - id: "914044873"
+    subject: Town hall
+    host_password: "123456"
+    guest_password: "654321"
+    participants:
+      - { name: Alice Zhang, phone: "+8613800000001", role: host }
+      - { name: Bob Li, hand: raised, mute: true, video: true }
+accounts:
+  - { account: demo, password: demo-pass }
+token_ttl: 30m
+"#,
+        )
+        .unwrap();
+        let meeting = &seed.meetings[0];
+        assert_eq!(meeting.id, Some(MeetingId("914044873".into())));
+        assert_eq!(meeting.participants[0].role, Role::Host);
+        assert_eq!(meeting.participants[1].hand, Hand(true));
+        assert_eq!(seed.token_ttl, Some("30m".parse().unwrap()));
+        assert_eq!(seed.accounts[0].account, "demo");
+    }
+
+    #[test]
+    fn unquoted_ids_are_accepted_and_bad_ids_located() {
+        let seed = parse("meetings:\n  - { id: 914044873, host_password: x }\n").unwrap();
+        assert_eq!(seed.meetings[0].id.as_ref().unwrap().0, "914044873");
+        let error = parse("meetings:\n  - id: 12ab\n    host_password: x\n").unwrap_err();
+        assert!(error.contains("seed.yaml:2:9"), "{error}");
+        assert!(error.contains("6 to 20 digits"), "{error}");
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_position() {
+        let error = parse(
+            "meetings:\n  - id: \"111111111\"\n    host_password: a\n    participants:\n      - { name: A, role: host }\n      - { name: B, role: host }\n  - id: \"111111111\"\n    host_password: b\n",
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("seed.yaml:2:5: a meeting has at most one host"),
+            "{error}"
+        );
+        assert!(
+            error.contains("seed.yaml:7:5: meeting id 111111111 appears twice"),
+            "{error}"
+        );
+        assert!(error.contains("2 problems found"), "{error}");
+    }
+
+    #[test]
+    fn misspelt_keys_get_a_suggestion() {
+        let error = parse("meetings:\n  - host_password: a\n    particpants: []\n").unwrap_err();
+        assert!(error.contains("seed.yaml:3:5"), "{error}");
+        assert!(error.contains("did you mean `participants`?"), "{error}");
+        let error =
+            parse("meetings:\n  - host_password: a\n    participants: [{name: A, role: chair}]\n")
+                .unwrap_err();
+        assert!(
+            error.contains("unknown variant `chair`") || error.contains("chair"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! The emulator's whole state behind one lock: meetings, tokens, identifiers, faults
+//! and the request log. Handlers take the lock briefly and never across an await.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use indexmap::IndexMap;
+use jiff::{SignedDuration, Timestamp};
+
+use super::api_error::ApiError;
+use super::faults::{FaultConfig, Faults};
+use super::ids::Ids;
+use super::meeting::Meeting;
+use super::request_log::RequestLog;
+use super::seed::{MeetingId, MeetingSeed, Seed};
+use crate::clock::SharedClock;
+
+/// The service's control tokens last half an hour.
+pub const DEFAULT_TOKEN_TTL: SignedDuration = SignedDuration::from_mins(30);
+/// Account access tokens last 12 hours.
+pub const ACCESS_TOKEN_TTL: SignedDuration = SignedDuration::from_hours(12);
+
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub meeting_id: String,
+    /// 1 for a host token; the emulator issues host tokens only.
+    pub role: u8,
+    pub expires: Timestamp,
+}
+
+#[derive(Debug)]
+pub struct SimState {
+    seed: Seed,
+    rng_seed: u64,
+    pub meetings: IndexMap<String, Meeting>,
+    pub tokens: HashMap<String, Grant>,
+    pub access_tokens: HashMap<String, Timestamp>,
+    pub ids: Ids,
+    pub faults: Faults,
+    pub log: RequestLog,
+}
+
+impl SimState {
+    fn build(seed: Seed, rng_seed: u64, now: Timestamp) -> SimState {
+        let mut state = SimState {
+            meetings: IndexMap::new(),
+            tokens: HashMap::new(),
+            access_tokens: HashMap::new(),
+            ids: Ids::new(rng_seed),
+            faults: Faults::new(FaultConfig::default(), rng_seed),
+            log: RequestLog::default(),
+            seed: Seed::default(),
+            rng_seed,
+        };
+        for meeting in &seed.meetings {
+            // A seed that passed `Seed::parse` has valid, distinct meetings.
+            let _ = state.add_meeting(meeting, now);
+        }
+        state.seed = seed;
+        state
+    }
+
+    /// Adds a meeting, generating its id when the seed has none.
+    pub fn add_meeting(
+        &mut self,
+        seed: &MeetingSeed,
+        now: Timestamp,
+    ) -> Result<&Meeting, ApiError> {
+        seed.validate().map_err(ApiError::sim_bad_request)?;
+        let id = match &seed.id {
+            Some(MeetingId(id)) if self.meetings.contains_key(id) => {
+                return Err(ApiError::sim_conflict(format!(
+                    "meeting {id} already exists"
+                )));
+            }
+            Some(MeetingId(id)) => id.clone(),
+            None => loop {
+                let id = self.ids.meeting_id();
+                if !self.meetings.contains_key(&id) {
+                    break id;
+                }
+            },
+        };
+        let meeting = Meeting::from_seed(seed, id.clone(), &mut self.ids, now);
+        self.meetings.insert(id.clone(), meeting);
+        Ok(&self.meetings[&id])
+    }
+
+    pub fn meeting(&self, id: &str) -> Result<&Meeting, ApiError> {
+        self.meetings
+            .get(id)
+            .ok_or_else(|| ApiError::sim_not_found(format!("no meeting {id}")))
+    }
+
+    pub fn meeting_mut(&mut self, id: &str) -> Result<&mut Meeting, ApiError> {
+        self.meetings
+            .get_mut(id)
+            .ok_or_else(|| ApiError::sim_not_found(format!("no meeting {id}")))
+    }
+
+    pub fn token_ttl(&self) -> SignedDuration {
+        self.faults
+            .token_ttl()
+            .or(self.seed.token_ttl)
+            .map_or(DEFAULT_TOKEN_TTL, |ttl| ttl.signed())
+    }
+
+    /// Checks a control token against the meeting it is used on.
+    pub fn check_token(
+        &self,
+        token: &str,
+        meeting_id: &str,
+        now: Timestamp,
+    ) -> Result<&Grant, ApiError> {
+        match self.tokens.get(token) {
+            Some(grant) if grant.meeting_id == meeting_id && grant.expires > now => Ok(grant),
+            _ => Err(ApiError::token_invalid()),
+        }
+    }
+
+    /// Issues a new host token for a meeting, forgetting tokens that have expired.
+    pub fn issue_token(&mut self, meeting_id: &str, now: Timestamp) -> (String, Grant) {
+        self.tokens.retain(|_, grant| grant.expires > now);
+        let token = self.ids.token();
+        let grant = Grant {
+            meeting_id: meeting_id.to_owned(),
+            role: 1,
+            expires: now.checked_add(self.token_ttl()).unwrap_or(Timestamp::MAX),
+        };
+        self.tokens.insert(token.clone(), grant.clone());
+        (token, grant)
+    }
+
+    /// Keeps a token alive: the same string with a later expiry, or — when the
+    /// rotation fault is on — a new string, the old one retired. `None` for a token
+    /// the emulator does not know.
+    pub fn keep_alive(&mut self, token: &str, now: Timestamp) -> Option<(String, Grant)> {
+        let mut grant = self.tokens.remove(token)?;
+        grant.expires = now.checked_add(self.token_ttl()).unwrap_or(Timestamp::MAX);
+        let token = if self.faults.rotate_on_keepalive() {
+            self.ids.token()
+        } else {
+            token.to_owned()
+        };
+        self.tokens.insert(token.clone(), grant.clone());
+        Some((token, grant))
+    }
+
+    pub fn seed_accounts(&self) -> &[super::seed::AccountSeed] {
+        &self.seed.accounts
+    }
+
+    pub fn set_faults(&mut self, config: FaultConfig) {
+        self.faults = Faults::new(config, self.rng_seed);
+    }
+}
+
+/// The emulator: its state and the clock it reads.
+#[derive(Debug)]
+pub struct Sim {
+    state: Mutex<SimState>,
+    pub clock: SharedClock,
+    request_counter: AtomicU64,
+    request_prefix: u64,
+    base_url: OnceLock<String>,
+}
+
+impl Sim {
+    pub fn new(seed: Seed, rng_seed: u64, clock: SharedClock) -> Sim {
+        let now = clock.now();
+        Sim {
+            state: Mutex::new(SimState::build(seed, rng_seed, now)),
+            clock,
+            request_counter: AtomicU64::new(0),
+            request_prefix: splitmix64(rng_seed),
+            base_url: OnceLock::new(),
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, SimState> {
+        // A handler never panics while holding the lock; if one ever did, the state
+        // it left is still the best answer available.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Back to the seed: meetings, identifiers, tokens, faults and the log. The clock
+    /// keeps its time.
+    pub fn reset(&self) {
+        let mut state = self.lock();
+        let seed = state.seed.clone();
+        let rng_seed = state.rng_seed;
+        *state = SimState::build(seed, rng_seed, self.clock.now());
+    }
+
+    /// A fresh `X-Request-Id`: 32 hex characters, as the service's.
+    pub fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{n:016x}", self.request_prefix)
+    }
+
+    pub fn set_base_url(&self, url: String) {
+        let _ = self.base_url.set(url);
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base_url
+            .get()
+            .map_or("http://127.0.0.1", String::as_str)
+    }
+}
+
+/// One step of SplitMix64: spreads a small seed such as 0 over all 64 bits.
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,116 @@
+//! The one module that knows which YAML crate emcee uses. Everything else reads YAML
+//! through [`parse`] and keeps source positions through [`Spanned`], so the crate can be
+//! swapped here alone.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::{MessageFormatter, UserMessageFormatter};
+
+use crate::error::{Diagnostic, Error, did_you_mean};
+use crate::source::{SourceFile, Span};
+
+/// A value together with where it was written.
+pub type Spanned<T> = serde_saphyr::Spanned<T>;
+
+/// Parses one YAML document into `T`. Syntax errors, tabs in indentation, duplicate
+/// keys, wrong types and unknown keys all come back as a [`Diagnostic`] at the
+/// offending position, with a "did you mean" for misspelt keys and variants.
+pub fn parse<T: DeserializeOwned>(file: &Arc<SourceFile>) -> Result<T, Error> {
+    serde_saphyr::from_str(file.text()).map_err(|error| Error::from(diagnostic(file, &error)))
+}
+
+/// The span of a spanned value (where it is referenced, for aliases).
+pub fn span_of<T>(file: &SourceFile, value: &Spanned<T>) -> Span {
+    let location = value.referenced;
+    let span = location.span();
+    let len = usize::try_from(span.len()).unwrap_or(1).max(1);
+    file.span_at(to_usize(location.line()), to_usize(location.column()), len)
+}
+
+fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+fn diagnostic(file: &Arc<SourceFile>, error: &serde_saphyr::Error) -> Diagnostic {
+    let error = error.without_snippet();
+    let message = UserMessageFormatter.format_message(error).into_owned();
+    let span = match error.location() {
+        Some(location) => {
+            let len = usize::try_from(location.span().len()).unwrap_or(1).max(1);
+            file.span_at(to_usize(location.line()), to_usize(location.column()), len)
+        }
+        None => Span::new(0, 0),
+    };
+    let diagnostic = Diagnostic::new(file, span, message);
+    match error {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => with_suggestion(diagnostic, field, expected, "field"),
+        serde_saphyr::Error::SerdeUnknownVariant {
+            variant, expected, ..
+        } => with_suggestion(diagnostic, variant, expected, "value"),
+        _ => diagnostic,
+    }
+}
+
+fn with_suggestion(
+    diagnostic: Diagnostic,
+    word: &str,
+    expected: &[&'static str],
+    what: &str,
+) -> Diagnostic {
+    let diagnostic = diagnostic.with_label(format!("unknown {what} `{word}`"));
+    match did_you_mean(word, expected) {
+        Some(candidate) => diagnostic.with_help(format!("did you mean `{candidate}`?")),
+        None => diagnostic.with_help(format!("expected one of: {}", expected.join(", "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        subject: String,
+        count: Option<u32>,
+    }
+
+    fn error_of(text: &str) -> String {
+        let file = SourceFile::new("doc.yaml", text);
+        parse::<Doc>(&file).unwrap_err().render(false)
+    }
+
+    #[test]
+    fn unknown_key_points_at_the_key_and_suggests() {
+        let text = error_of("subjct: x\n");
+        assert!(
+            text.starts_with("error: doc.yaml:1:1: unknown field `subjct`"),
+            "{text}"
+        );
+        assert!(text.contains("did you mean `subject`?"), "{text}");
+    }
+
+    #[test]
+    fn tabs_duplicates_and_types_are_located() {
+        assert!(error_of("subject: a\nsubject: b\n").contains("doc.yaml:2:1"));
+        assert!(error_of("subject: a\ncount: -1\n").contains("doc.yaml:2:8"));
+        assert!(error_of("subject:\n\t- x\n").contains("doc.yaml:2:"));
+        assert!(error_of("subject: [\n").contains("doc.yaml:1:"));
+    }
+
+    #[test]
+    fn spans_of_values() {
+        #[derive(Deserialize)]
+        struct Outer {
+            inner: Spanned<String>,
+        }
+        let file = SourceFile::new("doc.yaml", "inner: hello\n");
+        let outer: Outer = parse(&file).unwrap();
+        assert_eq!(span_of(&file, &outer.inner).offset, 7);
+    }
+}
