@@ -5,6 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+
 use crate::source::{SourceFile, Span};
 
 /// The process exit codes, stable and documented in the README.
@@ -71,6 +73,35 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// `error: message`, then `--> file:line:col`, the source line with a caret under
+    /// the span, and any help, in the layout rustc made familiar.
+    pub fn render(&self, color: bool) -> String {
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let end = (self.span.offset + self.span.len).min(self.file.text().len());
+        let start = self.span.offset.min(end);
+        let mut annotation = AnnotationKind::Primary.span(start..end);
+        if let Some(label) = &self.label {
+            annotation = annotation.label(label.as_str());
+        }
+        let mut group = Level::ERROR.primary_title(self.message.as_str()).element(
+            Snippet::source(self.file.text())
+                .path(self.file.name())
+                .annotation(annotation),
+        );
+        if let Some(help) = &self.help {
+            group = group.element(Level::HELP.message(help.as_str()));
+        }
+        let mut out = renderer.render(&[group]);
+        out.push('\n');
+        out
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.position(), self.message)
@@ -78,27 +109,6 @@ impl fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
-
-impl miette::Diagnostic for Diagnostic {
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&*self.file)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let label = self.label.clone().unwrap_or_else(|| self.message.clone());
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new(
-            Some(label),
-            self.span.offset,
-            self.span.len,
-        ))))
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -145,22 +155,13 @@ impl Error {
     pub fn render(&self, color: bool) -> String {
         match self {
             Error::Invalid(diagnostics) => {
-                let theme = if color {
-                    miette::GraphicalTheme::unicode()
-                } else {
-                    miette::GraphicalTheme::unicode_nocolor()
-                };
-                let handler = miette::GraphicalReportHandler::new_themed(theme)
-                    .with_width(100)
-                    .with_wrap_lines(false);
-                let mut out = String::new();
-                for diagnostic in diagnostics {
-                    out.push_str(&format!("error: {diagnostic}\n"));
-                    // Writing into a String cannot fail.
-                    let _ = handler.render_report(&mut out, diagnostic);
-                }
+                let mut out: String = diagnostics
+                    .iter()
+                    .map(|diagnostic| diagnostic.render(color))
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 if diagnostics.len() > 1 {
-                    out.push_str(&format!("{} problems found\n", diagnostics.len()));
+                    out.push_str(&format!("\n{} problems found\n", diagnostics.len()));
                 }
                 out
             }
@@ -209,12 +210,9 @@ mod tests {
         let diagnostic = Diagnostic::new(&file, file.span_at(2, 5, 6), "unknown field `subjct`")
             .with_help("did you mean `subject`?");
         let text = Error::from(diagnostic).render(false);
-        assert!(
-            text.starts_with("error: seed.yaml:2:5: unknown field `subjct`"),
-            "{text}"
+        assert_eq!(
+            text,
+            "error: unknown field `subjct`\n --> seed.yaml:2:5\n  |\n2 |   - subjct: x\n  |     ^^^^^^\n  |\n  = help: did you mean `subject`?\n"
         );
-        assert!(text.contains("[seed.yaml:2:5]"), "{text}");
-        assert!(text.contains("  - subjct: x"), "{text}");
-        assert!(text.contains("did you mean `subject`?"), "{text}");
     }
 }

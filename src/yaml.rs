@@ -42,25 +42,26 @@ fn diagnostic(file: &Arc<SourceFile>, error: &serde_saphyr::Error) -> Diagnostic
         }
         None => Span::new(0, 0),
     };
-    let diagnostic = Diagnostic::new(file, span, message);
     match error {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
-        } => with_suggestion(diagnostic, field, expected, "field"),
+        } => with_suggestion(file, span, field, expected, "field"),
         serde_saphyr::Error::SerdeUnknownVariant {
             variant, expected, ..
-        } => with_suggestion(diagnostic, variant, expected, "value"),
-        _ => diagnostic,
+        } => with_suggestion(file, span, variant, expected, "value"),
+        _ => Diagnostic::new(file, span, message),
     }
 }
 
+/// "unknown field `x`", with the likeliest intended name, or else all of them.
 fn with_suggestion(
-    diagnostic: Diagnostic,
+    file: &Arc<SourceFile>,
+    span: Span,
     word: &str,
     expected: &[&'static str],
     what: &str,
 ) -> Diagnostic {
-    let diagnostic = diagnostic.with_label(format!("unknown {what} `{word}`"));
+    let diagnostic = Diagnostic::new(file, span, format!("unknown {what} `{word}`"));
     match did_you_mean(word, expected) {
         Some(candidate) => diagnostic.with_help(format!("did you mean `{candidate}`?")),
         None => diagnostic.with_help(format!("expected one of: {}", expected.join(", "))),
@@ -89,7 +90,7 @@ mod tests {
     fn unknown_key_points_at_the_key_and_suggests() {
         let text = error_of("subjct: x\n");
         assert!(
-            text.starts_with("error: doc.yaml:1:1: unknown field `subjct`"),
+            text.starts_with("error: unknown field `subjct`\n --> doc.yaml:1:1"),
             "{text}"
         );
         assert!(text.contains("did you mean `subject`?"), "{text}");
@@ -97,8 +98,8 @@ mod tests {
 
     #[test]
     fn tabs_duplicates_and_types_are_located() {
-        assert!(error_of("subject: a\nsubject: b\n").contains("doc.yaml:2:1"));
-        assert!(error_of("subject: a\ncount: -1\n").contains("doc.yaml:2:8"));
+        assert!(error_of("subject: a\nsubject: b\n").contains("--> doc.yaml:2:1"));
+        assert!(error_of("subject: a\ncount: -1\n").contains("--> doc.yaml:2:8"));
         assert!(error_of("subject:\n\t- x\n").contains("doc.yaml:2:"));
         assert!(error_of("subject: [\n").contains("doc.yaml:1:"));
     }

@@ -372,11 +372,17 @@ token_ttl: 30m
         )
         .unwrap_err();
         assert!(
-            error.contains("seed.yaml:2:5: a meeting has at most one host"),
+            error.contains(
+                "error: a meeting has at most one host, this one has 2: A, B
+ --> seed.yaml:2:5"
+            ),
             "{error}"
         );
         assert!(
-            error.contains("seed.yaml:7:5: meeting id 111111111 appears twice"),
+            error.contains(
+                "error: meeting id 111111111 appears twice
+ --> seed.yaml:7:5"
+            ),
             "{error}"
         );
         assert!(error.contains("2 problems found"), "{error}");

@@ -53,7 +53,7 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        if path == "." {
+        if path == "." || path == "?" {
             format!("invalid body: {inner}")
         } else {
             format!("invalid parameter {path}: {inner}")

@@ -1,0 +1,11 @@
+//! Integration tests: the emulator over real HTTP on loopback port 0, and the built
+//! binary. One test binary, so everything links once.
+
+mod support;
+
+mod cli_sim;
+mod sim_admin;
+mod sim_control;
+mod sim_faults;
+mod sim_props;
+mod sim_token;

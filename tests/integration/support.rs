@@ -1,0 +1,254 @@
+//! The one small harness every test uses: an emulator started in process on port 0,
+//! a client for it, and helpers to call the API and read the emulator's state.
+
+use std::sync::Once;
+
+use emcee::sim::{self, Seed, SimHandle, SimOptions};
+use emcee::source::SourceFile;
+use serde_json::Value;
+
+pub const MEETING: &str = "914044873";
+pub const PASSWORD: &str = "123456";
+pub const OTHER_MEETING: &str = "222333444";
+pub const OTHER_PASSWORD: &str = "999999";
+pub const CONTROL: &str = "/v1/mmc/control/conferences";
+
+/// The town hall most tests use: Alice hosts, Dave co-hosts, Bob's hand is up.
+pub const TOWN_HALL: &str = r#"
+meetings:
+  - id: "914044873"
+    subject: Town hall
+    host_password: "123456"
+    guest_password: "654321"
+    participants:
+      - { name: Alice Zhang, phone: "+8613800000001", role: host }
+      - { name: Bob Li, phone: "+8613800000002", hand: raised, mute: true, video: true }
+      - { name: Carol Wu, phone: "+8613800000003" }
+      - { name: Dave Ma, phone: "+8613800000004", role: cohost }
+  - id: "222333444"
+    subject: Other
+    host_password: "999999"
+    participants:
+      - { name: Eve Qian, role: host }
+accounts:
+  - { account: demo, password: demo-pass }
+"#;
+
+pub fn seed(yaml: &str) -> Seed {
+    Seed::parse(&SourceFile::new("seed.yaml", yaml)).expect("test seed parses")
+}
+
+pub fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+pub struct Emu {
+    pub handle: SimHandle,
+    pub client: reqwest::Client,
+}
+
+/// One HTTP answer, reduced to what tests look at.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub request_id: Option<String>,
+    pub retry_after: Option<String>,
+}
+
+impl Answer {
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.status, 200, "expected 200, got {self:?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn error(&self, status: u16, code: &str) -> &Self {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.body["error_code"], code, "{self:?}");
+        assert!(self.body["error_msg"].is_string(), "{self:?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn msg_contains(&self, text: &str) -> &Self {
+        let msg = self.body["error_msg"].as_str().unwrap_or_default();
+        assert!(msg.contains(text), "error_msg {msg:?} lacks {text:?}");
+        self
+    }
+}
+
+impl Emu {
+    pub async fn start(yaml: &str) -> Emu {
+        Self::start_with(yaml, SimOptions::default()).await
+    }
+
+    pub async fn start_with(yaml: &str, options: SimOptions) -> Emu {
+        install_crypto();
+        let handle = sim::start_with(seed(yaml), options)
+            .await
+            .expect("emulator starts");
+        let mut builder = reqwest::Client::builder().no_proxy();
+        if let Some(pem) = handle.cert_pem() {
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes()).expect("pem");
+            builder = builder.tls_certs_only([cert]);
+        }
+        Emu {
+            handle,
+            client: builder.build().expect("client"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.handle.base_url())
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request reaches the emulator");
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let request_id = header("x-request-id");
+        let retry_after = header("retry-after");
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            body,
+            request_id,
+            retry_after,
+        }
+    }
+
+    /// Logs in with a host password, returning the whole answer.
+    pub async fn token_call(
+        &self,
+        meeting: &str,
+        password: Option<&str>,
+        keep_alive: Option<&str>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .get(self.url(&format!("{CONTROL}/token")))
+            .query(&[("conferenceID", meeting)])
+            .header("X-Login-Type", "1");
+        if let Some(password) = password {
+            request = request.header("X-Password", password);
+        }
+        if let Some(token) = keep_alive {
+            request = request.header("X-Conference-Authorization", token);
+        }
+        self.send(request).await
+    }
+
+    pub async fn login(&self, meeting: &str, password: &str) -> String {
+        let answer = self.token_call(meeting, Some(password), None).await;
+        answer.ok();
+        answer.body["data"]["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A control call: `tail` after `/v1/mmc/control/conferences`, the conference id
+    /// and optional participant in the query, the token raw in the header.
+    pub async fn control(
+        &self,
+        method: &str,
+        tail: &str,
+        meeting: &str,
+        pid: Option<&str>,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut query = vec![("conferenceID", meeting)];
+        if let Some(pid) = pid {
+            query.push(("participantID", pid));
+        }
+        let mut request = self
+            .client
+            .request(method, self.url(&format!("{CONTROL}{tail}")))
+            .query(&query);
+        if let Some(token) = token {
+            request = request.header("X-Conference-Authorization", token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        self.send(request).await
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        self.send(request).await
+    }
+
+    /// The meeting's full state from `GET /_sim/meetings/{id}`.
+    pub async fn meeting(&self, id: &str) -> Value {
+        let answer = self
+            .admin("GET", &format!("/_sim/meetings/{id}"), None)
+            .await;
+        answer.ok();
+        answer.body
+    }
+
+    pub async fn pid(&self, meeting: &str, name: &str) -> String {
+        let state = self.meeting(meeting).await;
+        state["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not online"))["pid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn participant(&self, meeting: &str, name: &str) -> Value {
+        let state = self.meeting(meeting).await;
+        state["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    pub async fn requests(&self) -> Vec<Value> {
+        let answer = self.admin("GET", "/_sim/requests", None).await;
+        answer.ok();
+        answer.body.as_array().unwrap().clone()
+    }
+
+    pub async fn faults(&self, config: Value) {
+        self.admin("PUT", "/_sim/faults", Some(config)).await.ok();
+    }
+
+    pub async fn advance(&self, by: &str) {
+        self.admin(
+            "POST",
+            "/_sim/clock/advance",
+            Some(serde_json::json!({ "by": by })),
+        )
+        .await
+        .ok();
+    }
+}
