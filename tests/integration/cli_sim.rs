@@ -199,3 +199,12 @@ fn tls_cert_out_requires_tls() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn the_example_seeds_load() {
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/seeds")).unwrap() {
+        let path = entry.unwrap().path();
+        let seed = emcee::sim::Seed::load(&path).unwrap_or_else(|e| panic!("{}", e.render(false)));
+        assert!(!seed.meetings.is_empty(), "{}", path.display());
+    }
+}
