@@ -40,7 +40,10 @@ impl Round {
 }
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Sequential calls over one keep-alive connection.
@@ -114,7 +117,9 @@ fn main() {
     let (token, pid) = client_rt.block_on(async {
         let base = emulator.base_url();
         let body: serde_json::Value = client
-            .get(format!("{base}/v1/mmc/control/conferences/token?conferenceID=914044873"))
+            .get(format!(
+                "{base}/v1/mmc/control/conferences/token?conferenceID=914044873"
+            ))
             .header("X-Password", "123456")
             .header("X-Login-Type", "1")
             .send()
@@ -146,9 +151,21 @@ fn main() {
     };
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     let rows = [
-        ("calls per second", stat(&emu_rounds, &|r| r.per_second()), stat(&base_rounds, &|r| r.per_second())),
-        ("median latency (µs)", stat(&emu_rounds, &|r| micros(r.percentile(0.5))), stat(&base_rounds, &|r| micros(r.percentile(0.5)))),
-        ("p99 latency (µs)", stat(&emu_rounds, &|r| micros(r.percentile(0.99))), stat(&base_rounds, &|r| micros(r.percentile(0.99)))),
+        (
+            "calls per second",
+            stat(&emu_rounds, &|r| r.per_second()),
+            stat(&base_rounds, &|r| r.per_second()),
+        ),
+        (
+            "median latency (µs)",
+            stat(&emu_rounds, &|r| micros(r.percentile(0.5))),
+            stat(&base_rounds, &|r| micros(r.percentile(0.5))),
+        ),
+        (
+            "p99 latency (µs)",
+            stat(&emu_rounds, &|r| micros(r.percentile(0.99))),
+            stat(&base_rounds, &|r| micros(r.percentile(0.99))),
+        ),
     ];
     println!(
         "{rounds} rounds x {calls} sequential PUT .../participants/mute over one keep-alive connection, {} cores\n",
