@@ -108,6 +108,8 @@ async fn serve_sim(command: SimCommand, seed: Seed) -> Result<(), Error> {
         rng_seed: command.rng_seed,
         ..SimOptions::default()
     };
+    // Watch for signals before announcing the URL: whoever reads the URL may signal at once.
+    let signals = Signals::new()?;
     let handle = sim::start_with(seed, options).await?;
     if let (Some(path), Some(pem)) = (&command.tls_cert_out, handle.cert_pem()) {
         std::fs::write(path, pem).map_err(|e| {
@@ -132,31 +134,49 @@ async fn serve_sim(command: SimCommand, seed: Seed) -> Result<(), Error> {
         },
         handle.base_url()
     );
-    let signal = wait_for_signal().await?;
+    let signal = signals.wait().await;
     tracing::info!("{signal}: stopping");
     handle.stop().await;
     Ok(())
 }
 
-/// Waits for Ctrl-C or SIGTERM and says which arrived.
-async fn wait_for_signal() -> Result<&'static str, Error> {
+/// Ctrl-C and SIGTERM, watched from creation on.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate())
-            .map_err(|e| Error::io("cannot watch for SIGTERM", e))?;
-        let mut interrupt =
-            signal(SignalKind::interrupt()).map_err(|e| Error::io("cannot watch for SIGINT", e))?;
-        tokio::select! {
-            _ = terminate.recv() => Ok("SIGTERM"),
-            _ = interrupt.recv() => Ok("SIGINT"),
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, Error> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                terminate: signal(SignalKind::terminate())
+                    .map_err(|e| Error::io("cannot watch for SIGTERM", e))?,
+                interrupt: signal(SignalKind::interrupt())
+                    .map_err(|e| Error::io("cannot watch for SIGINT", e))?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| Error::io("cannot watch for Ctrl-C", e))?;
-        Ok("Ctrl-C")
+
+    /// Waits for either and says which arrived.
+    async fn wait(mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.terminate.recv() => "SIGTERM",
+                _ = self.interrupt.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
 }
