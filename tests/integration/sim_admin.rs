@@ -111,7 +111,8 @@ async fn meetings_are_listed_shown_created_and_deleted() {
 #[tokio::test]
 async fn participants_join_leave_and_raise_hands() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let path = format!("/_sim/meetings/{MEETING}/participants");
     let joined = emu
         .admin(
@@ -157,16 +158,9 @@ async fn participants_join_leave_and_raise_hands() {
     emu.admin("PUT", &hand, Some(json!({"raised": true})))
         .await
         .ok();
-    emu.control(
-        "PUT",
-        "/participants/broadcast",
-        MEETING,
-        Some(&helen),
-        Some(&token),
-        None,
-    )
-    .await
-    .ok();
+    host.put_to("/participants/broadcast", &helen, None)
+        .await
+        .ok();
     assert_eq!(
         emu.admin("DELETE", &format!("{path}/{helen}"), None)
             .await
@@ -185,16 +179,9 @@ async fn participants_join_leave_and_raise_hands() {
     emu.admin("DELETE", &format!("{path}/{helen}"), None)
         .await
         .error(404, "SIM.NOT_FOUND");
-    emu.control(
-        "PUT",
-        "/participants/broadcast",
-        MEETING,
-        Some(&helen),
-        Some(&token),
-        None,
-    )
-    .await
-    .error(400, "MMC.111070001");
+    host.put_to("/participants/broadcast", &helen, None)
+        .await
+        .error(400, "MMC.111070001");
 
     // Role rules: one host, and guests cannot walk into a locked meeting.
     emu.admin(
@@ -204,16 +191,7 @@ async fn participants_join_leave_and_raise_hands() {
     )
     .await
     .error(409, "SIM.CONFLICT");
-    emu.control(
-        "PUT",
-        "/lock",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isLock": 1})),
-    )
-    .await
-    .ok();
+    host.put("/lock", json!({"isLock": 1})).await.ok();
     emu.admin("POST", &path, Some(json!({"name": "Gatecrasher"})))
         .await
         .error(403, "MMC.111072050");
@@ -379,7 +357,8 @@ async fn bad_admin_input_gets_a_clear_4xx() {
 #[tokio::test]
 async fn huge_bodies_are_refused_without_harm() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let huge = format!(
         "{{\"pids\": [\"{}\"], \"handsState\": 0}}",
         "a".repeat(2 * 1024 * 1024)
@@ -399,19 +378,15 @@ async fn huge_bodies_are_refused_without_harm() {
         .await;
     answer.error(413, "SIM.TOO_LARGE");
     // The emulator still answers normally afterwards.
-    emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
-        .await
-        .ok();
+    host.get("/realTimeInfo").await.ok();
 }
 
 #[tokio::test]
 async fn unknown_api_paths_and_methods_answer_like_the_gateway() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
-    emu.control("GET", "/lock", MEETING, None, Some(&token), None)
-        .await
-        .error(404, "APIGW.0101");
-    emu.control("PUT", "/nonexistent", MEETING, None, Some(&token), None)
+    let host = emu.host(MEETING, PASSWORD).await;
+    host.get("/lock").await.error(404, "APIGW.0101");
+    host.call("PUT", "/nonexistent", None, None)
         .await
         .error(404, "APIGW.0101");
     let log = emu.requests().await;
@@ -421,27 +396,17 @@ async fn unknown_api_paths_and_methods_answer_like_the_gateway() {
 #[tokio::test]
 async fn the_request_log_records_every_call_with_secrets_masked() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let dave = emu.pid(MEETING, "Dave Ma").await;
-    emu.control(
-        "PUT",
+    host.put_to(
         "/participants/role",
-        MEETING,
-        Some(&dave),
-        Some(&token),
+        &dave,
         Some(json!({"applyChair": 1, "chairmanPwd": PASSWORD})),
     )
     .await
     .ok();
-    emu.control(
-        "PUT",
-        "/lock",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isLock": 7})),
-    )
-    .await;
+    host.put("/lock", json!({"isLock": 7})).await;
     let log = emu.requests().await;
     assert_eq!(log.len(), 3, "admin calls are not logged: {log:?}");
     let seqs: Vec<u64> = log.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
@@ -486,17 +451,8 @@ async fn the_request_log_records_every_call_with_secrets_masked() {
 async fn reset_returns_to_the_seed_with_the_same_ids() {
     let emu = Emu::start(TOWN_HALL).await;
     let original = emu.admin("GET", "/_sim/meetings", None).await.body;
-    let token = emu.login(MEETING, PASSWORD).await;
-    emu.control(
-        "PUT",
-        "/lock",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isLock": 1})),
-    )
-    .await
-    .ok();
+    let host = emu.host(MEETING, PASSWORD).await;
+    host.put("/lock", json!({"isLock": 1})).await.ok();
     emu.admin(
         "POST",
         "/_sim/meetings",
@@ -522,9 +478,7 @@ async fn reset_returns_to_the_seed_with_the_same_ids() {
         emu.admin("GET", "/_sim/faults", None).await.body["rules"],
         json!([])
     );
-    emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
-        .await
-        .error(401, "MMC.111070004");
+    host.get("/realTimeInfo").await.error(401, "MMC.111070004");
 }
 
 #[tokio::test]

@@ -85,7 +85,8 @@ fn endpoints() -> Vec<(&'static str, &'static str, bool, Option<Value>)> {
 #[tokio::test]
 async fn every_call_applies_the_authentication_rows() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let other = emu.login(OTHER_MEETING, OTHER_PASSWORD).await;
     let carol = emu.pid(MEETING, "Carol Wu").await;
     let before = emu.meeting(MEETING).await;
@@ -143,13 +144,11 @@ async fn every_call_applies_the_authentication_rows() {
 #[tokio::test]
 async fn every_call_on_an_ended_meeting_answers_111081002() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     let carol = emu.pid(MEETING, "Carol Wu").await;
-    emu.control("PUT", "/stop", MEETING, None, Some(&token), None)
-        .await
-        .ok();
+    host.call("PUT", "/stop", None, None).await.ok();
     for (method, tail, _, body) in endpoints() {
-        emu.control(method, tail, MEETING, Some(&carol), Some(&token), body)
+        host.call(method, tail, Some(&carol), body)
             .await
             .error(400, "MMC.111081002");
     }
@@ -158,24 +157,22 @@ async fn every_call_on_an_ended_meeting_answers_111081002() {
 #[tokio::test]
 async fn participant_calls_refuse_unknown_and_missing_pids_and_change_nothing() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     let before = emu.meeting(MEETING).await;
     for (method, tail, names_participant, body) in endpoints() {
         if !names_participant {
             continue;
         }
-        emu.control(
+        host.call(
             method,
             tail,
-            MEETING,
             Some("0123456789abcdef0123456789abcdef"),
-            Some(&token),
             body.clone(),
         )
         .await
         .error(400, "MMC.111070001")
         .msg_contains("PARTICIPANT_NOT_FOUND");
-        emu.control(method, tail, MEETING, None, Some(&token), body)
+        host.call(method, tail, None, body)
             .await
             .error(400, "MMC.111070001")
             .msg_contains("participantID");
@@ -186,7 +183,8 @@ async fn participant_calls_refuse_unknown_and_missing_pids_and_change_nothing() 
 #[tokio::test]
 async fn bodies_are_checked_field_by_field() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let carol = emu.pid(MEETING, "Carol Wu").await;
     let before = emu.meeting(MEETING).await;
     for (method, tail, _, body) in endpoints() {
@@ -194,7 +192,7 @@ async fn bodies_are_checked_field_by_field() {
         let field = body.as_object().unwrap().keys().next().unwrap().clone();
         let pid = Some(carol.as_str());
         // Missing body, malformed JSON, an unknown field, a wrong type.
-        emu.control(method, tail, MEETING, pid, Some(&token), None)
+        host.call(method, tail, pid, None)
             .await
             .error(400, "MMC.111070001");
         let answer = emu
@@ -212,13 +210,13 @@ async fn bodies_are_checked_field_by_field() {
         answer.error(400, "MMC.111070001");
         let mut unknown = body.clone();
         unknown["surprise"] = json!(1);
-        emu.control(method, tail, MEETING, pid, Some(&token), Some(unknown))
+        host.call(method, tail, pid, Some(unknown))
             .await
             .error(400, "MMC.111070001")
             .msg_contains("surprise");
         let mut wrong_type = body.clone();
         wrong_type[&field] = json!({"nested": true});
-        emu.control(method, tail, MEETING, pid, Some(&token), Some(wrong_type))
+        host.call(method, tail, pid, Some(wrong_type))
             .await
             .error(400, "MMC.111070001")
             .msg_contains(&field);
@@ -230,27 +228,13 @@ async fn bodies_are_checked_field_by_field() {
         ("/live", "isLive"),
         ("/mute", "isMute"),
     ] {
-        emu.control(
-            "PUT",
-            tail,
-            MEETING,
-            None,
-            Some(&token),
-            Some(json!({ field: 2 })),
-        )
-        .await
-        .error(400, "MMC.111070001")
-        .msg_contains(field);
-        emu.control(
-            "PUT",
-            tail,
-            MEETING,
-            None,
-            Some(&token),
-            Some(json!({ field: true })),
-        )
-        .await
-        .error(400, "MMC.111070001");
+        host.put(tail, json!({ field: 2 }))
+            .await
+            .error(400, "MMC.111070001")
+            .msg_contains(field);
+        host.put(tail, json!({ field: true }))
+            .await
+            .error(400, "MMC.111070001");
     }
     assert_eq!(emu.meeting(MEETING).await, before);
 }
@@ -258,7 +242,8 @@ async fn bodies_are_checked_field_by_field() {
 #[tokio::test]
 async fn every_answer_carries_a_request_id() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let mut ids = std::collections::HashSet::new();
     for (method, tail, _, body) in endpoints() {
         let answer = emu
@@ -280,7 +265,8 @@ async fn every_answer_carries_a_request_id() {
 #[tokio::test]
 async fn success_bodies_of_action_calls_are_empty() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let answer = emu
         .control(
             "PUT",
@@ -298,31 +284,29 @@ async fn success_bodies_of_action_calls_are_empty() {
 #[tokio::test]
 async fn broadcast_replaces_and_roll_call_clears_broadcast() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     let (alice, bob, carol) = (
         emu.pid(MEETING, "Alice Zhang").await,
         emu.pid(MEETING, "Bob Li").await,
         emu.pid(MEETING, "Carol Wu").await,
     );
-    let put = |tail: &'static str, pid: String| {
-        let emu = &emu;
-        let token = token.clone();
-        async move {
-            emu.control("PUT", tail, MEETING, Some(&pid), Some(&token), None)
-                .await
-        }
-    };
-    put("/participants/broadcast", bob.clone()).await.ok();
+    host.put_to("/participants/broadcast", &bob, None)
+        .await
+        .ok();
     assert_eq!(emu.meeting(MEETING).await["broadcast"], bob.as_str());
-    put("/participants/broadcast", carol.clone()).await.ok();
+    host.put_to("/participants/broadcast", &carol, None)
+        .await
+        .ok();
     let state = emu.meeting(MEETING).await;
     assert_eq!(state["broadcast"], carol.as_str());
     assert_eq!(state["roll_call"], Value::Null);
     // Broadcasting the broadcast participant again changes nothing.
-    put("/participants/broadcast", carol.clone()).await.ok();
+    host.put_to("/participants/broadcast", &carol, None)
+        .await
+        .ok();
     assert_eq!(emu.meeting(MEETING).await, state);
 
-    put("/participants/rollCall", bob.clone()).await.ok();
+    host.put_to("/participants/rollCall", &bob, None).await.ok();
     let state = emu.meeting(MEETING).await;
     assert_eq!(state["roll_call"], bob.as_str());
     assert_eq!(state["broadcast"], Value::Null);
@@ -331,43 +315,38 @@ async fn broadcast_replaces_and_roll_call_clears_broadcast() {
         let speaks = p["pid"] == bob.as_str() || p["pid"] == alice.as_str();
         assert_eq!(p["mute"], !speaks, "{p}");
     }
-    put("/participants/broadcast", carol.clone()).await.ok();
+    host.put_to("/participants/broadcast", &carol, None)
+        .await
+        .ok();
     let state = emu.meeting(MEETING).await;
     assert_eq!(
         (state["broadcast"].as_str(), &state["roll_call"]),
         (Some(carol.as_str()), &Value::Null)
     );
 
-    emu.control("PUT", "/cancelBroadcast", MEETING, None, Some(&token), None)
-        .await
-        .ok();
+    host.call("PUT", "/cancelBroadcast", None, None).await.ok();
     let state = emu.meeting(MEETING).await;
     assert_eq!(
         (&state["broadcast"], &state["roll_call"]),
         (&Value::Null, &Value::Null)
     );
     // Cancelling when nothing is broadcast is a no-op success.
-    emu.control("PUT", "/cancelBroadcast", MEETING, None, Some(&token), None)
-        .await
-        .ok();
+    host.call("PUT", "/cancelBroadcast", None, None).await.ok();
     assert_eq!(emu.meeting(MEETING).await, state);
 }
 
 #[tokio::test]
 async fn hands_one_and_batch() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     let bob = emu.pid(MEETING, "Bob Li").await;
     let carol = emu.pid(MEETING, "Carol Wu").await;
     let hands = |pid: String, state: u8| {
-        let (emu, token) = (&emu, token.clone());
+        let host = &host;
         async move {
-            emu.control(
-                "PUT",
+            host.put_to(
                 "/participants/hands",
-                MEETING,
-                Some(&pid),
-                Some(&token),
+                &pid,
                 Some(json!({"handsState": state})),
             )
             .await
@@ -380,16 +359,7 @@ async fn hands_one_and_batch() {
     hands(bob.clone(), 0).await.ok();
     assert_eq!(emu.participant(MEETING, "Bob Li").await["hand"], false);
 
-    let batch = |body: Value| {
-        emu.control(
-            "PUT",
-            "/participants/batch/hands",
-            MEETING,
-            None,
-            Some(&token),
-            Some(body),
-        )
-    };
+    let batch = |body: Value| host.put("/participants/batch/hands", body);
     batch(json!({"handsState": 1, "pids": [bob, carol]}))
         .await
         .ok();
@@ -420,30 +390,16 @@ async fn hands_one_and_batch() {
 #[tokio::test]
 async fn mute_one_mute_all_and_self_unmute() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     let carol = emu.pid(MEETING, "Carol Wu").await;
-    emu.control(
-        "PUT",
-        "/participants/mute",
-        MEETING,
-        Some(&carol),
-        Some(&token),
-        Some(json!({"isMute": 1})),
-    )
-    .await
-    .ok();
+    host.put_to("/participants/mute", &carol, Some(json!({"isMute": 1})))
+        .await
+        .ok();
     assert_eq!(emu.participant(MEETING, "Carol Wu").await["mute"], true);
 
-    emu.control(
-        "PUT",
-        "/mute",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isMute": 1, "allowUnmuteByOneself": 0})),
-    )
-    .await
-    .ok();
+    host.put("/mute", json!({"isMute": 1, "allowUnmuteByOneself": 0}))
+        .await
+        .ok();
     let state = emu.meeting(MEETING).await;
     assert_eq!(
         (
@@ -460,16 +416,9 @@ async fn mute_one_mute_all_and_self_unmute() {
     emu.admin("PUT", &path, Some(json!({"muted": false})))
         .await
         .error(403, "SIM.SELF_UNMUTE_NOT_ALLOWED");
-    emu.control(
-        "PUT",
-        "/mute/guestUnMute",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"allowUnmuteByOneself": 1})),
-    )
-    .await
-    .ok();
+    host.put("/mute/guestUnMute", json!({"allowUnmuteByOneself": 1}))
+        .await
+        .ok();
     assert_eq!(emu.meeting(MEETING).await["allow_self_unmute"], true);
     emu.admin("PUT", &path, Some(json!({"muted": false})))
         .await
@@ -477,16 +426,7 @@ async fn mute_one_mute_all_and_self_unmute() {
     assert_eq!(emu.participant(MEETING, "Carol Wu").await["mute"], false);
 
     // Muting without the optional field allows self-unmute (its default, 1).
-    emu.control(
-        "PUT",
-        "/mute",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isMute": 1})),
-    )
-    .await
-    .ok();
+    host.put("/mute", json!({"isMute": 1})).await.ok();
     assert_eq!(emu.meeting(MEETING).await["allow_self_unmute"], true);
     // A guest who joins while everyone is muted arrives muted.
     let joined = emu
@@ -499,16 +439,7 @@ async fn mute_one_mute_all_and_self_unmute() {
     assert_eq!(joined.status, 201);
     assert_eq!(joined.body["mute"], true);
 
-    emu.control(
-        "PUT",
-        "/mute",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isMute": 0})),
-    )
-    .await
-    .ok();
+    host.put("/mute", json!({"isMute": 0})).await.ok();
     let state = emu.meeting(MEETING).await;
     assert_eq!(state["mute_all"], false);
     assert!(
@@ -523,36 +454,19 @@ async fn mute_one_mute_all_and_self_unmute() {
 #[tokio::test]
 async fn host_and_cohost_roles() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     let alice = emu.pid(MEETING, "Alice Zhang").await;
     let carol = emu.pid(MEETING, "Carol Wu").await;
     let dave = emu.pid(MEETING, "Dave Ma").await;
     let role = |pid: String, body: Value| {
-        let (emu, token) = (&emu, token.clone());
-        async move {
-            emu.control(
-                "PUT",
-                "/participants/role",
-                MEETING,
-                Some(&pid),
-                Some(&token),
-                Some(body),
-            )
-            .await
-        }
+        let host = &host;
+        async move { host.put_to("/participants/role", &pid, Some(body)).await }
     };
     let cohost = |pid: String, on: u8| {
-        let (emu, token) = (&emu, token.clone());
+        let host = &host;
         async move {
-            emu.control(
-                "PUT",
-                "/participants/cohost",
-                MEETING,
-                Some(&pid),
-                Some(&token),
-                Some(json!({"isCohost": on})),
-            )
-            .await
+            host.put_to("/participants/cohost", &pid, Some(json!({"isCohost": on})))
+                .await
         }
     };
 
@@ -603,23 +517,14 @@ async fn host_and_cohost_roles() {
 #[tokio::test]
 async fn lock_record_live_extend() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     for (tail, field, key) in [
         ("/lock", "isLock", "locked"),
         ("/record", "isRecord", "recording"),
         ("/live", "isLive", "live"),
     ] {
         for value in [1, 1, 0, 0] {
-            emu.control(
-                "PUT",
-                tail,
-                MEETING,
-                None,
-                Some(&token),
-                Some(json!({ field: value })),
-            )
-            .await
-            .ok();
+            host.put(tail, json!({ field: value })).await.ok();
             assert_eq!(
                 emu.meeting(MEETING).await[key],
                 value == 1,
@@ -635,85 +540,42 @@ async fn lock_record_live_extend() {
             .unwrap()
     };
     let before = end(&emu.meeting(MEETING).await);
-    emu.control(
-        "PUT",
-        "/duration",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"auto": 0, "duration": 30})),
-    )
-    .await
-    .ok();
+    host.put("/duration", json!({"auto": 0, "duration": 30}))
+        .await
+        .ok();
     assert_eq!(
         end(&emu.meeting(MEETING).await).duration_since(before),
         jiff::SignedDuration::from_mins(30)
     );
-    emu.control(
-        "PUT",
-        "/duration",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"auto": 0})),
-    )
-    .await
-    .ok();
+    host.put("/duration", json!({"auto": 0})).await.ok();
     assert_eq!(
         end(&emu.meeting(MEETING).await).duration_since(before),
         jiff::SignedDuration::from_mins(45)
     );
     for bad in [0, -5, 100_000] {
-        emu.control(
-            "PUT",
-            "/duration",
-            MEETING,
-            None,
-            Some(&token),
-            Some(json!({"auto": 0, "duration": bad})),
-        )
-        .await
-        .error(400, "MMC.111070001")
-        .msg_contains("duration");
+        host.put("/duration", json!({"auto": 0, "duration": bad}))
+            .await
+            .error(400, "MMC.111070001")
+            .msg_contains("duration");
     }
-    emu.control(
-        "PUT",
-        "/duration",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"auto": 1})),
-    )
-    .await
-    .ok();
+    host.put("/duration", json!({"auto": 1})).await.ok();
     assert_eq!(emu.meeting(MEETING).await["auto_extend"], true);
 }
 
 #[tokio::test]
 async fn hang_up_removes_people_and_what_they_held() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     let alice = emu.pid(MEETING, "Alice Zhang").await;
     let bob = emu.pid(MEETING, "Bob Li").await;
     let dave = emu.pid(MEETING, "Dave Ma").await;
-    emu.control(
-        "PUT",
-        "/participants/broadcast",
-        MEETING,
-        Some(&bob),
-        Some(&token),
-        None,
-    )
-    .await
-    .ok();
+    host.put_to("/participants/broadcast", &bob, None)
+        .await
+        .ok();
     let hang_up = |pids: Value| {
-        emu.control(
-            "POST",
+        host.post(
             "/participants/delete",
-            MEETING,
-            None,
-            Some(&token),
-            Some(json!({"bulkHangUpParticipants": pids})),
+            json!({"bulkHangUpParticipants": pids}),
         )
     };
     let before = emu.meeting(MEETING).await;
@@ -740,17 +602,8 @@ async fn hang_up_removes_people_and_what_they_held() {
 #[tokio::test]
 async fn invite_and_rename() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
-    let invite = |attendees: Value| {
-        emu.control(
-            "POST",
-            "/participants",
-            MEETING,
-            None,
-            Some(&token),
-            Some(json!({"attendees": attendees})),
-        )
-    };
+    let host = emu.host(MEETING, PASSWORD).await;
+    let invite = |attendees: Value| host.post("/participants", json!({"attendees": attendees}));
     invite(json!([{"name": "Frank Hu", "phone": "+8613800000009", "type": "normal"}]))
         .await
         .ok();
@@ -771,16 +624,7 @@ async fn invite_and_rename() {
         json!([{"name": "Frank Hu", "phone": "+8613800000009"}])
     );
     // Invites still work while locked.
-    emu.control(
-        "PUT",
-        "/lock",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isLock": 1})),
-    )
-    .await
-    .ok();
+    host.put("/lock", json!({"isLock": 1})).await.ok();
     invite(json!([{"name": "Gina Xu", "phone": "+8613800000010", "type": "mobile"}]))
         .await
         .ok();
@@ -802,16 +646,7 @@ async fn invite_and_rename() {
         .msg_contains("attendees");
 
     let frank = emu.pid(MEETING, "Frank Hu").await;
-    let rename = |body: Value| {
-        emu.control(
-            "PUT",
-            "/participants/name",
-            MEETING,
-            None,
-            Some(&token),
-            Some(body),
-        )
-    };
+    let rename = |body: Value| host.put("/participants/name", body);
     rename(json!({"participantID": frank, "number": "+8613800000009", "newName": "Frank H."}))
         .await
         .ok();
@@ -836,7 +671,8 @@ async fn invite_and_rename() {
 #[tokio::test]
 async fn real_time_info_has_the_services_shape() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let answer = emu
         .control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
         .await;
@@ -875,20 +711,9 @@ async fn real_time_info_has_the_services_shape() {
 #[tokio::test]
 async fn ending_the_meeting_disconnects_everyone() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
-    emu.control(
-        "PUT",
-        "/record",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isRecord": 1})),
-    )
-    .await
-    .ok();
-    emu.control("PUT", "/stop", MEETING, None, Some(&token), None)
-        .await
-        .ok();
+    let host = emu.host(MEETING, PASSWORD).await;
+    host.put("/record", json!({"isRecord": 1})).await.ok();
+    host.call("PUT", "/stop", None, None).await.ok();
     let state = emu.meeting(MEETING).await;
     assert_eq!(state["status"], "ended");
     assert_eq!(state["participants"], json!([]));

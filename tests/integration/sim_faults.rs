@@ -11,7 +11,8 @@ use crate::support::*;
 #[tokio::test]
 async fn nth_error_rules_fire_on_exactly_those_calls() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     emu.faults(
         json!({"rules": [{"method": "PUT", "path": format!("{CONTROL}/lock"), "nth": [1, 3],
         "error": {"status": 503, "code": "MMC.111070003", "msg": "SYSTEM_BUSY"}}]}),
@@ -38,9 +39,7 @@ async fn nth_error_rules_fire_on_exactly_those_calls() {
     }
     assert_eq!(statuses, [503, 200, 503, 200]);
     // Other paths are untouched, and a failed call changed nothing.
-    emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
-        .await
-        .ok();
+    host.get("/realTimeInfo").await.ok();
     let view = emu.admin("GET", "/_sim/faults", None).await.body;
     assert_eq!(view["counters"], json!([{"matched": 4, "fired": 2}]));
     let log = emu.requests().await;
@@ -62,7 +61,7 @@ async fn nth_error_rules_fire_on_exactly_those_calls() {
 async fn probability_rules_are_reproducible_for_a_seed() {
     async fn run(seed: u64) -> Vec<u16> {
         let emu = Emu::start(TOWN_HALL).await;
-        let token = emu.login(MEETING, PASSWORD).await;
+        let host = emu.host(MEETING, PASSWORD).await;
         emu.faults(
             json!({"seed": seed, "rules": [{"path": format!("{CONTROL}/*"), "probability": 0.3,
             "error": {"status": 500, "code": "MMC.111070003"}}]}),
@@ -70,11 +69,7 @@ async fn probability_rules_are_reproducible_for_a_seed() {
         .await;
         let mut statuses = Vec::new();
         for _ in 0..60 {
-            statuses.push(
-                emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
-                    .await
-                    .status,
-            );
+            statuses.push(host.get("/realTimeInfo").await.status);
         }
         statuses
     }
@@ -88,22 +83,13 @@ async fn probability_rules_are_reproducible_for_a_seed() {
 #[tokio::test]
 async fn throttling_with_and_without_retry_after() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     emu.faults(json!({"rules": [
         {"path": format!("{CONTROL}/lock"), "nth": 1, "throttle": {"retry_after": 2}},
         {"path": format!("{CONTROL}/lock"), "nth": 2, "throttle": {}}
     ]}))
     .await;
-    let lock = || {
-        emu.control(
-            "PUT",
-            "/lock",
-            MEETING,
-            None,
-            Some(&token),
-            Some(json!({"isLock": 1})),
-        )
-    };
+    let lock = || host.put("/lock", json!({"isLock": 1}));
     let first = lock().await;
     first.error(429, "MMC.100000429");
     assert_eq!(first.retry_after.as_deref(), Some("2"));
@@ -117,10 +103,10 @@ async fn throttling_with_and_without_retry_after() {
 #[tokio::test]
 async fn a_configured_rate_limit_throttles_per_path() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     emu.faults(json!({"rate_limit": {"limit": 3, "per": "1m", "retry_after": true}}))
         .await;
-    let info = || emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None);
+    let info = || host.get("/realTimeInfo");
     for _ in 0..3 {
         info().await.ok();
     }
@@ -129,16 +115,7 @@ async fn a_configured_rate_limit_throttles_per_path() {
     let wait: u64 = throttled.retry_after.as_deref().unwrap().parse().unwrap();
     assert!((55..=60).contains(&wait), "{wait}");
     // Another path has its own budget; and a minute later the first one recovers.
-    emu.control(
-        "PUT",
-        "/lock",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isLock": 1})),
-    )
-    .await
-    .ok();
+    host.put("/lock", json!({"isLock": 1})).await.ok();
     emu.advance("61s").await;
     info().await.ok();
 }
@@ -146,20 +123,19 @@ async fn a_configured_rate_limit_throttles_per_path() {
 #[tokio::test]
 async fn latency_is_added() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     emu.faults(json!({"rules": [{"path": format!("{CONTROL}/realTimeInfo"), "latency": "300ms"}]}))
         .await;
     let started = Instant::now();
-    emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
-        .await
-        .ok();
+    host.get("/realTimeInfo").await.ok();
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
 #[tokio::test]
 async fn dropped_connections_before_and_after_the_call() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let lock_path = format!("{CONTROL}/lock");
     emu.faults(
         json!({"rules": [{"path": lock_path, "nth": 1, "drop": "before"},
@@ -206,16 +182,12 @@ async fn dropped_connections_before_and_after_the_call() {
 #[tokio::test]
 async fn clearing_faults_restores_normal_answers() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     emu.faults(json!({"rules": [{"error": {"status": 500, "code": "X"}}]}))
         .await;
-    emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
-        .await
-        .error(500, "X");
+    host.get("/realTimeInfo").await.error(500, "X");
     assert_eq!(emu.admin("DELETE", "/_sim/faults", None).await.status, 204);
-    emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
-        .await
-        .ok();
+    host.get("/realTimeInfo").await.ok();
     // The admin API is never faulted.
     emu.faults(json!({"rules": [{"error": {"status": 500, "code": "X"}}]}))
         .await;

@@ -88,18 +88,10 @@ async fn login_refusals() {
 #[tokio::test]
 async fn both_header_forms_are_accepted() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let basic = format!("Basic {}", BASE64.encode(&token));
-    emu.control(
-        "PUT",
-        "/lock",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isLock": 1})),
-    )
-    .await
-    .ok();
+    host.put("/lock", json!({"isLock": 1})).await.ok();
     emu.control(
         "PUT",
         "/lock",
@@ -125,7 +117,9 @@ async fn both_header_forms_are_accepted() {
 #[tokio::test]
 async fn tokens_expire_on_the_emulators_clock() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
+    // Takes the token to use, since the test swaps in a fresh one.
     let lock = |token: String| {
         let emu = &emu;
         async move {
@@ -159,7 +153,8 @@ async fn tokens_expire_on_the_emulators_clock() {
 #[tokio::test]
 async fn keep_alive_pushes_expiry_and_keeps_the_string() {
     let emu = Emu::start(TOWN_HALL).await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     emu.advance("20m").await;
     let answer = emu.token_call(MEETING, None, Some(&token)).await;
     answer.ok();
@@ -169,27 +164,11 @@ async fn keep_alive_pushes_expiry_and_keeps_the_string() {
         .await
         .ok();
     emu.advance("25m").await;
-    emu.control(
-        "PUT",
-        "/lock",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isLock": 1})),
-    )
-    .await
-    .ok();
+    host.put("/lock", json!({"isLock": 1})).await.ok();
     emu.advance("5m").await;
-    emu.control(
-        "PUT",
-        "/lock",
-        MEETING,
-        None,
-        Some(&token),
-        Some(json!({"isLock": 1})),
-    )
-    .await
-    .error(401, "MMC.111070004");
+    host.put("/lock", json!({"isLock": 1}))
+        .await
+        .error(401, "MMC.111070004");
 }
 
 #[tokio::test]
@@ -197,15 +176,14 @@ async fn rotation_on_keep_alive_retires_the_old_token() {
     let emu = Emu::start(TOWN_HALL).await;
     emu.faults(json!({"rotate_on_keepalive": true, "token_ttl": "20s"}))
         .await;
-    let token = emu.login(MEETING, PASSWORD).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let token = host.token.clone();
     let answer = emu.token_call(MEETING, None, Some(&token)).await;
     answer.ok();
     assert_eq!(answer.body["data"]["confTokenExpireTime"], 20);
     let rotated = answer.body["data"]["token"].as_str().unwrap().to_owned();
     assert_ne!(rotated, token);
-    emu.control("GET", "/realTimeInfo", MEETING, None, Some(&token), None)
-        .await
-        .error(401, "MMC.111070004");
+    host.get("/realTimeInfo").await.error(401, "MMC.111070004");
     emu.control("GET", "/realTimeInfo", MEETING, None, Some(&rotated), None)
         .await
         .ok();

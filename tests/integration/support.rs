@@ -252,3 +252,54 @@ impl Emu {
         .ok();
     }
 }
+
+/// Control calls on one meeting with one token: what a host's client does.
+pub struct Host<'a> {
+    emu: &'a Emu,
+    meeting: &'a str,
+    pub token: String,
+}
+
+impl Emu {
+    /// Logs in to `meeting` and returns the session for its control calls.
+    pub async fn host(&self, meeting: &'static str, password: &str) -> Host<'_> {
+        let token = self.login(meeting, password).await;
+        Host {
+            emu: self,
+            meeting,
+            token,
+        }
+    }
+}
+
+impl Host<'_> {
+    pub async fn call(
+        &self,
+        method: &str,
+        tail: &str,
+        pid: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        self.emu
+            .control(method, tail, self.meeting, pid, Some(&self.token), body)
+            .await
+    }
+
+    pub async fn get(&self, tail: &str) -> Answer {
+        self.call("GET", tail, None, None).await
+    }
+
+    /// A meeting-wide PUT with a body.
+    pub async fn put(&self, tail: &str, body: Value) -> Answer {
+        self.call("PUT", tail, None, Some(body)).await
+    }
+
+    /// A PUT naming a participant.
+    pub async fn put_to(&self, tail: &str, pid: &str, body: Option<Value>) -> Answer {
+        self.call("PUT", tail, Some(pid), body).await
+    }
+
+    pub async fn post(&self, tail: &str, body: Value) -> Answer {
+        self.call("POST", tail, None, Some(body)).await
+    }
+}
