@@ -18,6 +18,10 @@ impl Duration {
         Duration(SignedDuration::from_secs(i64::from(secs)))
     }
 
+    pub const fn from_secs_const(secs: i64) -> Self {
+        Duration(SignedDuration::from_secs(secs))
+    }
+
     pub fn from_millis(millis: u32) -> Self {
         Duration(SignedDuration::from_millis(i64::from(millis)))
     }
@@ -56,6 +60,20 @@ impl FromStr for Duration {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:#}", self.0)
+    }
+}
+
+impl schemars::JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration with units: 500ms, 30s, 5m, 1h 30m.",
+            "pattern": "^\\s*([0-9]|\\{\\{)"
+        })
     }
 }
 

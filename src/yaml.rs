@@ -10,8 +10,79 @@ use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 use crate::error::{Diagnostic, Error, did_you_mean};
 use crate::source::{SourceFile, Span};
 
+/// Where a value was written: 1-based line and character column, and its length in
+/// characters (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+    pub len: u32,
+}
+
+impl Pos {
+    pub fn span(self, file: &SourceFile) -> Span {
+        file.span_at(self.line as usize, self.column as usize, self.len.max(1) as usize)
+    }
+}
+
 /// A value together with where it was written.
-pub type Spanned<T> = serde_saphyr::Spanned<T>;
+#[derive(Debug, Clone)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, pos: Pos) -> Self {
+        Spanned { value, pos }
+    }
+
+    pub fn span(&self, file: &SourceFile) -> Span {
+        self.pos.span(file)
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let inner = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
+        let location = inner.referenced;
+        let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        Ok(Spanned {
+            value: inner.value,
+            pos: Pos {
+                line: clamp(location.line()),
+                column: clamp(location.column()),
+                len: clamp(location.span().len()).max(1),
+            },
+        })
+    }
+}
+
+/// A spanned value has the schema of the value.
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
 
 /// Parses one YAML document into `T`. Syntax errors, tabs in indentation, duplicate
 /// keys, wrong types and unknown keys all come back as a [`Diagnostic`] at the
@@ -22,10 +93,7 @@ pub fn parse<T: DeserializeOwned>(file: &Arc<SourceFile>) -> Result<T, Error> {
 
 /// The span of a spanned value (where it is referenced, for aliases).
 pub fn span_of<T>(file: &SourceFile, value: &Spanned<T>) -> Span {
-    let location = value.referenced;
-    let span = location.span();
-    let len = usize::try_from(span.len()).unwrap_or(1).max(1);
-    file.span_at(to_usize(location.line()), to_usize(location.column()), len)
+    value.span(file)
 }
 
 fn to_usize(value: u64) -> usize {
@@ -113,5 +181,6 @@ mod tests {
         let file = SourceFile::new("doc.yaml", "inner: hello\n");
         let outer: Outer = parse(&file).unwrap();
         assert_eq!(span_of(&file, &outer.inner).offset, 7);
+        assert_eq!(outer.inner.pos, Pos { line: 1, column: 8, len: 5 });
     }
 }

@@ -111,7 +111,7 @@ impl Meeting {
         let mut meeting = Meeting {
             id,
             subject: seed.subject.clone(),
-            host_password: seed.host_password.clone(),
+            host_password: seed.host_password.clone().unwrap_or_default(),
             status: seed.status,
             locked: seed.locked,
             recording: seed.recording,

@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use serde::de::{self, Deserializer, Visitor};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::Duration;
@@ -76,14 +77,15 @@ struct SeedFile {
     token_ttl: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingSeed {
     /// Generated (9 digits) when absent.
     pub id: Option<MeetingId>,
     #[serde(default = "default_subject")]
     pub subject: String,
-    pub host_password: String,
+    /// Required in a seed file; a rehearsal takes it from the playbook's `meeting`.
+    pub host_password: Option<String>,
     pub guest_password: Option<String>,
     #[serde(default)]
     pub participants: Vec<ParticipantSeed>,
@@ -117,8 +119,10 @@ fn yes() -> bool {
 impl MeetingSeed {
     /// Checks what a single meeting can get wrong on its own.
     pub fn validate(&self) -> Result<(), String> {
-        if self.host_password.is_empty() {
-            return Err("`host_password` must not be empty".into());
+        match self.host_password.as_deref() {
+            None => return Err("`host_password` is required".into()),
+            Some("") => return Err("`host_password` must not be empty".into()),
+            Some(_) => {}
         }
         if self.guest_password.as_deref() == Some("") {
             return Err("`guest_password` must not be empty; leave it out instead".into());
@@ -176,6 +180,22 @@ impl MeetingId {
     }
 }
 
+impl JsonSchema for MeetingId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MeetingId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A conference id: 6 to 20 digits.",
+            "anyOf": [
+                {"type": "string", "pattern": "^[0-9]{6,20}$"},
+                {"type": "integer", "minimum": 100000}
+            ]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for MeetingId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct IdVisitor;
@@ -199,7 +219,7 @@ impl<'de> Deserialize<'de> for MeetingId {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MeetingStatus {
     #[default]
@@ -207,7 +227,7 @@ pub enum MeetingStatus {
     Ended,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Host,
@@ -217,7 +237,7 @@ pub enum Role {
 }
 
 /// A participant's connection state, as `realTimeInfo` encodes it (0, 1, 2).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParticipantState {
     #[default]
@@ -239,6 +259,19 @@ impl ParticipantState {
 /// A hand, written `raised`/`lowered` or as a boolean.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Hand(pub bool);
+
+impl JsonSchema for Hand {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Hand".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A hand: `raised`, `lowered`, or a boolean.",
+            "anyOf": [{"type": "boolean"}, {"enum": ["raised", "lowered"]}]
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for Hand {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -264,7 +297,7 @@ impl<'de> Deserialize<'de> for Hand {
 }
 
 /// A participant in the seed, or joining through `POST /_sim/meetings/{id}/participants`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantSeed {
     pub name: String,
@@ -307,7 +340,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttendeeSeed {
     pub name: String,

@@ -1,0 +1,281 @@
+//! Everything that can be found wrong without running: steps that do nothing or
+//! several things, action arguments of the wrong shape, template syntax errors,
+//! variables no one defines, a meeting without credentials, an unknown time zone.
+//! Every problem is reported, each at its own position.
+
+use std::collections::BTreeSet;
+
+use super::action::Action;
+use super::step::{Body, Step};
+use super::Playbook;
+use crate::clock::SystemClock;
+use crate::error::{did_you_mean, Diagnostic};
+use crate::node::Node;
+use crate::template::{is_template, Engine, Secrets, TemplateError};
+use crate::yaml::{Pos, Spanned};
+
+/// Variables defined outside the playbook (`--vars-file`, `-e`).
+#[derive(Debug, Clone, Default)]
+pub struct KnownVars(pub BTreeSet<String>);
+
+struct Checker<'a> {
+    playbook: &'a Playbook,
+    engine: Engine,
+    problems: Vec<Diagnostic>,
+}
+
+/// Checks a loaded playbook; an empty list means it is fit to run.
+pub fn check(playbook: &Playbook, extra: &KnownVars) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        playbook,
+        engine: Engine::new(Secrets::new(false), SystemClock::shared()),
+        problems: Vec::new(),
+    };
+    checker.run(extra);
+    checker.problems
+}
+
+impl Checker<'_> {
+    fn at(&mut self, pos: Pos, message: impl Into<String>) -> &mut Diagnostic {
+        let file = &self.playbook.file;
+        self.problems.push(Diagnostic::new(file, pos.span(file), message));
+        self.problems.last_mut().expect("just pushed")
+    }
+
+    fn template_errors(&mut self, errors: Vec<TemplateError>, known: &BTreeSet<String>) {
+        for error in errors {
+            let candidates: Vec<&str> = known.iter().map(String::as_str).collect();
+            let suggestion = error
+                .undefined
+                .as_deref()
+                .and_then(|name| did_you_mean(name, &candidates));
+            let diagnostic = self.at(error.pos, error.message);
+            if let Some(candidate) = suggestion {
+                diagnostic.help = Some(format!("did you mean `{candidate}`?"));
+            } else if error.undefined.is_some() {
+                diagnostic.help = Some("define it under `vars:`, pass it with `-e NAME=VALUE`, or `register` it in an earlier step".into());
+            }
+        }
+    }
+
+    fn node(&mut self, node: &Spanned<Node>, known: &BTreeSet<String>) {
+        match &node.value {
+            Node::Str(text) if is_template(text) => {
+                let errors = self.engine.check(text, false, node.pos, known);
+                self.template_errors(errors, known);
+            }
+            Node::Seq(items) => items.iter().for_each(|i| self.node(i, known)),
+            Node::Map(map) => map.values().for_each(|v| self.node(v, known)),
+            _ => {}
+        }
+    }
+
+    fn text(&mut self, text: &Spanned<String>, known: &BTreeSet<String>) {
+        let errors = self.engine.check(text, false, text.pos, known);
+        self.template_errors(errors, known);
+    }
+
+    fn run(&mut self, extra: &KnownVars) {
+        let doc = &self.playbook.doc;
+        // Variables: each may use those before it, and anything defined outside.
+        let mut known: BTreeSet<String> = extra.0.clone();
+        for (name, value) in &doc.vars {
+            self.node(value, &known);
+            known.insert(name.clone());
+        }
+        // Results of `register` and `set` are known everywhere: a step using one
+        // before it is set fails at run time with the variable's name.
+        for step in self.playbook.walk() {
+            if let Some(register) = &step.register {
+                known.insert(register.value.clone());
+            }
+            for (name, args) in &step.actions {
+                if name.value == "set" {
+                    if let Node::Map(map) = &args.value {
+                        known.extend(map.keys().cloned());
+                    }
+                }
+            }
+        }
+
+        match (&doc.meeting.host_password, &doc.meeting.token) {
+            (None, None) => {
+                let pos = doc.meeting.id.pos;
+                self.at(pos, "the meeting has no credentials")
+                    .help = Some("give `host_password` (normally \"{{ secret('EMCEE_HOST_PASSWORD') }}\") or `token`".into());
+            }
+            (Some(_), Some(token)) => {
+                self.at(token.pos, "give `host_password` or `token`, not both");
+            }
+            _ => {}
+        }
+        self.node(&doc.meeting.id, &known);
+        for credential in [&doc.meeting.host_password, &doc.meeting.token].into_iter().flatten() {
+            self.text(credential, &known);
+        }
+        if let Some(zone) = &doc.timezone {
+            if jiff::tz::TimeZone::get(&zone.value).is_err() {
+                self.at(zone.pos, format!("unknown time zone `{}`", zone.value))
+                    .help = Some("use an IANA name such as Asia/Shanghai or Europe/Berlin".into());
+            }
+        }
+        if let Some(retry) = &doc.defaults.retry {
+            self.retry(retry);
+        }
+        if let Some(rehearsal) = &doc.rehearsal {
+            if rehearsal.id.is_some() || rehearsal.host_password.is_some() {
+                self.at(rehearsal.pos, "the rehearsal meeting takes its id and host password from `meeting`")
+                    .help = Some("remove `id` and `host_password` from `rehearsal`".into());
+            } else {
+                let mut seed = rehearsal.value.clone();
+                seed.host_password = Some("x".into());
+                if let Err(message) = seed.validate() {
+                    self.at(rehearsal.pos, format!("rehearsal: {message}"));
+                }
+            }
+        }
+        if doc.steps.is_empty() {
+            self.at(doc.steps.pos, "the playbook has no steps");
+        }
+        self.steps(&doc.steps.value, &known);
+    }
+
+    fn retry(&mut self, retry: &Spanned<super::RetrySpec>) {
+        if !(1..=20).contains(&retry.attempts) {
+            self.at(retry.pos, format!("retry.attempts must be 1 to 20, got {}", retry.attempts));
+        }
+        if retry.initial > retry.max {
+            self.at(retry.pos, format!("retry.initial ({}) is longer than retry.max ({})", retry.initial, retry.max));
+        }
+    }
+
+    fn steps(&mut self, steps: &[Spanned<Step>], known: &BTreeSet<String>) {
+        for step in steps {
+            self.step(step, known);
+        }
+    }
+
+    fn step(&mut self, step: &Spanned<Step>, outer: &BTreeSet<String>) {
+        let mut known = outer.clone();
+        if let Some(name) = &step.name {
+            self.text(name, &known);
+        }
+        if let Some(over) = &step.loop_over {
+            self.node(over, &known);
+            known.insert("item".into());
+            known.insert("loop".into());
+        }
+        if let Some(when) = &step.when {
+            let errors = self.engine.check(&when.value, true, when.pos, &known);
+            self.template_errors(errors, &known);
+        }
+        if let Some(register) = &step.register {
+            let ok = register.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && register.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                self.at(register.pos, format!("`{}` cannot be a variable name", register.value))
+                    .help = Some("use letters, digits and underscores, starting with a letter".into());
+            }
+        }
+        if let Some(retry) = &step.retry {
+            self.retry(retry);
+        }
+        if let Some(timeout) = &step.timeout {
+            if timeout.is_zero() {
+                self.at(timeout.pos, "timeout must be longer than zero");
+            }
+        }
+        if step.actions.len() > 1 {
+            let (first, _) = &step.actions[0];
+            let (second, _) = &step.actions[1];
+            let message = format!("a step takes one action, but `{}` and `{}` are both given", first.value, second.value);
+            self.at(second.pos, message).help = Some("split them into two steps".into());
+        }
+        if !step.actions.is_empty() && step.steps.is_some() {
+            let pos = step.actions[0].0.pos;
+            self.at(pos, "a step has an action or a block of `steps`, not both")
+                .help = Some("move the action into the block's `steps`".into());
+        }
+        if step.steps.is_none() {
+            for list in [&step.rescue, &step.always].into_iter().flatten() {
+                self.at(list.pos, "`rescue` and `always` belong to a block with `steps`");
+            }
+        }
+        if step.actions.is_empty() && step.steps.is_none() {
+            self.at(step.pos, "this step does nothing")
+                .help = Some("give it an action (see `emcee actions`) or a block of `steps`".into());
+        }
+        match step.body() {
+            Some(Body::Action { name, args, .. }) => self.action(name, args, &known),
+            Some(Body::Block { steps, rescue, always }) => {
+                self.steps(steps, &known);
+                self.steps(rescue, &known);
+                self.steps(always, &known);
+            }
+            None => {}
+        }
+    }
+
+    /// Checks an action's arguments against its type. A template stands for a value
+    /// of whatever type is needed, so only mistakes outside templates are reported.
+    fn action(&mut self, name: &str, args: &Spanned<Node>, known: &BTreeSet<String>) {
+        if name == "assert" {
+            // Assertions are expressions, not templates.
+            self.assertions(args, known);
+        } else {
+            self.node(args, known);
+        }
+        if let Err((path, message)) = Action::from_parts(name, args.to_json()) {
+            let pos = Node::pos_at(args, &path);
+            if !touches_template(args, &path) {
+                self.at(pos, format!("{name}: {message}"))
+                    .help = Some(format!("see `emcee actions {name}`"));
+            }
+        }
+    }
+
+    fn assertions(&mut self, args: &Spanned<Node>, known: &BTreeSet<String>) {
+        let mut expressions = Vec::new();
+        match &args.value {
+            Node::Str(_) => expressions.push(args),
+            Node::Seq(items) => expressions.extend(items),
+            Node::Map(map) => match map.get("that").map(|t| &t.value) {
+                Some(Node::Seq(items)) => expressions.extend(items),
+                Some(_) => expressions.extend(map.get("that")),
+                None => {}
+            },
+            _ => {}
+        }
+        for expression in expressions {
+            if let Node::Str(text) = &expression.value {
+                let errors = self.engine.check(text, true, expression.pos, known);
+                self.template_errors(errors, known);
+            }
+        }
+    }
+}
+
+/// Whether the value at `path` (or any value above it) is a template string.
+fn touches_template(node: &Spanned<Node>, path: &str) -> bool {
+    fn any_template(node: &Node) -> bool {
+        match node {
+            Node::Str(text) => is_template(text),
+            Node::Seq(items) => items.iter().any(|i| any_template(&i.value)),
+            Node::Map(map) => map.values().any(|v| any_template(&v.value)),
+            _ => false,
+        }
+    }
+    let pos = Node::pos_at(node, path);
+    fn find<'a>(node: &'a Spanned<Node>, pos: Pos) -> Option<&'a Spanned<Node>> {
+        if node.pos == pos {
+            return Some(node);
+        }
+        match &node.value {
+            Node::Seq(items) => items.iter().find_map(|i| find(i, pos)),
+            Node::Map(map) => map.values().find_map(|v| find(v, pos)),
+            _ => None,
+        }
+    }
+    // A templated value anywhere under the failing point may render to what is needed.
+    find(node, pos).is_some_and(|n| any_template(&n.value))
+}

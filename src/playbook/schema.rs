@@ -1,0 +1,97 @@
+//! The playbook's JSON Schema, generated from the same types the loader uses (for
+//! editors, through the `yaml-language-server` modeline, and for CI). A step is an
+//! object with the common keys and exactly one action key, or a block of `steps`.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde_json::{Map, Value};
+
+use super::PlaybookDoc;
+use super::action::Action;
+use super::step::{Step, StepCommon};
+
+/// The playbook schema, as committed in `schemas/playbook.schema.json`.
+pub fn schema() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let schema = generator.into_root_schema_for::<PlaybookDoc>();
+    serde_json::to_value(schema).unwrap_or(Value::Null)
+}
+
+/// A `{{ … }}` template, which may stand for a value of any type.
+fn template() -> Value {
+    serde_json::json!({"type": "string", "pattern": "\\{\\{"})
+}
+
+/// Lets every non-string property also be written as a template.
+pub fn allow_templates(schema: &mut Schema) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for property in properties.values_mut() {
+        let is_string = property.get("type") == Some(&Value::String("string".into()));
+        if !is_string {
+            *property = serde_json::json!({"anyOf": [property.take(), template()]});
+        }
+    }
+}
+
+impl JsonSchema for Step {
+    fn schema_name() -> Cow<'static, str> {
+        "Step".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let common = StepCommon::json_schema(generator);
+        let mut properties: Map<String, Value> = common
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let actions = Action::json_schema(generator);
+        let mut action_names = Vec::new();
+        for variant in actions.get("oneOf").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(variant_properties) = variant.get("properties").and_then(Value::as_object) {
+                for (name, args) in variant_properties {
+                    let mut args = args.clone();
+                    if let (Some(description), Some(object)) = (variant.get("description"), args.as_object_mut()) {
+                        object.entry("description").or_insert(description.clone());
+                    }
+                    properties.insert(name.clone(), args);
+                    action_names.push(name.clone());
+                }
+            }
+        }
+        let steps = generator.subschema_for::<Vec<Step>>();
+        for block in ["steps", "rescue", "always"] {
+            properties.insert(block.into(), steps.clone().into());
+        }
+        let mut one_of: Vec<Value> = action_names
+            .iter()
+            .map(|name| serde_json::json!({"required": [name]}))
+            .collect();
+        one_of.push(serde_json::json!({"required": ["steps"]}));
+        json_schema!({
+            "type": "object",
+            "description": "A step: the common keys and exactly one action, or a block of `steps` with `rescue` and `always`.",
+            "properties": properties,
+            "additionalProperties": false,
+            "oneOf": one_of,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_take_exactly_one_action() {
+        let schema = schema();
+        let step = &schema["$defs"]["Step"];
+        assert_eq!(step["additionalProperties"], false);
+        assert!(step["properties"]["broadcast"].is_object());
+        assert!(step["properties"]["when"].is_object());
+        assert_eq!(step["oneOf"].as_array().unwrap().len(), super::super::action::ACTION_NAMES.len() + 1);
+    }
+}

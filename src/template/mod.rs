@@ -1,0 +1,273 @@
+//! Templating: a minijinja environment with strict undefined variables and the
+//! functions `secret(NAME)`, `env(NAME)` and `now()`. Fields are rendered one at a
+//! time after parsing, never the file as text, so every error keeps its position.
+//! A string that is a single `{{ expression }}` keeps the expression's type (a list
+//! stays a list); any other template renders to a string.
+
+mod secrets;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
+use serde_json::Value as Json;
+
+pub use secrets::{MIN_REDACTED_LEN, Secrets};
+
+use crate::clock::SharedClock;
+use crate::node::Node;
+use crate::yaml::{Pos, Spanned};
+
+/// Names every template may use besides variables.
+pub const FUNCTIONS: &[&str] = &["secret", "env", "now"];
+
+/// A template problem, at the position of the field it is in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateError {
+    pub pos: Pos,
+    pub message: String,
+    /// A variable the template names but nothing defines, for "did you mean".
+    pub undefined: Option<String>,
+}
+
+/// Whether a string holds template syntax at all.
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// The expression inside `{{ … }}` when the string is exactly one such block.
+fn single_expression(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner.trim())
+}
+
+pub struct Engine {
+    env: Environment<'static>,
+    secrets: Arc<Secrets>,
+}
+
+impl Engine {
+    pub fn new(secrets: Arc<Secrets>, clock: SharedClock) -> Engine {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let lookup = Arc::clone(&secrets);
+        env.add_function("secret", move |name: String| {
+            lookup
+                .lookup(&name)
+                .map_err(|message| minijinja::Error::new(ErrorKind::InvalidOperation, message))
+        });
+        env.add_function("env", |name: String, default: Option<String>| {
+            match (std::env::var(&name), default) {
+                (Ok(value), _) => Ok(value),
+                (Err(_), Some(default)) => Ok(default),
+                (Err(_), None) => Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("environment variable {name} is not set (give env('{name}', 'default') to fall back)"),
+                )),
+            }
+        });
+        env.add_function("now", move || clock.now().to_string());
+        Engine { env, secrets }
+    }
+
+    pub fn secrets(&self) -> &Arc<Secrets> {
+        &self.secrets
+    }
+
+    /// Renders every string of a node tree; non-template values pass through.
+    pub fn render_node(&self, node: &Spanned<Node>, vars: &Context) -> Result<Json, TemplateError> {
+        match &node.value {
+            Node::Str(text) if is_template(text) => self.render_text(text, node.pos, vars),
+            Node::Seq(items) => items
+                .iter()
+                .map(|item| self.render_node(item, vars))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Json::Array),
+            Node::Map(map) => {
+                let mut out = serde_json::Map::new();
+                for (key, value) in map {
+                    out.insert(key.clone(), self.render_node(value, vars)?);
+                }
+                Ok(Json::Object(out))
+            }
+            other => Ok(other.to_json()),
+        }
+    }
+
+    /// Renders one templated string: a lone `{{ expr }}` keeps its type.
+    pub fn render_text(&self, text: &str, pos: Pos, vars: &Context) -> Result<Json, TemplateError> {
+        if let Some(expr) = single_expression(text) {
+            let value = self.eval(expr, pos, vars)?;
+            return to_json(&value, pos);
+        }
+        self.env
+            .render_str(text, vars.value())
+            .map(Json::String)
+            .map_err(|e| self.error(e, pos))
+    }
+
+    /// Renders a string field that must stay a string.
+    pub fn render_string(&self, text: &Spanned<String>, vars: &Context) -> Result<String, TemplateError> {
+        if !is_template(text) {
+            return Ok(text.value.clone());
+        }
+        match self.render_text(text, text.pos, vars)? {
+            Json::String(s) => Ok(s),
+            other => Ok(other.to_string()),
+        }
+    }
+
+    /// Evaluates an expression (a `when`, an `assert`).
+    pub fn eval(&self, expr: &str, pos: Pos, vars: &Context) -> Result<Value, TemplateError> {
+        let compiled = self.env.compile_expression(expr).map_err(|e| self.error(e, pos))?;
+        let value = compiled.eval(vars.value()).map_err(|e| self.error(e, pos))?;
+        if value.is_undefined() {
+            let names = compiled.undeclared_variables(false);
+            let missing = names.into_iter().find(|n| !vars.contains(n) && !FUNCTIONS.contains(&n.as_str()));
+            return Err(TemplateError {
+                pos,
+                message: match &missing {
+                    Some(name) => format!("undefined variable `{name}`"),
+                    None => format!("`{expr}` is undefined"),
+                },
+                undefined: missing,
+            });
+        }
+        Ok(value)
+    }
+
+    /// What can be known without running: syntax errors, and variables used but
+    /// defined nowhere in `known` (names a template or expression could see).
+    pub fn check(&self, text: &str, is_expression: bool, pos: Pos, known: &BTreeSet<String>) -> Vec<TemplateError> {
+        let names = if is_expression {
+            match self.env.compile_expression(text) {
+                Ok(expr) => expr.undeclared_variables(false),
+                Err(e) => return vec![self.error(e, pos)],
+            }
+        } else {
+            if !is_template(text) {
+                return Vec::new();
+            }
+            match self.env.template_from_str(text) {
+                Ok(template) => template.undeclared_variables(false),
+                Err(e) => return vec![self.error(e, pos)],
+            }
+        };
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter(|name| !known.contains(name) && !FUNCTIONS.contains(&name.as_str()))
+            .map(|name| TemplateError {
+                pos,
+                message: format!("undefined variable `{name}`"),
+                undefined: Some(name),
+            })
+            .collect()
+    }
+
+    fn error(&self, error: minijinja::Error, pos: Pos) -> TemplateError {
+        let kind = error.kind();
+        let message = match (kind, error.detail()) {
+            (ErrorKind::UndefinedError, Some(detail)) => format!("undefined value: {detail}"),
+            (ErrorKind::UndefinedError, None) => "undefined variable".to_owned(),
+            (ErrorKind::SyntaxError, Some(detail)) => format!("template syntax error: {detail}"),
+            (_, Some(detail)) => detail.to_owned(),
+            (kind, None) => kind.to_string(),
+        };
+        TemplateError {
+            pos,
+            message: self.secrets.redact(&message),
+            undefined: None,
+        }
+    }
+}
+
+fn to_json(value: &Value, pos: Pos) -> Result<Json, TemplateError> {
+    serde_json::to_value(value).map_err(|e| TemplateError {
+        pos,
+        message: format!("the expression's value cannot be used here: {e}"),
+        undefined: None,
+    })
+}
+
+/// The variables in scope: playbook `vars`, files, `-e`, registered results, loop items.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    vars: IndexMap<String, Json>,
+    cached: std::cell::OnceCell<Value>,
+}
+
+impl Context {
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    pub fn set(&mut self, name: impl Into<String>, value: Json) {
+        self.vars.insert(name.into(), value);
+        self.cached = std::cell::OnceCell::new();
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Json> {
+        self.vars.get(name)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.vars.keys()
+    }
+
+    /// The variables as a template context, built once per change.
+    pub fn value(&self) -> Value {
+        self.cached
+            .get_or_init(|| Value::from(minijinja::value::Serde(&self.vars)))
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use serde_json::json;
+
+    fn engine() -> Engine {
+        Engine::new(Secrets::new(false), SystemClock::shared())
+    }
+
+    fn vars() -> Context {
+        let mut vars = Context::new();
+        vars.set("panel", json!(["Bob Li", "Carol Wu"]));
+        vars.set("ceo", json!("Alice Zhang"));
+        vars
+    }
+
+    #[test]
+    fn single_expressions_keep_their_type() {
+        let e = engine();
+        let pos = Pos::default();
+        assert_eq!(e.render_text("{{ panel }}", pos, &vars()).unwrap(), json!(["Bob Li", "Carol Wu"]));
+        assert_eq!(e.render_text(" {{ panel | length }} ", pos, &vars()).unwrap(), json!(2));
+        assert_eq!(e.render_text("Hi {{ ceo }}", pos, &vars()).unwrap(), json!("Hi Alice Zhang"));
+        assert_eq!(e.render_text("{{ ceo }}{{ ceo }}", pos, &vars()).unwrap().as_str().unwrap().len(), 22);
+    }
+
+    #[test]
+    fn undefined_variables_are_errors() {
+        let e = engine();
+        let error = e.render_text("{{ coe }}", Pos::default(), &vars()).unwrap_err();
+        assert_eq!(error.undefined.as_deref(), Some("coe"));
+        assert!(e.render_text("Hi {{ coe }}", Pos::default(), &vars()).is_err());
+        let known: BTreeSet<String> = ["ceo".to_owned()].into();
+        let found = e.check("{{ ceo }} and {{ cfo }} {{ secret('X') }}", false, Pos::default(), &known);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].undefined.as_deref(), Some("cfo"));
+        let syntax = e.check("{{ ceo ", false, Pos::default(), &known);
+        assert!(syntax[0].message.contains("syntax"), "{:?}", syntax);
+        assert!(e.check("ceo ==", true, Pos::default(), &known)[0].message.contains("syntax"));
+    }
+}
