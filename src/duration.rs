@@ -40,6 +40,19 @@ impl Duration {
     }
 }
 
+/// A short human form of a std duration: `420ms`, `1.2s`, `3m 5s`.
+pub fn human(duration: std::time::Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 {
+        format!("{millis}ms")
+    } else if millis < 60_000 {
+        format!("{:.1}s", duration.as_secs_f64())
+    } else {
+        let secs = duration.as_secs();
+        format!("{}m {}s", secs / 60, secs % 60)
+    }
+}
+
 impl FromStr for Duration {
     type Err = String;
 

@@ -3,10 +3,15 @@
 
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod duration;
 pub mod error;
+pub mod mmc;
 pub mod node;
 pub mod playbook;
+pub mod report;
+pub mod run;
+pub mod signals;
 pub mod sim;
 pub mod source;
 pub mod template;

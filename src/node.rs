@@ -5,8 +5,8 @@
 use std::fmt;
 
 use indexmap::IndexMap;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::yaml::{Pos, Spanned};
@@ -38,7 +38,9 @@ impl Node {
             Node::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
             Node::Str(s) => Value::String(s.clone()),
             Node::Seq(items) => Value::Array(items.iter().map(|i| i.to_json()).collect()),
-            Node::Map(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Node::Map(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
         }
     }
 
@@ -202,7 +204,10 @@ mod tests {
     fn keeps_positions_of_nested_values() {
         let file = SourceFile::new("n.yaml", "a:\n  b: [1, two, {c: true}]\n");
         let node: Spanned<Node> = crate::yaml::parse(&file).unwrap();
-        assert_eq!(node.to_json(), serde_json::json!({"a": {"b": [1, "two", {"c": true}]}}));
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"a": {"b": [1, "two", {"c": true}]}})
+        );
         let block = SourceFile::new("n.yaml", "a:\n  b:\n    - c: true\n");
         let block: Spanned<Node> = crate::yaml::parse(&block).unwrap();
         let pos = Node::pos_at(&block, "a.b[0].c");

@@ -21,7 +21,11 @@ pub struct Pos {
 
 impl Pos {
     pub fn span(self, file: &SourceFile) -> Span {
-        file.span_at(self.line as usize, self.column as usize, self.len.max(1) as usize)
+        file.span_at(
+            self.line as usize,
+            self.column as usize,
+            self.len.max(1) as usize,
+        )
     }
 }
 
@@ -181,6 +185,13 @@ mod tests {
         let file = SourceFile::new("doc.yaml", "inner: hello\n");
         let outer: Outer = parse(&file).unwrap();
         assert_eq!(span_of(&file, &outer.inner).offset, 7);
-        assert_eq!(outer.inner.pos, Pos { line: 1, column: 8, len: 5 });
+        assert_eq!(
+            outer.inner.pos,
+            Pos {
+                line: 1,
+                column: 8,
+                len: 5
+            }
+        );
     }
 }

@@ -24,10 +24,98 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a playbook against a meeting (or, with --sim, against the built-in emulator).
+    Run(RunArgs),
+
+    /// Parse, type-check and template-check playbooks without contacting anything.
+    ///
+    /// Exits 0 when every playbook is fit to run, 2 with every problem found otherwise.
+    Check(CheckArgs),
+
+    /// Describe every action, or one in full: arguments, API calls, an example.
+    Actions {
+        /// The action to describe.
+        name: Option<String>,
+    },
+
+    /// Print the playbook JSON Schema (also in schemas/playbook.schema.json).
+    Schema,
+
     /// Serve the meeting emulator: the meeting-control API plus an admin API under /_sim/.
     ///
     /// Prints its base URL on standard output when ready and runs until Ctrl-C or SIGTERM.
     Sim(SimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VarArgs {
+    /// Set a variable: KEY=VALUE, the value read as YAML (3 is a number, [a, b] a list).
+    /// Overrides --vars-file and the playbook's vars.
+    #[arg(short = 'e', long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    /// A YAML file of variables; overrides the playbook's vars.
+    #[arg(long, value_name = "FILE")]
+    pub vars_file: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The playbook to run.
+    pub playbook: PathBuf,
+
+    #[command(flatten)]
+    pub vars: VarArgs,
+
+    /// Rehearse against the built-in emulator, seeded from the playbook's `rehearsal:`.
+    /// Unset secrets become rehearsal placeholders.
+    #[arg(long)]
+    pub sim: bool,
+
+    /// The API endpoint.
+    #[arg(
+        long,
+        env = "EMCEE_ENDPOINT",
+        value_name = "URL",
+        conflicts_with = "sim"
+    )]
+    pub endpoint: Option<String>,
+
+    /// Allow a plain-http endpoint that is not on loopback (the password would cross the
+    /// network unencrypted).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+
+    /// Progress bars: on a terminal (auto), always, or never (plain lines).
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto, env = "EMCEE_PROGRESS")]
+    pub progress: ProgressArg,
+
+    /// Output as text lines or JSON lines.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text, env = "EMCEE_LOG_FORMAT")]
+    pub log_format: LogFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ProgressArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The playbooks to check.
+    #[arg(required = true)]
+    pub playbooks: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -3,25 +3,48 @@
 
 mod args;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::commands::check::CheckOptions;
+use crate::commands::run::{LogFormat, Progress, RunOptions};
+use crate::commands::sim::SimCommand;
+use crate::commands::{self};
 use crate::error::{Error, ExitCode};
-use crate::sim::{self, Seed, SimOptions};
 
 pub use args::Args;
 
-/// `emcee sim`, as plain options.
-#[derive(Debug, Clone)]
-pub struct SimCommand {
-    pub bind: SocketAddr,
-    pub seed: Option<PathBuf>,
-    pub tls: bool,
-    pub tls_cert_out: Option<PathBuf>,
-    pub rng_seed: u64,
+/// Whether stderr gets colour: a terminal, and `NO_COLOR` unset.
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn init_logging(verbose: u8, quiet: bool, sim_requests: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EMCEE_LOG").unwrap_or_else(|_| {
+        let requests = if sim_requests && !quiet {
+            "info"
+        } else {
+            "off"
+        };
+        tracing_subscriber::EnvFilter::new(format!(
+            "warn,emcee={level},{}={requests}",
+            crate::sim::REQUEST_LOG_TARGET
+        ))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color())
+        .with_target(false)
+        .try_init();
 }
 
 impl From<args::SimArgs> for SimCommand {
@@ -36,40 +59,84 @@ impl From<args::SimArgs> for SimCommand {
     }
 }
 
-/// Whether stderr gets colour: a terminal, and `NO_COLOR` unset.
-fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+fn key_values(vars: &[String]) -> Result<Vec<(String, String)>, Error> {
+    vars.iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_owned(), value.to_owned()))
+            }
+            _ => Err(Error::Usage(format!("-e {pair}: write KEY=VALUE"))),
+        })
+        .collect()
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "info",
-        (false, 1) => "debug",
-        (false, _) => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("EMCEE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,emcee={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(color())
-        .with_target(false)
-        .try_init();
+impl TryFrom<args::RunArgs> for RunOptions {
+    type Error = Error;
+    fn try_from(args: args::RunArgs) -> Result<Self, Error> {
+        Ok(RunOptions {
+            playbook: args.playbook,
+            vars: key_values(&args.vars.vars)?,
+            vars_files: args.vars.vars_file,
+            endpoint: args.endpoint,
+            allow_insecure_http: args.allow_insecure_http,
+            sim: args.sim,
+            progress: match args.progress {
+                args::ProgressArg::Auto => Progress::Auto,
+                args::ProgressArg::Always => Progress::Always,
+                args::ProgressArg::Never => Progress::Never,
+            },
+            log_format: match args.log_format {
+                args::LogFormatArg::Text => LogFormat::Text,
+                args::LogFormatArg::Json => LogFormat::Json,
+            },
+            color: std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        })
+    }
 }
 
 /// The whole program: what `main` calls.
 pub fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    init_logging(args.verbose, args.quiet);
-    let result = match args.command {
-        args::Command::Sim(sim_args) => run_sim(sim_args.into()),
-    };
+    let serving = matches!(args.command, args::Command::Sim(_));
+    init_logging(args.verbose, args.quiet, serving);
+    let result = dispatch(args.command);
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => exit_code(code),
         Err(error) => {
             eprint!("{}", error.render(color()));
             exit_code(error.exit_code())
+        }
+    }
+}
+
+fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
+    match command {
+        args::Command::Run(run_args) => {
+            let options = RunOptions::try_from(run_args)?;
+            // Sequential calls: the current-thread runtime costs about half the CPU per call.
+            current_thread()?.block_on(commands::run::run(options))
+        }
+        args::Command::Check(check) => {
+            let vars = key_values(&check.vars.vars)?;
+            let extra_vars = commands::run::extra_var_names(&vars, &check.vars.vars_file)?;
+            commands::check::run(&CheckOptions {
+                playbooks: check.playbooks,
+                extra_vars,
+                color: color(),
+            })
+        }
+        args::Command::Actions { name } => {
+            print!("{}", commands::actions::text(name.as_deref())?);
+            Ok(ExitCode::Success)
+        }
+        args::Command::Schema => {
+            print!("{}", commands::schema::text());
+            Ok(ExitCode::Success)
+        }
+        args::Command::Sim(sim_args) => {
+            multi_thread()?.block_on(commands::sim::serve(sim_args.into()))?;
+            Ok(ExitCode::Success)
         }
     }
 }
@@ -78,7 +145,7 @@ fn exit_code(code: ExitCode) -> std::process::ExitCode {
     std::process::ExitCode::from(u8::try_from(code.code()).unwrap_or(1))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+fn multi_thread() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -86,97 +153,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::io("cannot start the async runtime", e))
 }
 
-fn run_sim(command: SimCommand) -> Result<(), Error> {
-    let seed = match &command.seed {
-        Some(path) => Seed::load(path)?,
-        None => Seed::default(),
-    };
-    runtime()?.block_on(serve_sim(command, seed))
-}
-
-async fn serve_sim(command: SimCommand, seed: Seed) -> Result<(), Error> {
-    if !command.bind.ip().is_loopback() {
-        tracing::warn!(
-            "listening on {}: the emulator has no access control; anyone who can reach it can change it",
-            command.bind.ip()
-        );
-    }
-    let meetings = seed.meetings.len();
-    let options = SimOptions {
-        bind: command.bind,
-        tls: command.tls,
-        rng_seed: command.rng_seed,
-        ..SimOptions::default()
-    };
-    // Watch for signals before announcing the URL: whoever reads the URL may signal at once.
-    let signals = Signals::new()?;
-    let handle = sim::start_with(seed, options).await?;
-    if let (Some(path), Some(pem)) = (&command.tls_cert_out, handle.cert_pem()) {
-        std::fs::write(path, pem).map_err(|e| {
-            Error::io(
-                format!("cannot write the certificate to {}", path.display()),
-                e,
-            )
-        })?;
-    }
-    // The URL alone on stdout, so scripts can read it; the rest is for people.
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "{}", handle.base_url())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::io("cannot write to standard output", e))?;
-    let ids: Vec<String> = handle.meetings().into_iter().map(|m| m.id).collect();
-    tracing::info!(
-        "emulator ready: {meetings} meeting(s){}; admin API at {}/_sim/; Ctrl-C to stop",
-        if ids.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", ids.join(", "))
-        },
-        handle.base_url()
-    );
-    let signal = signals.wait().await;
-    tracing::info!("{signal}: stopping");
-    handle.stop().await;
-    Ok(())
-}
-
-/// Ctrl-C and SIGTERM, watched from creation on.
-struct Signals {
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Signals, Error> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals {
-                terminate: signal(SignalKind::terminate())
-                    .map_err(|e| Error::io("cannot watch for SIGTERM", e))?,
-                interrupt: signal(SignalKind::interrupt())
-                    .map_err(|e| Error::io("cannot watch for SIGINT", e))?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    /// Waits for either and says which arrived.
-    async fn wait(mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = self.terminate.recv() => "SIGTERM",
-                _ = self.interrupt.recv() => "SIGINT",
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            "Ctrl-C"
-        }
-    }
+fn current_thread() -> Result<tokio::runtime::Runtime, Error> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the async runtime", e))
 }

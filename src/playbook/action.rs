@@ -84,7 +84,10 @@ pub enum Action {
 
 /// Each variant of the externally tagged enum is an object with one property.
 fn allow_templates_in_variants(schema: &mut schemars::Schema) {
-    if let Some(variants) = schema.get_mut("oneOf").and_then(serde_json::Value::as_array_mut) {
+    if let Some(variants) = schema
+        .get_mut("oneOf")
+        .and_then(serde_json::Value::as_array_mut)
+    {
         for variant in variants {
             if let Ok(variant) = <&mut schemars::Schema>::try_from(variant) {
                 super::schema::allow_templates(variant);
@@ -165,10 +168,13 @@ impl<'de> Deserialize<'de> for Invite {
                 f.write_str("a person `{name, phone}` or a list of them")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Invite, A::Error> {
-                Ok(Invite(vec![Invitee::deserialize(de::value::MapAccessDeserializer::new(map))?]))
+                Ok(Invite(vec![Invitee::deserialize(
+                    de::value::MapAccessDeserializer::new(map),
+                )?]))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Invite, A::Error> {
-                let people = Vec::<Invitee>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                let people =
+                    Vec::<Invitee>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
                 if people.is_empty() {
                     return Err(de::Error::custom("the list of people to invite is empty"));
                 }
@@ -335,7 +341,10 @@ pub struct Assert {
 enum AssertSchema {
     One(String),
     Many(Vec<String>),
-    Full { that: Vec<String>, msg: Option<String> },
+    Full {
+        that: Vec<String>,
+        msg: Option<String>,
+    },
 }
 
 impl<'de> Deserialize<'de> for Assert {
@@ -374,7 +383,10 @@ impl<'de> Deserialize<'de> for Assert {
                     OneOrMany::One(one) => vec![one],
                     OneOrMany::Many(many) => many,
                 };
-                Ok(Assert { that, msg: full.msg })
+                Ok(Assert {
+                    that,
+                    msg: full.msg,
+                })
             }
         }
         deserializer.deserialize_any(AssertVisitor)
@@ -427,46 +439,210 @@ const INFO: &str = "GET /v1/mmc/control/conferences/realTimeInfo";
 
 /// Every action, in the order the reference lists them.
 pub const ACTIONS: &[ActionInfo] = &[
-    ActionInfo { name: "broadcast", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/broadcast"], example: "broadcast: Alice Zhang" },
-    ActionInfo { name: "cancel_broadcast", calls: &["PUT /v1/mmc/control/conferences/cancelBroadcast"], example: "cancel_broadcast: {}" },
-    ActionInfo { name: "roll_call", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/rollCall"], example: "roll_call: { phone: \"+8613800000002\" }" },
-    ActionInfo { name: "raise_hand", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/hands"], example: "raise_hand: Bob Li" },
-    ActionInfo { name: "lower_hand", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/hands"], example: "lower_hand: Bob Li" },
-    ActionInfo { name: "lower_all_hands", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/batch/hands", INFO], example: "lower_all_hands: {}" },
-    ActionInfo { name: "mute", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/mute"], example: "mute: { role: guest, all: true }" },
-    ActionInfo { name: "unmute", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/mute"], example: "unmute: Carol Wu" },
-    ActionInfo { name: "mute_all", calls: &["PUT /v1/mmc/control/conferences/mute", INFO, "PUT /v1/mmc/control/conferences/participants/mute"], example: "mute_all: { allow_self_unmute: false }" },
-    ActionInfo { name: "unmute_all", calls: &["PUT /v1/mmc/control/conferences/mute"], example: "unmute_all: {}" },
-    ActionInfo { name: "allow_self_unmute", calls: &["PUT /v1/mmc/control/conferences/mute/guestUnMute"], example: "allow_self_unmute: true" },
-    ActionInfo { name: "set_host", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/role"], example: "set_host: Alice Zhang" },
-    ActionInfo { name: "set_cohost", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/cohost"], example: "set_cohost: Carol Wu" },
-    ActionInfo { name: "unset_cohost", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/cohost"], example: "unset_cohost: Carol Wu" },
-    ActionInfo { name: "lock", calls: &["PUT /v1/mmc/control/conferences/lock"], example: "lock: {}" },
-    ActionInfo { name: "unlock", calls: &["PUT /v1/mmc/control/conferences/lock"], example: "unlock: {}" },
-    ActionInfo { name: "start_recording", calls: &["PUT /v1/mmc/control/conferences/record"], example: "start_recording: {}" },
-    ActionInfo { name: "stop_recording", calls: &["PUT /v1/mmc/control/conferences/record"], example: "stop_recording: {}" },
-    ActionInfo { name: "start_live", calls: &["PUT /v1/mmc/control/conferences/live"], example: "start_live: {}" },
-    ActionInfo { name: "stop_live", calls: &["PUT /v1/mmc/control/conferences/live"], example: "stop_live: {}" },
-    ActionInfo { name: "hang_up", calls: &[INFO, "POST /v1/mmc/control/conferences/participants/delete"], example: "hang_up: { name: Spam Caller, all: true }" },
-    ActionInfo { name: "invite", calls: &["POST /v1/mmc/control/conferences/participants"], example: "invite: { name: Dan Zhou, phone: \"+8613800000004\" }" },
-    ActionInfo { name: "rename", calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/name"], example: "rename: { who: Bob Li, to: \"Bob Li (panel)\" }" },
-    ActionInfo { name: "extend", calls: &["PUT /v1/mmc/control/conferences/duration"], example: "extend: { minutes: 30 }" },
-    ActionInfo { name: "end_meeting", calls: &["PUT /v1/mmc/control/conferences/stop"], example: "end_meeting: {}" },
-    ActionInfo { name: "participants", calls: &[INFO], example: "participants: { hand: true }\nregister: raised" },
-    ActionInfo { name: "wait", calls: &[], example: "wait: 5m" },
-    ActionInfo { name: "log", calls: &[], example: "log: \"{{ raised | length }} hands up\"" },
-    ActionInfo { name: "assert", calls: &[], example: "assert: { that: \"raised | length < 10\", msg: too many hands }" },
-    ActionInfo { name: "set", calls: &[], example: "set: { speaker: \"{{ panel[0] }}\" }" },
-    ActionInfo { name: "http", calls: &["any control call"], example: "http: { method: PUT, path: /v1/mmc/control/conferences/lock, body: { isLock: 1 } }" },
+    ActionInfo {
+        name: "broadcast",
+        calls: &[
+            INFO,
+            "PUT /v1/mmc/control/conferences/participants/broadcast",
+        ],
+        example: "broadcast: Alice Zhang",
+    },
+    ActionInfo {
+        name: "cancel_broadcast",
+        calls: &["PUT /v1/mmc/control/conferences/cancelBroadcast"],
+        example: "cancel_broadcast: {}",
+    },
+    ActionInfo {
+        name: "roll_call",
+        calls: &[
+            INFO,
+            "PUT /v1/mmc/control/conferences/participants/rollCall",
+        ],
+        example: "roll_call: { phone: \"+8613800000002\" }",
+    },
+    ActionInfo {
+        name: "raise_hand",
+        calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/hands"],
+        example: "raise_hand: Bob Li",
+    },
+    ActionInfo {
+        name: "lower_hand",
+        calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/hands"],
+        example: "lower_hand: Bob Li",
+    },
+    ActionInfo {
+        name: "lower_all_hands",
+        calls: &[
+            INFO,
+            "PUT /v1/mmc/control/conferences/participants/batch/hands",
+            INFO,
+        ],
+        example: "lower_all_hands: {}",
+    },
+    ActionInfo {
+        name: "mute",
+        calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/mute"],
+        example: "mute: { role: guest, all: true }",
+    },
+    ActionInfo {
+        name: "unmute",
+        calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/mute"],
+        example: "unmute: Carol Wu",
+    },
+    ActionInfo {
+        name: "mute_all",
+        calls: &[
+            "PUT /v1/mmc/control/conferences/mute",
+            INFO,
+            "PUT /v1/mmc/control/conferences/participants/mute",
+        ],
+        example: "mute_all: { allow_self_unmute: false }",
+    },
+    ActionInfo {
+        name: "unmute_all",
+        calls: &["PUT /v1/mmc/control/conferences/mute"],
+        example: "unmute_all: {}",
+    },
+    ActionInfo {
+        name: "allow_self_unmute",
+        calls: &["PUT /v1/mmc/control/conferences/mute/guestUnMute"],
+        example: "allow_self_unmute: true",
+    },
+    ActionInfo {
+        name: "set_host",
+        calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/role"],
+        example: "set_host: Alice Zhang",
+    },
+    ActionInfo {
+        name: "set_cohost",
+        calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/cohost"],
+        example: "set_cohost: Carol Wu",
+    },
+    ActionInfo {
+        name: "unset_cohost",
+        calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/cohost"],
+        example: "unset_cohost: Carol Wu",
+    },
+    ActionInfo {
+        name: "lock",
+        calls: &["PUT /v1/mmc/control/conferences/lock"],
+        example: "lock: {}",
+    },
+    ActionInfo {
+        name: "unlock",
+        calls: &["PUT /v1/mmc/control/conferences/lock"],
+        example: "unlock: {}",
+    },
+    ActionInfo {
+        name: "start_recording",
+        calls: &["PUT /v1/mmc/control/conferences/record"],
+        example: "start_recording: {}",
+    },
+    ActionInfo {
+        name: "stop_recording",
+        calls: &["PUT /v1/mmc/control/conferences/record"],
+        example: "stop_recording: {}",
+    },
+    ActionInfo {
+        name: "start_live",
+        calls: &["PUT /v1/mmc/control/conferences/live"],
+        example: "start_live: {}",
+    },
+    ActionInfo {
+        name: "stop_live",
+        calls: &["PUT /v1/mmc/control/conferences/live"],
+        example: "stop_live: {}",
+    },
+    ActionInfo {
+        name: "hang_up",
+        calls: &[INFO, "POST /v1/mmc/control/conferences/participants/delete"],
+        example: "hang_up: { name: Spam Caller, all: true }",
+    },
+    ActionInfo {
+        name: "invite",
+        calls: &["POST /v1/mmc/control/conferences/participants"],
+        example: "invite: { name: Dan Zhou, phone: \"+8613800000004\" }",
+    },
+    ActionInfo {
+        name: "rename",
+        calls: &[INFO, "PUT /v1/mmc/control/conferences/participants/name"],
+        example: "rename: { who: Bob Li, to: \"Bob Li (panel)\" }",
+    },
+    ActionInfo {
+        name: "extend",
+        calls: &["PUT /v1/mmc/control/conferences/duration"],
+        example: "extend: { minutes: 30 }",
+    },
+    ActionInfo {
+        name: "end_meeting",
+        calls: &["PUT /v1/mmc/control/conferences/stop"],
+        example: "end_meeting: {}",
+    },
+    ActionInfo {
+        name: "participants",
+        calls: &[INFO],
+        example: "participants: { hand: true }\nregister: raised",
+    },
+    ActionInfo {
+        name: "wait",
+        calls: &[],
+        example: "wait: 5m",
+    },
+    ActionInfo {
+        name: "log",
+        calls: &[],
+        example: "log: \"{{ raised | length }} hands up\"",
+    },
+    ActionInfo {
+        name: "assert",
+        calls: &[],
+        example: "assert: { that: \"raised | length < 10\", msg: too many hands }",
+    },
+    ActionInfo {
+        name: "set",
+        calls: &[],
+        example: "set: { speaker: \"{{ panel[0] }}\" }",
+    },
+    ActionInfo {
+        name: "http",
+        calls: &["any control call"],
+        example: "http: { method: PUT, path: /v1/mmc/control/conferences/lock, body: { isLock: 1 } }",
+    },
 ];
 
 /// The names of every action, as the step parser needs them.
 pub const ACTION_NAMES: &[&str] = &[
-    "broadcast", "cancel_broadcast", "roll_call", "raise_hand", "lower_hand", "lower_all_hands",
-    "mute", "unmute", "mute_all", "unmute_all", "allow_self_unmute", "set_host", "set_cohost",
-    "unset_cohost", "lock", "unlock", "start_recording", "stop_recording", "start_live",
-    "stop_live", "hang_up", "invite", "rename", "extend", "end_meeting", "participants", "wait",
-    "log", "assert", "set", "http",
+    "broadcast",
+    "cancel_broadcast",
+    "roll_call",
+    "raise_hand",
+    "lower_hand",
+    "lower_all_hands",
+    "mute",
+    "unmute",
+    "mute_all",
+    "unmute_all",
+    "allow_self_unmute",
+    "set_host",
+    "set_cohost",
+    "unset_cohost",
+    "lock",
+    "unlock",
+    "start_recording",
+    "stop_recording",
+    "start_live",
+    "stop_live",
+    "hang_up",
+    "invite",
+    "rename",
+    "extend",
+    "end_meeting",
+    "participants",
+    "wait",
+    "log",
+    "assert",
+    "set",
+    "http",
 ];
 
 /// The token call every control action may make first.
@@ -511,7 +687,10 @@ impl Action {
 
     /// Whether the action talks to the meeting (and so needs a token).
     pub fn uses_api(&self) -> bool {
-        !matches!(self, Action::Wait(_) | Action::Log(_) | Action::Assert(_) | Action::Set(_))
+        !matches!(
+            self,
+            Action::Wait(_) | Action::Log(_) | Action::Assert(_) | Action::Set(_)
+        )
     }
 
     /// Builds an action from its name and rendered arguments.
@@ -558,15 +737,19 @@ mod tests {
         for example in ACTIONS {
             let first_line = example.example.lines().next().unwrap();
             let (name, args) = first_line.split_once(':').unwrap();
-            let args: serde_json::Value = serde_saphyr::from_str(args.trim()).unwrap_or(serde_json::Value::Null);
-            let action = Action::from_parts(name, args).unwrap_or_else(|e| panic!("{}: {e:?}", example.name));
+            let args: serde_json::Value =
+                serde_saphyr::from_str(args.trim()).unwrap_or(serde_json::Value::Null);
+            let action = Action::from_parts(name, args)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", example.name));
             assert_eq!(action.name(), example.name);
         }
     }
 
     #[test]
     fn errors_name_the_field() {
-        let (path, message) = Action::from_parts("mute_all", serde_json::json!({"allow_self_unmute": "no"})).unwrap_err();
+        let (path, message) =
+            Action::from_parts("mute_all", serde_json::json!({"allow_self_unmute": "no"}))
+                .unwrap_err();
         assert_eq!(path, "allow_self_unmute");
         assert!(message.contains("boolean"), "{message}");
         let (_, message) = Action::from_parts("lock", serde_json::json!({"x": 1})).unwrap_err();

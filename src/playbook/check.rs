@@ -5,13 +5,13 @@
 
 use std::collections::BTreeSet;
 
+use super::Playbook;
 use super::action::Action;
 use super::step::{Body, Step};
-use super::Playbook;
 use crate::clock::SystemClock;
-use crate::error::{did_you_mean, Diagnostic};
+use crate::error::{Diagnostic, did_you_mean};
 use crate::node::Node;
-use crate::template::{is_template, Engine, Secrets, TemplateError};
+use crate::template::{Engine, Secrets, TemplateError, is_template};
 use crate::yaml::{Pos, Spanned};
 
 /// Variables defined outside the playbook (`--vars-file`, `-e`).
@@ -38,7 +38,8 @@ pub fn check(playbook: &Playbook, extra: &KnownVars) -> Vec<Diagnostic> {
 impl Checker<'_> {
     fn at(&mut self, pos: Pos, message: impl Into<String>) -> &mut Diagnostic {
         let file = &self.playbook.file;
-        self.problems.push(Diagnostic::new(file, pos.span(file), message));
+        self.problems
+            .push(Diagnostic::new(file, pos.span(file), message));
         self.problems.last_mut().expect("just pushed")
     }
 
@@ -90,10 +91,10 @@ impl Checker<'_> {
                 known.insert(register.value.clone());
             }
             for (name, args) in &step.actions {
-                if name.value == "set" {
-                    if let Node::Map(map) = &args.value {
-                        known.extend(map.keys().cloned());
-                    }
+                if name.value == "set"
+                    && let Node::Map(map) = &args.value
+                {
+                    known.extend(map.keys().cloned());
                 }
             }
         }
@@ -110,22 +111,28 @@ impl Checker<'_> {
             _ => {}
         }
         self.node(&doc.meeting.id, &known);
-        for credential in [&doc.meeting.host_password, &doc.meeting.token].into_iter().flatten() {
+        for credential in [&doc.meeting.host_password, &doc.meeting.token]
+            .into_iter()
+            .flatten()
+        {
             self.text(credential, &known);
         }
-        if let Some(zone) = &doc.timezone {
-            if jiff::tz::TimeZone::get(&zone.value).is_err() {
-                self.at(zone.pos, format!("unknown time zone `{}`", zone.value))
-                    .help = Some("use an IANA name such as Asia/Shanghai or Europe/Berlin".into());
-            }
+        if let Some(zone) = &doc.timezone
+            && jiff::tz::TimeZone::get(&zone.value).is_err()
+        {
+            self.at(zone.pos, format!("unknown time zone `{}`", zone.value))
+                .help = Some("use an IANA name such as Asia/Shanghai or Europe/Berlin".into());
         }
         if let Some(retry) = &doc.defaults.retry {
             self.retry(retry);
         }
         if let Some(rehearsal) = &doc.rehearsal {
             if rehearsal.id.is_some() || rehearsal.host_password.is_some() {
-                self.at(rehearsal.pos, "the rehearsal meeting takes its id and host password from `meeting`")
-                    .help = Some("remove `id` and `host_password` from `rehearsal`".into());
+                self.at(
+                    rehearsal.pos,
+                    "the rehearsal meeting takes its id and host password from `meeting`",
+                )
+                .help = Some("remove `id` and `host_password` from `rehearsal`".into());
             } else {
                 let mut seed = rehearsal.value.clone();
                 seed.host_password = Some("x".into());
@@ -142,10 +149,19 @@ impl Checker<'_> {
 
     fn retry(&mut self, retry: &Spanned<super::RetrySpec>) {
         if !(1..=20).contains(&retry.attempts) {
-            self.at(retry.pos, format!("retry.attempts must be 1 to 20, got {}", retry.attempts));
+            self.at(
+                retry.pos,
+                format!("retry.attempts must be 1 to 20, got {}", retry.attempts),
+            );
         }
         if retry.initial > retry.max {
-            self.at(retry.pos, format!("retry.initial ({}) is longer than retry.max ({})", retry.initial, retry.max));
+            self.at(
+                retry.pos,
+                format!(
+                    "retry.initial ({}) is longer than retry.max ({})",
+                    retry.initial, retry.max
+                ),
+            );
         }
     }
 
@@ -170,25 +186,36 @@ impl Checker<'_> {
             self.template_errors(errors, &known);
         }
         if let Some(register) = &step.register {
-            let ok = register.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && register.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let ok = register
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && register
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
-                self.at(register.pos, format!("`{}` cannot be a variable name", register.value))
-                    .help = Some("use letters, digits and underscores, starting with a letter".into());
+                self.at(
+                    register.pos,
+                    format!("`{}` cannot be a variable name", register.value),
+                )
+                .help = Some("use letters, digits and underscores, starting with a letter".into());
             }
         }
         if let Some(retry) = &step.retry {
             self.retry(retry);
         }
-        if let Some(timeout) = &step.timeout {
-            if timeout.is_zero() {
-                self.at(timeout.pos, "timeout must be longer than zero");
-            }
+        if let Some(timeout) = &step.timeout
+            && timeout.is_zero()
+        {
+            self.at(timeout.pos, "timeout must be longer than zero");
         }
         if step.actions.len() > 1 {
             let (first, _) = &step.actions[0];
             let (second, _) = &step.actions[1];
-            let message = format!("a step takes one action, but `{}` and `{}` are both given", first.value, second.value);
+            let message = format!(
+                "a step takes one action, but `{}` and `{}` are both given",
+                first.value, second.value
+            );
             self.at(second.pos, message).help = Some("split them into two steps".into());
         }
         if !step.actions.is_empty() && step.steps.is_some() {
@@ -198,16 +225,23 @@ impl Checker<'_> {
         }
         if step.steps.is_none() {
             for list in [&step.rescue, &step.always].into_iter().flatten() {
-                self.at(list.pos, "`rescue` and `always` belong to a block with `steps`");
+                self.at(
+                    list.pos,
+                    "`rescue` and `always` belong to a block with `steps`",
+                );
             }
         }
         if step.actions.is_empty() && step.steps.is_none() {
-            self.at(step.pos, "this step does nothing")
-                .help = Some("give it an action (see `emcee actions`) or a block of `steps`".into());
+            self.at(step.pos, "this step does nothing").help =
+                Some("give it an action (see `emcee actions`) or a block of `steps`".into());
         }
         match step.body() {
             Some(Body::Action { name, args, .. }) => self.action(name, args, &known),
-            Some(Body::Block { steps, rescue, always }) => {
+            Some(Body::Block {
+                steps,
+                rescue,
+                always,
+            }) => {
                 self.steps(steps, &known);
                 self.steps(rescue, &known);
                 self.steps(always, &known);
@@ -228,8 +262,8 @@ impl Checker<'_> {
         if let Err((path, message)) = Action::from_parts(name, args.to_json()) {
             let pos = Node::pos_at(args, &path);
             if !touches_template(args, &path) {
-                self.at(pos, format!("{name}: {message}"))
-                    .help = Some(format!("see `emcee actions {name}`"));
+                self.at(pos, format!("{name}: {message}")).help =
+                    Some(format!("see `emcee actions {name}`"));
             }
         }
     }
@@ -266,7 +300,7 @@ fn touches_template(node: &Spanned<Node>, path: &str) -> bool {
         }
     }
     let pos = Node::pos_at(node, path);
-    fn find<'a>(node: &'a Spanned<Node>, pos: Pos) -> Option<&'a Spanned<Node>> {
+    fn find(node: &Spanned<Node>, pos: Pos) -> Option<&Spanned<Node>> {
         if node.pos == pos {
             return Some(node);
         }

@@ -14,8 +14,8 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use action::{Action, ActionInfo, ACTIONS};
-pub use check::{check, KnownVars};
+pub use action::{ACTIONS, Action, ActionInfo};
+pub use check::{KnownVars, check};
 pub use schema::schema;
 pub use selector::{RoleMatch, Selector, SelectorMatch};
 pub use step::{Body, OnError, RetrySpec, Step};
@@ -104,7 +104,10 @@ impl Playbook {
         fn visit<'a>(steps: &'a [Spanned<Step>], out: &mut Vec<&'a Spanned<Step>>) {
             for step in steps {
                 out.push(step);
-                for list in [&step.steps, &step.rescue, &step.always].into_iter().flatten() {
+                for list in [&step.steps, &step.rescue, &step.always]
+                    .into_iter()
+                    .flatten()
+                {
                     visit(&list.value, out);
                 }
             }

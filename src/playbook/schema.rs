@@ -50,11 +50,18 @@ impl JsonSchema for Step {
             .unwrap_or_default();
         let actions = Action::json_schema(generator);
         let mut action_names = Vec::new();
-        for variant in actions.get("oneOf").and_then(Value::as_array).into_iter().flatten() {
+        for variant in actions
+            .get("oneOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(variant_properties) = variant.get("properties").and_then(Value::as_object) {
                 for (name, args) in variant_properties {
                     let mut args = args.clone();
-                    if let (Some(description), Some(object)) = (variant.get("description"), args.as_object_mut()) {
+                    if let (Some(description), Some(object)) =
+                        (variant.get("description"), args.as_object_mut())
+                    {
                         object.entry("description").or_insert(description.clone());
                     }
                     properties.insert(name.clone(), args);
@@ -92,6 +99,9 @@ mod tests {
         assert_eq!(step["additionalProperties"], false);
         assert!(step["properties"]["broadcast"].is_object());
         assert!(step["properties"]["when"].is_object());
-        assert_eq!(step["oneOf"].as_array().unwrap().len(), super::super::action::ACTION_NAMES.len() + 1);
+        assert_eq!(
+            step["oneOf"].as_array().unwrap().len(),
+            super::super::action::ACTION_NAMES.len() + 1
+        );
     }
 }

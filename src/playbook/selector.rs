@@ -104,7 +104,12 @@ impl<'de> Deserialize<'de> for Selector {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Selector, A::Error> {
                 let m = SelectorMatch::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                if m.name.is_none() && m.id.is_none() && m.phone.is_none() && m.role.is_none() && !m.all {
+                if m.name.is_none()
+                    && m.id.is_none()
+                    && m.phone.is_none()
+                    && m.role.is_none()
+                    && !m.all
+                {
                     return Err(de::Error::custom(
                         "a selector needs at least one of name, id, phone, role (or all: true)",
                     ));

@@ -16,6 +16,10 @@ use super::faults::{Action, DropPoint};
 use super::request_log::{LoggedRequest, masked_body, masked_query};
 use super::state::Sim;
 
+/// The log target of one line per API request; `emcee sim` shows it, a rehearsal
+/// inside `emcee run --sim` does not.
+pub const REQUEST_LOG_TARGET: &str = "emcee_sim_requests";
+
 /// Largest request body accepted; the service's bodies are far smaller.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
@@ -131,7 +135,7 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
         .map(|c| c.0.clone());
     let status = (!dropped_before).then(|| response.status().as_u16());
     tracing::info!(
-        target: "emcee::sim",
+        target: REQUEST_LOG_TARGET,
         "{method} {path} -> {} {}{} ({:.1} ms)",
         status.map_or_else(|| "dropped".to_owned(), |s| s.to_string()),
         error_code.as_deref().unwrap_or(""),

@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::{FaultConfig, FaultRule};
 pub use meeting::{AttendeeView, MeetingView, ParticipantView};
+pub use middleware::REQUEST_LOG_TARGET;
 pub use request_log::LoggedRequest;
 pub use seed::{
     AccountSeed, AttendeeSeed, Hand, MeetingId, MeetingSeed, MeetingStatus, ParticipantSeed,
@@ -150,6 +151,24 @@ impl SimHandle {
     /// The full state of one meeting, read in process.
     pub fn meeting(&self, id: &str) -> Option<MeetingView> {
         self.sim.lock().meetings.get(id).map(|m| m.view())
+    }
+
+    /// Accepts `token` as a host token for `meeting` (for rehearsing a playbook that
+    /// brings its own token), valid for the usual lifetime.
+    pub fn grant_token(&self, meeting: &str, token: &str) {
+        let now = self.sim.clock.now();
+        let mut state = self.sim.lock();
+        let expires = now
+            .checked_add(state.token_ttl())
+            .unwrap_or(jiff::Timestamp::MAX);
+        state.tokens.insert(
+            token.to_owned(),
+            state::Grant {
+                meeting_id: meeting.to_owned(),
+                role: 1,
+                expires,
+            },
+        );
     }
 
     /// Every meeting, in creation order.

@@ -39,7 +39,8 @@ pub fn is_template(text: &str) -> bool {
 /// The expression inside `{{ … }}` when the string is exactly one such block.
 fn single_expression(text: &str) -> Option<&str> {
     let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
-    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner.trim())
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%"))
+        .then_some(inner.trim())
 }
 
 pub struct Engine {
@@ -108,7 +109,11 @@ impl Engine {
     }
 
     /// Renders a string field that must stay a string.
-    pub fn render_string(&self, text: &Spanned<String>, vars: &Context) -> Result<String, TemplateError> {
+    pub fn render_string(
+        &self,
+        text: &Spanned<String>,
+        vars: &Context,
+    ) -> Result<String, TemplateError> {
         if !is_template(text) {
             return Ok(text.value.clone());
         }
@@ -120,11 +125,18 @@ impl Engine {
 
     /// Evaluates an expression (a `when`, an `assert`).
     pub fn eval(&self, expr: &str, pos: Pos, vars: &Context) -> Result<Value, TemplateError> {
-        let compiled = self.env.compile_expression(expr).map_err(|e| self.error(e, pos))?;
-        let value = compiled.eval(vars.value()).map_err(|e| self.error(e, pos))?;
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| self.error(e, pos))?;
+        let value = compiled
+            .eval(vars.value())
+            .map_err(|e| self.error(e, pos))?;
         if value.is_undefined() {
             let names = compiled.undeclared_variables(false);
-            let missing = names.into_iter().find(|n| !vars.contains(n) && !FUNCTIONS.contains(&n.as_str()));
+            let missing = names
+                .into_iter()
+                .find(|n| !vars.contains(n) && !FUNCTIONS.contains(&n.as_str()));
             return Err(TemplateError {
                 pos,
                 message: match &missing {
@@ -139,7 +151,13 @@ impl Engine {
 
     /// What can be known without running: syntax errors, and variables used but
     /// defined nowhere in `known` (names a template or expression could see).
-    pub fn check(&self, text: &str, is_expression: bool, pos: Pos, known: &BTreeSet<String>) -> Vec<TemplateError> {
+    pub fn check(
+        &self,
+        text: &str,
+        is_expression: bool,
+        pos: Pos,
+        known: &BTreeSet<String>,
+    ) -> Vec<TemplateError> {
         let names = if is_expression {
             match self.env.compile_expression(text) {
                 Ok(expr) => expr.undeclared_variables(false),
@@ -250,24 +268,55 @@ mod tests {
     fn single_expressions_keep_their_type() {
         let e = engine();
         let pos = Pos::default();
-        assert_eq!(e.render_text("{{ panel }}", pos, &vars()).unwrap(), json!(["Bob Li", "Carol Wu"]));
-        assert_eq!(e.render_text(" {{ panel | length }} ", pos, &vars()).unwrap(), json!(2));
-        assert_eq!(e.render_text("Hi {{ ceo }}", pos, &vars()).unwrap(), json!("Hi Alice Zhang"));
-        assert_eq!(e.render_text("{{ ceo }}{{ ceo }}", pos, &vars()).unwrap().as_str().unwrap().len(), 22);
+        assert_eq!(
+            e.render_text("{{ panel }}", pos, &vars()).unwrap(),
+            json!(["Bob Li", "Carol Wu"])
+        );
+        assert_eq!(
+            e.render_text(" {{ panel | length }} ", pos, &vars())
+                .unwrap(),
+            json!(2)
+        );
+        assert_eq!(
+            e.render_text("Hi {{ ceo }}", pos, &vars()).unwrap(),
+            json!("Hi Alice Zhang")
+        );
+        assert_eq!(
+            e.render_text("{{ ceo }}{{ ceo }}", pos, &vars())
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .len(),
+            22
+        );
     }
 
     #[test]
     fn undefined_variables_are_errors() {
         let e = engine();
-        let error = e.render_text("{{ coe }}", Pos::default(), &vars()).unwrap_err();
+        let error = e
+            .render_text("{{ coe }}", Pos::default(), &vars())
+            .unwrap_err();
         assert_eq!(error.undefined.as_deref(), Some("coe"));
-        assert!(e.render_text("Hi {{ coe }}", Pos::default(), &vars()).is_err());
+        assert!(
+            e.render_text("Hi {{ coe }}", Pos::default(), &vars())
+                .is_err()
+        );
         let known: BTreeSet<String> = ["ceo".to_owned()].into();
-        let found = e.check("{{ ceo }} and {{ cfo }} {{ secret('X') }}", false, Pos::default(), &known);
+        let found = e.check(
+            "{{ ceo }} and {{ cfo }} {{ secret('X') }}",
+            false,
+            Pos::default(),
+            &known,
+        );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].undefined.as_deref(), Some("cfo"));
         let syntax = e.check("{{ ceo ", false, Pos::default(), &known);
         assert!(syntax[0].message.contains("syntax"), "{:?}", syntax);
-        assert!(e.check("ceo ==", true, Pos::default(), &known)[0].message.contains("syntax"));
+        assert!(
+            e.check("ceo ==", true, Pos::default(), &known)[0]
+                .message
+                .contains("syntax")
+        );
     }
 }

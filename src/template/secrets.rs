@@ -27,7 +27,9 @@ impl Secrets {
     pub fn remember(&self, value: &str) {
         if value.len() < MIN_REDACTED_LEN {
             if !value.is_empty() {
-                tracing::warn!("a secret shorter than {MIN_REDACTED_LEN} characters cannot be redacted from output");
+                tracing::warn!(
+                    "a secret shorter than {MIN_REDACTED_LEN} characters cannot be redacted from output"
+                );
             }
             return;
         }
@@ -63,7 +65,10 @@ impl Secrets {
         let file_var = format!("{name}_FILE");
         if let Some(path) = std::env::var_os(&file_var) {
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                format!("secret {name}: cannot read {file_var}={}: {e}", path.to_string_lossy())
+                format!(
+                    "secret {name}: cannot read {file_var}={}: {e}",
+                    path.to_string_lossy()
+                )
             })?;
             let value = text.trim_end_matches(['\n', '\r']).to_owned();
             self.remember(&value);
@@ -90,13 +95,24 @@ mod tests {
         secrets.remember("abcd");
         secrets.remember("abcdef");
         secrets.remember("xy");
-        assert_eq!(secrets.redact("pw=abcdef, short=abcd, xy"), "pw=***, short=***, xy");
+        assert_eq!(
+            secrets.redact("pw=abcdef, short=abcd, xy"),
+            "pw=***, short=***, xy"
+        );
     }
 
     #[test]
     fn placeholders_only_in_rehearsal() {
         let name = "EMCEE_TEST_SURELY_UNSET_SECRET";
-        assert!(Secrets::new(false).lookup(name).unwrap_err().contains("not set"));
-        assert_eq!(Secrets::new(true).lookup(name).unwrap(), "rehearsal-emcee_test_surely_unset_secret");
+        assert!(
+            Secrets::new(false)
+                .lookup(name)
+                .unwrap_err()
+                .contains("not set")
+        );
+        assert_eq!(
+            Secrets::new(true).lookup(name).unwrap(),
+            "rehearsal-emcee_test_surely_unset_secret"
+        );
     }
 }

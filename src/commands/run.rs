@@ -1,0 +1,426 @@
+//! `emcee run PLAYBOOK`: check, render variables and credentials, connect (or start
+//! the emulator for `--sim`), run the steps with the chosen display, and summarise.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::{Diagnostic, Error, ExitCode};
+use crate::mmc::{self, Client, Credentials};
+use crate::playbook::{self, DEFAULT_TIMEOUT, KnownVars, Playbook, RetrySpec};
+use crate::report::{self, JsonLines, Lines, Terminal};
+use crate::run::{Event, Executor, Listener, StepDefaults, Summary};
+use crate::sim::{self, MeetingId, MeetingSeed, MeetingView, Seed};
+use crate::source::SourceFile;
+use crate::template::{Context, Engine, Secrets};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    /// Bars on a terminal, plain lines otherwise.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `emcee run`, as plain options.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub playbook: PathBuf,
+    /// `-e KEY=VALUE`, values still as written (parsed as YAML here).
+    pub vars: Vec<(String, String)>,
+    pub vars_files: Vec<PathBuf>,
+    pub endpoint: Option<String>,
+    pub allow_insecure_http: bool,
+    pub sim: bool,
+    pub progress: Progress,
+    pub log_format: LogFormat,
+    pub color: bool,
+}
+
+/// Names of the variables given outside the playbook, for `check`.
+pub fn extra_var_names(vars: &[(String, String)], files: &[PathBuf]) -> Result<Vec<String>, Error> {
+    let mut names: Vec<String> = vars.iter().map(|(k, _)| k.clone()).collect();
+    for file in files {
+        names.extend(read_vars_file(file)?.into_iter().map(|(k, _)| k));
+    }
+    Ok(names)
+}
+
+fn read_vars_file(path: &std::path::Path) -> Result<Vec<(String, Value)>, Error> {
+    let file = SourceFile::read(path)?;
+    let value: crate::yaml::Spanned<crate::node::Node> = crate::yaml::parse(&file)?;
+    match value.value {
+        crate::node::Node::Map(map) => Ok(map.into_iter().map(|(k, v)| (k, v.to_json())).collect()),
+        other => Err(Diagnostic::new(
+            &file,
+            value.pos.span(&file),
+            format!(
+                "a vars file is a map of names to values, not {}",
+                other.kind()
+            ),
+        )
+        .into()),
+    }
+}
+
+/// A `-e` value: YAML-typed (`3` is a number, `[a, b]` a list), else the text.
+fn parse_cli_value(text: &str) -> Value {
+    serde_saphyr::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
+    let started = Instant::now();
+    let playbook = Playbook::load(&options.playbook)?;
+    let known = KnownVars(
+        extra_var_names(&options.vars, &options.vars_files)?
+            .into_iter()
+            .collect(),
+    );
+    let problems = playbook::check(&playbook, &known);
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    let doc = &playbook.doc;
+    let clock: SharedClock = SystemClock::shared();
+    let secrets = Secrets::new(options.sim);
+    let engine = Engine::new(Arc::clone(&secrets), Arc::clone(&clock));
+    let invalid = |pos: crate::yaml::Pos, message: String| -> Error {
+        Diagnostic::new(&playbook.file, pos.span(&playbook.file), message).into()
+    };
+
+    // Variables: the playbook's (each may use those before it), then files, then -e.
+    let mut outside = Vec::new();
+    for file in &options.vars_files {
+        outside.extend(read_vars_file(file)?);
+    }
+    outside.extend(
+        options
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), parse_cli_value(v))),
+    );
+    let mut vars = Context::new();
+    for (name, value) in &outside {
+        vars.set(name.clone(), value.clone());
+    }
+    for (name, node) in &doc.vars {
+        if outside.iter().any(|(k, _)| k == name) {
+            continue;
+        }
+        let value = engine
+            .render_node(node, &vars)
+            .map_err(|e| invalid(e.pos, e.message))?;
+        vars.set(name.clone(), value);
+    }
+
+    let meeting_id = match engine
+        .render_node(&doc.meeting.id, &vars)
+        .map_err(|e| invalid(e.pos, e.message))?
+    {
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        other => {
+            return Err(invalid(
+                doc.meeting.id.pos,
+                format!(
+                    "the meeting id must be digits, not {}",
+                    crate::run::kind_of(&other)
+                ),
+            ));
+        }
+    };
+    MeetingId::parse(&meeting_id).map_err(|m| invalid(doc.meeting.id.pos, m))?;
+    let credentials = match (&doc.meeting.host_password, &doc.meeting.token) {
+        (Some(password), _) => {
+            let value = engine
+                .render_string(password, &vars)
+                .map_err(|e| invalid(e.pos, e.message))?;
+            secrets.remember(&value);
+            Credentials::Password(SecretString::from(value))
+        }
+        (None, Some(token)) => {
+            let value = engine
+                .render_string(token, &vars)
+                .map_err(|e| invalid(e.pos, e.message))?;
+            secrets.remember(&value);
+            Credentials::Token(SecretString::from(value))
+        }
+        (None, None) => unreachable_credentials(),
+    };
+
+    // The emulator for --sim: the rehearsal meeting under the playbook's id and password.
+    let rehearsal = if options.sim {
+        let mut meeting: MeetingSeed = doc
+            .rehearsal
+            .as_ref()
+            .map(|r| r.value.clone())
+            .unwrap_or_else(|| MeetingSeed {
+                id: None,
+                subject: doc.name.value.clone(),
+                host_password: None,
+                guest_password: None,
+                participants: Vec::new(),
+                attendees: Vec::new(),
+                status: Default::default(),
+                locked: false,
+                recording: false,
+                live: false,
+                mute_all: false,
+                allow_self_unmute: true,
+                duration: None,
+            });
+        meeting.id = Some(MeetingId(meeting_id.clone()));
+        let (password, token) = match &credentials {
+            Credentials::Password(p) => (secrecy::ExposeSecret::expose_secret(p).to_owned(), None),
+            Credentials::Token(t) => (
+                "rehearsal-host-password".to_owned(),
+                Some(secrecy::ExposeSecret::expose_secret(t).to_owned()),
+            ),
+        };
+        meeting.host_password = Some(password);
+        let seed = Seed {
+            meetings: vec![meeting],
+            ..Seed::default()
+        };
+        let handle = sim::start_with(
+            seed,
+            sim::SimOptions {
+                clock: Arc::clone(&clock),
+                ..Default::default()
+            },
+        )
+        .await?;
+        if let Some(token) = token {
+            handle.grant_token(&meeting_id, &token);
+        }
+        Some(handle)
+    } else {
+        None
+    };
+    let endpoint = match &rehearsal {
+        Some(handle) => handle.base_url().to_owned(),
+        None => check_endpoint(
+            options.endpoint.as_deref().unwrap_or(mmc::DEFAULT_ENDPOINT),
+            options.allow_insecure_http,
+        )?,
+    };
+
+    let remember = Arc::clone(&secrets);
+    let client = Arc::new(
+        Client::new(
+            &endpoint,
+            &meeting_id,
+            credentials,
+            Arc::clone(&clock),
+            Arc::new(move |s: &str| remember.remember(s)),
+            &[],
+        )
+        .map_err(Error::Failed)?,
+    );
+    let mut listener = listener(&options, &secrets, &clock);
+    let defaults = StepDefaults {
+        retry: doc
+            .defaults
+            .retry
+            .as_ref()
+            .map_or(RetrySpec::default(), |r| r.value),
+        timeout: doc
+            .defaults
+            .timeout
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, |t| t.value),
+    };
+    if rehearsal.is_some() {
+        tracing::debug!("rehearsing against the emulator at {endpoint}");
+    }
+    listener.on(&Event::RunStarted {
+        playbook: doc.name.value.clone(),
+        meeting: meeting_id.clone(),
+        endpoint: if rehearsal.is_some() {
+            "the built-in emulator".into()
+        } else {
+            endpoint.clone()
+        },
+        steps: doc.steps.len(),
+    });
+    let mut executor = Executor::new(
+        Arc::clone(&client),
+        &engine,
+        Arc::clone(&playbook.file),
+        listener.as_mut(),
+        vars,
+        defaults,
+    );
+    let result = executor.run(&doc.steps.value).await;
+    let counts = executor.counts();
+    let summary = Summary {
+        ok: counts.ok,
+        failed: counts.failed,
+        skipped: counts.skipped,
+        retries: counts.retries,
+        token_renewals: client.renewals(),
+        api_calls: client.calls(),
+        elapsed: started.elapsed(),
+        success: result.is_ok(),
+    };
+    listener.on(&Event::RunFinished { summary });
+    drop(listener);
+    if let Some(handle) = rehearsal {
+        if let Some(meeting) = handle.meeting(&meeting_id) {
+            print!("{}", secrets.redact(&final_state(&meeting)));
+        }
+        handle.stop().await;
+    }
+    Ok(match result {
+        Ok(()) => ExitCode::Success,
+        Err(failure) => failure.exit,
+    })
+}
+
+fn unreachable_credentials() -> Credentials {
+    // `check` refuses a meeting without credentials before this point.
+    Credentials::Token(SecretString::from(String::new()))
+}
+
+fn listener(
+    options: &RunOptions,
+    secrets: &Arc<Secrets>,
+    clock: &SharedClock,
+) -> Box<dyn Listener> {
+    let deterministic = report::deterministic();
+    let terminal = std::io::stdout().is_terminal();
+    match (options.log_format, options.progress) {
+        (LogFormat::Json, _) => Box::new(JsonLines::new(
+            std::io::stdout(),
+            Arc::clone(secrets),
+            Arc::clone(clock),
+            deterministic,
+        )),
+        (LogFormat::Text, Progress::Always) => {
+            Box::new(Terminal::new(Arc::clone(secrets), options.color))
+        }
+        (LogFormat::Text, Progress::Auto) if terminal && !deterministic => {
+            Box::new(Terminal::new(Arc::clone(secrets), options.color))
+        }
+        _ => Box::new(Lines::new(
+            std::io::stdout(),
+            Arc::clone(secrets),
+            Arc::clone(clock),
+            deterministic,
+        )),
+    }
+}
+
+/// The endpoint must be https, except on loopback or when explicitly allowed: a
+/// password must never cross a network in clear text by accident.
+fn check_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let url = url::Url::parse(endpoint)
+        .map_err(|e| Error::Usage(format!("--endpoint {endpoint}: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(host)) => host == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback || allow_insecure_http => {}
+        "http" => {
+            return Err(Error::Usage(format!(
+                "--endpoint {endpoint}: plain http would send the host password in clear text; use https, or --allow-insecure-http if you must"
+            )));
+        }
+        other => {
+            return Err(Error::Usage(format!(
+                "--endpoint {endpoint}: unsupported scheme `{other}`"
+            )));
+        }
+    }
+    Ok(endpoint.trim_end_matches('/').to_owned())
+}
+
+/// The rehearsal meeting at the end, for people to compare with what they meant.
+fn final_state(meeting: &MeetingView) -> String {
+    let name = |pid: &Option<String>| {
+        pid.as_ref()
+            .and_then(|pid| meeting.participants.iter().find(|p| &p.pid == pid))
+            .map_or("nobody".to_owned(), |p| p.name.clone())
+    };
+    let list = |pick: &dyn Fn(&sim::ParticipantView) -> bool| {
+        let names: Vec<&str> = meeting
+            .participants
+            .iter()
+            .filter(|p| pick(p))
+            .map(|p| p.name.as_str())
+            .collect();
+        if names.is_empty() {
+            "nobody".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    format!(
+        "\nRehearsal meeting {} at the end ({}):\n  host: {}\n  broadcast: {}\n  roll call: {}\n  hands up: {}\n  muted: {}\n  locked: {}, recording: {}, live: {}, everyone muted: {}\n  online: {}\n",
+        meeting.id,
+        match meeting.status {
+            sim::MeetingStatus::Active => "in progress",
+            sim::MeetingStatus::Ended => "ended",
+        },
+        name(&meeting.host),
+        name(&meeting.broadcast),
+        name(&meeting.roll_call),
+        list(&|p| p.hand),
+        list(&|p| p.mute),
+        yes(meeting.locked),
+        yes(meeting.recording),
+        yes(meeting.live),
+        yes(meeting.mute_all),
+        meeting.participants.len(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_endpoints_only_on_loopback_unless_allowed() {
+        assert!(check_endpoint("https://api.meeting.huaweicloud.com", false).is_ok());
+        assert!(check_endpoint("http://127.0.0.1:8787", false).is_ok());
+        assert!(check_endpoint("http://[::1]:8787/", false).is_ok());
+        assert!(check_endpoint("http://localhost:8787", false).is_ok());
+        assert!(
+            check_endpoint("http://10.0.0.5:8787", false)
+                .unwrap_err()
+                .to_string()
+                .contains("clear text")
+        );
+        assert!(check_endpoint("http://10.0.0.5:8787", true).is_ok());
+        assert!(check_endpoint("ftp://x", true).is_err());
+    }
+
+    #[test]
+    fn cli_values_are_yaml_typed() {
+        assert_eq!(parse_cli_value("3"), serde_json::json!(3));
+        assert_eq!(parse_cli_value("[a, b]"), serde_json::json!(["a", "b"]));
+        assert_eq!(
+            parse_cli_value("Alice Zhang"),
+            serde_json::json!("Alice Zhang")
+        );
+        assert_eq!(parse_cli_value("true"), serde_json::json!(true));
+    }
+}

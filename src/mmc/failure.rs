@@ -1,0 +1,223 @@
+//! Why an API call failed, and whether trying again can help. Transport errors,
+//! timeouts, HTTP 429 and 5xx and the API's flow-control code are transient; every
+//! other answer (400, 403…) is final, and its `error_code`/`error_msg` are shown.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The API's flow-control code, as the REST gateway reports it.
+const FLOW_CONTROL: &str = "100000429";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailureKind {
+    /// No answer: connection refused, reset, dropped, TLS or DNS failure.
+    Transport(String),
+    /// No answer in time.
+    Timeout(Duration),
+    /// An answer other than success.
+    Http {
+        status: u16,
+        code: Option<String>,
+        msg: Option<String>,
+        retry_after: Option<Duration>,
+        request_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// `METHOD /path`, without the query.
+    pub call: String,
+    pub kind: FailureKind,
+}
+
+impl Failure {
+    pub fn retryable(&self) -> bool {
+        match &self.kind {
+            FailureKind::Transport(_) | FailureKind::Timeout(_) => true,
+            FailureKind::Http { status, code, .. } => {
+                *status == 429
+                    || (500..600).contains(status)
+                    || code.as_deref().is_some_and(|c| c.ends_with(FLOW_CONTROL))
+            }
+        }
+    }
+
+    /// The wait the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match &self.kind {
+            FailureKind::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match &self.kind {
+            FailureKind::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match &self.kind {
+            FailureKind::Http { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn is_participant_not_found(&self) -> bool {
+        matches!(&self.kind, FailureKind::Http { msg: Some(m), .. } if m == "PARTICIPANT_NOT_FOUND")
+    }
+
+    /// The API could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self.kind,
+            FailureKind::Transport(_) | FailureKind::Timeout(_)
+        )
+    }
+
+    /// A short reason for retry lines: `HTTP 503 MMC.111070003`, `connection reset`.
+    pub fn brief(&self) -> String {
+        match &self.kind {
+            FailureKind::Transport(reason) => reason.clone(),
+            FailureKind::Timeout(after) => {
+                format!("no answer in {}", crate::duration::human(*after))
+            }
+            FailureKind::Http { status, code, .. } => match code {
+                Some(code) => format!("HTTP {status} {code}"),
+                None => format!("HTTP {status}"),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            FailureKind::Transport(reason) => {
+                write!(f, "{}: cannot reach the API: {reason}", self.call)
+            }
+            FailureKind::Timeout(after) => {
+                write!(
+                    f,
+                    "{}: no answer in {}",
+                    self.call,
+                    crate::duration::human(*after)
+                )
+            }
+            FailureKind::Http {
+                status,
+                code,
+                msg,
+                request_id,
+                ..
+            } => {
+                write!(f, "{}: HTTP {status}", self.call)?;
+                if let Some(code) = code {
+                    write!(f, " {code}")?;
+                }
+                if let Some(msg) = msg {
+                    write!(f, " {msg}")?;
+                }
+                if let Some(id) = request_id {
+                    write!(f, " (X-Request-Id {id})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Reads `error_code`/`error_msg`, or the `errorCode`/`errorMsg` and `code`/`message`
+/// spellings some gateways use.
+pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| value.get(*k))
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+    };
+    (
+        text(&["error_code", "errorCode", "code"]),
+        text(&["error_msg", "errorMsg", "message"]),
+    )
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+pub fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds.min(3600)));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = at.duration_since(now);
+    Some(Duration::from_secs_f64(
+        wait.as_secs_f64().clamp(0.0, 3600.0),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16, code: Option<&str>) -> Failure {
+        Failure {
+            call: "PUT /x".into(),
+            kind: FailureKind::Http {
+                status,
+                code: code.map(String::from),
+                msg: None,
+                retry_after: None,
+                request_id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn classifies_transient_and_final_failures() {
+        assert!(http(503, None).retryable());
+        assert!(http(429, None).retryable());
+        assert!(http(400, Some("MMC.100000429")).retryable());
+        assert!(!http(400, Some("MMC.111070001")).retryable());
+        assert!(!http(403, None).retryable());
+        assert!(!http(401, None).retryable());
+        let dropped = Failure {
+            call: "PUT /x".into(),
+            kind: FailureKind::Transport("reset".into()),
+        };
+        assert!(dropped.retryable());
+    }
+
+    #[test]
+    fn reads_every_error_spelling_and_retry_after_forms() {
+        assert_eq!(
+            error_fields(br#"{"error_code":"A","error_msg":"B"}"#),
+            (Some("A".into()), Some("B".into()))
+        );
+        assert_eq!(
+            error_fields(br#"{"errorCode":"A","errorMsg":"B"}"#),
+            (Some("A".into()), Some("B".into()))
+        );
+        assert_eq!(
+            error_fields(br#"{"code":429,"message":"slow"}"#),
+            (Some("429".into()), Some("slow".into()))
+        );
+        assert_eq!(error_fields(b"<html>"), (None, None));
+        let now: jiff::Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 10:00:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

@@ -1,0 +1,54 @@
+//! One JSON object per event (`--log-format json`), with a `ts` field.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::clock::SharedClock;
+use crate::run::{Event, Listener};
+use crate::template::Secrets;
+
+pub struct JsonLines<W> {
+    out: W,
+    secrets: Arc<Secrets>,
+    clock: SharedClock,
+    deterministic: bool,
+}
+
+impl<W: Write + Send> JsonLines<W> {
+    pub fn new(out: W, secrets: Arc<Secrets>, clock: SharedClock, deterministic: bool) -> Self {
+        JsonLines {
+            out,
+            secrets,
+            clock,
+            deterministic,
+        }
+    }
+}
+
+impl<W: Write + Send> Listener for JsonLines<W> {
+    fn on(&mut self, event: &Event) {
+        let Ok(mut value) = serde_json::to_value(event) else {
+            return;
+        };
+        if let Value::Object(map) = &mut value {
+            if self.deterministic {
+                for key in ["elapsed", "delay"] {
+                    map.remove(key);
+                }
+                if let Some(Value::Object(summary)) = map.get_mut("summary") {
+                    summary.remove("elapsed");
+                }
+            } else {
+                map.insert(
+                    "ts".into(),
+                    Value::String(format!("{:.6}", self.clock.now())),
+                );
+            }
+        }
+        let text = self.secrets.redact(&value.to_string());
+        let _ = writeln!(self.out, "{text}");
+        let _ = self.out.flush();
+    }
+}

@@ -1,0 +1,48 @@
+//! Plain lines, one per event, each with an RFC 3339 timestamp: for cron and pipes.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use super::describe;
+use crate::clock::SharedClock;
+use crate::run::{Event, Listener};
+use crate::template::Secrets;
+
+pub struct Lines<W> {
+    out: W,
+    secrets: Arc<Secrets>,
+    clock: SharedClock,
+    cues: usize,
+    deterministic: bool,
+}
+
+impl<W: Write + Send> Lines<W> {
+    pub fn new(out: W, secrets: Arc<Secrets>, clock: SharedClock, deterministic: bool) -> Self {
+        Lines {
+            out,
+            secrets,
+            clock,
+            cues: 0,
+            deterministic,
+        }
+    }
+}
+
+impl<W: Write + Send> Listener for Lines<W> {
+    fn on(&mut self, event: &Event) {
+        if let Event::RunStarted { steps, .. } = event {
+            self.cues = *steps;
+        }
+        let Some(text) = describe(event, self.cues, !self.deterministic) else {
+            return;
+        };
+        let text = self.secrets.redact(&text);
+        // Output that cannot be written (a closed pipe) must not stop the meeting.
+        let _ = if self.deterministic {
+            writeln!(self.out, "{text}")
+        } else {
+            writeln!(self.out, "{:.3} {text}", self.clock.now())
+        };
+        let _ = self.out.flush();
+    }
+}

@@ -1,0 +1,140 @@
+//! Listeners that turn run events into output: plain timestamped lines (cron, pipes),
+//! JSON lines (`--log-format json`), and the terminal display with progress bars.
+//! Every line passes through the secret redactor on its way out.
+
+mod json_lines;
+mod lines;
+mod terminal;
+
+pub use json_lines::JsonLines;
+pub use lines::Lines;
+pub use terminal::Terminal;
+
+use crate::run::{Event, Outcome};
+
+/// `EMCEE_DETERMINISTIC=1` leaves out timestamps and timings, for snapshot tests.
+pub fn deterministic() -> bool {
+    std::env::var_os("EMCEE_DETERMINISTIC").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The text of an event as one line, without timestamp; `None` for events a line
+/// display does not show.
+pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
+    let took = |elapsed: &std::time::Duration| {
+        if timings {
+            format!(" ({})", crate::duration::human(*elapsed))
+        } else {
+            String::new()
+        }
+    };
+    Some(match event {
+        Event::RunStarted {
+            playbook,
+            meeting,
+            endpoint,
+            steps,
+        } => {
+            format!(
+                "run     {playbook}: meeting {meeting} at {endpoint}, {steps} cue{}",
+                plural(*steps)
+            )
+        }
+        Event::StepStarted {
+            action: None,
+            name,
+            cue,
+            ..
+        } => format!("block   [{cue}/{cues}] {name}"),
+        Event::StepStarted { .. } | Event::Progress { .. } => return None,
+        Event::StepSkipped { name, reason, .. } => format!("skip    {name}: {reason}"),
+        Event::Retry {
+            name,
+            attempt,
+            attempts,
+            delay,
+            reason,
+            ..
+        } => {
+            let wait = if timings {
+                format!(" in {}", crate::duration::human(*delay))
+            } else {
+                String::new()
+            };
+            format!("retry   {name}: attempt {attempt}/{attempts}{wait} after {reason}")
+        }
+        Event::Message { level, text, .. } => format!("{:<7} {text}", level.label()),
+        // A log step's message is its line.
+        Event::StepFinished {
+            action: Some("log"),
+            outcome: Outcome::Ok,
+            ..
+        } => return None,
+        Event::StepFinished {
+            name,
+            cue,
+            outcome,
+            elapsed,
+            detail,
+            action,
+            ..
+        } => {
+            let place = if action.is_some() {
+                format!("[{cue}/{cues}] ")
+            } else {
+                format!("[{cue}/{cues}] end of ")
+            };
+            match outcome {
+                Outcome::Ok => {
+                    let detail = detail
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default();
+                    format!("ok      {place}{name}{detail}{}", took(elapsed))
+                }
+                Outcome::Failed { error, continued } => {
+                    let go_on = if *continued {
+                        " (on_error: continue)"
+                    } else {
+                        ""
+                    };
+                    format!("FAILED  {place}{name}: {error}{}{go_on}", took(elapsed))
+                }
+            }
+        }
+        Event::RunFinished { summary } => {
+            let mut parts = vec![
+                format!("{} ok", summary.ok),
+                format!("{} failed", summary.failed),
+                format!("{} skipped", summary.skipped),
+                format!(
+                    "{} retr{}",
+                    summary.retries,
+                    if summary.retries == 1 { "y" } else { "ies" }
+                ),
+                format!(
+                    "{} token renewal{}",
+                    summary.token_renewals,
+                    plural(summary.token_renewals as usize)
+                ),
+                format!(
+                    "{} API call{}",
+                    summary.api_calls,
+                    plural(summary.api_calls as usize)
+                ),
+            ];
+            if timings {
+                parts.push(crate::duration::human(summary.elapsed));
+            }
+            let verdict = if summary.success {
+                "done   "
+            } else {
+                "failed "
+            };
+            format!("{verdict} {}", parts.join(", "))
+        }
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

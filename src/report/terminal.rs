@@ -1,0 +1,128 @@
+//! The display on a terminal: an overall bar (cue n of N, elapsed), a line per
+//! finished step, retries inline, and a sub-bar for fan-out work. Log lines are
+//! printed above the bars so they never break them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::describe;
+use crate::run::{Event, Listener, Outcome};
+use crate::template::Secrets;
+
+pub struct Terminal {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    fanout: HashMap<String, ProgressBar>,
+    secrets: Arc<Secrets>,
+    cues: usize,
+    color: bool,
+}
+
+impl Terminal {
+    pub fn new(secrets: Arc<Secrets>, color: bool) -> Terminal {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+        let overall = multi.add(ProgressBar::new(0));
+        overall.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] cue {pos}/{len} {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        overall.enable_steady_tick(Duration::from_millis(120));
+        Terminal {
+            multi,
+            overall,
+            fanout: HashMap::new(),
+            secrets,
+            cues: 0,
+            color,
+        }
+    }
+
+    fn print(&self, text: &str, style: &str) {
+        let text = self.secrets.redact(text);
+        let line = if self.color {
+            format!("\x1b[{style}m{text}\x1b[0m")
+        } else {
+            text
+        };
+        let _ = self.multi.println(line);
+    }
+}
+
+impl Listener for Terminal {
+    fn on(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted {
+                steps, playbook, ..
+            } => {
+                self.cues = *steps;
+                self.overall.set_length(*steps as u64);
+                self.overall.set_prefix(playbook.clone());
+            }
+            Event::StepStarted { name, cue, .. } => {
+                self.overall.set_position(cue.saturating_sub(1) as u64);
+                self.overall.set_message(self.secrets.redact(name));
+            }
+            Event::Progress {
+                id,
+                what,
+                done,
+                total,
+                ..
+            } => {
+                let bar = self.fanout.entry(id.clone()).or_insert_with(|| {
+                    let bar = self.multi.add(ProgressBar::new(*total as u64));
+                    bar.set_style(
+                        ProgressStyle::with_template("    {msg} [{bar:20}] {pos}/{len}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    );
+                    bar.set_message(*what);
+                    bar
+                });
+                bar.set_length(*total as u64);
+                bar.set_position(*done as u64);
+            }
+            Event::StepFinished {
+                id,
+                cue,
+                action,
+                outcome,
+                ..
+            } => {
+                if let Some(bar) = self.fanout.remove(id) {
+                    bar.finish_and_clear();
+                }
+                if action.is_some() {
+                    self.overall.set_position(*cue as u64);
+                }
+                let style = match outcome {
+                    Outcome::Ok => "32",
+                    Outcome::Failed { .. } => "31",
+                };
+                if let Some(text) = describe(event, self.cues, true) {
+                    self.print(&text, style);
+                }
+            }
+            Event::RunFinished { .. } => {
+                self.overall.finish_and_clear();
+                if let Some(text) = describe(event, self.cues, true) {
+                    self.print(&text, "1");
+                }
+            }
+            other => {
+                let style = if matches!(other, Event::Retry { .. }) {
+                    "33"
+                } else {
+                    "0"
+                };
+                if let Some(text) = describe(other, self.cues, true) {
+                    self.print(&text, style);
+                }
+            }
+        }
+    }
+}

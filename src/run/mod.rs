@@ -1,0 +1,17 @@
+//! Running a playbook: render the variables and credentials, connect (or start the
+//! emulator for `--sim`), execute the steps, and summarise.
+
+mod event;
+mod executor;
+mod perform;
+mod retry;
+
+pub use event::{Event, Fanout, Listener, Outcome, StepId, Summary};
+pub use executor::{Counts, Executor, StepDefaults, StepFailure};
+pub use perform::BATCH;
+pub use retry::Backoff;
+
+/// "a list", "a map"…: for messages about a value of the wrong kind.
+pub fn kind_of(value: &serde_json::Value) -> &'static str {
+    executor::kind(value)
+}

@@ -1,0 +1,702 @@
+//! What each action does against the API. Participant actions resolve their selector
+//! against the online list; fan-out uses the batch call where there is one; mass
+//! changes (`lower_all_hands`, `mute_all`) read the list back and finish the job, so
+//! that success means the meeting is in the intended state.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::event::Event;
+use super::executor::{Executor, StepCtx, StepFailure, waited};
+use super::retry::Backoff;
+use crate::error::ExitCode;
+use crate::mmc::{Failure, Participant, Request, Response, Roster};
+use crate::node::Node;
+use crate::playbook::action::{Action, HttpMethod, LogLevel};
+use crate::playbook::{Selector, SelectorMatch};
+use crate::yaml::Spanned;
+
+/// The service takes at most this many pids per batch call from emcee; its own limit is
+/// higher, but smaller batches keep each call quick and its failure cheap.
+pub const BATCH: usize = 100;
+/// Rounds of read-back and retry before a mass change is called a failure.
+const READ_BACK_ROUNDS: usize = 3;
+
+type Done = Result<(Value, Option<String>), StepFailure>;
+
+impl Executor<'_> {
+    pub(super) async fn perform(
+        &mut self,
+        name: &'static str,
+        args: &Spanned<Node>,
+        ctx: &mut StepCtx,
+    ) -> Done {
+        // `assert` takes expressions, evaluated below, not templates.
+        let rendered = if name == "assert" {
+            args.to_json()
+        } else {
+            self.engine
+                .render_node(args, &self.vars)
+                .map_err(|e| self.template_failure(e))?
+        };
+        let action = Action::from_parts(name, rendered).map_err(|(path, message)| {
+            let pos = Node::pos_at(args, &path);
+            StepFailure::new(format!("{}: {name}: {message}", self.position(pos)))
+        })?;
+        match action {
+            Action::Broadcast(who) => {
+                self.one(ctx, &who, "/participants/broadcast", None, "broadcasting")
+                    .await
+            }
+            Action::RollCall(who) => {
+                self.one(ctx, &who, "/participants/rollCall", None, "roll call for")
+                    .await
+            }
+            Action::SetHost(who) => {
+                self.one(
+                    ctx,
+                    &who,
+                    "/participants/role",
+                    Some(json!({"applyChair": 1})),
+                    "host is now",
+                )
+                .await
+            }
+            Action::SetCohost(who) => {
+                self.one(
+                    ctx,
+                    &who,
+                    "/participants/cohost",
+                    Some(json!({"isCohost": 1})),
+                    "co-host:",
+                )
+                .await
+            }
+            Action::UnsetCohost(who) => {
+                self.one(
+                    ctx,
+                    &who,
+                    "/participants/cohost",
+                    Some(json!({"isCohost": 0})),
+                    "no longer co-host:",
+                )
+                .await
+            }
+            Action::RaiseHand(who) => self.hands(ctx, &who, true).await,
+            Action::LowerHand(who) => self.hands(ctx, &who, false).await,
+            Action::Mute(who) => {
+                self.each(
+                    ctx,
+                    &who,
+                    "/participants/mute",
+                    json!({"isMute": 1}),
+                    "muted",
+                )
+                .await
+            }
+            Action::Unmute(who) => {
+                self.each(
+                    ctx,
+                    &who,
+                    "/participants/mute",
+                    json!({"isMute": 0}),
+                    "unmuted",
+                )
+                .await
+            }
+            Action::HangUp(who) => self.hang_up(ctx, &who).await,
+            Action::Rename(rename) => {
+                let target = self.single(ctx, &rename.who).await?;
+                let body = json!({"participantID": target.pid, "number": target.phone, "newName": rename.to});
+                self.call(ctx, Request::put("/participants/name", body))
+                    .await?;
+                Ok((
+                    json!({"pid": target.pid, "name": rename.to}),
+                    Some(format!("{} is now {}", target.name, rename.to)),
+                ))
+            }
+            Action::LowerAllHands(_) => self.lower_all_hands(ctx).await,
+            Action::MuteAll(args) => self.mute_all(ctx, args.allow_self_unmute).await,
+            Action::UnmuteAll(_) => {
+                self.simple(ctx, "/mute", json!({"isMute": 0}), "everyone unmuted")
+                    .await
+            }
+            Action::AllowSelfUnmute(allow) => {
+                let detail = if allow {
+                    "self-unmute allowed"
+                } else {
+                    "self-unmute not allowed"
+                };
+                self.simple(
+                    ctx,
+                    "/mute/guestUnMute",
+                    json!({"allowUnmuteByOneself": u8::from(allow)}),
+                    detail,
+                )
+                .await
+            }
+            Action::CancelBroadcast(_) => {
+                self.call(ctx, Request::new(Method::PUT, "/cancelBroadcast"))
+                    .await?;
+                Ok((json!({}), Some("broadcast cancelled".into())))
+            }
+            Action::Lock(_) => {
+                self.simple(ctx, "/lock", json!({"isLock": 1}), "locked")
+                    .await
+            }
+            Action::Unlock(_) => {
+                self.simple(ctx, "/lock", json!({"isLock": 0}), "unlocked")
+                    .await
+            }
+            Action::StartRecording(_) => {
+                self.simple(ctx, "/record", json!({"isRecord": 1}), "recording")
+                    .await
+            }
+            Action::StopRecording(_) => {
+                self.simple(ctx, "/record", json!({"isRecord": 0}), "recording stopped")
+                    .await
+            }
+            Action::StartLive(_) => {
+                self.simple(ctx, "/live", json!({"isLive": 1}), "live")
+                    .await
+            }
+            Action::StopLive(_) => {
+                self.simple(ctx, "/live", json!({"isLive": 0}), "live stopped")
+                    .await
+            }
+            Action::EndMeeting(_) => {
+                self.call(ctx, Request::new(Method::PUT, "/stop")).await?;
+                Ok((json!({}), Some("meeting ended".into())))
+            }
+            Action::Extend(extend) => {
+                let body = if extend.auto {
+                    json!({"auto": 1})
+                } else {
+                    json!({"auto": 0, "duration": extend.minutes})
+                };
+                let detail = if extend.auto {
+                    "automatic extension on".to_owned()
+                } else {
+                    format!("extended by {} minutes", extend.minutes)
+                };
+                self.simple(ctx, "/duration", body, &detail).await
+            }
+            Action::Invite(invite) => {
+                let attendees: Vec<Value> = invite
+                    .0
+                    .iter()
+                    .map(|p| json!({"name": p.name, "phone": p.phone, "type": p.kind}))
+                    .collect();
+                let names: Vec<&str> = invite.0.iter().map(|p| p.name.as_str()).collect();
+                let request = Request::new(Method::POST, "/participants")
+                    .body(json!({"attendees": attendees}));
+                self.call(ctx, request).await?;
+                Ok((
+                    json!({"invited": names}),
+                    Some(format!("invited {}", names.join(", "))),
+                ))
+            }
+            Action::Participants(filter) => {
+                let roster = self.roster(ctx).await?;
+                let selected: Vec<&Participant> = roster
+                    .participants
+                    .iter()
+                    .filter(|p| {
+                        filter
+                            .name
+                            .as_ref()
+                            .is_none_or(|n| p.name.to_lowercase() == n.to_lowercase())
+                            && filter.role.is_none_or(|r| p.role == r.to_string())
+                            && filter.hand.is_none_or(|h| p.hand == h)
+                            && filter.mute.is_none_or(|m| p.mute == m)
+                            && filter.video.is_none_or(|v| p.video == v)
+                    })
+                    .collect();
+                let count = selected.len();
+                Ok((
+                    serde_json::to_value(&selected).unwrap_or(Value::Null),
+                    Some(format!("{count} of {} online", roster.participants.len())),
+                ))
+            }
+            Action::Wait(duration) => {
+                tokio::time::sleep(duration.std()).await;
+                Ok((json!({}), Some(format!("waited {duration}"))))
+            }
+            Action::Log(log) => {
+                self.emit(Event::Message {
+                    id: ctx.id.clone(),
+                    level: log.level,
+                    text: self.engine.secrets().redact(&log.msg),
+                });
+                Ok((json!({"msg": log.msg}), None))
+            }
+            Action::Assert(assert) => {
+                for expression in &assert.that {
+                    let value = self
+                        .engine
+                        .eval(expression, args.pos, &self.vars)
+                        .map_err(|e| self.template_failure(e))?;
+                    if !value.is_true() {
+                        let message = match &assert.msg {
+                            Some(msg) => format!("assertion failed: {msg} ({expression})"),
+                            None => format!("assertion failed: {expression}"),
+                        };
+                        return Err(StepFailure::new(message));
+                    }
+                }
+                Ok((json!({}), Some(format!("{} true", assert.that.len()))))
+            }
+            Action::Set(values) => {
+                let names: Vec<String> = values.keys().cloned().collect();
+                for (name, value) in values {
+                    self.vars.set(name, value);
+                }
+                Ok((json!({}), Some(format!("set {}", names.join(", ")))))
+            }
+            Action::Http(http) => {
+                let method = match http.method {
+                    HttpMethod::Get => Method::GET,
+                    HttpMethod::Put => Method::PUT,
+                    HttpMethod::Post => Method::POST,
+                    HttpMethod::Delete => Method::DELETE,
+                };
+                let request = crate::mmc::Request {
+                    method,
+                    path: http.path.clone(),
+                    query: http.query.into_iter().collect(),
+                    body: http.body,
+                };
+                let response = match self.call(ctx, request).await {
+                    Ok(response) => response,
+                    Err(failure) => return Err(failure),
+                };
+                if let Some(expected) = http.expect
+                    && response.status != expected
+                {
+                    return Err(StepFailure::new(format!(
+                        "expected HTTP {expected}, got {}",
+                        response.status
+                    )));
+                }
+                Ok((
+                    json!({"status": response.status, "body": response.json()}),
+                    Some(format!("HTTP {}", response.status)),
+                ))
+            }
+        }
+    }
+
+    /// One API call, retried on transient failures as the step's policy says.
+    pub(super) async fn call(
+        &mut self,
+        ctx: &mut StepCtx,
+        request: Request,
+    ) -> Result<Response, StepFailure> {
+        let mut backoff = Backoff::new(&ctx.retry);
+        let mut attempt = 1;
+        loop {
+            match self.client.send(&request).await {
+                Ok(response) => return Ok(response),
+                Err(failure) if failure.retryable() => match backoff.next(failure.retry_after()) {
+                    Some(delay) => {
+                        attempt += 1;
+                        ctx.retries += 1;
+                        self.counts.retries += 1;
+                        self.emit(Event::Retry {
+                            id: ctx.id.clone(),
+                            name: ctx.name.clone(),
+                            attempt,
+                            attempts: backoff.attempts,
+                            delay,
+                            reason: failure.brief(),
+                        });
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => return Err(api_failure(failure, attempt)),
+                },
+                Err(failure) => return Err(api_failure(failure, attempt)),
+            }
+        }
+    }
+
+    async fn simple(&mut self, ctx: &mut StepCtx, tail: &str, body: Value, detail: &str) -> Done {
+        self.call(ctx, Request::put(tail, body)).await?;
+        Ok((json!({}), Some(detail.to_owned())))
+    }
+
+    pub(super) async fn roster(&mut self, ctx: &mut StepCtx) -> Result<Roster, StepFailure> {
+        let response = self
+            .call(ctx, Request::new(Method::GET, "/realTimeInfo"))
+            .await?;
+        Roster::parse(&response.body).map_err(StepFailure::new)
+    }
+
+    /// Who a selector means. A selector by id alone goes straight to the call (the API
+    /// answers for an unknown id); anything else is matched against the online list.
+    async fn resolve(
+        &mut self,
+        ctx: &mut StepCtx,
+        who: &Selector,
+    ) -> Result<Vec<Participant>, StepFailure> {
+        if let Selector::Match(SelectorMatch {
+            id: Some(id),
+            name: None,
+            phone: None,
+            role: None,
+            ..
+        }) = who
+        {
+            return Ok(vec![Participant {
+                pid: id.clone(),
+                name: id.clone(),
+                phone: String::new(),
+                role: "guest",
+                hand: false,
+                mute: false,
+                video: false,
+                state: 0,
+            }]);
+        }
+        let roster = self.roster(ctx).await?;
+        let found: Vec<Participant> = roster.matching(who).into_iter().cloned().collect();
+        match found.len() {
+            0 => Err(StepFailure::new(format!(
+                "no participant matches `{who}`; {}",
+                roster.describe()
+            ))),
+            1 => Ok(found),
+            n if who.all() => {
+                let _ = n;
+                Ok(found)
+            }
+            n => {
+                let listed: Vec<String> = found
+                    .iter()
+                    .map(|p| format!("{} ({}, pid {})", p.name, p.phone, p.pid))
+                    .collect();
+                Err(StepFailure::new(format!(
+                    "`{who}` matches {n} participants: {}; select by id or phone, or add `all: true` to act on all of them",
+                    listed.join("; ")
+                )))
+            }
+        }
+    }
+
+    /// A selector that must name exactly one person.
+    async fn single(
+        &mut self,
+        ctx: &mut StepCtx,
+        who: &Selector,
+    ) -> Result<Participant, StepFailure> {
+        let mut found = self.resolve(ctx, who).await?;
+        if found.len() > 1 {
+            return Err(StepFailure::new(format!(
+                "this action takes one participant, but `{who}` matches {}",
+                found.len()
+            )));
+        }
+        Ok(found.remove(0))
+    }
+
+    /// A call aimed at one participant; an unknown id is reported with who is online.
+    async fn call_for(
+        &mut self,
+        ctx: &mut StepCtx,
+        request: Request,
+        target: &Participant,
+    ) -> Result<(), StepFailure> {
+        match self.call(ctx, request).await {
+            Err(failure) if failure.message.contains("PARTICIPANT_NOT_FOUND") => {
+                let online = self
+                    .roster(ctx)
+                    .await
+                    .map(|r| r.describe())
+                    .unwrap_or_default();
+                Err(StepFailure::new(format!(
+                    "participant {} is not online; {online}",
+                    target.name
+                )))
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn one(
+        &mut self,
+        ctx: &mut StepCtx,
+        who: &Selector,
+        tail: &str,
+        body: Option<Value>,
+        verb: &str,
+    ) -> Done {
+        let target = self.single(ctx, who).await?;
+        let mut request = Request::new(Method::PUT, tail).participant(&target.pid);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        self.call_for(ctx, request, &target).await?;
+        Ok((
+            json!({"pid": target.pid, "name": target.name}),
+            Some(format!("{verb} {}", target.name)),
+        ))
+    }
+
+    /// The same call for each matched participant, one after another.
+    async fn each(
+        &mut self,
+        ctx: &mut StepCtx,
+        who: &Selector,
+        tail: &str,
+        body: Value,
+        verb: &'static str,
+    ) -> Done {
+        let targets = self.resolve(ctx, who).await?;
+        let total = targets.len();
+        for (done, target) in targets.iter().enumerate() {
+            let request = Request::put(tail, body.clone()).participant(&target.pid);
+            self.call_for(ctx, request, target).await?;
+            if total > 1 {
+                self.progress(ctx, verb, done + 1, total);
+            }
+        }
+        Ok((
+            targets_json(&targets),
+            Some(format!("{verb} {}", names(&targets))),
+        ))
+    }
+
+    fn progress(&mut self, ctx: &StepCtx, what: &'static str, done: usize, total: usize) {
+        self.emit(Event::Progress {
+            id: ctx.id.clone(),
+            name: ctx.name.clone(),
+            what,
+            done,
+            total,
+        });
+    }
+
+    async fn hands(&mut self, ctx: &mut StepCtx, who: &Selector, raise: bool) -> Done {
+        let targets = self.resolve(ctx, who).await?;
+        let state = u8::from(raise);
+        if let [target] = &targets[..] {
+            let request = Request::put("/participants/hands", json!({"handsState": state}))
+                .participant(&target.pid);
+            self.call_for(ctx, request, target).await?;
+        } else {
+            let pids: Vec<String> = targets.iter().map(|t| t.pid.clone()).collect();
+            self.batch_hands(ctx, &pids, state).await?;
+        }
+        let verb = if raise {
+            "raised the hand of"
+        } else {
+            "lowered the hand of"
+        };
+        Ok((
+            targets_json(&targets),
+            Some(format!("{verb} {}", names(&targets))),
+        ))
+    }
+
+    /// Batch hand calls in chunks; a pid that left meanwhile is dropped, not an error.
+    async fn batch_hands(
+        &mut self,
+        ctx: &mut StepCtx,
+        pids: &[String],
+        state: u8,
+    ) -> Result<(), StepFailure> {
+        let total = pids.len();
+        let mut done = 0;
+        for chunk in pids.chunks(BATCH) {
+            let mut chunk: Vec<String> = chunk.to_vec();
+            loop {
+                let request = Request::put(
+                    "/participants/batch/hands",
+                    json!({"handsState": state, "pids": chunk}),
+                );
+                match self.call(ctx, request).await {
+                    Ok(_) => break,
+                    Err(failure) if failure.message.contains("PARTICIPANT_NOT_FOUND") => {
+                        // Someone in the chunk left: keep those still online and try again.
+                        let online: HashSet<String> = self
+                            .roster(ctx)
+                            .await?
+                            .participants
+                            .into_iter()
+                            .map(|p| p.pid)
+                            .collect();
+                        let before = chunk.len();
+                        chunk.retain(|pid| online.contains(pid));
+                        if chunk.is_empty() {
+                            break;
+                        }
+                        if chunk.len() == before {
+                            return Err(failure);
+                        }
+                    }
+                    Err(failure) => return Err(failure),
+                }
+            }
+            done += chunk.len().max(1).min(total - done);
+            self.progress(ctx, "hands", done.min(total), total);
+        }
+        Ok(())
+    }
+
+    async fn lower_all_hands(&mut self, ctx: &mut StepCtx) -> Done {
+        let started = Instant::now();
+        let roster = self.roster(ctx).await?;
+        let mut raised: Vec<String> = roster
+            .participants
+            .iter()
+            .filter(|p| p.hand)
+            .map(|p| p.pid.clone())
+            .collect();
+        let first = raised.len();
+        let mut rounds = 0;
+        while !raised.is_empty() {
+            if rounds == READ_BACK_ROUNDS {
+                let roster = self.roster(ctx).await?;
+                let still: Vec<&str> = roster
+                    .participants
+                    .iter()
+                    .filter(|p| raised.contains(&p.pid))
+                    .map(|p| p.name.as_str())
+                    .collect();
+                return Err(StepFailure::new(format!(
+                    "hands still up after {READ_BACK_ROUNDS} rounds: {}",
+                    still.join(", ")
+                )));
+            }
+            rounds += 1;
+            self.batch_hands(ctx, &raised, 0).await?;
+            // Read back: only those still online with a hand up are left to do.
+            let roster = self.roster(ctx).await?;
+            let lowered: HashSet<&String> = raised.iter().collect();
+            raised = roster
+                .participants
+                .iter()
+                .filter(|p| p.hand && lowered.contains(&p.pid))
+                .map(|p| p.pid.clone())
+                .collect();
+        }
+        let detail = match first {
+            0 => "no hands up".to_owned(),
+            n => format!(
+                "lowered {n} hand{} in {}",
+                if n == 1 { "" } else { "s" },
+                waited(started.elapsed())
+            ),
+        };
+        Ok((json!({"lowered": first, "rounds": rounds}), Some(detail)))
+    }
+
+    async fn mute_all(&mut self, ctx: &mut StepCtx, allow_self_unmute: bool) -> Done {
+        let body = json!({"isMute": 1, "allowUnmuteByOneself": u8::from(allow_self_unmute)});
+        self.call(ctx, Request::put("/mute", body)).await?;
+        let mut fixed = 0;
+        for _ in 0..READ_BACK_ROUNDS {
+            let roster = self.roster(ctx).await?;
+            let open: Vec<Participant> = roster
+                .participants
+                .into_iter()
+                .filter(|p| !p.mute && p.role != "host")
+                .collect();
+            if open.is_empty() {
+                let detail = match fixed {
+                    0 => "everyone but the host muted".to_owned(),
+                    n => format!("everyone but the host muted ({n} muted again after read-back)"),
+                };
+                return Ok((json!({"muted_again": fixed}), Some(detail)));
+            }
+            for participant in &open {
+                let request = Request::put("/participants/mute", json!({"isMute": 1}))
+                    .participant(&participant.pid);
+                match self.call(ctx, request).await {
+                    Ok(_) => fixed += 1,
+                    // They left meanwhile: nothing to mute.
+                    Err(failure) if failure.message.contains("PARTICIPANT_NOT_FOUND") => {}
+                    Err(failure) => return Err(failure),
+                }
+            }
+        }
+        Err(StepFailure::new(
+            "some participants are still unmuted after read-back",
+        ))
+    }
+
+    async fn hang_up(&mut self, ctx: &mut StepCtx, who: &Selector) -> Done {
+        let targets = self.resolve(ctx, who).await?;
+        let pids: Vec<&str> = targets.iter().map(|t| t.pid.as_str()).collect();
+        let request = Request::new(Method::POST, "/participants/delete")
+            .body(json!({"bulkHangUpParticipants": pids}));
+        match self.call(ctx, request).await {
+            Err(failure) if failure.message.contains("PARTICIPANT_NOT_FOUND") => {
+                let online = self
+                    .roster(ctx)
+                    .await
+                    .map(|r| r.describe())
+                    .unwrap_or_default();
+                Err(StepFailure::new(format!(
+                    "not everyone to hang up is online; {online}"
+                )))
+            }
+            other => other.map(|_| ()),
+        }?;
+        Ok((
+            targets_json(&targets),
+            Some(format!("hung up {}", names(&targets))),
+        ))
+    }
+}
+
+fn api_failure(failure: Failure, attempts: u32) -> StepFailure {
+    let tries = if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    };
+    let refused =
+        failure.call.ends_with("/token") && matches!(failure.status(), Some(400 | 401 | 403));
+    StepFailure {
+        message: format!("{failure}{tries}"),
+        exit: if failure.is_unreachable() || refused {
+            ExitCode::Unreachable
+        } else {
+            ExitCode::Failed
+        },
+    }
+}
+
+fn names(targets: &[Participant]) -> String {
+    match targets {
+        [] => "nobody".into(),
+        [one] => one.name.clone(),
+        many if many.len() <= 3 => many
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        many => format!("{} participants", many.len()),
+    }
+}
+
+fn targets_json(targets: &[Participant]) -> Value {
+    Value::Array(
+        targets
+            .iter()
+            .map(|t| json!({"pid": t.pid, "name": t.name}))
+            .collect(),
+    )
+}
+
+impl LogLevel {
+    pub fn label(self) -> &'static str {
+        match self {
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+        }
+    }
+}
