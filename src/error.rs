@@ -178,18 +178,27 @@ impl Error {
     }
 }
 
-/// The candidate closest to `word`, if it is close enough to be a likely misspelling.
+/// The candidate closest to `word`, if it is close enough to be a likely misspelling:
+/// a typo or two (Damerau-Levenshtein, which counts a swap of neighbours as one), or a
+/// high Jaro-Winkler similarity for longer words.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lowered = word.to_lowercase();
     candidates
         .iter()
-        .map(|candidate| {
-            let score = strsim::jaro_winkler(&lowered, &candidate.to_lowercase());
-            (score, *candidate)
+        .filter_map(|candidate| {
+            let other = candidate.to_lowercase();
+            let distance = strsim::damerau_levenshtein(&lowered, &other);
+            let allowed = match lowered.chars().count().max(other.chars().count()) {
+                0..=2 => 0,
+                3..=5 => 1,
+                _ => 2,
+            };
+            let similarity = strsim::jaro_winkler(&lowered, &other);
+            (distance <= allowed || similarity >= 0.85)
+                .then_some((distance, similarity, *candidate))
         })
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, candidate)| candidate)
 }
 
 #[cfg(test)]
@@ -202,6 +211,12 @@ mod tests {
         assert_eq!(did_you_mean("subjct", &fields), Some("subject"));
         assert_eq!(did_you_mean("particpants", &fields), Some("participants"));
         assert_eq!(did_you_mean("zebra", &fields), None);
+        assert_eq!(did_you_mean("coe", &["ceo", "panel"]), Some("ceo"));
+        assert_eq!(
+            did_you_mean("brodcast", &["broadcast", "roll_call"]),
+            Some("broadcast")
+        );
+        assert_eq!(did_you_mean("x", &["id"]), None);
     }
 
     #[test]

@@ -117,7 +117,7 @@ fn diagnostic(file: &Arc<SourceFile>, error: &serde_saphyr::Error) -> Diagnostic
     match error {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
-        } => with_suggestion(file, span, field, expected, "field"),
+        } => with_suggestion(file, span, field, expected, "key"),
         serde_saphyr::Error::SerdeUnknownVariant {
             variant, expected, ..
         } => with_suggestion(file, span, variant, expected, "value"),
@@ -125,7 +125,7 @@ fn diagnostic(file: &Arc<SourceFile>, error: &serde_saphyr::Error) -> Diagnostic
     }
 }
 
-/// "unknown field `x`", with the likeliest intended name, or else all of them.
+/// "unknown key `x`", with the likeliest intended name, or else all of them.
 fn with_suggestion(
     file: &Arc<SourceFile>,
     span: Span,
@@ -162,7 +162,7 @@ mod tests {
     fn unknown_key_points_at_the_key_and_suggests() {
         let text = error_of("subjct: x\n");
         assert!(
-            text.starts_with("error: unknown field `subjct`\n --> doc.yaml:1:1"),
+            text.starts_with("error: unknown key `subjct`\n --> doc.yaml:1:1"),
             "{text}"
         );
         assert!(text.contains("did you mean `subject`?"), "{text}");

@@ -111,6 +111,17 @@ impl Checker<'_> {
             _ => {}
         }
         self.node(&doc.meeting.id, &known);
+        let literal_id = match &doc.meeting.id.value {
+            Node::Str(text) if !is_template(text) => Some(text.clone()),
+            Node::Int(number) => Some(number.to_string()),
+            Node::Str(_) => None,
+            other => Some(format!("({})", other.kind())),
+        };
+        if let Some(id) = literal_id
+            && let Err(message) = crate::sim::MeetingId::parse(&id)
+        {
+            self.at(doc.meeting.id.pos, message);
+        }
         for credential in [&doc.meeting.host_password, &doc.meeting.token]
             .into_iter()
             .flatten()
@@ -178,6 +189,21 @@ impl Checker<'_> {
         }
         if let Some(over) = &step.loop_over {
             self.node(over, &known);
+            let listable = match &over.value {
+                Node::Seq(_) => true,
+                Node::Str(text) => is_template(text),
+                _ => false,
+            };
+            if !listable {
+                self.at(
+                    over.pos,
+                    format!("`loop` needs a list, not {}", over.kind()),
+                )
+                .help = Some(
+                    "write a list (`[a, b]`) or a template that gives one (`\"{{ panel }}\"`)"
+                        .into(),
+                );
+            }
             known.insert("item".into());
             known.insert("loop".into());
         }

@@ -138,13 +138,17 @@ impl<'a> Executor<'a> {
         let items = match self.engine.render_node(over, &self.vars) {
             Ok(Value::Array(items)) => items,
             Ok(other) => {
-                return Err(StepFailure::new(format!(
+                let failure = StepFailure::new(format!(
                     "{}: `loop` needs a list, got {}",
                     self.position(over.pos),
                     kind(&other)
-                )));
+                ));
+                return self.failed_before_start(step, id, cue, failure);
             }
-            Err(error) => return Err(self.template_failure(error)),
+            Err(error) => {
+                let failure = self.template_failure(error);
+                return self.failed_before_start(step, id, cue, failure);
+            }
         };
         let saved = (
             self.vars.get("item").cloned(),
@@ -192,10 +196,13 @@ impl<'a> Executor<'a> {
         item: Option<(usize, usize)>,
     ) -> Result<(), StepFailure> {
         let mut name = match &step.name {
-            Some(name) => self
-                .engine
-                .render_string(name, &self.vars)
-                .map_err(|e| self.template_failure(e))?,
+            Some(name) => match self.engine.render_string(name, &self.vars) {
+                Ok(name) => name,
+                Err(error) => {
+                    let failure = self.template_failure(error);
+                    return self.failed_before_start(step, id, cue, failure);
+                }
+            },
             None => step.label(),
         };
         // A loop item whose name does not say which item it is gets told apart here.
@@ -208,10 +215,13 @@ impl<'a> Executor<'a> {
             name = format!("{name} (item {index}/{length})");
         }
         if let Some(when) = &step.when {
-            let value = self
-                .engine
-                .eval(&when.value, when.pos, &self.vars)
-                .map_err(|e| self.template_failure(e))?;
+            let value = match self.engine.eval(&when.value, when.pos, &self.vars) {
+                Ok(value) => value,
+                Err(error) => {
+                    let failure = self.template_failure(error);
+                    return self.failed_before_start(step, id, cue, failure);
+                }
+            };
             if !value.is_true() {
                 self.counts.skipped += 1;
                 if let Some(register) = &step.register {
@@ -335,6 +345,39 @@ impl<'a> Executor<'a> {
                 if continued { Ok(()) } else { Err(failure) }
             }
         }
+    }
+}
+
+impl Executor<'_> {
+    /// A step that failed before it could start (its `loop`, `when` or `name` could not
+    /// be evaluated): reported like any failure, and `on_error` applies.
+    fn failed_before_start(
+        &mut self,
+        step: &Spanned<Step>,
+        id: String,
+        cue: usize,
+        failure: StepFailure,
+    ) -> Result<(), StepFailure> {
+        let continued = step.on_error == OnError::Continue;
+        self.counts.failed += 1;
+        let action = match step.body() {
+            Some(Body::Action { name, .. }) => Some(name),
+            _ => None,
+        };
+        self.emit(Event::StepFinished {
+            id,
+            name: step.label(),
+            action,
+            cue,
+            outcome: Outcome::Failed {
+                error: failure.message.clone(),
+                continued,
+            },
+            elapsed: Duration::ZERO,
+            retries: 0,
+            detail: None,
+        });
+        if continued { Ok(()) } else { Err(failure) }
     }
 }
 

@@ -11,6 +11,7 @@ const MASK: &str = "***";
 #[derive(Debug, Default)]
 pub struct Secrets {
     values: RwLock<Vec<String>>,
+    warned_short: std::sync::atomic::AtomicBool,
     /// Under `--sim`, an unset secret becomes a rehearsal placeholder instead of an error.
     placeholders: bool,
 }
@@ -19,6 +20,7 @@ impl Secrets {
     pub fn new(placeholders: bool) -> Arc<Secrets> {
         Arc::new(Secrets {
             values: RwLock::default(),
+            warned_short: Default::default(),
             placeholders,
         })
     }
@@ -26,7 +28,10 @@ impl Secrets {
     /// Records a value to redact from now on.
     pub fn remember(&self, value: &str) {
         if value.len() < MIN_REDACTED_LEN {
-            if !value.is_empty() {
+            let first = !self
+                .warned_short
+                .swap(true, std::sync::atomic::Ordering::Relaxed);
+            if !value.is_empty() && first {
                 tracing::warn!(
                     "a secret shorter than {MIN_REDACTED_LEN} characters cannot be redacted from output"
                 );

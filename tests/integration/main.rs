@@ -4,6 +4,7 @@
 mod support;
 
 mod cli_sim;
+mod run_bad_input;
 mod sim_admin;
 mod sim_control;
 mod sim_faults;

@@ -303,3 +303,107 @@ impl Host<'_> {
         self.call("POST", tail, None, Some(body)).await
     }
 }
+
+/// What a run of the binary printed, and how it exited.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Both streams with the exit code, for snapshots.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A run of the built `emcee` binary: a playbook in a temporary directory, the
+/// arguments, and the environment (deterministic output, no colour, no stray settings).
+pub struct Run {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+pub const HOST_PASSWORD_ENV: &str = "EMCEE_HOST_PASSWORD";
+
+impl Run {
+    /// `emcee run PLAYBOOK` with the playbook's text written to `playbook.yaml`.
+    pub fn playbook(text: &str) -> Run {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("playbook.yaml"), text).expect("playbook written");
+        Run {
+            dir,
+            args: vec!["run".into(), "playbook.yaml".into()],
+            env: Vec::new(),
+        }
+    }
+
+    /// Any other command, run in a fresh directory.
+    pub fn command(args: &[&str]) -> Run {
+        Run {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn arg(mut self, arg: &str) -> Run {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Run {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn file(self, name: &str, text: &str) -> Run {
+        std::fs::write(self.dir.path().join(name), text).expect("file written");
+        self
+    }
+
+    /// Against a harness emulator, with the town hall's host password in the environment.
+    pub async fn against(self, emu: &Emu) -> Output {
+        let url = emu.handle.base_url().to_owned();
+        self.arg("--endpoint")
+            .arg(&url)
+            .env(HOST_PASSWORD_ENV, PASSWORD)
+            .output()
+            .await
+    }
+
+    pub async fn output(self) -> Output {
+        let dir = self.dir.path().to_owned();
+        self.output_in(dir).await
+    }
+
+    /// Runs with `dir` as the working directory instead of the temporary one.
+    pub async fn output_in(self, dir: impl AsRef<std::path::Path>) -> Output {
+        let mut command = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("emcee"));
+        command
+            .args(&self.args)
+            .current_dir(dir.as_ref())
+            .env("EMCEE_DETERMINISTIC", "1")
+            .env("NO_COLOR", "1")
+            .env_remove(HOST_PASSWORD_ENV)
+            .env_remove("EMCEE_ENDPOINT")
+            .env_remove("EMCEE_LOG")
+            .env_remove("EMCEE_PROGRESS")
+            .env_remove("EMCEE_LOG_FORMAT");
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        let output = command.output().await.expect("emcee runs");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
