@@ -39,12 +39,16 @@ fn init_logging(verbose: u8, quiet: bool, sim_requests: bool) {
             crate::sim::REQUEST_LOG_TARGET
         ))
     });
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(color())
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = if crate::report::deterministic() {
+        builder.without_time().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 impl From<args::SimArgs> for SimCommand {

@@ -62,6 +62,14 @@ pub fn text(name: Option<&str>) -> Result<String, Error> {
     }
 }
 
+/// A property that also accepts a template, seen as the value it stands for.
+fn without_template(node: &Value) -> &Value {
+    match node["anyOf"].as_array().map(Vec::as_slice) {
+        Some([value, template]) if template["pattern"].as_str() == Some("\\{\\{") => value,
+        _ => node,
+    }
+}
+
 fn first_sentence(text: &str) -> &str {
     text.split_inclusive(". ").next().unwrap_or(text).trim_end()
 }
@@ -103,6 +111,7 @@ fn describe(schema: &Value, node: &Value, indent: &str, out: &mut String) {
             .unwrap_or_default();
         out.push_str(&format!("{indent}a map of:\n"));
         for (field, field_schema) in properties {
+            let field_schema = without_template(field_schema);
             let resolved = resolve(schema, field_schema);
             let kind = kind_of(schema, resolved);
             let description = resolved["description"]

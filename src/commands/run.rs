@@ -230,6 +230,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         )
         .map_err(Error::Failed)?,
     );
+    let keep_alive = client.keep_alive_in_background();
     let mut listener = listener(&options, &secrets, &clock);
     let defaults = StepDefaults {
         retry: doc
@@ -276,6 +277,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         elapsed: started.elapsed(),
         success: result.is_ok(),
     };
+    drop(keep_alive);
     listener.on(&Event::RunFinished { summary });
     drop(listener);
     if let Some(handle) = rehearsal {

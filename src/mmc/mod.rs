@@ -347,10 +347,47 @@ impl Client {
         })
     }
 
-    /// Logs in now (or checks the given token), so credentials are tested before the
-    /// first cue rather than at it.
-    pub async fn connect(&self) -> Result<(), Failure> {
-        self.token(false).await.map(|_| ())
+    /// Keeps the token alive in the background, so that it never expires while the
+    /// run waits between cues (a given token could not be obtained again). Renewals
+    /// start once the first call has obtained a token; the task ends with the client.
+    pub fn keep_alive_in_background(self: &Arc<Self>) -> KeepAlive {
+        let client = Arc::downgrade(self);
+        let task = tokio::spawn(async move {
+            loop {
+                let Some(strong) = client.upgrade() else {
+                    return;
+                };
+                let renew_at = strong.token.lock().await.as_ref().map(|t| t.renew_at);
+                let now = strong.clock.now();
+                let wait = match renew_at {
+                    // Not logged in yet: look again shortly.
+                    None => Duration::from_secs(1),
+                    Some(at) if at > now => at
+                        .duration_since(now)
+                        .unsigned_abs()
+                        .min(Duration::from_secs(60)),
+                    Some(_) => match strong.token(false).await {
+                        Ok(_) => continue,
+                        Err(failure) => {
+                            tracing::debug!("background keep-alive failed: {failure}");
+                            Duration::from_secs(5)
+                        }
+                    },
+                };
+                drop(strong);
+                tokio::time::sleep(wait).await;
+            }
+        });
+        KeepAlive(task)
+    }
+}
+
+/// The background keep-alive; dropping it stops it.
+pub struct KeepAlive(tokio::task::JoinHandle<()>);
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -342,9 +342,17 @@ enum AssertSchema {
     One(String),
     Many(Vec<String>),
     Full {
-        that: Vec<String>,
+        that: ExpressionsSchema,
         msg: Option<String>,
     },
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ExpressionsSchema {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl<'de> Deserialize<'de> for Assert {

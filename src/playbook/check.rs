@@ -184,9 +184,6 @@ impl Checker<'_> {
 
     fn step(&mut self, step: &Spanned<Step>, outer: &BTreeSet<String>) {
         let mut known = outer.clone();
-        if let Some(name) = &step.name {
-            self.text(name, &known);
-        }
         if let Some(over) = &step.loop_over {
             self.node(over, &known);
             let listable = match &over.value {
@@ -206,6 +203,9 @@ impl Checker<'_> {
             }
             known.insert("item".into());
             known.insert("loop".into());
+        }
+        if let Some(name) = &step.name {
+            self.text(name, &known);
         }
         if let Some(when) = &step.when {
             let errors = self.engine.check(&when.value, true, when.pos, &known);

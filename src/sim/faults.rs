@@ -61,6 +61,9 @@ pub struct FaultRule {
     pub latency: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop: Option<DropPoint>,
+    /// Answer 200 without applying the call: a lost update, for testing read-back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -154,9 +157,12 @@ impl FaultRule {
             self.throttle.is_some(),
             self.latency.is_some(),
             self.drop.is_some(),
+            self.ignore,
         ];
         if actions.iter().filter(|set| **set).count() != 1 {
-            return Err("give exactly one of `error`, `throttle`, `latency`, `drop`".into());
+            return Err(
+                "give exactly one of `error`, `throttle`, `latency`, `drop`, `ignore`".into(),
+            );
         }
         if let Some(p) = self.probability {
             if !(0.0..=1.0).contains(&p) {
@@ -219,6 +225,7 @@ pub enum Action {
     Error(ErrorFault),
     Throttle(Option<u32>),
     Drop(DropPoint),
+    Ignore,
 }
 
 impl Action {
@@ -229,6 +236,7 @@ impl Action {
             Action::Throttle(_) => "throttle",
             Action::Drop(DropPoint::Before) => "drop",
             Action::Drop(DropPoint::After) => "drop_after",
+            Action::Ignore => "ignore",
         }
     }
 }
@@ -315,6 +323,8 @@ impl Faults {
                 Some(Action::Error(error.clone()))
             } else if let Some(throttle) = &rule.throttle {
                 Some(Action::Throttle(throttle.retry_after))
+            } else if rule.ignore {
+                Some(Action::Ignore)
             } else {
                 rule.drop.map(Action::Drop)
             };

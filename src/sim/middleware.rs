@@ -108,6 +108,7 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
                     ApiError::throttled(retry_after).into_response()
                 }
                 Some(Action::Drop(DropPoint::Before)) => dropped(),
+                Some(Action::Ignore) => axum::http::StatusCode::OK.into_response(),
                 Some(Action::Drop(DropPoint::After)) => {
                     let answered = next
                         .run(Request::from_parts(parts, Body::from(bytes.clone())))

@@ -4,7 +4,10 @@
 mod support;
 
 mod cli_sim;
+mod playbook_model;
+mod run_actions;
 mod run_bad_input;
+mod run_resilience;
 mod sim_admin;
 mod sim_control;
 mod sim_faults;

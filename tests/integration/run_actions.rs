@@ -1,0 +1,300 @@
+//! Every action, run by the built binary against the harness emulator, changes the
+//! meeting as intended — asserted through `/_sim/`, not through emcee's own output.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A playbook for the town hall with these steps (indented YAML list items).
+fn playbook(steps: &str) -> String {
+    format!(
+        "name: Test\nmeeting:\n  id: \"{MEETING}\"\n  host_password: \"{{{{ secret('EMCEE_HOST_PASSWORD') }}}}\"\ndefaults:\n  retry: {{ attempts: 3, initial: 10ms, max: 50ms }}\nsteps:\n{steps}"
+    )
+}
+
+async fn run(emu: &Emu, steps: &str) -> Output {
+    let output = Run::playbook(&playbook(steps)).against(emu).await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    output
+}
+
+fn names_where(state: &Value, key: &str) -> Vec<String> {
+    state["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p[key] == true)
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn broadcast_roll_call_and_cancel() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let bob = emu.pid(MEETING, "Bob Li").await;
+    run(&emu, "  - broadcast: bob li\n").await;
+    assert_eq!(
+        emu.meeting(MEETING).await["broadcast"],
+        bob.as_str(),
+        "names match case-insensitively"
+    );
+    let carol = emu.pid(MEETING, "Carol Wu").await;
+    run(&emu, "  - roll_call: { phone: \"+8613800000003\" }\n").await;
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(
+        (&state["roll_call"], &state["broadcast"]),
+        (&json!(carol), &Value::Null)
+    );
+    run(&emu, "  - cancel_broadcast: {}\n").await;
+    assert_eq!(emu.meeting(MEETING).await["roll_call"], Value::Null);
+}
+
+#[tokio::test]
+async fn hands_one_several_and_all() {
+    let emu = Emu::start(TOWN_HALL).await;
+    run(&emu, "  - raise_hand: Carol Wu\n").await;
+    assert_eq!(
+        names_where(&emu.meeting(MEETING).await, "hand"),
+        ["Bob Li", "Carol Wu"]
+    );
+    run(&emu, "  - lower_hand: Bob Li\n").await;
+    assert_eq!(
+        names_where(&emu.meeting(MEETING).await, "hand"),
+        ["Carol Wu"]
+    );
+    run(&emu, "  - raise_hand: { role: guest, all: true }\n").await;
+    assert_eq!(
+        names_where(&emu.meeting(MEETING).await, "hand"),
+        ["Bob Li", "Carol Wu"]
+    );
+    let output = run(&emu, "  - lower_all_hands: {}\n").await;
+    assert!(
+        output.stdout.contains("lowered 2 hands"),
+        "{}",
+        output.stdout
+    );
+    assert!(names_where(&emu.meeting(MEETING).await, "hand").is_empty());
+    let output = run(&emu, "  - lower_all_hands: {}\n").await;
+    assert!(output.stdout.contains("no hands up"), "{}", output.stdout);
+}
+
+#[tokio::test]
+async fn mute_unmute_and_everyone() {
+    let emu = Emu::start(TOWN_HALL).await;
+    run(&emu, "  - unmute: Bob Li\n  - mute: Carol Wu\n").await;
+    assert_eq!(
+        names_where(&emu.meeting(MEETING).await, "mute"),
+        ["Carol Wu"]
+    );
+    run(&emu, "  - mute_all: { allow_self_unmute: false }\n").await;
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(
+        names_where(&state, "mute"),
+        ["Bob Li", "Carol Wu", "Dave Ma"]
+    );
+    assert_eq!(
+        (&state["mute_all"], &state["allow_self_unmute"]),
+        (&json!(true), &json!(false))
+    );
+    run(&emu, "  - allow_self_unmute: true\n").await;
+    assert_eq!(emu.meeting(MEETING).await["allow_self_unmute"], true);
+    run(&emu, "  - unmute_all: {}\n").await;
+    assert!(names_where(&emu.meeting(MEETING).await, "mute").is_empty());
+}
+
+#[tokio::test]
+async fn mute_all_reads_back_and_mutes_stragglers() {
+    let emu = Emu::start(TOWN_HALL).await;
+    // The mute-all call is acknowledged but lost: the read-back must catch it and mute
+    // each guest one by one.
+    emu.faults(json!({"rules": [{"method": "PUT", "path": format!("{CONTROL}/mute"), "nth": 1, "ignore": true}]}))
+        .await;
+    let output = run(&emu, "  - mute_all: {}\n").await;
+    assert_eq!(
+        names_where(&emu.meeting(MEETING).await, "mute"),
+        ["Bob Li", "Carol Wu", "Dave Ma"]
+    );
+    assert!(
+        output.stdout.contains("2 muted again after read-back"),
+        "{}",
+        output.stdout
+    );
+    let log = emu.requests().await;
+    let muted_one_by_one = log
+        .iter()
+        .filter(|r| r["path"] == format!("{CONTROL}/participants/mute"))
+        .count();
+    assert_eq!(muted_one_by_one, 2, "Bob was muted already");
+}
+
+#[tokio::test]
+async fn roles_lock_record_live_extend_rename_invite_hang_up_end() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let carol = emu.pid(MEETING, "Carol Wu").await;
+    run(
+        &emu,
+        "  - set_cohost: Carol Wu\n  - unset_cohost: Dave Ma\n  - lock: {}\n  - start_recording: {}\n  - start_live: {}\n  - extend: { minutes: 30 }\n  - rename: { who: Bob Li, to: Bob Li (panel) }\n  - invite: { name: Frank Hu, phone: \"+8613800000009\" }\n",
+    )
+    .await;
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(state["cohosts"], json!([carol]));
+    assert_eq!(
+        (&state["locked"], &state["recording"], &state["live"]),
+        (&json!(true), &json!(true), &json!(true))
+    );
+    assert!(emu.participant(MEETING, "Bob Li (panel)").await.is_object());
+    assert_eq!(
+        emu.participant(MEETING, "Frank Hu").await["phone"],
+        "+8613800000009"
+    );
+    run(&emu, "  - set_host: Dave Ma\n  - unlock: {}\n  - stop_recording: {}\n  - stop_live: {}\n  - hang_up: Frank Hu\n  - extend: { auto: true }\n").await;
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(emu.participant(MEETING, "Dave Ma").await["role"], "host");
+    assert_eq!(
+        (&state["locked"], &state["recording"], &state["live"]),
+        (&json!(false), &json!(false), &json!(false))
+    );
+    assert_eq!(state["auto_extend"], true);
+    assert!(emu.participant(MEETING, "Frank Hu").await.is_null());
+    run(&emu, "  - end_meeting: {}\n").await;
+    assert_eq!(emu.meeting(MEETING).await["status"], "ended");
+}
+
+#[tokio::test]
+async fn participants_register_set_when_loop_log_assert_http() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let output = run(
+        &emu,
+        r#"  - participants: { role: guest }
+    register: guests
+  - set: { first: "{{ guests[0].name }}", count: "{{ guests | length }}" }
+  - log: "{{ count }} guests, first {{ first }}"
+  - assert: ["count == 2", "first == 'Bob Li'"]
+  - name: "Mute {{ item }}"
+    mute: "{{ item }}"
+    loop: "{{ guests | map(attribute='name') | list }}"
+  - lock: {}
+    when: count > 5
+  - http: { method: PUT, path: /v1/mmc/control/conferences/record, body: { isRecord: 1 }, expect: 200 }
+    register: raw
+  - assert: "raw.status == 200"
+"#,
+    )
+    .await;
+    assert!(
+        output.stdout.contains("info    2 guests, first Bob Li"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("ok      [5/8] Mute Carol Wu: muted Carol Wu"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("skip    lock: when: count > 5"),
+        "{}",
+        output.stdout
+    );
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(names_where(&state, "mute"), ["Bob Li", "Carol Wu"]);
+    assert_eq!(
+        (&state["locked"], &state["recording"]),
+        (&json!(false), &json!(true))
+    );
+}
+
+#[tokio::test]
+async fn blocks_rescue_always_and_on_error() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let output = run(
+        &emu,
+        "  - name: Try\n    steps:\n      - broadcast: Nobody Here\n      - lock: {}\n    rescue:\n      - start_recording: {}\n    always:\n      - start_live: {}\n  - broadcast: Nobody Else\n    on_error: continue\n  - raise_hand: Carol Wu\n",
+    )
+    .await;
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(state["locked"], false, "the block stopped at its failure");
+    assert_eq!(
+        (&state["recording"], &state["live"]),
+        (&json!(true), &json!(true)),
+        "rescue and always ran"
+    );
+    assert_eq!(
+        names_where(&state, "hand"),
+        ["Bob Li", "Carol Wu"],
+        "the run went on after on_error: continue"
+    );
+    assert!(
+        output.stdout.contains("(on_error: continue)"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[tokio::test]
+async fn variables_come_from_vars_files_and_dash_e_in_that_order() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let text = String::from(
+        "name: Vars\nvars:\n  speaker: Bob Li\n  who: nobody\nmeeting:\n  id: \"{{ meeting_id }}\"\n  host_password: \"{{ secret('EMCEE_HOST_PASSWORD') }}\"\nsteps:\n  - broadcast: \"{{ speaker }}\"\n  - raise_hand: \"{{ who }}\"\n  - assert: \"extra == [1, 2]\"\n",
+    );
+    let output = Run::playbook(&text)
+        .file(
+            "vars.yaml",
+            &format!("meeting_id: \"{MEETING}\"\nspeaker: Alice Zhang\nwho: Dave Ma\n"),
+        )
+        .arg("--vars-file")
+        .arg("vars.yaml")
+        .arg("-e")
+        .arg("speaker=Carol Wu")
+        .arg("-e")
+        .arg("extra=[1, 2]")
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let carol = emu.pid(MEETING, "Carol Wu").await;
+    assert_eq!(
+        emu.meeting(MEETING).await["broadcast"],
+        carol.as_str(),
+        "-e wins over the vars file"
+    );
+    assert_eq!(
+        emu.participant(MEETING, "Dave Ma").await["hand"],
+        true,
+        "the vars file wins over vars:"
+    );
+}
+
+#[tokio::test]
+async fn json_lines_describe_every_step() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let output = Run::playbook(&playbook("  - lock: {}\n  - wait: 10ms\n"))
+        .arg("--log-format")
+        .arg("json")
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let events: Vec<Value> = output
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "step_started",
+            "step_finished",
+            "step_started",
+            "step_finished",
+            "run_finished"
+        ]
+    );
+    assert_eq!(events[2]["outcome"]["status"], "ok");
+    assert_eq!(events[5]["summary"]["success"], true);
+}
