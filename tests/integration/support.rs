@@ -370,12 +370,12 @@ impl Run {
 
     /// Against a harness emulator, with the town hall's host password in the environment.
     pub async fn against(self, emu: &Emu) -> Output {
-        let url = emu.handle.base_url().to_owned();
-        self.arg("--endpoint")
-            .arg(&url)
-            .env(HOST_PASSWORD_ENV, PASSWORD)
-            .output()
-            .await
+        self.against_url(emu.handle.base_url()).await
+    }
+
+    /// Against an emulator at `url`; the future owns everything, so it can be spawned.
+    pub fn against_url(self, url: &str) -> impl std::future::Future<Output = Output> + Send + 'static {
+        self.arg("--endpoint").arg(url).env(HOST_PASSWORD_ENV, PASSWORD).output()
     }
 
     pub async fn output(self) -> Output {
