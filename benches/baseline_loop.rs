@@ -30,15 +30,25 @@ async fn main() {
         .json()
         .await
         .expect("token answer");
-    let token = answer["data"]["token"].as_str().expect("a token").to_owned();
+    let token = answer["data"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
     let url = format!("{base}/v1/mmc/control/conferences/participants/hands");
     for i in 0..count {
         let response = client
             .put(&url)
-            .query(&[("conferenceID", meeting.as_str()), ("participantID", pid.as_str())])
+            .query(&[
+                ("conferenceID", meeting.as_str()),
+                ("participantID", pid.as_str()),
+            ])
             .header("X-Conference-Authorization", &token)
             .header("content-type", "application/json")
-            .body(if i % 2 == 0 { r#"{"handsState":1}"# } else { r#"{"handsState":0}"# })
+            .body(if i % 2 == 0 {
+                r#"{"handsState":1}"#
+            } else {
+                r#"{"handsState":0}"#
+            })
             .send()
             .await
             .expect("call answered");

@@ -302,18 +302,35 @@ async fn json_lines_describe_every_step() {
 #[tokio::test]
 async fn lower_all_hands_in_a_big_meeting_takes_one_read_six_batches_and_one_read_back() {
     let people: String = (1..1000)
-        .map(|i| format!("      - {{ name: P{i:04}{} }}\n", if i <= 600 { ", hand: raised" } else { "" }))
+        .map(|i| {
+            format!(
+                "      - {{ name: P{i:04}{} }}\n",
+                if i <= 600 { ", hand: raised" } else { "" }
+            )
+        })
         .collect();
     let seed = format!(
         "meetings:\n  - id: \"{MEETING}\"\n    host_password: \"{PASSWORD}\"\n    participants:\n      - {{ name: Host, role: host }}\n{people}"
     );
     let emu = Emu::start(&seed).await;
     let output = run(&emu, "  - lower_all_hands: {}\n").await;
-    assert!(output.stdout.contains("lowered 600 hands"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("lowered 600 hands"),
+        "{}",
+        output.stdout
+    );
     let log = emu.requests().await;
-    let count = |tail: &str| log.iter().filter(|r| r["path"] == format!("{CONTROL}{tail}")).count();
+    let count = |tail: &str| {
+        log.iter()
+            .filter(|r| r["path"] == format!("{CONTROL}{tail}"))
+            .count()
+    };
     assert_eq!(count("/realTimeInfo"), 2, "one read and one read-back");
-    assert_eq!(count("/participants/batch/hands"), 6, "600 hands in batches of 100");
+    assert_eq!(
+        count("/participants/batch/hands"),
+        6,
+        "600 hands in batches of 100"
+    );
     let batch_sizes: Vec<usize> = log
         .iter()
         .filter(|r| r["path"] == format!("{CONTROL}/participants/batch/hands"))
@@ -329,11 +346,15 @@ async fn lower_all_hands_skips_people_who_left_meanwhile() {
     let bob = emu.pid(MEETING, "Bob Li").await;
     let carol = emu.pid(MEETING, "Carol Wu").await;
     let hand = format!("/_sim/meetings/{MEETING}/participants/{carol}/hand");
-    emu.admin("PUT", &hand, Some(json!({"raised": true}))).await.ok();
+    emu.admin("PUT", &hand, Some(json!({"raised": true})))
+        .await
+        .ok();
     // Hold the first batch call long enough for Bob to leave while it is in flight.
     emu.faults(json!({"rules": [{"path": format!("{CONTROL}/participants/batch/hands"), "nth": 1, "latency": "400ms"}]}))
         .await;
-    let run = tokio::spawn(Run::playbook(&playbook("  - lower_all_hands: {}\n")).against_url(emu.handle.base_url()));
+    let run = tokio::spawn(
+        Run::playbook(&playbook("  - lower_all_hands: {}\n")).against_url(emu.handle.base_url()),
+    );
     // The rule counts the call when it arrives, before the delay.
     loop {
         let faults = emu.admin("GET", "/_sim/faults", None).await.body;
@@ -342,7 +363,12 @@ async fn lower_all_hands_skips_people_who_left_meanwhile() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    emu.admin("DELETE", &format!("/_sim/meetings/{MEETING}/participants/{bob}"), None).await;
+    emu.admin(
+        "DELETE",
+        &format!("/_sim/meetings/{MEETING}/participants/{bob}"),
+        None,
+    )
+    .await;
     let output = run.await.unwrap();
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert!(names_where(&emu.meeting(MEETING).await, "hand").is_empty());
@@ -353,5 +379,11 @@ async fn lower_all_hands_skips_people_who_left_meanwhile() {
         .filter(|r| r["path"] == format!("{CONTROL}/participants/batch/hands"))
         .map(|r| (r["status"].clone(), r["body"]["pids"].clone()))
         .collect();
-    assert_eq!(batches, [(json!(400), json!([bob, carol])), (json!(200), json!([carol]))]);
+    assert_eq!(
+        batches,
+        [
+            (json!(400), json!([bob, carol])),
+            (json!(200), json!([carol]))
+        ]
+    );
 }

@@ -374,8 +374,14 @@ impl Run {
     }
 
     /// Against an emulator at `url`; the future owns everything, so it can be spawned.
-    pub fn against_url(self, url: &str) -> impl std::future::Future<Output = Output> + Send + 'static {
-        self.arg("--endpoint").arg(url).env(HOST_PASSWORD_ENV, PASSWORD).output()
+    pub fn against_url(
+        self,
+        url: &str,
+    ) -> impl std::future::Future<Output = Output> + Send + 'static {
+        self.arg("--endpoint")
+            .arg(url)
+            .env(HOST_PASSWORD_ENV, PASSWORD)
+            .output()
     }
 
     pub async fn output(self) -> Output {
