@@ -4,7 +4,7 @@
   python3 benches/runner.py            (builds the release binaries first)
 
 1. Runner overhead: a playbook of 1,000 raise_hand/lower_hand steps against the
-   emulator on loopback, versus a bare reqwest keep-alive loop (benches/baseline_loop.rs)
+   emulator on loopback, versus a bare reqwest keep-alive loop (benches/baseline/loop.rs)
    making the same 1,000 calls to the same emulator. Whole processes, start-up included,
    output to a file as under cron; rounds alternate; medians.
 2. lower_all_hands in a meeting of 1,000 online participants with 600 hands up: the HTTP
