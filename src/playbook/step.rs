@@ -243,7 +243,9 @@ pub struct StepCommon {
     /// Store the step's result under this name for later steps.
     register: Option<String>,
     retry: Option<RetrySpec>,
-    /// How long the step may take in all, retries included.
+    /// How long the step may take in all, retries included; 30s for API actions when
+    /// neither the step nor `defaults` says. A plain `wait` has no limit unless given one.
+    /// On a block, `retry` and `timeout` are the defaults of the steps inside.
     timeout: Option<Duration>,
     on_error: Option<OnError>,
 }

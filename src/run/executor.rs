@@ -265,15 +265,26 @@ impl<'a> Executor<'a> {
                 args,
                 ..
             } => {
-                let timeout = step
-                    .timeout
-                    .as_ref()
-                    .map_or(self.defaults.timeout, |t| t.value);
-                match tokio::time::timeout(timeout.std(), self.perform(action_name, args, &mut ctx))
-                    .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(StepFailure::new(format!("timed out after {timeout}"))),
+                // The default time limit is for the API; a `wait` is as long as it says,
+                // unless the step itself sets a limit.
+                let timeout = match (&step.timeout, action_name) {
+                    (Some(timeout), _) => Some(timeout.value),
+                    (None, "wait") => None,
+                    (None, _) => Some(self.defaults.timeout),
+                };
+                match timeout {
+                    Some(limit) => {
+                        match tokio::time::timeout(
+                            limit.std(),
+                            self.perform(action_name, args, &mut ctx),
+                        )
+                        .await
+                        {
+                            Ok(result) => result,
+                            Err(_) => Err(StepFailure::new(format!("timed out after {limit}"))),
+                        }
+                    }
+                    None => self.perform(action_name, args, &mut ctx).await,
                 }
             }
             Body::Block {
@@ -281,6 +292,14 @@ impl<'a> Executor<'a> {
                 rescue,
                 always,
             } => {
+                // A block's `retry` and `timeout` are the defaults of the steps inside it.
+                let outer = self.defaults;
+                if let Some(retry) = &step.retry {
+                    self.defaults.retry = retry.value;
+                }
+                if let Some(timeout) = &step.timeout {
+                    self.defaults.timeout = timeout.value;
+                }
                 let prefix = format!("{id}.");
                 let mut result = self.steps(steps, &prefix, cue).await;
                 if let Err(failure) = &result
@@ -294,6 +313,7 @@ impl<'a> Executor<'a> {
                     result = self.steps(rescue, &format!("{id}.rescue."), cue).await;
                 }
                 let after = self.steps(always, &format!("{id}.always."), cue).await;
+                self.defaults = outer;
                 result.and(after).map(|()| (Value::Null, None))
             }
         };

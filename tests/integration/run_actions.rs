@@ -387,3 +387,38 @@ async fn lower_all_hands_skips_people_who_left_meanwhile() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_default_time_limit_bounds_api_calls_not_waits() {
+    let emu = Emu::start(TOWN_HALL).await;
+    emu.faults(json!({"rules": [
+        {"path": format!("{CONTROL}/record"), "latency": "400ms"},
+        {"path": format!("{CONTROL}/live"), "latency": "400ms"}
+    ]}))
+    .await;
+    let text = format!(
+        "name: Limits\nmeeting:\n  id: \"{MEETING}\"\n  host_password: \"{{{{ secret('EMCEE_HOST_PASSWORD') }}}}\"\ndefaults:\n  timeout: 150ms\n  retry: {{ attempts: 1 }}\nsteps:\n  - wait: 300ms\n  - lock: {{}}\n  - name: Slow\n    timeout: 1s\n    steps:\n      - start_recording: {{}}\n  - start_live: {{}}\n"
+    );
+    let output = Run::playbook(&text).against(&emu).await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("ok      [1/4] wait: waited 300ms"),
+        "a wait is not cut short: {}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("ok      [3/4] start_recording: recording"),
+        "a block's timeout is its steps' default: {}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("FAILED  [4/4] start_live: timed out after 150ms"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(emu.meeting(MEETING).await["recording"], true);
+}
