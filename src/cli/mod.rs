@@ -41,7 +41,7 @@ fn init_logging(verbose: u8, quiet: bool, sim_requests: bool) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .with_ansi(color())
         .with_target(false);
     let _ = if crate::report::deterministic() {
@@ -49,6 +49,37 @@ fn init_logging(verbose: u8, quiet: bool, sim_requests: bool) {
     } else {
         builder.try_init()
     };
+}
+
+/// Log lines on stderr, with every secret of the process masked. The formatter writes
+/// each event whole, so a secret is never split across two writes.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = crate::template::redact_all(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Writes to stdout; a reader that went away (`emcee actions | head -1`) is not an error.
+pub fn print_out(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to standard output", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl From<args::SimArgs> for SimCommand {
@@ -131,11 +162,11 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
             })
         }
         args::Command::Actions { name } => {
-            print!("{}", commands::actions::text(name.as_deref())?);
+            print_out(&commands::actions::text(name.as_deref())?)?;
             Ok(ExitCode::Success)
         }
         args::Command::Schema => {
-            print!("{}", commands::schema::text());
+            print_out(&commands::schema::text())?;
             Ok(ExitCode::Success)
         }
         args::Command::Sim(sim_args) => {

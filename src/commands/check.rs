@@ -23,7 +23,11 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
             Ok(loaded) => {
                 let problems = playbook::check(&loaded, &known);
                 if problems.is_empty() {
-                    println!("ok: {} ({} steps)", path.display(), loaded.walk().len());
+                    crate::cli::print_out(&format!(
+                        "ok: {} ({} steps)\n",
+                        path.display(),
+                        loaded.walk().len()
+                    ))?;
                     continue;
                 }
                 Error::Invalid(problems)

@@ -282,7 +282,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     drop(listener);
     if let Some(handle) = rehearsal {
         if let Some(meeting) = handle.meeting(&meeting_id) {
-            print!("{}", secrets.redact(&final_state(&meeting)));
+            crate::cli::print_out(&secrets.redact(&final_state(&meeting)))?;
         }
         handle.stop().await;
     }

@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
-pub use secrets::{MIN_REDACTED_LEN, Secrets};
+pub use secrets::{MIN_REDACTED_LEN, Secrets, redact_all};
 
 use crate::clock::SharedClock;
 use crate::node::Node;

@@ -8,6 +8,32 @@ pub const MIN_REDACTED_LEN: usize = 4;
 
 const MASK: &str = "***";
 
+/// Every secret of the process, for output that has no [`Secrets`] at hand (log lines).
+static ALL: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// `text` with every secret this process has seen replaced by `***`.
+pub fn redact_all(text: &str) -> String {
+    redact_with(&ALL.read().unwrap_or_else(|e| e.into_inner()), text)
+}
+
+fn redact_with(values: &[String], text: &str) -> String {
+    let mut out = text.to_owned();
+    for value in values {
+        if out.contains(value.as_str()) {
+            out = out.replace(value.as_str(), MASK);
+        }
+    }
+    out
+}
+
+fn insert_sorted(values: &mut Vec<String>, value: &str) {
+    if !values.iter().any(|v| v == value) {
+        values.push(value.to_owned());
+        // Longest first, so that a secret containing another is masked whole.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Secrets {
     values: RwLock<Vec<String>>,
@@ -38,24 +64,16 @@ impl Secrets {
             }
             return;
         }
-        let mut values = self.values.write().unwrap_or_else(|e| e.into_inner());
-        if !values.iter().any(|v| v == value) {
-            values.push(value.to_owned());
-            // Longest first, so that a secret containing another is masked whole.
-            values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        }
+        insert_sorted(
+            &mut self.values.write().unwrap_or_else(|e| e.into_inner()),
+            value,
+        );
+        insert_sorted(&mut ALL.write().unwrap_or_else(|e| e.into_inner()), value);
     }
 
     /// `text` with every remembered secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        let values = self.values.read().unwrap_or_else(|e| e.into_inner());
-        let mut out = text.to_owned();
-        for value in values.iter() {
-            if out.contains(value.as_str()) {
-                out = out.replace(value.as_str(), MASK);
-            }
-        }
-        out
+        redact_with(&self.values.read().unwrap_or_else(|e| e.into_inner()), text)
     }
 
     /// `secret(NAME)`: the environment variable, else the file named by `NAME_FILE`.
