@@ -101,7 +101,7 @@ mod tests {
         assert!(step["properties"]["when"].is_object());
         assert_eq!(
             step["oneOf"].as_array().unwrap().len(),
-            super::super::action::ACTION_NAMES.len() + 1
+            super::super::action::action_names().len() + 1
         );
     }
 }
