@@ -86,29 +86,41 @@ async fn delete_meeting(State(sim): Sh, Path(id): Path<String>) -> Result<Status
 }
 
 /// A participant joins, as their client would: refused when the meeting has ended,
-/// and for guests when it is locked.
+/// and for guests when it is locked. With `joins_after`, the join is scheduled instead
+/// (202, with the instant).
 async fn join(
     State(sim): Sh,
     Path(id): Path<String>,
     bytes: Bytes,
-) -> Result<(StatusCode, Json<ParticipantView>), ApiError> {
-    let spec = body(&bytes)?;
-    let mut guard = sim.lock();
-    let state = &mut *guard;
-    let meeting = state
-        .meetings
-        .get_mut(&id)
-        .ok_or_else(|| ApiError::sim_not_found(format!("no meeting {id}")))?;
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let spec: super::seed::ParticipantSeed = body(&bytes)?;
+    let now = sim.clock.now();
+    let mut state = sim.lock();
+    let meeting = state.meeting(&id)?;
     if meeting.is_ended() {
         return Err(ApiError::sim_conflict(format!("meeting {id} has ended")));
     }
-    let spec: super::seed::ParticipantSeed = spec;
-    if meeting.locked && spec.role == Role::Guest {
+    if meeting.locked && spec.role == Role::Guest && spec.joins_after.is_none() {
         return Err(ApiError::meeting_locked());
     }
-    let pid = meeting.add(&spec, &mut state.ids)?;
-    let view = meeting.participant_view(&meeting.participants[&pid]);
-    Ok((StatusCode::CREATED, Json(view)))
+    match state.add_participant(&id, &spec, now)? {
+        Some(pid) => {
+            let meeting = state.meeting(&id)?;
+            let view = meeting.participant_view(&meeting.participants[&pid]);
+            Ok((StatusCode::CREATED, Json(view)).into_response())
+        }
+        None => {
+            let at = now
+                .checked_add(spec.joins_after.unwrap_or_default().signed())
+                .unwrap_or(jiff::Timestamp::MAX);
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"joins_at": format!("{at:.6}")})),
+            )
+                .into_response())
+        }
+    }
 }
 
 async fn leave(

@@ -103,12 +103,13 @@ pub struct AttendeeView {
 }
 
 impl Meeting {
-    /// Builds a meeting from its seed; the seed must have passed `validate`.
-    pub fn from_seed(seed: &MeetingSeed, id: String, ids: &mut Ids, now: Timestamp) -> Meeting {
+    /// Builds a meeting from its seed, without its participants: the emulator state adds
+    /// them, at once or when they are due. The seed must have passed `validate`.
+    pub fn from_seed(seed: &MeetingSeed, id: String, now: Timestamp) -> Meeting {
         let length = seed
             .duration
             .map_or(SignedDuration::from_hours(2), |d| d.signed());
-        let mut meeting = Meeting {
+        Meeting {
             id,
             subject: seed.subject.clone(),
             host_password: seed.host_password.clone().unwrap_or_default(),
@@ -126,14 +127,7 @@ impl Meeting {
             attendees: seed.attendees.iter().map(Attendee::from).collect(),
             end_time: now.checked_add(length).unwrap_or(Timestamp::MAX),
             auto_extend: false,
-        };
-        if meeting.status == MeetingStatus::Active {
-            for participant in &seed.participants {
-                // Validated seeds have at most one host and few enough co-hosts.
-                let _ = meeting.add(participant, ids);
-            }
         }
-        meeting
     }
 
     pub fn is_ended(&self) -> bool {
@@ -401,6 +395,9 @@ impl Meeting {
                 mute: false,
                 video: false,
                 state: ParticipantState::InMeeting,
+                joins_after: None,
+                leaves_after: None,
+                raises_hand_after: None,
             };
             self.add(&spec, ids)?;
         }

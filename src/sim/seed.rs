@@ -313,11 +313,34 @@ pub struct ParticipantSeed {
     pub video: bool,
     #[serde(default)]
     pub state: ParticipantState,
+    /// Joins this long after the emulator starts (or after being added), instead of at once.
+    #[serde(default)]
+    pub joins_after: Option<Duration>,
+    /// Leaves this long after the emulator starts.
+    #[serde(default)]
+    pub leaves_after: Option<Duration>,
+    /// Raises their hand this long after the emulator starts.
+    #[serde(default)]
+    pub raises_hand_after: Option<Duration>,
 }
 
 impl ParticipantSeed {
     pub fn validate(&self) -> Result<(), String> {
         validate_name(&self.name)?;
+        let joins = self.joins_after.unwrap_or_default();
+        for (key, at) in [
+            ("leaves_after", self.leaves_after),
+            ("raises_hand_after", self.raises_hand_after),
+        ] {
+            if let Some(at) = at
+                && at < joins
+            {
+                return Err(format!(
+                    "participant {}: `{key}` ({at}) comes before `joins_after` ({joins})",
+                    self.name
+                ));
+            }
+        }
         if self.phone.as_deref() == Some("") {
             return Err(format!(
                 "participant {}: `phone` must not be empty",

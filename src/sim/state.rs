@@ -13,7 +13,7 @@ use super::faults::{FaultConfig, Faults};
 use super::ids::Ids;
 use super::meeting::Meeting;
 use super::request_log::RequestLog;
-use super::seed::{MeetingId, MeetingSeed, Seed};
+use super::seed::{MeetingId, MeetingSeed, ParticipantSeed, Role, Seed};
 use crate::clock::SharedClock;
 
 /// The service's control tokens last half an hour.
@@ -29,6 +29,23 @@ pub struct Grant {
     pub expires: Timestamp,
 }
 
+/// Something a rehearsal participant does at a set time.
+#[derive(Debug, Clone)]
+enum Happening {
+    Join(Box<ParticipantSeed>),
+    Leave,
+    RaiseHand,
+}
+
+#[derive(Debug, Clone)]
+struct Scheduled {
+    at: Timestamp,
+    meeting: String,
+    /// Which seeded participant: their pid once they have joined.
+    who: u64,
+    what: Happening,
+}
+
 #[derive(Debug)]
 pub struct SimState {
     seed: Seed,
@@ -39,6 +56,11 @@ pub struct SimState {
     pub ids: Ids,
     pub faults: Faults,
     pub log: RequestLog,
+    /// Arrivals, departures and hands to come, in time order.
+    scheduled: Vec<Scheduled>,
+    /// Seeded participants' pids, once joined.
+    arrived: HashMap<u64, String>,
+    next_who: u64,
 }
 
 impl SimState {
@@ -52,6 +74,9 @@ impl SimState {
             log: RequestLog::default(),
             seed: Seed::default(),
             rng_seed,
+            scheduled: Vec::new(),
+            arrived: HashMap::new(),
+            next_who: 0,
         };
         for meeting in &seed.meetings {
             // A seed that passed `Seed::parse` has valid, distinct meetings.
@@ -82,9 +107,104 @@ impl SimState {
                 }
             },
         };
-        let meeting = Meeting::from_seed(seed, id.clone(), &mut self.ids, now);
+        let meeting = Meeting::from_seed(seed, id.clone(), now);
+        let active = !meeting.is_ended();
         self.meetings.insert(id.clone(), meeting);
+        if active {
+            for participant in &seed.participants {
+                // A validated seed has at most one host and few enough co-hosts.
+                let _ = self.add_participant(&id, participant, now);
+            }
+        }
         Ok(&self.meetings[&id])
+    }
+
+    /// Adds a participant now, or schedules their arrival; schedules what they do
+    /// later. Returns the pid when they joined at once.
+    pub fn add_participant(
+        &mut self,
+        meeting_id: &str,
+        spec: &ParticipantSeed,
+        now: Timestamp,
+    ) -> Result<Option<String>, ApiError> {
+        spec.validate().map_err(ApiError::sim_bad_request)?;
+        let who = self.next_who;
+        self.next_who += 1;
+        let at = |after: crate::duration::Duration| {
+            now.checked_add(after.signed()).unwrap_or(Timestamp::MAX)
+        };
+        let mut joined = None;
+        match spec.joins_after {
+            Some(after) if !after.is_zero() => self.schedule(
+                at(after),
+                meeting_id,
+                who,
+                Happening::Join(Box::new(spec.clone())),
+            ),
+            _ => {
+                let meeting = self
+                    .meetings
+                    .get_mut(meeting_id)
+                    .ok_or_else(|| ApiError::sim_not_found(format!("no meeting {meeting_id}")))?;
+                let pid = meeting.add(spec, &mut self.ids)?;
+                self.arrived.insert(who, pid.clone());
+                joined = Some(pid);
+            }
+        }
+        if let Some(after) = spec.leaves_after {
+            self.schedule(at(after), meeting_id, who, Happening::Leave);
+        }
+        if let Some(after) = spec.raises_hand_after {
+            self.schedule(at(after), meeting_id, who, Happening::RaiseHand);
+        }
+        Ok(joined)
+    }
+
+    fn schedule(&mut self, at: Timestamp, meeting: &str, who: u64, what: Happening) {
+        // After everything due at the same instant: events keep the order they were given.
+        let index = self.scheduled.partition_point(|s| s.at <= at);
+        self.scheduled.insert(
+            index,
+            Scheduled {
+                at,
+                meeting: meeting.to_owned(),
+                who,
+                what,
+            },
+        );
+    }
+
+    /// Carries out everything scheduled up to `now`, in time order.
+    fn apply_due(&mut self, now: Timestamp) {
+        while self.scheduled.first().is_some_and(|s| s.at <= now) {
+            let due = self.scheduled.remove(0);
+            let Some(meeting) = self.meetings.get_mut(&due.meeting) else {
+                continue;
+            };
+            if meeting.is_ended() {
+                continue;
+            }
+            let pid = self.arrived.get(&due.who).cloned();
+            match (due.what, pid) {
+                (Happening::Join(spec), _) => {
+                    if meeting.locked && spec.role == Role::Guest {
+                        tracing::debug!(target: "emcee::sim", "{} cannot join: the meeting is locked", spec.name);
+                        continue;
+                    }
+                    if let Ok(pid) = meeting.add(&spec, &mut self.ids) {
+                        self.arrived.insert(due.who, pid);
+                    }
+                }
+                // Someone who never got in, or already left, has nothing to do.
+                (Happening::Leave, Some(pid)) => {
+                    let _ = meeting.leave(&pid);
+                }
+                (Happening::RaiseHand, Some(pid)) => {
+                    let _ = meeting.set_hand(&pid, true);
+                }
+                (_, None) => {}
+            }
+        }
     }
 
     pub fn meeting(&self, id: &str) -> Result<&Meeting, ApiError> {
@@ -178,12 +298,17 @@ impl Sim {
         }
     }
 
+    /// The state, with everything scheduled up to now carried out first, so that every
+    /// reader sees the meeting as it is at this instant of the emulator's clock.
     pub fn lock(&self) -> MutexGuard<'_, SimState> {
         // A handler never panics while holding the lock; if one ever did, the state
         // it left is still the best answer available.
-        self.state
+        let mut state = self
+            .state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.apply_due(self.clock.now());
+        state
     }
 
     /// Back to the seed: meetings, identifiers, tokens, faults and the log. The clock

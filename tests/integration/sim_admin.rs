@@ -501,3 +501,70 @@ async fn ids_are_reproducible_for_an_rng_seed() {
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
+
+#[tokio::test]
+async fn rehearsal_arrivals_happen_on_the_emulators_clock() {
+    let emu = Emu::start(
+        r#"
+meetings:
+  - id: "914044873"
+    host_password: "123456"
+    participants:
+      - { name: Alice Zhang, role: host }
+      - { name: Late Larry, joins_after: 5m, raises_hand_after: 7m, leaves_after: 10m }
+      - { name: Early Erin, leaves_after: 2m }
+"#,
+    )
+    .await;
+    let names = |state: &Value| -> Vec<String> {
+        state["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&emu.meeting(MEETING).await),
+        ["Alice Zhang", "Early Erin"]
+    );
+    emu.advance("2m").await;
+    assert_eq!(names(&emu.meeting(MEETING).await), ["Alice Zhang"]);
+    emu.advance("3m").await;
+    assert_eq!(
+        names(&emu.meeting(MEETING).await),
+        ["Alice Zhang", "Late Larry"]
+    );
+    assert_eq!(emu.participant(MEETING, "Late Larry").await["hand"], false);
+    emu.advance("2m").await;
+    assert_eq!(emu.participant(MEETING, "Late Larry").await["hand"], true);
+    emu.advance("3m").await;
+    assert_eq!(names(&emu.meeting(MEETING).await), ["Alice Zhang"]);
+    // A reset schedules everything again from the moment of the reset.
+    emu.admin("POST", "/_sim/reset", None).await;
+    assert_eq!(
+        names(&emu.meeting(MEETING).await),
+        ["Alice Zhang", "Early Erin"]
+    );
+    // Through the admin API: a scheduled join answers 202 with the instant.
+    let later = emu
+        .admin(
+            "POST",
+            &format!("/_sim/meetings/{MEETING}/participants"),
+            Some(json!({"name": "Zed", "joins_after": "1m"})),
+        )
+        .await;
+    assert_eq!(later.status, 202, "{later:?}");
+    assert!(later.body["joins_at"].is_string());
+    emu.advance("1m").await;
+    assert!(emu.participant(MEETING, "Zed").await.is_object());
+    // Leaving before arriving is refused.
+    emu.admin(
+        "POST",
+        &format!("/_sim/meetings/{MEETING}/participants"),
+        Some(json!({"name": "Odd", "joins_after": "5m", "leaves_after": "1m"})),
+    )
+    .await
+    .error(400, "SIM.BAD_REQUEST")
+    .msg_contains("before `joins_after`");
+}
