@@ -8,6 +8,7 @@ pub mod duration;
 pub mod error;
 pub mod mmc;
 pub mod node;
+pub mod plan;
 pub mod playbook;
 pub mod report;
 pub mod run;

@@ -72,6 +72,16 @@ pub struct RunArgs {
     #[arg(long)]
     pub sim: bool,
 
+    /// With --sim: waits and cues take no real time, while the timeline, token expiry
+    /// and rehearsal arrivals happen at the right virtual instants.
+    #[arg(long)]
+    pub fast_forward: bool,
+
+    /// With --sim: write the emulator's request log (every call, when, and its answer)
+    /// to this JSON file after the run.
+    #[arg(long, value_name = "FILE")]
+    pub sim_requests: Option<PathBuf>,
+
     /// The API endpoint.
     #[arg(
         long,

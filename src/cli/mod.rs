@@ -115,6 +115,8 @@ impl TryFrom<args::RunArgs> for RunOptions {
             endpoint: args.endpoint,
             allow_insecure_http: args.allow_insecure_http,
             sim: args.sim,
+            fast_forward: args.fast_forward,
+            sim_requests: args.sim_requests,
             progress: match args.progress {
                 args::ProgressArg::Auto => Progress::Auto,
                 args::ProgressArg::Always => Progress::Always,

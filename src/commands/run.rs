@@ -45,6 +45,10 @@ pub struct RunOptions {
     pub endpoint: Option<String>,
     pub allow_insecure_http: bool,
     pub sim: bool,
+    /// With `sim`: waits and cues take no real time; the timeline is kept.
+    pub fast_forward: bool,
+    /// With `sim`: where to write the emulator's request log (JSON) after the run.
+    pub sim_requests: Option<PathBuf>,
     pub progress: Progress,
     pub log_format: LogFormat,
     pub color: bool,
@@ -94,7 +98,29 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         return Err(Error::Invalid(problems));
     }
     let doc = &playbook.doc;
-    let clock: SharedClock = SystemClock::shared();
+    if options.sim_requests.is_some() && !options.sim {
+        return Err(Error::Usage("--sim-requests needs --sim".into()));
+    }
+    if options.fast_forward && !options.sim {
+        return Err(Error::Usage(
+            "--fast-forward needs --sim: only a rehearsal can skip waiting".into(),
+        ));
+    }
+    let clock: SharedClock = if options.fast_forward {
+        crate::clock::VirtualClock::starting_now()
+    } else {
+        SystemClock::shared()
+    };
+    let zone = match &doc.timezone {
+        Some(name) => jiff::tz::TimeZone::get(&name.value).map_err(|e| {
+            Error::from(Diagnostic::new(
+                &playbook.file,
+                name.pos.span(&playbook.file),
+                format!("unknown time zone: {e}"),
+            ))
+        })?,
+        None => jiff::tz::TimeZone::system(),
+    };
     let secrets = Secrets::new(options.sim);
     let engine = Engine::new(Arc::clone(&secrets), Arc::clone(&clock));
     let invalid = |pos: crate::yaml::Pos, message: String| -> Error {
@@ -230,7 +256,9 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         )
         .map_err(Error::Failed)?,
     );
-    let keep_alive = client.keep_alive_in_background();
+    // On virtual time the executor's own waits keep the token alive; a background task
+    // would sleep in real time.
+    let keep_alive = (!clock.is_virtual()).then(|| client.keep_alive_in_background());
     let mut listener = listener(&options, &secrets, &clock);
     let defaults = StepDefaults {
         retry: doc
@@ -257,6 +285,11 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         },
         steps: doc.steps.len(),
     });
+    let timeline = crate::run::Timeline {
+        clock: Arc::clone(&clock),
+        start: clock.now(),
+        zone,
+    };
     let mut executor = Executor::new(
         Arc::clone(&client),
         &engine,
@@ -264,6 +297,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         listener.as_mut(),
         vars,
         defaults,
+        timeline,
     );
     let result = executor.run(&doc.steps.value).await;
     let counts = executor.counts();
@@ -276,13 +310,28 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         api_calls: client.calls(),
         elapsed: started.elapsed(),
         success: result.is_ok(),
+        cues: executor.cues().to_vec(),
     };
     drop(keep_alive);
     listener.on(&Event::RunFinished { summary });
     drop(listener);
     if let Some(handle) = rehearsal {
+        if let Some(path) = &options.sim_requests {
+            let log = serde_json::to_string_pretty(&handle.requests()).unwrap_or_default();
+            std::fs::write(path, secrets.redact(&log) + "\n")
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        }
         if let Some(meeting) = handle.meeting(&meeting_id) {
-            crate::cli::print_out(&secrets.redact(&final_state(&meeting)))?;
+            let text = match options.log_format {
+                // JSON lines stay JSON lines: the final state is one more object.
+                LogFormat::Json => {
+                    serde_json::json!({"event": "rehearsal_finished", "meeting": meeting})
+                        .to_string()
+                        + "\n"
+                }
+                LogFormat::Text => final_state(&meeting),
+            };
+            crate::cli::print_out(&secrets.redact(&text))?;
         }
         handle.stop().await;
     }

@@ -351,6 +351,21 @@ impl Client {
         })
     }
 
+    /// Logs in now, or renews the token if it is due: credentials are tested before a cue
+    /// rather than at it.
+    pub async fn connect(&self) -> Result<(), Failure> {
+        self.token(false).await.map(|_| ())
+    }
+
+    /// When the token should next be renewed; `None` before the first login and for a
+    /// given token, which cannot be renewed.
+    pub async fn renew_at(&self) -> Option<Timestamp> {
+        let slot = self.token.lock().await;
+        slot.as_ref()
+            .map(|t| t.renew_at)
+            .filter(|at| *at != Timestamp::MAX)
+    }
+
     /// Keeps the token alive in the background, so that it never expires while the
     /// run waits between cues (a given token could not be obtained again). Renewals
     /// start once the first call has obtained a token; the task ends with the client.

@@ -6,11 +6,12 @@
 use std::collections::BTreeSet;
 
 use super::Playbook;
-use super::action::Action;
+use super::action::{Action, Wait};
 use super::step::{Body, Step};
 use crate::clock::SystemClock;
 use crate::error::{Diagnostic, did_you_mean};
 use crate::node::Node;
+use crate::plan::Cue;
 use crate::template::{Engine, Secrets, TemplateError, is_template};
 use crate::yaml::{Pos, Spanned};
 
@@ -177,8 +178,64 @@ impl Checker<'_> {
     }
 
     fn steps(&mut self, steps: &[Spanned<Step>], known: &BTreeSet<String>) {
+        // Cues of one kind must not go back in time within a list of steps.
+        let mut previous: Vec<&Spanned<Cue>> = Vec::new();
         for step in steps {
             self.step(step, known);
+            if let Some(at) = &step.at {
+                if let Some(before) = previous
+                    .iter()
+                    .rev()
+                    .find(|p| same_kind(&p.value, &at.value))
+                    && comes_before(&at.value, &before.value)
+                {
+                    let help = match at.value {
+                        Cue::Wall(_) => {
+                            "if you mean the next day, write the date and time: 2026-11-23T00:10"
+                                .to_owned()
+                        }
+                        _ => "cues run in the order written; reorder the steps".to_owned(),
+                    };
+                    let message = format!(
+                        "cue {} is earlier than the cue before it ({}, line {})",
+                        at.value, before.value, before.pos.line
+                    );
+                    self.at(at.pos, message).help = Some(help);
+                }
+                previous.push(at);
+            }
+        }
+    }
+
+    fn cue(&mut self, step: &Spanned<Step>) {
+        let zone = self.playbook.doc.timezone.is_some();
+        match &step.at {
+            Some(at) if at.needs_zone() && !zone => {
+                self.at(
+                    at.pos,
+                    format!(
+                        "cue {} is a wall-clock time, but the playbook has no `timezone`",
+                        at.value
+                    ),
+                )
+                .help = Some(
+                    "add `timezone: Asia/Shanghai` (or your zone) at the top, or use +15m".into(),
+                );
+            }
+            Some(_) => {}
+            None => {
+                for (key, pos) in [
+                    ("late", step.late.as_ref().map(|l| l.pos)),
+                    ("grace", step.grace.as_ref().map(|g| g.pos)),
+                ] {
+                    if let Some(pos) = pos {
+                        self.at(
+                            pos,
+                            format!("`{key}` belongs to a cue, but this step has no `at`"),
+                        );
+                    }
+                }
+            }
         }
     }
 
@@ -230,6 +287,7 @@ impl Checker<'_> {
         if let Some(retry) = &step.retry {
             self.retry(retry);
         }
+        self.cue(step);
         if let Some(timeout) = &step.timeout
             && timeout.is_zero()
         {
@@ -285,12 +343,32 @@ impl Checker<'_> {
         } else {
             self.node(args, known);
         }
-        if let Err((path, message)) = Action::from_parts(name, args.to_json()) {
-            let pos = Node::pos_at(args, &path);
-            if !touches_template(args, &path) {
-                self.at(pos, format!("{name}: {message}")).help =
-                    Some(format!("see `emcee actions {name}`"));
+        match Action::from_parts(name, args.to_json()) {
+            Err((path, message)) => {
+                let pos = Node::pos_at(args, &path);
+                if !touches_template(args, &path) {
+                    self.at(pos, format!("{name}: {message}")).help =
+                        Some(format!("see `emcee actions {name}`"));
+                }
             }
+            Ok(Action::WaitFor(wait_for)) => {
+                if let Err(message) = wait_for.validate() {
+                    self.at(args.pos, format!("wait_for: {message}")).help =
+                        Some("see `emcee actions wait_for`".into());
+                }
+            }
+            Ok(Action::Wait(Wait::Until(cue)))
+                if cue.needs_zone() && self.playbook.doc.timezone.is_none() =>
+            {
+                self.at(
+                    args.pos,
+                    format!(
+                        "`until: {cue}` is a wall-clock time, but the playbook has no `timezone`"
+                    ),
+                )
+                .help = Some("add `timezone: Asia/Shanghai` (or your zone) at the top".into());
+            }
+            Ok(_) => {}
         }
     }
 
@@ -312,6 +390,20 @@ impl Checker<'_> {
                 self.template_errors(errors, known);
             }
         }
+    }
+}
+
+fn same_kind(a: &Cue, b: &Cue) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+}
+
+fn comes_before(later: &Cue, earlier: &Cue) -> bool {
+    match (later, earlier) {
+        (Cue::After(a), Cue::After(b)) => a < b,
+        (Cue::Wall(a), Cue::Wall(b)) => a < b,
+        (Cue::Civil(a), Cue::Civil(b)) => a < b,
+        (Cue::Instant(a), Cue::Instant(b)) => a < b,
+        _ => false,
     }
 }
 

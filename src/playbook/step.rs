@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::action::action_names;
 use crate::duration::Duration;
 use crate::node::Node;
+use crate::plan::{Cue, Late};
 use crate::yaml::{Pos, Spanned};
 
 /// Keys every step may have; with the action names, all keys a step may have.
@@ -34,6 +35,9 @@ pub struct Step {
     pub retry: Option<Spanned<RetrySpec>>,
     pub timeout: Option<Spanned<Duration>>,
     pub on_error: OnError,
+    pub at: Option<Spanned<Cue>>,
+    pub late: Option<Spanned<Late>>,
+    pub grace: Option<Spanned<Duration>>,
     /// Every action key given: exactly one is valid for an action step, none for a block.
     pub actions: Vec<(Spanned<&'static str>, Spanned<Node>)>,
     pub steps: Option<Spanned<Vec<Spanned<Step>>>>,
@@ -157,6 +161,9 @@ impl<'de> Deserialize<'de> for Step {
                     retry: None,
                     timeout: None,
                     on_error: OnError::Fail,
+                    at: None,
+                    late: None,
+                    grace: None,
                     actions: Vec::new(),
                     steps: None,
                     rescue: None,
@@ -171,6 +178,9 @@ impl<'de> Deserialize<'de> for Step {
                         "retry" => step.retry = Some(map.next_value()?),
                         "timeout" => step.timeout = Some(map.next_value()?),
                         "on_error" => step.on_error = map.next_value()?,
+                        "at" => step.at = Some(map.next_value()?),
+                        "late" => step.late = Some(map.next_value()?),
+                        "grace" => step.grace = Some(map.next_value()?),
                         "steps" => step.steps = Some(map.next_value()?),
                         "rescue" => step.rescue = Some(map.next_value()?),
                         "always" => step.always = Some(map.next_value()?),
@@ -210,9 +220,13 @@ pub struct StepCommon {
     /// On a block, `retry` and `timeout` are the defaults of the steps inside.
     timeout: Option<Duration>,
     on_error: Option<OnError>,
+    /// The cue: when the step starts.
+    at: Option<Cue>,
+    /// What a cue reached too late (beyond `grace`) does: run (the default), skip or fail.
+    late: Option<Late>,
+    /// How late a cue may start and still count as on time; 30s when absent.
+    grace: Option<Duration>,
 }
 
-/// Keys that are not actions.
-pub fn common_keys() -> &'static [&'static str] {
-    COMMON_KEYS
-}
+/// How late a cue may start and still count as on time, when the step does not say.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs_const(30);

@@ -46,6 +46,40 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             ..
         } => format!("block   [{cue}/{cues}] {name}"),
         Event::StepStarted { .. } | Event::Progress { .. } => return None,
+        Event::Waiting {
+            name, until, left, ..
+        } => {
+            let left = if timings {
+                format!(" (in {})", crate::duration::human(*left))
+            } else {
+                String::new()
+            };
+            format!("wait    {name}: waiting for {until}{left}")
+        }
+        Event::Cue(cue) => {
+            use crate::run::CueStatus;
+            let when = if timings {
+                format!(" at {}", cue.actual)
+            } else {
+                String::new()
+            };
+            let late = if timings {
+                format!(", {} ms after {}", cue.late_ms, cue.planned)
+            } else {
+                String::new()
+            };
+            match cue.status {
+                CueStatus::OnTime => format!("cue     {}: {}{when}{late}", cue.name, cue.cue),
+                CueStatus::Late => format!(
+                    "cue     {}: {} reached late, running anyway{when}{late}",
+                    cue.name, cue.cue
+                ),
+                CueStatus::Skipped => {
+                    format!("cue     {}: {} missed, skipping{late}", cue.name, cue.cue)
+                }
+                CueStatus::Missed => format!("cue     {}: {} missed{late}", cue.name, cue.cue),
+            }
+        }
         Event::StepSkipped { name, reason, .. } => format!("skip    {name}: {reason}"),
         Event::Retry {
             name,

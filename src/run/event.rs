@@ -43,6 +43,17 @@ pub enum Event {
         delay: Duration,
         reason: String,
     },
+    /// The run is waiting for a moment: a cue, or a `wait`.
+    Waiting {
+        id: StepId,
+        name: String,
+        /// RFC 3339, in the playbook's time zone.
+        until: String,
+        #[serde(with = "millis")]
+        left: Duration,
+    },
+    /// A cue fired, or was missed.
+    Cue(CueTiming),
     Progress {
         id: StepId,
         name: String,
@@ -83,6 +94,34 @@ pub enum Outcome {
     },
 }
 
+/// When a cue was meant to fire, and when it did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CueTiming {
+    pub id: StepId,
+    pub name: String,
+    /// The cue as written: `+15m`, `10:00:00`…
+    pub cue: String,
+    /// RFC 3339 with milliseconds, in the playbook's time zone.
+    pub planned: String,
+    pub actual: String,
+    /// How late the step started; negative if early (never, in practice).
+    pub late_ms: i64,
+    pub status: CueStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CueStatus {
+    /// Within its grace.
+    OnTime,
+    /// Later than its grace, and run anyway (`late: run`).
+    Late,
+    /// Later than its grace, and skipped (`late: skip`).
+    Skipped,
+    /// Later than its grace, and failed (`late: fail`).
+    Missed,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub ok: u32,
@@ -95,6 +134,8 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Whether the run as a whole succeeded.
     pub success: bool,
+    /// Every cue, planned against actual.
+    pub cues: Vec<CueTiming>,
 }
 
 /// Something that wants to know what the run is doing.

@@ -41,6 +41,24 @@ pub struct StepDefaults {
     pub timeout: Dur,
 }
 
+/// The run's time: its clock, when it started (for `+15m` cues), and the time zone
+/// wall-clock cues are read in.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub clock: crate::clock::SharedClock,
+    pub start: jiff::Timestamp,
+    pub zone: jiff::tz::TimeZone,
+}
+
+impl Timeline {
+    /// An instant as output shows it: RFC 3339 with milliseconds in the playbook's zone.
+    pub fn show(&self, at: jiff::Timestamp) -> String {
+        at.to_zoned(self.zone.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string()
+    }
+}
+
 /// What one step runs with, for actions to report against.
 pub struct StepCtx {
     pub id: String,
@@ -57,6 +75,8 @@ pub struct Executor<'a> {
     pub(super) vars: Context,
     defaults: StepDefaults,
     pub(super) counts: Counts,
+    pub(super) timeline: Timeline,
+    cues: Vec<super::event::CueTiming>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,6 +95,7 @@ impl<'a> Executor<'a> {
         listener: &'a mut dyn Listener,
         vars: Context,
         defaults: StepDefaults,
+        timeline: Timeline,
     ) -> Executor<'a> {
         Executor {
             client,
@@ -84,7 +105,14 @@ impl<'a> Executor<'a> {
             vars,
             defaults,
             counts: Counts::default(),
+            timeline,
+            cues: Vec::new(),
         }
+    }
+
+    /// Every cue so far, planned against actual.
+    pub fn cues(&self) -> &[super::event::CueTiming] {
+        &self.cues
     }
 
     pub fn counts(&self) -> Counts {
@@ -125,13 +153,20 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
-    /// One step, once or once per loop item.
+    /// One step, once or once per loop item, after its cue if it has one.
     async fn step(
         &mut self,
         step: &Spanned<Step>,
         id: String,
         cue: usize,
     ) -> Result<(), StepFailure> {
+        if step.at.is_some() {
+            match self.cue(step, &id).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(failure) => return self.failed_before_start(step, id, cue, failure),
+            }
+        }
         let Some(over) = &step.loop_over else {
             return Box::pin(self.once(step, id, cue, None)).await;
         };
@@ -269,7 +304,7 @@ impl<'a> Executor<'a> {
                 // unless the step itself sets a limit.
                 let timeout = match (&step.timeout, action_name) {
                     (Some(timeout), _) => Some(timeout.value),
-                    (None, "wait") => None,
+                    (None, "wait" | "wait_for") => None,
                     (None, _) => Some(self.defaults.timeout),
                 };
                 match timeout {
@@ -369,6 +404,117 @@ impl<'a> Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// Waits for a step's cue. `Ok(false)` when a late cue is skipped.
+    async fn cue(&mut self, step: &Spanned<Step>, id: &str) -> Result<bool, StepFailure> {
+        use super::event::{CueStatus, CueTiming};
+        use crate::plan::Late;
+        let Some(at) = &step.at else { return Ok(true) };
+        let planned = at
+            .resolve(self.timeline.start, &self.timeline.zone)
+            .map_err(|e| {
+                StepFailure::new(format!("{}: cue {}: {e}", self.position(at.pos), at.value))
+            })?;
+        let grace = step
+            .grace
+            .as_ref()
+            .map_or(crate::playbook::step::DEFAULT_GRACE, |g| g.value);
+        let policy = step.late.as_ref().map_or(Late::Run, |l| l.value);
+        let name = step.label();
+        let now = self.timeline.clock.now();
+        let deadline = planned
+            .checked_add(grace.signed())
+            .unwrap_or(jiff::Timestamp::MAX);
+        let timing = |this: &Self, actual: jiff::Timestamp, status| CueTiming {
+            id: id.to_owned(),
+            name: name.clone(),
+            cue: at.value.to_string(),
+            planned: this.timeline.show(planned),
+            actual: this.timeline.show(actual),
+            late_ms: i64::try_from(actual.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
+            status,
+        };
+        if now > deadline {
+            let late = crate::duration::human(now.duration_since(planned).unsigned_abs());
+            let (status, result) = match policy {
+                Late::Run => (CueStatus::Late, Ok(true)),
+                Late::Skip => (CueStatus::Skipped, Ok(false)),
+                Late::Fail => (
+                    CueStatus::Missed,
+                    Err(StepFailure::new(format!(
+                        "missed its cue {} by {late} (grace {grace}, late: fail)",
+                        at.value
+                    ))),
+                ),
+            };
+            let cue = timing(self, now, status);
+            self.cues.push(cue.clone());
+            self.emit(Event::Cue(cue));
+            if status == CueStatus::Skipped {
+                self.counts.skipped += 1;
+                self.emit(Event::StepSkipped {
+                    id: id.to_owned(),
+                    name: name.clone(),
+                    reason: format!("cue {} missed by {late} (late: skip)", at.value),
+                });
+            }
+            return result;
+        }
+        if now < planned {
+            self.emit(Event::Waiting {
+                id: id.to_owned(),
+                name: name.clone(),
+                until: self.timeline.show(planned),
+                left: planned.duration_since(now).unsigned_abs(),
+            });
+            // Log in before the cue, so that the first call at the cue is not held up by
+            // it; a failure here is reported by the step itself.
+            let _ = self.client.connect().await;
+            self.sleep_until(planned).await;
+        }
+        let cue = timing(self, self.timeline.clock.now(), CueStatus::OnTime);
+        self.cues.push(cue.clone());
+        self.emit(Event::Cue(cue));
+        Ok(true)
+    }
+
+    /// Waits on the run's clock until `at`, renewing the token whenever it falls due on
+    /// the way, so a long wait never lets it lapse.
+    pub(super) async fn sleep_until(&mut self, at: jiff::Timestamp) {
+        let clock = std::sync::Arc::clone(&self.timeline.clock);
+        let mut quiet_until = None;
+        loop {
+            let now = clock.now();
+            if now >= at {
+                return;
+            }
+            let renew = self.client.renew_at().await.filter(|r| *r < at);
+            let renew = renew
+                .filter(|r| quiet_until.is_none_or(|q| *r >= q))
+                .or(quiet_until.filter(|q| *q < at));
+            let next = renew.map_or(at, |r| r.max(now));
+            clock.sleep_until(next).await;
+            if renew.is_some_and(|r| clock.now() >= r) && clock.now() < at {
+                match self.client.connect().await {
+                    Ok(()) => quiet_until = None,
+                    Err(failure) => {
+                        // Try again in a while rather than at once.
+                        quiet_until = clock
+                            .now()
+                            .checked_add(jiff::SignedDuration::from_secs(10))
+                            .ok();
+                        self.emit(Event::Message {
+                            id: String::new(),
+                            level: crate::playbook::action::LogLevel::Warn,
+                            text: format!(
+                                "keeping the token alive failed, will try again: {failure}"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
     /// A step that failed before it could start (its `loop`, `when` or `name` could not
     /// be evaluated): reported like any failure, and `on_error` applies.
     fn failed_before_start(

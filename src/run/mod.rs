@@ -6,8 +6,8 @@ mod executor;
 mod perform;
 mod retry;
 
-pub use event::{Event, Fanout, Listener, Outcome, StepId, Summary};
-pub use executor::{Counts, Executor, StepDefaults, StepFailure};
+pub use event::{CueStatus, CueTiming, Event, Fanout, Listener, Outcome, StepId, Summary};
+pub use executor::{Counts, Executor, StepDefaults, StepFailure, Timeline};
 pub use perform::BATCH;
 pub use retry::Backoff;
 

@@ -15,7 +15,7 @@ use super::retry::Backoff;
 use crate::error::ExitCode;
 use crate::mmc::{Failure, Participant, Request, Response, Roster};
 use crate::node::Node;
-use crate::playbook::action::{Action, HttpMethod, LogLevel};
+use crate::playbook::action::{Action, HandRaised, HttpMethod, LogLevel, Wait, WaitFor};
 use crate::playbook::{Selector, SelectorMatch};
 use crate::yaml::Spanned;
 
@@ -221,10 +221,8 @@ impl Executor<'_> {
                     Some(format!("{count} of {} online", roster.participants.len())),
                 ))
             }
-            Action::Wait(duration) => {
-                tokio::time::sleep(duration.std()).await;
-                Ok((json!({}), Some(format!("waited {duration}"))))
-            }
+            Action::Wait(wait) => self.wait(ctx, &wait, args.pos).await,
+            Action::WaitFor(wait_for) => self.wait_for(ctx, &wait_for, args.pos).await,
             Action::Log(log) => {
                 self.emit(Event::Message {
                     id: ctx.id.clone(),
@@ -649,6 +647,114 @@ impl Executor<'_> {
             targets_json(&targets),
             Some(format!("hung up {}", names(&targets))),
         ))
+    }
+}
+
+impl Executor<'_> {
+    async fn wait(&mut self, ctx: &StepCtx, wait: &Wait, pos: crate::yaml::Pos) -> Done {
+        let now = self.timeline.clock.now();
+        let (until, what) = match wait {
+            Wait::For(duration) => (
+                now.checked_add(duration.signed())
+                    .unwrap_or(jiff::Timestamp::MAX),
+                format!("waited {duration}"),
+            ),
+            Wait::Until(cue) => {
+                let at = cue
+                    .resolve(self.timeline.start, &self.timeline.zone)
+                    .map_err(|e| StepFailure::new(format!("{}: {e}", self.position(pos))))?;
+                if at <= now {
+                    return Ok((json!({}), Some(format!("{cue} had already passed"))));
+                }
+                (at, format!("waited until {}", self.timeline.show(at)))
+            }
+        };
+        self.emit(Event::Waiting {
+            id: ctx.id.clone(),
+            name: ctx.name.clone(),
+            until: self.timeline.show(until),
+            left: until.duration_since(now).unsigned_abs(),
+        });
+        self.sleep_until(until).await;
+        Ok((json!({}), Some(what)))
+    }
+
+    async fn wait_for(&mut self, ctx: &mut StepCtx, wait: &WaitFor, pos: crate::yaml::Pos) -> Done {
+        wait.validate()
+            .map_err(|e| StepFailure::new(format!("{}: wait_for: {e}", self.position(pos))))?;
+        let clock = std::sync::Arc::clone(&self.timeline.clock);
+        let started = clock.now();
+        let deadline = started
+            .checked_add(wait.timeout.signed())
+            .unwrap_or(jiff::Timestamp::MAX);
+        let mut announced = false;
+        loop {
+            let roster = self.roster(ctx).await?;
+            if self.satisfied(wait, &roster, pos)? {
+                let waited =
+                    crate::duration::human(clock.now().duration_since(started).unsigned_abs());
+                return Ok((
+                    roster.as_json(),
+                    Some(format!("{} after {waited}", wait.describe())),
+                ));
+            }
+            let now = clock.now();
+            if now >= deadline {
+                return Err(StepFailure::new(format!(
+                    "waited {} for {}; {} ({} online)",
+                    wait.timeout,
+                    wait.describe(),
+                    roster.describe(),
+                    roster.participants.len()
+                )));
+            }
+            if !announced {
+                announced = true;
+                self.emit(Event::Waiting {
+                    id: ctx.id.clone(),
+                    name: ctx.name.clone(),
+                    until: format!(
+                        "{} (at the latest {})",
+                        wait.describe(),
+                        self.timeline.show(deadline)
+                    ),
+                    left: deadline.duration_since(now).unsigned_abs(),
+                });
+            }
+            let next = now
+                .checked_add(wait.poll.signed())
+                .unwrap_or(deadline)
+                .min(deadline);
+            self.sleep_until(next).await;
+        }
+    }
+
+    fn satisfied(
+        &self,
+        wait: &WaitFor,
+        roster: &Roster,
+        pos: crate::yaml::Pos,
+    ) -> Result<bool, StepFailure> {
+        if let Some(who) = &wait.joined {
+            return Ok(!roster.matching(who).is_empty());
+        }
+        if let Some(count) = wait.count {
+            return Ok(count.holds(roster.participants.len()));
+        }
+        if let Some(hand) = &wait.hand_raised {
+            return Ok(match hand {
+                HandRaised::Anyone => roster.participants.iter().any(|p| p.hand),
+                HandRaised::Who(who) => roster.matching(who).iter().any(|p| p.hand),
+            });
+        }
+        let condition = wait.condition.as_deref().unwrap_or("false");
+        let mut vars = self.vars.clone();
+        vars.set("participants", roster.as_json());
+        let value = self
+            .engine
+            .eval(condition, pos, &vars)
+            .map_err(|e| self.template_failure(e))?;
+        Ok(value.is_true())
     }
 }
 

@@ -171,6 +171,11 @@ impl SimHandle {
         );
     }
 
+    /// The request log: every API call so far.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.sim.lock().log.since(0)
+    }
+
     /// Every meeting, in creation order.
     pub fn meetings(&self) -> Vec<MeetingView> {
         self.sim

@@ -291,12 +291,13 @@ async fn json_lines_describe_every_step() {
             "step_started",
             "step_finished",
             "step_started",
+            "waiting",
             "step_finished",
             "run_finished"
         ]
     );
     assert_eq!(events[2]["outcome"]["status"], "ok");
-    assert_eq!(events[5]["summary"]["success"], true);
+    assert_eq!(events[6]["summary"]["success"], true);
 }
 
 #[tokio::test]

@@ -378,19 +378,27 @@ impl Run {
         self,
         url: &str,
     ) -> impl std::future::Future<Output = Output> + Send + 'static {
-        self.arg("--endpoint")
+        let run = self
+            .arg("--endpoint")
             .arg(url)
-            .env(HOST_PASSWORD_ENV, PASSWORD)
-            .output()
+            .env(HOST_PASSWORD_ENV, PASSWORD);
+        async move { run.output().await }
     }
 
     pub async fn output(self) -> Output {
-        let dir = self.dir.path().to_owned();
-        self.output_in(dir).await
+        self.output_in(self.dir.path()).await
+    }
+
+    /// Runs, then hands back the text of `requests.json` the run wrote in its directory.
+    pub async fn output_keeping_dir(self) -> (Output, String) {
+        let output = self.output_in(self.dir.path()).await;
+        let requests =
+            std::fs::read_to_string(self.dir.path().join("requests.json")).unwrap_or_default();
+        (output, requests)
     }
 
     /// Runs with `dir` as the working directory instead of the temporary one.
-    pub async fn output_in(self, dir: impl AsRef<std::path::Path>) -> Output {
+    pub async fn output_in(&self, dir: impl AsRef<std::path::Path>) -> Output {
         let mut command = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("emcee"));
         command
             .args(&self.args)

@@ -1,0 +1,210 @@
+//! A cue: when a step should start. `+15m` counts from the run's start; `10:00` or
+//! `10:00:30` is a wall-clock time on the run's first day in the playbook's time zone;
+//! `2026-11-22T10:00` is a date and time there; an RFC 3339 instant with an offset
+//! (`2026-11-22T10:00:00+08:00`) is absolute. Daylight-saving changes follow jiff: a
+//! time that does not exist that day moves forward, one that happens twice is the first.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use jiff::civil::{DateTime, Time};
+use jiff::tz::TimeZone;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::duration::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cue {
+    /// After the run's start.
+    After(Duration),
+    /// A time of day on the run's first day, in the playbook's time zone.
+    Wall(Time),
+    /// A date and time in the playbook's time zone.
+    Civil(DateTime),
+    /// An absolute instant.
+    Instant(Timestamp),
+}
+
+/// What a cue does when the run reaches it too late (beyond its `grace`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Late {
+    /// Run the step anyway, recording how late it was.
+    #[default]
+    Run,
+    /// Skip the step.
+    Skip,
+    /// Fail the step (and, unless `on_error: continue`, the run).
+    Fail,
+}
+
+impl Cue {
+    /// Whether the cue needs the playbook's `timezone` to mean anything.
+    pub fn needs_zone(&self) -> bool {
+        matches!(self, Cue::Wall(_) | Cue::Civil(_))
+    }
+
+    /// The instant the cue stands for, for a run that started at `start`.
+    pub fn resolve(&self, start: Timestamp, zone: &TimeZone) -> Result<Timestamp, String> {
+        match self {
+            Cue::After(after) => start.checked_add(after.signed()).map_err(|e| e.to_string()),
+            Cue::Wall(time) => {
+                let day = start.to_zoned(zone.clone()).date();
+                day.to_datetime(*time)
+                    .to_zoned(zone.clone())
+                    .map(|z| z.timestamp())
+                    .map_err(|e| e.to_string())
+            }
+            Cue::Civil(datetime) => datetime
+                .to_zoned(zone.clone())
+                .map(|z| z.timestamp())
+                .map_err(|e| e.to_string()),
+            Cue::Instant(at) => Ok(*at),
+        }
+    }
+}
+
+impl FromStr for Cue {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Cue, String> {
+        let text = text.trim();
+        if let Some(after) = text.strip_prefix('+') {
+            return after
+                .parse()
+                .map(Cue::After)
+                .map_err(|e| format!("invalid cue `{text}`: {e}"));
+        }
+        if let Ok(at) = text.parse::<Timestamp>() {
+            return Ok(Cue::Instant(at));
+        }
+        if text.len() <= 8 && text.contains(':') {
+            return text.parse::<Time>().map(Cue::Wall).map_err(|_| {
+                format!("invalid cue `{text}`: a time of day is HH:MM or HH:MM:SS, like 10:00")
+            });
+        }
+        text.parse::<DateTime>().map(Cue::Civil).map_err(|_| {
+            format!(
+                "invalid cue `{text}`: write +15m (after the start), 10:00 (a time of day), 2026-11-22T10:00 (in the playbook's time zone) or 2026-11-22T10:00:00+08:00"
+            )
+        })
+    }
+}
+
+impl fmt::Display for Cue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cue::After(after) => write!(f, "+{after}"),
+            Cue::Wall(time) => write!(f, "{}", time.strftime("%H:%M:%S")),
+            Cue::Civil(datetime) => write!(f, "{datetime}"),
+            Cue::Instant(at) => write!(f, "{at}"),
+        }
+    }
+}
+
+impl Serialize for Cue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Cue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Cue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "When the step starts: +15m after the run's start, a time of day (10:00, 10:00:30) or a date and time (2026-11-22T10:00) in the playbook's time zone, or an RFC 3339 instant.",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone() -> TimeZone {
+        TimeZone::get("Europe/Berlin").unwrap()
+    }
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(
+            "+15m".parse::<Cue>().unwrap(),
+            Cue::After("15m".parse().unwrap())
+        );
+        assert!(matches!("10:00".parse::<Cue>().unwrap(), Cue::Wall(_)));
+        assert!(matches!("10:00:30".parse::<Cue>().unwrap(), Cue::Wall(_)));
+        assert!(matches!(
+            "2026-11-22T10:00".parse::<Cue>().unwrap(),
+            Cue::Civil(_)
+        ));
+        assert!(matches!(
+            "2026-11-22T10:00:00+08:00".parse::<Cue>().unwrap(),
+            Cue::Instant(_)
+        ));
+        for bad in ["25:00", "+soon", "tomorrow", "10", "+-5m"] {
+            assert!(bad.parse::<Cue>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn wall_clock_cues_follow_the_zone_and_its_daylight_saving() {
+        // 2026-03-29: Berlin springs forward at 02:00 to 03:00.
+        let start: Timestamp = "2026-03-29T00:30:00+01:00".parse().unwrap();
+        let before = "01:30"
+            .parse::<Cue>()
+            .unwrap()
+            .resolve(start, &zone())
+            .unwrap();
+        let after = "03:30"
+            .parse::<Cue>()
+            .unwrap()
+            .resolve(start, &zone())
+            .unwrap();
+        assert_eq!(
+            after.duration_since(before),
+            jiff::SignedDuration::from_hours(1),
+            "02:00-03:00 does not exist"
+        );
+        // 02:30 does not exist that day: it moves forward to 03:30.
+        let gap = "02:30"
+            .parse::<Cue>()
+            .unwrap()
+            .resolve(start, &zone())
+            .unwrap();
+        assert_eq!(gap, after);
+        // 2026-10-25: 02:00-03:00 happens twice; a cue takes the first.
+        let start: Timestamp = "2026-10-25T00:30:00+02:00".parse().unwrap();
+        let twice = "02:30"
+            .parse::<Cue>()
+            .unwrap()
+            .resolve(start, &zone())
+            .unwrap();
+        assert_eq!(
+            twice,
+            "2026-10-25T02:30:00+02:00".parse::<Timestamp>().unwrap()
+        );
+        let relative = "+3h"
+            .parse::<Cue>()
+            .unwrap()
+            .resolve(start, &zone())
+            .unwrap();
+        assert_eq!(
+            relative.duration_since(start),
+            jiff::SignedDuration::from_hours(3),
+            "relative cues count real time"
+        );
+    }
+}
