@@ -16,6 +16,8 @@ pub struct Terminal {
     multi: MultiProgress,
     overall: ProgressBar,
     fanout: HashMap<String, ProgressBar>,
+    /// The countdown while the run waits for a cue or a time.
+    waiting: Option<ProgressBar>,
     secrets: Arc<Secrets>,
     cues: usize,
     color: bool,
@@ -35,6 +37,7 @@ impl Terminal {
             multi,
             overall,
             fanout: HashMap::new(),
+            waiting: None,
             secrets,
             cues: 0,
             color,
@@ -66,6 +69,27 @@ impl Listener for Terminal {
                 self.overall.set_position(cue.saturating_sub(1) as u64);
                 self.overall.set_message(self.secrets.redact(name));
             }
+            Event::Waiting { until, left, .. } => {
+                if let Some(old) = self.waiting.take() {
+                    old.finish_and_clear();
+                }
+                let total = *left;
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("    {spinner} {msg} (in {countdown})")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                        .with_key(
+                            "countdown",
+                            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                                let left = total.saturating_sub(state.elapsed());
+                                let _ = write!(w, "{}", crate::duration::human(left));
+                            },
+                        ),
+                );
+                bar.set_message(format!("waiting for {}", self.secrets.redact(until)));
+                bar.enable_steady_tick(Duration::from_millis(200));
+                self.waiting = Some(bar);
+            }
             Event::Progress {
                 id,
                 what,
@@ -93,6 +117,9 @@ impl Listener for Terminal {
                 outcome,
                 ..
             } => {
+                if let Some(bar) = self.waiting.take() {
+                    bar.finish_and_clear();
+                }
                 if let Some(bar) = self.fanout.remove(id) {
                     bar.finish_and_clear();
                 }
@@ -114,6 +141,11 @@ impl Listener for Terminal {
                 }
             }
             other => {
+                if matches!(other, Event::Cue(_))
+                    && let Some(bar) = self.waiting.take()
+                {
+                    bar.finish_and_clear();
+                }
                 let style = if matches!(other, Event::Retry { .. }) {
                     "33"
                 } else {
