@@ -32,6 +32,10 @@ pub enum Command {
     /// Exits 0 when every playbook is fit to run, 2 with every problem found otherwise.
     Check(CheckArgs),
 
+    /// Print the resolved timeline: when each cue fires, what it does, which API calls it
+    /// makes. Nothing is contacted.
+    Plan(PlanArgs),
+
     /// Describe every action, or one in full: arguments, API calls, an example.
     Actions {
         /// The action to describe.
@@ -115,6 +119,35 @@ pub enum ProgressArg {
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum LogFormatArg {
     Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The playbook to plan.
+    pub playbook: PathBuf,
+
+    #[command(flatten)]
+    pub vars: VarArgs,
+
+    /// Check the targets against the playbook's rehearsal meeting, and warn about
+    /// people it names who are not expected there by then.
+    #[arg(long)]
+    pub sim: bool,
+
+    /// When the run would start: 2026-11-22T09:50:00+08:00, 2026-11-22T09:50 or 09:50
+    /// (in the playbook's time zone). Now when absent.
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+
+    /// A table for people, or JSON.
+    #[arg(long, value_enum, default_value_t = PlanFormatArg::Table)]
+    pub format: PlanFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PlanFormatArg {
+    Table,
     Json,
 }
 

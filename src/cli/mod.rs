@@ -163,6 +163,17 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
                 color: color(),
             })
         }
+        args::Command::Plan(plan) => commands::plan::run(&commands::plan::PlanOptions {
+            vars: key_values(&plan.vars.vars)?,
+            vars_files: plan.vars.vars_file,
+            playbook: plan.playbook,
+            sim: plan.sim,
+            start: plan.start,
+            format: match plan.format {
+                args::PlanFormatArg::Table => commands::plan::PlanFormat::Table,
+                args::PlanFormatArg::Json => commands::plan::PlanFormat::Json,
+            },
+        }),
         args::Command::Actions { name } => {
             print_out(&commands::actions::text(name.as_deref())?)?;
             Ok(ExitCode::Success)

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod check;
+pub mod plan;
 pub mod run;
 pub mod schema;
 pub mod sim;

@@ -80,6 +80,39 @@ fn read_vars_file(path: &std::path::Path) -> Result<Vec<(String, Value)>, Error>
     }
 }
 
+/// The variables in scope at the start: the playbook's `vars` (each may use those
+/// before it), overridden by `--vars-file` files, overridden by `-e`.
+pub fn prepare_vars(
+    playbook: &Playbook,
+    engine: &Engine,
+    cli: &[(String, String)],
+    files: &[PathBuf],
+) -> Result<Context, Error> {
+    let mut outside = Vec::new();
+    for file in files {
+        outside.extend(read_vars_file(file)?);
+    }
+    outside.extend(cli.iter().map(|(k, v)| (k.clone(), parse_cli_value(v))));
+    let mut vars = Context::new();
+    for (name, value) in &outside {
+        vars.set(name.clone(), value.clone());
+    }
+    for (name, node) in &playbook.doc.vars {
+        if outside.iter().any(|(k, _)| k == name) {
+            continue;
+        }
+        let value = engine.render_node(node, &vars).map_err(|e| {
+            Error::from(Diagnostic::new(
+                &playbook.file,
+                e.pos.span(&playbook.file),
+                e.message,
+            ))
+        })?;
+        vars.set(name.clone(), value);
+    }
+    Ok(vars)
+}
+
 /// A `-e` value: YAML-typed (`3` is a number, `[a, b]` a list), else the text.
 fn parse_cli_value(text: &str) -> Value {
     serde_saphyr::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_owned()))
@@ -127,30 +160,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         Diagnostic::new(&playbook.file, pos.span(&playbook.file), message).into()
     };
 
-    // Variables: the playbook's (each may use those before it), then files, then -e.
-    let mut outside = Vec::new();
-    for file in &options.vars_files {
-        outside.extend(read_vars_file(file)?);
-    }
-    outside.extend(
-        options
-            .vars
-            .iter()
-            .map(|(k, v)| (k.clone(), parse_cli_value(v))),
-    );
-    let mut vars = Context::new();
-    for (name, value) in &outside {
-        vars.set(name.clone(), value.clone());
-    }
-    for (name, node) in &doc.vars {
-        if outside.iter().any(|(k, _)| k == name) {
-            continue;
-        }
-        let value = engine
-            .render_node(node, &vars)
-            .map_err(|e| invalid(e.pos, e.message))?;
-        vars.set(name.clone(), value);
-    }
+    let vars = prepare_vars(&playbook, &engine, &options.vars, &options.vars_files)?;
 
     let meeting_id = match engine
         .render_node(&doc.meeting.id, &vars)

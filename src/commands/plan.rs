@@ -1,0 +1,73 @@
+//! `emcee plan PLAYBOOK`: the resolved timeline — when each cue fires, what it does,
+//! which API calls it makes — without contacting anything.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::SystemClock;
+use crate::error::{Error, ExitCode};
+use crate::playbook::{self, KnownVars, Playbook};
+use crate::template::{Engine, Secrets};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlanFormat {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub playbook: PathBuf,
+    pub vars: Vec<(String, String)>,
+    pub vars_files: Vec<PathBuf>,
+    /// Check the targets against the playbook's rehearsal meeting.
+    pub sim: bool,
+    /// When the run would start: RFC 3339, or a date and time or a time of day in the
+    /// playbook's zone. Now when absent.
+    pub start: Option<String>,
+    pub format: PlanFormat,
+}
+
+pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
+    let playbook = Playbook::load(&options.playbook)?;
+    let known = KnownVars(
+        super::run::extra_var_names(&options.vars, &options.vars_files)?
+            .into_iter()
+            .collect(),
+    );
+    let problems = playbook::check(&playbook, &known);
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    let zone = match &playbook.doc.timezone {
+        Some(name) => {
+            jiff::tz::TimeZone::get(&name.value).map_err(|e| Error::Usage(e.to_string()))?
+        }
+        None => jiff::tz::TimeZone::system(),
+    };
+    let now = jiff::Timestamp::now();
+    let start = match &options.start {
+        None => now,
+        Some(text) => text
+            .parse::<crate::plan::Cue>()
+            .and_then(|cue| cue.resolve(now, &zone))
+            .map_err(|e| Error::Usage(format!("--start {text}: {e}")))?,
+    };
+    // Secrets are never needed to plan: placeholders stand in, and are masked.
+    let secrets = Secrets::new(true);
+    let engine = Engine::new(Arc::clone(&secrets), SystemClock::shared());
+    let vars = super::run::prepare_vars(&playbook, &engine, &options.vars, &options.vars_files)?;
+    let rehearsal = if options.sim {
+        playbook.doc.rehearsal.as_ref().map(|r| &r.value)
+    } else {
+        None
+    };
+    let plan = crate::plan::plan(&playbook, &vars, &engine, start, zone.clone(), rehearsal);
+    let text = match options.format {
+        PlanFormat::Table => plan.table(&zone),
+        PlanFormat::Json => serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n",
+    };
+    crate::cli::print_out(&secrets.redact(&text))?;
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,415 @@
+//! The resolved timeline of a playbook, without running it: when each step is planned
+//! (from its cue, or after the waits before it), what it acts on, and which API calls
+//! it makes. Loops are expanded; what only a run can know is shown as such.
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::cue::Cue;
+use crate::node::Node;
+use crate::playbook::action::{self, Action, Wait};
+use crate::playbook::{Body, Playbook, Step};
+use crate::sim::{MeetingSeed, ParticipantSeed};
+use crate::template::{Context, Engine};
+use crate::yaml::Spanned;
+
+/// When a step is planned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum When {
+    /// At this instant.
+    At {
+        instant: Timestamp,
+        offset: SignedDuration,
+    },
+    /// At this instant or later: something before it waits for an unknown time.
+    NotBefore {
+        instant: Timestamp,
+        offset: SignedDuration,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub id: String,
+    /// Nesting depth: 0 for top-level steps.
+    pub depth: usize,
+    pub name: String,
+    pub action: Option<&'static str>,
+    /// The cue as written, when the step has one.
+    pub cue: Option<String>,
+    pub when: When,
+    /// Who or what the step acts on; `(at run time)` when only a run can tell.
+    pub target: Option<String>,
+    pub calls: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    pub rows: Vec<Row>,
+    pub warnings: Vec<String>,
+}
+
+pub const AT_RUN_TIME: &str = "(at run time)";
+
+struct Planner<'a> {
+    engine: &'a Engine,
+    zone: TimeZone,
+    start: Timestamp,
+    rehearsal: Option<&'a MeetingSeed>,
+    /// The estimate of "now" as the plan walks the steps, and whether it is exact.
+    now: Timestamp,
+    exact: bool,
+    plan: Plan,
+}
+
+/// Plans `playbook` for a run starting at `start`. With a rehearsal meeting, selectors
+/// are checked against the people expected in it.
+pub fn plan(
+    playbook: &Playbook,
+    vars: &Context,
+    engine: &Engine,
+    start: Timestamp,
+    zone: TimeZone,
+    rehearsal: Option<&MeetingSeed>,
+) -> Plan {
+    let mut planner = Planner {
+        engine,
+        zone,
+        start,
+        rehearsal,
+        now: start,
+        exact: true,
+        plan: Plan::default(),
+    };
+    let mut vars = vars.clone();
+    planner.steps(&playbook.doc.steps.value, "", 0, &mut vars);
+    planner.plan
+}
+
+impl Planner<'_> {
+    fn when(&self) -> When {
+        let offset = self.now.duration_since(self.start);
+        if self.exact {
+            When::At {
+                instant: self.now,
+                offset,
+            }
+        } else {
+            When::NotBefore {
+                instant: self.now,
+                offset,
+            }
+        }
+    }
+
+    fn steps(&mut self, steps: &[Spanned<Step>], prefix: &str, depth: usize, vars: &mut Context) {
+        for (index, step) in steps.iter().enumerate() {
+            let id = format!("{prefix}{}", index + 1);
+            self.step(step, &id, depth, vars);
+        }
+    }
+
+    fn step(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+        if let Some(at) = &step.at {
+            match at.resolve(self.start, &self.zone) {
+                Ok(instant) if instant >= self.now => {
+                    self.now = instant;
+                    self.exact = true;
+                }
+                Ok(instant) => self.plan.warnings.push(format!(
+                    "step {id} ({}): its cue {} comes before the steps ahead of it can finish; it follows `late`",
+                    step.label(),
+                    describe_cue(&at.value, instant, &self.zone)
+                )),
+                Err(e) => self.plan.warnings.push(format!("step {id}: cue {}: {e}", at.value)),
+            }
+        }
+        let Some(over) = &step.loop_over else {
+            self.once(step, id, depth, vars);
+            return;
+        };
+        match self.engine.render_node(over, vars) {
+            Ok(Value::Array(items)) => {
+                let length = items.len();
+                for (index, item) in items.into_iter().enumerate() {
+                    vars.set("item", item);
+                    vars.set("loop", serde_json::json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == length, "length": length}));
+                    self.once(step, &format!("{id}#{}", index + 1), depth, vars);
+                }
+            }
+            _ => {
+                // The list is only known at run time: plan one pass, unexpanded.
+                vars.set("item", Value::String(AT_RUN_TIME.into()));
+                self.once(step, &format!("{id}#…"), depth, vars);
+            }
+        }
+    }
+
+    fn once(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+        let name = step
+            .name
+            .as_ref()
+            .and_then(|n| self.engine.render_string(n, vars).ok())
+            .unwrap_or_else(|| step.label());
+        let cue = step.at.as_ref().map(|at| at.value.to_string());
+        match step.body() {
+            Some(Body::Action {
+                name: action_name,
+                args,
+                ..
+            }) => {
+                let rendered = self.engine.render_node(args, vars).ok();
+                let action = rendered
+                    .clone()
+                    .and_then(|r| Action::from_parts(action_name, r).ok());
+                let target = target_of(action.as_ref(), args);
+                if let (Some(rehearsal), Some(action)) = (self.rehearsal, &action) {
+                    self.check_people(id, &name, action, rehearsal);
+                }
+                self.plan.rows.push(Row {
+                    id: id.to_owned(),
+                    depth,
+                    name,
+                    action: Some(action_name),
+                    cue,
+                    when: self.when(),
+                    target,
+                    calls: action::info(action_name).map_or(Vec::new(), |info| info.calls.to_vec()),
+                });
+                self.advance(action.as_ref(), action_name);
+
+                if let Some(Action::Set(values)) = &action {
+                    for (key, value) in values {
+                        vars.set(key.clone(), value.clone());
+                    }
+                }
+            }
+            Some(Body::Block {
+                steps,
+                rescue,
+                always,
+            }) => {
+                self.plan.rows.push(Row {
+                    id: id.to_owned(),
+                    depth,
+                    name,
+                    action: None,
+                    cue,
+                    when: self.when(),
+                    target: None,
+                    calls: Vec::new(),
+                });
+                self.steps(steps, &format!("{id}."), depth + 1, vars);
+                if !rescue.is_empty() {
+                    // A rescue runs only on failure: plan it, but it takes no time on the plan.
+                    let (now, exact) = (self.now, self.exact);
+                    self.steps(rescue, &format!("{id}.rescue."), depth + 1, vars);
+                    self.now = now;
+                    self.exact = exact;
+                }
+                self.steps(always, &format!("{id}.always."), depth + 1, vars);
+            }
+            None => {}
+        }
+    }
+
+    /// Moves the estimate of "now" past what a step waits for.
+    fn advance(&mut self, action: Option<&Action>, name: &str) {
+        match action {
+            Some(Action::Wait(Wait::For(duration))) => {
+                self.now = self.now.checked_add(duration.signed()).unwrap_or(self.now);
+            }
+            Some(Action::Wait(Wait::Until(cue))) => {
+                if let Ok(at) = cue.resolve(self.start, &self.zone) {
+                    self.now = self.now.max(at);
+                }
+            }
+            Some(Action::WaitFor(_)) => self.exact = false,
+            None if name == "wait" || name == "wait_for" => self.exact = false,
+            _ => {}
+        }
+    }
+
+    /// Warns about people a step names who are not expected in the rehearsal by then.
+    fn check_people(&mut self, id: &str, name: &str, action: &Action, rehearsal: &MeetingSeed) {
+        let Some(wanted) = named_person(action) else {
+            return;
+        };
+        let offset = self.now.duration_since(self.start);
+        let expected: Vec<&ParticipantSeed> = rehearsal
+            .participants
+            .iter()
+            .filter(|p| p.name.to_lowercase() == wanted.to_lowercase())
+            .collect();
+        match expected.first() {
+            None => self.plan.warnings.push(format!(
+                "step {id} ({name}) names {wanted}, who is not among the rehearsal's participants"
+            )),
+            Some(person) => {
+                let joins = person
+                    .joins_after
+                    .map_or(SignedDuration::ZERO, |d| d.signed());
+                let leaves = person.leaves_after.map(|d| d.signed());
+                if joins > offset {
+                    self.plan.warnings.push(format!(
+                        "step {id} ({name}) names {wanted} at +{}, but they are expected to join at +{}",
+                        human(offset),
+                        human(joins)
+                    ));
+                } else if leaves.is_some_and(|l| l <= offset) {
+                    self.plan.warnings.push(format!(
+                        "step {id} ({name}) names {wanted} at +{}, but they are expected to have left at +{}",
+                        human(offset),
+                        human(leaves.unwrap_or_default())
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The display name a participant action names, when it names one by name.
+fn named_person(action: &Action) -> Option<String> {
+    use crate::playbook::{Selector, SelectorMatch};
+    let selector = match action {
+        Action::Broadcast(s)
+        | Action::RollCall(s)
+        | Action::RaiseHand(s)
+        | Action::LowerHand(s)
+        | Action::Mute(s)
+        | Action::Unmute(s)
+        | Action::SetHost(s)
+        | Action::SetCohost(s)
+        | Action::UnsetCohost(s)
+        | Action::HangUp(s) => s,
+        Action::Rename(rename) => &rename.who,
+        _ => return None,
+    };
+    match selector {
+        Selector::Name(name) => Some(name.clone()),
+        Selector::Match(SelectorMatch {
+            name: Some(name), ..
+        }) => Some(name.clone()),
+        Selector::Match(_) => None,
+    }
+}
+
+fn target_of(action: Option<&Action>, args: &Spanned<Node>) -> Option<String> {
+    let Some(action) = action else {
+        // Arguments that cannot be rendered yet depend on the run.
+        return (!matches!(args.value, Node::Null)).then(|| AT_RUN_TIME.to_owned());
+    };
+    let text = match action {
+        Action::Broadcast(s)
+        | Action::RollCall(s)
+        | Action::RaiseHand(s)
+        | Action::LowerHand(s)
+        | Action::Mute(s)
+        | Action::Unmute(s)
+        | Action::SetHost(s)
+        | Action::SetCohost(s)
+        | Action::UnsetCohost(s)
+        | Action::HangUp(s) => s.to_string(),
+        Action::Rename(rename) => format!("{} → {}", rename.who, rename.to),
+        Action::Invite(invite) => invite
+            .0
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Action::Wait(Wait::For(duration)) => duration.to_string(),
+        Action::Wait(Wait::Until(cue)) => format!("until {cue}"),
+        Action::WaitFor(wait_for) => wait_for.describe(),
+        Action::Extend(extend) if extend.auto => "automatically".into(),
+        Action::Extend(extend) => format!("{} minutes", extend.minutes),
+        Action::MuteAll(args) if !args.allow_self_unmute => "no self-unmute".into(),
+        Action::AllowSelfUnmute(allow) => allow.to_string(),
+        Action::Log(log) => log.msg.clone(),
+        Action::Http(http) => format!("{:?} {}", http.method, http.path),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// `+1:15:00`: hours, minutes and seconds after the start.
+fn clock_offset(offset: SignedDuration) -> String {
+    let secs = offset.as_secs().max(0);
+    format!("+{}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+fn human(offset: SignedDuration) -> String {
+    crate::duration::human(offset.unsigned_abs())
+}
+
+fn describe_cue(cue: &Cue, at: Timestamp, zone: &TimeZone) -> String {
+    format!("{cue} ({})", at.to_zoned(zone.clone()).strftime("%H:%M:%S"))
+}
+
+impl Plan {
+    /// The plan as a table for people.
+    pub fn table(&self, zone: &TimeZone) -> String {
+        let mut rows: Vec<[String; 6]> = vec![[
+            "time".into(),
+            "after start".into(),
+            "step".into(),
+            "action".into(),
+            "target".into(),
+            "API calls".into(),
+        ]];
+        for row in &self.rows {
+            let (instant, offset, prefix) = match row.when {
+                When::At { instant, offset } => (instant, offset, ""),
+                When::NotBefore { instant, offset } => (instant, offset, "≥ "),
+            };
+            let time = format!(
+                "{prefix}{}",
+                instant.to_zoned(zone.clone()).strftime("%H:%M:%S")
+            );
+            let after = format!("{prefix}{}", clock_offset(offset));
+            let indent = "  ".repeat(row.depth);
+            let step = match &row.cue {
+                Some(cue) => format!("{indent}{} {} [at {cue}]", row.id, row.name),
+                None => format!("{indent}{} {}", row.id, row.name),
+            };
+            let calls = row
+                .calls
+                .iter()
+                .map(|c| {
+                    c.trim_start_matches("PUT ")
+                        .trim_start_matches("GET ")
+                        .trim_start_matches("POST ")
+                        .trim_start_matches("/v1/mmc/control/conferences")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            rows.push([
+                time,
+                after,
+                step,
+                row.action.unwrap_or("block").to_owned(),
+                row.target.clone().unwrap_or_default(),
+                calls,
+            ]);
+        }
+        let widths: Vec<usize> = (0..6)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for row in &rows {
+            let line: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| format!("{cell:width$}", width = widths[c]))
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        for warning in &self.warnings {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+        out
+    }
+}
