@@ -63,6 +63,7 @@ struct Planner<'a> {
     now: Timestamp,
     exact: bool,
     plan: Plan,
+    cue_shown: bool,
 }
 
 /// Plans `playbook` for a run starting at `start`. With a rehearsal meeting, selectors
@@ -83,6 +84,7 @@ pub fn plan(
         now: start,
         exact: true,
         plan: Plan::default(),
+        cue_shown: false,
     };
     let mut vars = vars.clone();
     planner.steps(&playbook.doc.steps.value, "", 0, &mut vars);
@@ -135,6 +137,7 @@ impl Planner<'_> {
             Ok(Value::Array(items)) => {
                 let length = items.len();
                 for (index, item) in items.into_iter().enumerate() {
+                    self.cue_shown = index > 0;
                     vars.set("item", item);
                     vars.set("loop", serde_json::json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == length, "length": length}));
                     self.once(step, &format!("{id}#{}", index + 1), depth, vars);
@@ -149,12 +152,18 @@ impl Planner<'_> {
     }
 
     fn once(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+        // A looped step's cue fires once, before its first item.
+        let cue_shown = std::mem::take(&mut self.cue_shown);
         let name = step
             .name
             .as_ref()
             .and_then(|n| self.engine.render_string(n, vars).ok())
             .unwrap_or_else(|| step.label());
-        let cue = step.at.as_ref().map(|at| at.value.to_string());
+        let cue = step
+            .at
+            .as_ref()
+            .filter(|_| !cue_shown)
+            .map(|at| at.value.to_string());
         match step.body() {
             Some(Body::Action {
                 name: action_name,
@@ -248,6 +257,9 @@ impl Planner<'_> {
             None => self.plan.warnings.push(format!(
                 "step {id} ({name}) names {wanted}, who is not among the rehearsal's participants"
             )),
+            // After a wait of unknown length the time is a lower bound: whether they are
+            // there by then cannot be told.
+            Some(_) if !self.exact => {}
             Some(person) => {
                 let joins = person
                     .joins_after

@@ -419,7 +419,14 @@ impl Executor<'_> {
             .as_ref()
             .map_or(crate::playbook::step::DEFAULT_GRACE, |g| g.value);
         let policy = step.late.as_ref().map_or(Late::Run, |l| l.value);
-        let name = step.label();
+        // A cue fires before any loop item exists: what cannot be rendered yet shows as `…`.
+        let name = match &step.name {
+            Some(name) => self
+                .engine
+                .render_string(name, &self.vars)
+                .unwrap_or_else(|_| elide_templates(&name.value)),
+            None => step.label(),
+        };
         let now = self.timeline.clock.now();
         let deadline = planned
             .checked_add(grace.signed())
@@ -545,6 +552,21 @@ impl Executor<'_> {
         });
         if continued { Ok(()) } else { Err(failure) }
     }
+}
+
+/// `Round {{ loop.index }}` → `Round …`.
+fn elide_templates(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        out.push('…');
+        rest = rest[start..]
+            .find("}}")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 pub(super) fn kind(value: &Value) -> &'static str {

@@ -136,7 +136,7 @@ impl Engine {
             let names = compiled.undeclared_variables(false);
             let missing = names
                 .into_iter()
-                .find(|n| !vars.contains(n) && !FUNCTIONS.contains(&n.as_str()));
+                .find(|n| !vars.contains(n) && !self.is_global(n));
             return Err(TemplateError {
                 pos,
                 message: match &missing {
@@ -176,13 +176,19 @@ impl Engine {
         names.sort();
         names
             .into_iter()
-            .filter(|name| !known.contains(name) && !FUNCTIONS.contains(&name.as_str()))
+            .filter(|name| !known.contains(name) && !self.is_global(name))
             .map(|name| TemplateError {
                 pos,
                 message: format!("undefined variable `{name}`"),
                 undefined: Some(name),
             })
             .collect()
+    }
+
+    /// A function or value every template has: ours (`secret`…) and minijinja's own
+    /// (`range`, `dict`, `namespace`…).
+    fn is_global(&self, name: &str) -> bool {
+        FUNCTIONS.contains(&name) || self.env.globals().any(|(global, _)| global == name)
     }
 
     fn error(&self, error: minijinja::Error, pos: Pos) -> TemplateError {

@@ -225,3 +225,25 @@ fn the_loader_never_panics() {
         })
         .unwrap();
 }
+
+#[tokio::test]
+async fn every_example_playbook_rehearses_on_virtual_time() {
+    for path in examples() {
+        let output = Run::command(&["run", path.to_str().unwrap(), "--sim", "--fast-forward"])
+            .output_in(ROOT)
+            .await;
+        assert_eq!(
+            output.code,
+            0,
+            "{}:\n{}",
+            path.display(),
+            output.transcript()
+        );
+        assert!(output.stdout.contains("done "), "{}", output.stdout);
+        assert!(
+            !output.stdout.contains("{{"),
+            "an unrendered template in the output:\n{}",
+            output.stdout
+        );
+    }
+}
