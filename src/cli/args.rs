@@ -64,12 +64,30 @@ pub struct VarArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct SelectArgs {
+    /// Run only the steps with one of these tags (a block's tags are its steps' too).
+    #[arg(long, value_delimiter = ',', value_name = "TAG,...")]
+    pub tags: Vec<String>,
+
+    /// Skip the steps with one of these tags.
+    #[arg(long, value_delimiter = ',', value_name = "TAG,...")]
+    pub skip_tags: Vec<String>,
+
+    /// Skip every step before this one (its name, or its id such as 3 or 3.2).
+    #[arg(long, value_name = "STEP")]
+    pub start_at: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The playbook to run.
     pub playbook: PathBuf,
 
     #[command(flatten)]
     pub vars: VarArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Rehearse against the built-in emulator, seeded from the playbook's `rehearsal:`.
     /// Unset secrets become rehearsal placeholders.
@@ -159,6 +177,9 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub vars: VarArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -82,6 +82,16 @@ pub fn print_out(text: &str) -> Result<(), Error> {
     }
 }
 
+impl From<args::SelectArgs> for crate::playbook::select::Selection {
+    fn from(args: args::SelectArgs) -> Self {
+        crate::playbook::select::Selection {
+            tags: args.tags,
+            skip_tags: args.skip_tags,
+            start_at: args.start_at,
+        }
+    }
+}
+
 impl From<args::SimArgs> for SimCommand {
     fn from(args: args::SimArgs) -> Self {
         SimCommand {
@@ -117,6 +127,7 @@ impl TryFrom<args::RunArgs> for RunOptions {
             sim: args.sim,
             fast_forward: args.fast_forward,
             sim_requests: args.sim_requests,
+            selection: args.select.into(),
             progress: match args.progress {
                 args::ProgressArg::Auto => Progress::Auto,
                 args::ProgressArg::Always => Progress::Always,
@@ -160,6 +171,7 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
             commands::check::run(&CheckOptions {
                 playbooks: check.playbooks,
                 extra_vars,
+                selection: check.select.into(),
                 color: color(),
             })
         }

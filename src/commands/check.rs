@@ -11,6 +11,8 @@ pub struct CheckOptions {
     pub playbooks: Vec<PathBuf>,
     /// Names of variables given outside the playbooks (`-e`, `--vars-file`).
     pub extra_vars: Vec<String>,
+    /// Tags and `--start-at` to check against each playbook.
+    pub selection: crate::playbook::select::Selection,
     pub color: bool,
 }
 
@@ -23,6 +25,11 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
             Ok(loaded) => {
                 let problems = playbook::check(&loaded, &known);
                 if problems.is_empty() {
+                    if let Err(error) = options.selection.validate(&loaded) {
+                        eprint!("{}", error.render(options.color));
+                        failed += 1;
+                        continue;
+                    }
                     crate::cli::print_out(&format!(
                         "ok: {} ({} steps)\n",
                         path.display(),

@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub fast_forward: bool,
     /// With `sim`: where to write the emulator's request log (JSON) after the run.
     pub sim_requests: Option<PathBuf>,
+    /// `--tags`, `--skip-tags`, `--start-at`.
+    pub selection: crate::playbook::select::Selection,
     pub progress: Progress,
     pub log_format: LogFormat,
     pub color: bool,
@@ -130,6 +132,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
+    options.selection.validate(&playbook)?;
     let doc = &playbook.doc;
     if options.sim_requests.is_some() && !options.sim {
         return Err(Error::Usage("--sim-requests needs --sim".into()));
@@ -309,6 +312,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         defaults,
         timeline,
     );
+    executor.select(options.selection.clone());
     let result = executor.run(&doc.steps.value).await;
     let counts = executor.counts();
     let summary = Summary {

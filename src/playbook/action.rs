@@ -81,6 +81,9 @@ pub enum Action {
     Assert(Assert),
     /// Set variables for the following steps.
     Set(IndexMap<String, serde_json::Value>),
+    /// Run the steps of another file (a list of steps, or a map with `steps` and default
+    /// `vars`), with `vars`; the path is relative to this file.
+    Include(Include),
     /// A raw control call with the meeting's token: the escape hatch.
     Http(Http),
 }
@@ -435,6 +438,53 @@ pub enum HttpMethod {
     Put,
     Post,
     Delete,
+}
+
+/// `include: other.yaml`, or `include: { file: other.yaml, vars: {...} }`.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(with = "IncludeSchema")]
+pub struct Include;
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum IncludeSchema {
+    File(String),
+    WithVars {
+        /// The file, relative to this one.
+        file: String,
+        /// Variables for the included steps.
+        #[serde(default)]
+        vars: IndexMap<String, serde_json::Value>,
+    },
+}
+
+impl<'de> Deserialize<'de> for Include {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Includes are resolved when the playbook is loaded; only the shape is checked here.
+        IncludeSchema::deserialize(deserializer).map(|_| Include)
+    }
+}
+
+impl<'de> Deserialize<'de> for IncludeSchema {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct WithVars {
+            file: String,
+            #[serde(default)]
+            vars: IndexMap<String, serde_json::Value>,
+        }
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(file) => Ok(IncludeSchema::File(file)),
+            other => WithVars::deserialize(other)
+                .map(|w| IncludeSchema::WithVars {
+                    file: w.file,
+                    vars: w.vars,
+                })
+                .map_err(de::Error::custom),
+        }
+    }
 }
 
 /// A pause: a duration, or `{until}` a cue-like time.
@@ -863,6 +913,11 @@ pub const ACTIONS: &[ActionInfo] = &[
         example: "set: { speaker: \"{{ panel[0] }}\" }",
     },
     ActionInfo {
+        name: "include",
+        calls: &[],
+        example: "include: { file: common/open-doors.yaml, vars: { speaker: Bob Li } }",
+    },
+    ActionInfo {
         name: "http",
         calls: &["any control call"],
         example: "http: { method: PUT, path: /v1/mmc/control/conferences/lock, body: { isLock: 1 } }",
@@ -913,6 +968,7 @@ impl Action {
             Action::Log(_) => "log",
             Action::Assert(_) => "assert",
             Action::Set(_) => "set",
+            Action::Include(_) => "include",
             Action::Http(_) => "http",
         }
     }
@@ -921,7 +977,11 @@ impl Action {
     pub fn uses_api(&self) -> bool {
         !matches!(
             self,
-            Action::Wait(_) | Action::Log(_) | Action::Assert(_) | Action::Set(_)
+            Action::Wait(_)
+                | Action::Log(_)
+                | Action::Assert(_)
+                | Action::Set(_)
+                | Action::Include(_)
         )
     }
 

@@ -4,6 +4,7 @@
 //! Every problem is reported, each at its own position.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::Playbook;
 use super::action::{Action, Wait};
@@ -12,6 +13,7 @@ use crate::clock::SystemClock;
 use crate::error::{Diagnostic, did_you_mean};
 use crate::node::Node;
 use crate::plan::Cue;
+use crate::source::SourceFile;
 use crate::template::{Engine, Secrets, TemplateError, is_template};
 use crate::yaml::{Pos, Spanned};
 
@@ -21,6 +23,8 @@ pub struct KnownVars(pub BTreeSet<String>);
 
 struct Checker<'a> {
     playbook: &'a Playbook,
+    /// The file the steps being checked came from (an included file, inside an include).
+    file: Arc<SourceFile>,
     engine: Engine,
     problems: Vec<Diagnostic>,
 }
@@ -29,6 +33,7 @@ struct Checker<'a> {
 pub fn check(playbook: &Playbook, extra: &KnownVars) -> Vec<Diagnostic> {
     let mut checker = Checker {
         playbook,
+        file: Arc::clone(&playbook.file),
         engine: Engine::new(Secrets::new(false), SystemClock::shared()),
         problems: Vec::new(),
     };
@@ -38,7 +43,7 @@ pub fn check(playbook: &Playbook, extra: &KnownVars) -> Vec<Diagnostic> {
 
 impl Checker<'_> {
     fn at(&mut self, pos: Pos, message: impl Into<String>) -> &mut Diagnostic {
-        let file = &self.playbook.file;
+        let file = &self.file;
         self.problems
             .push(Diagnostic::new(file, pos.span(file), message));
         self.problems.last_mut().expect("just pushed")
@@ -326,7 +331,22 @@ impl Checker<'_> {
                 rescue,
                 always,
             }) => {
-                self.steps(steps, &known);
+                if let Some(included) = &step.included {
+                    for value in included.given.values() {
+                        self.node(value, &known);
+                    }
+                    let outer = std::mem::replace(&mut self.file, Arc::clone(&included.file));
+                    let mut inner = known.clone();
+                    inner.extend(included.given.keys().cloned());
+                    for (name, value) in &included.defaults {
+                        self.node(value, &inner);
+                        inner.insert(name.clone());
+                    }
+                    self.steps(steps, &inner);
+                    self.file = outer;
+                } else {
+                    self.steps(steps, &known);
+                }
                 self.steps(rescue, &known);
                 self.steps(always, &known);
             }

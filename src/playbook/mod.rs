@@ -3,7 +3,9 @@
 
 pub mod action;
 mod check;
+pub mod include;
 mod schema;
+pub mod select;
 pub mod selector;
 pub mod step;
 
@@ -95,7 +97,13 @@ impl Playbook {
     }
 
     pub fn parse(file: Arc<SourceFile>) -> Result<Playbook, Error> {
-        let doc: PlaybookDoc = yaml::parse(&file)?;
+        let mut doc: PlaybookDoc = yaml::parse(&file)?;
+        let own = std::fs::canonicalize(file.name()).ok();
+        let mut chain: Vec<(std::path::PathBuf, String)> = own
+            .into_iter()
+            .map(|p| (p, file.name().to_owned()))
+            .collect();
+        include::resolve(&mut doc.steps.value, &file, &mut chain)?;
         Ok(Playbook { file, doc })
     }
 

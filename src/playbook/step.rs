@@ -16,7 +16,8 @@ use crate::yaml::{Pos, Spanned};
 
 /// Keys every step may have; with the action names, all keys a step may have.
 const COMMON_KEYS: &[&str] = &[
-    "name", "when", "loop", "register", "retry", "timeout", "on_error", "steps", "rescue", "always",
+    "name", "when", "loop", "register", "retry", "timeout", "on_error", "at", "late", "grace",
+    "tags", "steps", "rescue", "always",
 ];
 
 /// Every key a step accepts, for the "did you mean" of an unknown one.
@@ -43,6 +44,10 @@ pub struct Step {
     pub steps: Option<Spanned<Vec<Spanned<Step>>>>,
     pub rescue: Option<Spanned<Vec<Spanned<Step>>>>,
     pub always: Option<Spanned<Vec<Spanned<Step>>>>,
+    /// For an `include`, resolved at load: the steps' file and variables.
+    pub included: Option<super::include::Included>,
+    /// Names to select steps by, with `--tags` and `--skip-tags`.
+    pub tags: Vec<Spanned<String>>,
 }
 
 /// What a well-formed step does.
@@ -81,6 +86,9 @@ impl Step {
     pub fn label(&self) -> String {
         if let Some(name) = &self.name {
             return name.value.clone();
+        }
+        if let Some(included) = &self.included {
+            return format!("include {}", included.file.name());
         }
         match self.body() {
             Some(Body::Action { name, .. }) => name.to_owned(),
@@ -168,6 +176,8 @@ impl<'de> Deserialize<'de> for Step {
                     steps: None,
                     rescue: None,
                     always: None,
+                    included: None,
+                    tags: Vec::new(),
                 };
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
                     match key.value.as_str() {
@@ -179,6 +189,7 @@ impl<'de> Deserialize<'de> for Step {
                         "timeout" => step.timeout = Some(map.next_value()?),
                         "on_error" => step.on_error = map.next_value()?,
                         "at" => step.at = Some(map.next_value()?),
+                        "tags" => step.tags = map.next_value::<Tags>()?.0,
                         "late" => step.late = Some(map.next_value()?),
                         "grace" => step.grace = Some(map.next_value()?),
                         "steps" => step.steps = Some(map.next_value()?),
@@ -197,6 +208,27 @@ impl<'de> Deserialize<'de> for Step {
             }
         }
         deserializer.deserialize_map(StepVisitor)
+    }
+}
+
+/// `tags: qa` or `tags: [qa, recording]`.
+struct Tags(Vec<Spanned<String>>);
+
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A tag's position comes with it in a list; a single tag shares the step's.
+        let node = Spanned::<Node>::deserialize(deserializer)?;
+        let tag = |item: &Spanned<Node>| match &item.value {
+            Node::Str(text) => Ok(Spanned::new(text.clone(), item.pos)),
+            other => Err(serde::de::Error::custom(format!(
+                "a tag is a word, not {}",
+                other.kind()
+            ))),
+        };
+        match &node.value {
+            Node::Seq(items) => items.iter().map(tag).collect::<Result<_, _>>().map(Tags),
+            _ => tag(&node).map(|t| Tags(vec![t])),
+        }
     }
 }
 
@@ -226,6 +258,17 @@ pub struct StepCommon {
     late: Option<Late>,
     /// How late a cue may start and still count as on time; 30s when absent.
     grace: Option<Duration>,
+    /// Names to select the step by, with `--tags` and `--skip-tags`; a block's tags
+    /// are its steps' too.
+    tags: Option<TagsSchema>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum TagsSchema {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// How late a cue may start and still count as on time, when the step does not say.

@@ -77,6 +77,11 @@ pub struct Executor<'a> {
     pub(super) counts: Counts,
     pub(super) timeline: Timeline,
     cues: Vec<super::event::CueTiming>,
+    selection: crate::playbook::select::Selection,
+    /// Whether `--start-at` has been reached (always, without one).
+    started: bool,
+    /// Tags of the blocks being run, which their steps inherit.
+    inherited_tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -107,6 +112,9 @@ impl<'a> Executor<'a> {
             counts: Counts::default(),
             timeline,
             cues: Vec::new(),
+            selection: Default::default(),
+            started: true,
+            inherited_tags: Vec::new(),
         }
     }
 
@@ -135,9 +143,50 @@ impl<'a> Executor<'a> {
     /// The top-level steps: each is a cue.
     pub async fn run(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
         for (index, step) in steps.iter().enumerate() {
-            self.step(step, (index + 1).to_string(), index + 1).await?;
+            self.selected(step, (index + 1).to_string(), index + 1)
+                .await?;
         }
         Ok(())
+    }
+
+    /// Which steps to take: `--tags`, `--skip-tags`, `--start-at`.
+    pub fn select(&mut self, selection: crate::playbook::select::Selection) {
+        self.started = selection.start_at.is_none();
+        self.selection = selection;
+    }
+
+    /// A step, if the selection takes it; skipped steps are reported, and their cues
+    /// are not waited for.
+    async fn selected(
+        &mut self,
+        step: &Spanned<Step>,
+        id: String,
+        cue: usize,
+    ) -> Result<(), StepFailure> {
+        use crate::playbook::select::{Decision, matches};
+        match self
+            .selection
+            .decide(step, &id, &self.inherited_tags, self.started)
+        {
+            Decision::Skip(reason) => {
+                self.counts.skipped += 1;
+                self.emit(Event::StepSkipped {
+                    id,
+                    name: step.label(),
+                    reason,
+                });
+                Ok(())
+            }
+            decision => {
+                if decision == Decision::Run
+                    && let Some(target) = &self.selection.start_at
+                    && matches(step, &id, target)
+                {
+                    self.started = true;
+                }
+                self.step(step, id, cue).await
+            }
+        }
     }
 
     async fn steps(
@@ -147,8 +196,7 @@ impl<'a> Executor<'a> {
         cue: usize,
     ) -> Result<(), StepFailure> {
         for (index, step) in steps.iter().enumerate() {
-            self.step(step, format!("{prefix}{}", index + 1), cue)
-                .await?;
+            Box::pin(self.selected(step, format!("{prefix}{}", index + 1), cue)).await?;
         }
         Ok(())
     }
@@ -336,7 +384,13 @@ impl<'a> Executor<'a> {
                     self.defaults.timeout = timeout.value;
                 }
                 let prefix = format!("{id}.");
-                let mut result = self.steps(steps, &prefix, cue).await;
+                let inherited = self.inherited_tags.len();
+                self.inherited_tags
+                    .extend(step.tags.iter().map(|t| t.value.clone()));
+                let mut result = match &step.included {
+                    Some(included) => self.included(included, steps, &prefix, cue).await,
+                    None => self.steps(steps, &prefix, cue).await,
+                };
                 if let Err(failure) = &result
                     && !rescue.is_empty()
                 {
@@ -348,6 +402,7 @@ impl<'a> Executor<'a> {
                     result = self.steps(rescue, &format!("{id}.rescue."), cue).await;
                 }
                 let after = self.steps(always, &format!("{id}.always."), cue).await;
+                self.inherited_tags.truncate(inherited);
                 self.defaults = outer;
                 result.and(after).map(|()| (Value::Null, None))
             }
@@ -404,6 +459,63 @@ impl<'a> Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// The steps of an include: its variables are set for them (the include's own
+    /// rendered here, the file's defaults in the file) and put back afterwards, and
+    /// messages point into the included file.
+    async fn included(
+        &mut self,
+        included: &crate::playbook::include::Included,
+        steps: &[Spanned<Step>],
+        prefix: &str,
+        cue: usize,
+    ) -> Result<(), StepFailure> {
+        let mut given = Vec::new();
+        for (name, node) in &included.given {
+            let value = self
+                .engine
+                .render_node(node, &self.vars)
+                .map_err(|e| self.template_failure(e))?;
+            given.push((name.clone(), value));
+        }
+        let outer_file = std::mem::replace(&mut self.file, std::sync::Arc::clone(&included.file));
+        let names: Vec<&String> = included
+            .given
+            .keys()
+            .chain(included.defaults.keys())
+            .collect();
+        let saved: Vec<(String, Option<Value>)> = names
+            .iter()
+            .map(|n| ((*n).clone(), self.vars.get(n).cloned()))
+            .collect();
+        for (name, value) in given {
+            self.vars.set(name, value);
+        }
+        let mut result = Ok(());
+        for (name, node) in &included.defaults {
+            if included.given.contains_key(name) {
+                continue;
+            }
+            match self.engine.render_node(node, &self.vars) {
+                Ok(value) => self.vars.set(name.clone(), value),
+                Err(error) => {
+                    result = Err(self.template_failure(error));
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            result = Box::pin(self.steps(steps, prefix, cue)).await;
+        }
+        for (name, value) in saved {
+            match value {
+                Some(value) => self.vars.set(name, value),
+                None => self.vars.remove(&name),
+            }
+        }
+        self.file = outer_file;
+        result
+    }
+
     /// Waits for a step's cue. `Ok(false)` when a late cue is skipped.
     async fn cue(&mut self, step: &Spanned<Step>, id: &str) -> Result<bool, StepFailure> {
         use super::event::{CueStatus, CueTiming};

@@ -247,6 +247,10 @@ impl Executor<'_> {
                 }
                 Ok((json!({}), Some(format!("{} true", assert.that.len()))))
             }
+            Action::Include(_) => Err(StepFailure::new(format!(
+                "{}: include was not resolved when the playbook was loaded",
+                self.position(args.pos)
+            ))),
             Action::Set(values) => {
                 let names: Vec<String> = values.keys().cloned().collect();
                 for (name, value) in values {

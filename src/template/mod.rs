@@ -233,6 +233,11 @@ impl Context {
         self.cached = std::cell::OnceCell::new();
     }
 
+    pub fn remove(&mut self, name: &str) {
+        self.vars.shift_remove(name);
+        self.cached = std::cell::OnceCell::new();
+    }
+
     pub fn get(&self, name: &str) -> Option<&Json> {
         self.vars.get(name)
     }

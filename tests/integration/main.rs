@@ -9,6 +9,7 @@ mod playbook_model;
 mod run_actions;
 mod run_bad_input;
 mod run_resilience;
+mod run_selection;
 mod run_timeline;
 mod sim_admin;
 mod sim_control;

@@ -364,7 +364,9 @@ impl Run {
     }
 
     pub fn file(self, name: &str, text: &str) -> Run {
-        std::fs::write(self.dir.path().join(name), text).expect("file written");
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("directory made");
+        std::fs::write(path, text).expect("file written");
         self
     }
 
