@@ -47,9 +47,15 @@ pub fn human(duration: std::time::Duration) -> String {
         format!("{millis}ms")
     } else if millis < 60_000 {
         format!("{:.1}s", duration.as_secs_f64())
-    } else {
+    } else if duration.as_secs() < 3600 {
         let secs = duration.as_secs();
         format!("{}m {}s", secs / 60, secs % 60)
+    } else {
+        let secs = duration.as_secs();
+        match secs % 60 {
+            0 => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+            s => format!("{}h {}m {s}s", secs / 3600, secs % 3600 / 60),
+        }
     }
 }
 
@@ -106,6 +112,16 @@ impl<'de> Deserialize<'de> for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_forms() {
+        let h = |secs: f64| human(std::time::Duration::from_secs_f64(secs));
+        assert_eq!(h(0.42), "420ms");
+        assert_eq!(h(1.25), "1.2s");
+        assert_eq!(h(150.0), "2m 30s");
+        assert_eq!(h(5400.0), "1h 30m");
+        assert_eq!(h(5405.0), "1h 30m 5s");
+    }
 
     #[test]
     fn parses_and_prints_friendly_units() {

@@ -315,9 +315,12 @@ impl Executor<'_> {
                             delay,
                             reason: failure.brief(),
                         });
-                                                // On the run's clock, so a rehearsal on virtual time does not wait.
+                        // On the run's clock, so a rehearsal on virtual time does not wait.
                         let clock = std::sync::Arc::clone(&self.timeline.clock);
-                        let until = clock.now().checked_add(delay).unwrap_or(jiff::Timestamp::MAX);
+                        let until = clock
+                            .now()
+                            .checked_add(delay)
+                            .unwrap_or(jiff::Timestamp::MAX);
                         clock.sleep_until(until).await;
                     }
                     None => return Err(api_failure(failure, attempt)),
