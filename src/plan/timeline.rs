@@ -286,21 +286,7 @@ impl Planner<'_> {
 /// The display name a participant action names, when it names one by name.
 fn named_person(action: &Action) -> Option<String> {
     use crate::playbook::{Selector, SelectorMatch};
-    let selector = match action {
-        Action::Broadcast(s)
-        | Action::RollCall(s)
-        | Action::RaiseHand(s)
-        | Action::LowerHand(s)
-        | Action::Mute(s)
-        | Action::Unmute(s)
-        | Action::SetHost(s)
-        | Action::SetCohost(s)
-        | Action::UnsetCohost(s)
-        | Action::HangUp(s) => s,
-        Action::Rename(rename) => &rename.who,
-        _ => return None,
-    };
-    match selector {
+    match action.selector()? {
         Selector::Name(name) => Some(name.clone()),
         Selector::Match(SelectorMatch {
             name: Some(name), ..
@@ -315,17 +301,8 @@ fn target_of(action: Option<&Action>, args: &Spanned<Node>) -> Option<String> {
         return (!matches!(args.value, Node::Null)).then(|| AT_RUN_TIME.to_owned());
     };
     let text = match action {
-        Action::Broadcast(s)
-        | Action::RollCall(s)
-        | Action::RaiseHand(s)
-        | Action::LowerHand(s)
-        | Action::Mute(s)
-        | Action::Unmute(s)
-        | Action::SetHost(s)
-        | Action::SetCohost(s)
-        | Action::UnsetCohost(s)
-        | Action::HangUp(s) => s.to_string(),
         Action::Rename(rename) => format!("{} → {}", rename.who, rename.to),
+        action if action.selector().is_some() => action.selector()?.to_string(),
         Action::Invite(invite) => invite
             .0
             .iter()

@@ -973,6 +973,24 @@ impl Action {
         }
     }
 
+    /// Who the action is aimed at, for actions aimed at participants.
+    pub fn selector(&self) -> Option<&Selector> {
+        match self {
+            Action::Broadcast(s)
+            | Action::RollCall(s)
+            | Action::RaiseHand(s)
+            | Action::LowerHand(s)
+            | Action::Mute(s)
+            | Action::Unmute(s)
+            | Action::SetHost(s)
+            | Action::SetCohost(s)
+            | Action::UnsetCohost(s)
+            | Action::HangUp(s) => Some(s),
+            Action::Rename(rename) => Some(&rename.who),
+            _ => None,
+        }
+    }
+
     /// Whether the action talks to the meeting (and so needs a token).
     pub fn uses_api(&self) -> bool {
         !matches!(
