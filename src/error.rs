@@ -124,6 +124,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another run holds the meeting's lock.
+    #[error("{0}")]
+    Locked(String),
     /// Anything else that stops a command.
     #[error("{0}")]
     Failed(String),
@@ -147,6 +150,7 @@ impl Error {
         match self {
             Error::Invalid(_) | Error::Usage(_) => ExitCode::Invalid,
             Error::Io { .. } | Error::Failed(_) => ExitCode::Failed,
+            Error::Locked(_) => ExitCode::Locked,
         }
     }
 

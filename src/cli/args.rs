@@ -43,7 +43,11 @@ pub enum Command {
     },
 
     /// Print the playbook JSON Schema (also in schemas/playbook.schema.json).
-    Schema,
+    Schema {
+        /// The schema of `--report json=PATH` instead (schemas/report.schema.json).
+        #[arg(long)]
+        report: bool,
+    },
 
     /// Serve the meeting emulator: the meeting-control API plus an admin API under /_sim/.
     ///
@@ -98,6 +102,15 @@ pub struct RunArgs {
     /// and rehearsal arrivals happen at the right virtual instants.
     #[arg(long)]
     pub fast_forward: bool,
+
+    /// Write a report when the run ends, whatever its outcome: json=PATH or junit=PATH
+    /// (one test case per step). Repeatable.
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    pub reports: Vec<crate::report::ReportTarget>,
+
+    /// Where the per-meeting locks and the run journals are kept.
+    #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 
     /// With --sim: write the emulator's request log (every call, when, and its answer)
     /// to this JSON file after the run.

@@ -128,6 +128,8 @@ impl TryFrom<args::RunArgs> for RunOptions {
             fast_forward: args.fast_forward,
             sim_requests: args.sim_requests,
             selection: args.select.into(),
+            state_dir: args.state_dir,
+            reports: args.reports,
             progress: match args.progress {
                 args::ProgressArg::Auto => Progress::Auto,
                 args::ProgressArg::Always => Progress::Always,
@@ -190,8 +192,12 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
             print_out(&commands::actions::text(name.as_deref())?)?;
             Ok(ExitCode::Success)
         }
-        args::Command::Schema => {
-            print_out(&commands::schema::text())?;
+        args::Command::Schema { report } => {
+            print_out(&if report {
+                crate::report::report_schema()
+            } else {
+                commands::schema::text()
+            })?;
             Ok(ExitCode::Success)
         }
         args::Command::Sim(sim_args) => {

@@ -51,6 +51,10 @@ pub struct RunOptions {
     pub sim_requests: Option<PathBuf>,
     /// `--tags`, `--skip-tags`, `--start-at`.
     pub selection: crate::playbook::select::Selection,
+    /// Where locks and journals go; the user's state directory when absent.
+    pub state_dir: Option<PathBuf>,
+    /// Reports to write at the end, whatever the outcome.
+    pub reports: Vec<crate::report::ReportTarget>,
     pub progress: Progress,
     pub log_format: LogFormat,
     pub color: bool,
@@ -257,6 +261,47 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         )?,
     };
 
+    // Everything that could fail to be written is tried before the first cue.
+    for target in &options.reports {
+        std::fs::File::create(target.path()).map_err(|e| {
+            Error::io(
+                format!("cannot write the report {}", target.path().display()),
+                e,
+            )
+        })?;
+    }
+    let state_dir = crate::run::lock::state_dir(options.state_dir.as_deref());
+    let started_at = clock.now();
+    let holder = crate::run::lock::Holder {
+        pid: std::process::id(),
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        started: format!("{started_at:.0}"),
+        playbook: options.playbook.display().to_string(),
+    };
+    // A rehearsal leaves the real meeting alone, so it does not take its lock.
+    let _lock = if rehearsal.is_none() {
+        Some(crate::run::lock::MeetingLock::acquire(
+            &state_dir,
+            &meeting_id,
+            &holder,
+        )?)
+    } else {
+        None
+    };
+    let run_id = format!(
+        "{}-{meeting_id}-{}",
+        started_at.strftime("%Y%m%dT%H%M%SZ"),
+        std::process::id()
+    );
+    let journal = crate::report::Journal::create(
+        &state_dir,
+        &run_id,
+        Arc::clone(&secrets),
+        Arc::clone(&clock),
+    )?;
+    tracing::debug!("journal: {}", journal.path().display());
+    let reports = crate::report::ReportBuilder::default();
+
     let remember = Arc::clone(&secrets);
     let client = Arc::new(
         Client::new(
@@ -272,7 +317,11 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     // On virtual time the executor's own waits keep the token alive; a background task
     // would sleep in real time.
     let keep_alive = (!clock.is_virtual()).then(|| client.keep_alive_in_background());
-    let mut listener = listener(&options, &secrets, &clock);
+    let mut listener: Box<dyn Listener> = Box::new(crate::run::Fanout(vec![
+        listener(&options, &secrets, &clock),
+        Box::new(journal),
+        Box::new(reports.clone()),
+    ]));
     let defaults = StepDefaults {
         retry: doc
             .defaults
@@ -329,6 +378,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     drop(keep_alive);
     listener.on(&Event::RunFinished { summary });
     drop(listener);
+    reports.write(&options.reports, &secrets)?;
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {
             let log = serde_json::to_string_pretty(&handle.requests()).unwrap_or_default();

@@ -2,10 +2,14 @@
 //! JSON lines (`--log-format json`), and the terminal display with progress bars.
 //! Every line passes through the secret redactor on its way out.
 
+mod document;
+mod journal;
 mod json_lines;
 mod lines;
 mod terminal;
 
+pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};
+pub use journal::Journal;
 pub use json_lines::JsonLines;
 pub use lines::Lines;
 pub use terminal::Terminal;

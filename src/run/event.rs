@@ -95,7 +95,7 @@ pub enum Outcome {
 }
 
 /// When a cue was meant to fire, and when it did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CueTiming {
     pub id: StepId,
     pub name: String,
@@ -109,7 +109,7 @@ pub struct CueTiming {
     pub status: CueStatus,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CueStatus {
     /// Within its grace.
@@ -122,7 +122,7 @@ pub enum CueStatus {
     Missed,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub ok: u32,
     pub failed: u32,
@@ -130,7 +130,9 @@ pub struct Summary {
     pub retries: u32,
     pub token_renewals: u32,
     pub api_calls: u32,
+    /// Milliseconds.
     #[serde(with = "millis")]
+    #[schemars(with = "u64")]
     pub elapsed: Duration,
     /// Whether the run as a whole succeeded.
     pub success: bool,

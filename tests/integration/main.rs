@@ -11,6 +11,7 @@ mod run_bad_input;
 mod run_resilience;
 mod run_selection;
 mod run_timeline;
+mod run_unattended;
 mod sim_admin;
 mod sim_control;
 mod sim_faults;

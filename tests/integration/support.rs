@@ -391,6 +391,22 @@ impl Run {
         self.output_in(self.dir.path()).await
     }
 
+    /// Against a harness emulator; the run's directory is handed back for the test to
+    /// read (and is removed when the test drops it).
+    pub async fn against_keeping_dir(self, emu: &Emu) -> (Output, tempfile::TempDir) {
+        self.arg("--endpoint")
+            .arg(emu.handle.base_url())
+            .env(HOST_PASSWORD_ENV, PASSWORD)
+            .output_with_dir()
+            .await
+    }
+
+    /// Runs, and hands back the run's directory with what it wrote.
+    pub async fn output_with_dir(self) -> (Output, tempfile::TempDir) {
+        let output = self.output_in(self.dir.path()).await;
+        (output, self.dir)
+    }
+
     /// Runs, then hands back the text of `requests.json` the run wrote in its directory.
     pub async fn output_keeping_dir(self) -> (Output, String) {
         let output = self.output_in(self.dir.path()).await;
@@ -406,6 +422,8 @@ impl Run {
             .args(&self.args)
             .current_dir(dir.as_ref())
             .env("EMCEE_DETERMINISTIC", "1")
+            // Locks and journals stay with the test.
+            .env("EMCEE_STATE_DIR", self.dir.path().join("state"))
             .env("NO_COLOR", "1")
             .env_remove(HOST_PASSWORD_ENV)
             .env_remove("EMCEE_ENDPOINT")

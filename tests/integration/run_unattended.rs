@@ -1,0 +1,190 @@
+//! Unattended runs: one run per meeting (the lock), the journal, and the JSON and
+//! JUnit reports, written whatever the outcome and without secrets.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn playbook(steps: &str) -> String {
+    format!(
+        "name: Unattended\nmeeting:\n  id: \"{MEETING}\"\n  host_password: \"{{{{ secret('EMCEE_HOST_PASSWORD') }}}}\"\nsteps:\n{steps}"
+    )
+}
+
+#[tokio::test]
+async fn a_second_run_on_the_same_meeting_exits_4_naming_the_holder() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_owned();
+    let first = tokio::spawn(
+        Run::playbook(&playbook(
+            "  - lock: {}\n  - wait: 1500ms\n  - unlock: {}\n",
+        ))
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .against_url(emu.handle.base_url()),
+    );
+    // Wait until the first run holds the lock (its first call has arrived).
+    while emu.requests().await.is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let second = Run::playbook(&playbook("  - start_recording: {}\n"))
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .against(&emu)
+        .await;
+    assert_eq!(second.code, 4, "{}", second.transcript());
+    assert!(
+        second
+            .stderr
+            .contains("meeting 914044873 is already being run: pid "),
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains("playbook.yaml"), "{}", second.stderr);
+    assert_eq!(
+        emu.meeting(MEETING).await["recording"],
+        false,
+        "the second run made no call"
+    );
+    let first = first.await.unwrap();
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    // Free again afterwards.
+    let third = Run::playbook(&playbook("  - start_recording: {}\n"))
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .against(&emu)
+        .await;
+    assert_eq!(third.code, 0, "{}", third.transcript());
+}
+
+#[tokio::test]
+async fn reports_are_written_on_failure_and_follow_their_schema() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let (output, dir) = Run::playbook(&playbook(
+        "  - lock: {}\n  - broadcast: Nobody Here\n    on_error: continue\n  - mute: Bob Li\n    when: \"false\"\n  - http: { method: PUT, path: /v1/mmc/control/conferences/record, body: { isRecord: 9 } }\n",
+    ))
+    .arg("--report")
+    .arg("json=report.json")
+    .arg("--report")
+    .arg("junit=report.xml")
+    .against_keeping_dir(&emu)
+    .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/schemas/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(report["success"], false);
+    let statuses: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["ok", "failed", "skipped", "failed"]);
+    assert_eq!(report["steps"][1]["continued"], true);
+    let junit = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
+    assert!(
+        junit.contains(r#"tests="4" skipped="1" failures="2""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("no participant matches `Nobody Here`"),
+        "{junit}"
+    );
+}
+
+#[test]
+fn the_committed_report_schema_is_current() {
+    let committed = std::fs::read_to_string(format!("{ROOT}/schemas/report.schema.json")).unwrap();
+    assert!(
+        committed == emcee::report::report_schema(),
+        "schemas/report.schema.json is stale: run `cargo run -- schema --report > schemas/report.schema.json`"
+    );
+}
+
+#[tokio::test]
+async fn the_journal_has_every_event_and_no_secret() {
+    const SECRET: &str = "journal-secret-123";
+    let yaml = TOWN_HALL.replace(
+        &format!("host_password: \"{PASSWORD}\""),
+        &format!("host_password: \"{SECRET}\""),
+    );
+    let emu = Emu::start(&yaml).await;
+    let (output, dir) = Run::playbook(&playbook(
+        "  - lock: {}\n  - log: \"{{ secret('EMCEE_HOST_PASSWORD') }}\"\n",
+    ))
+    .env(HOST_PASSWORD_ENV, SECRET)
+    .arg("--report")
+    .arg("json=report.json")
+    .arg("--endpoint")
+    .arg(emu.handle.base_url())
+    .output_with_dir()
+    .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("state/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let journal = std::fs::read_to_string(&runs[0]).unwrap();
+    let events: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"run_started"));
+    assert_eq!(kinds.last(), Some(&"run_finished"));
+    assert!(events.iter().all(|e| e["ts"].is_string()));
+    for text in [
+        journal,
+        std::fs::read_to_string(dir.path().join("report.json")).unwrap(),
+    ] {
+        assert!(!text.contains(SECRET), "a secret leaked: {text}");
+    }
+}
+
+#[tokio::test]
+async fn unwritable_reports_and_state_are_refused_before_any_call() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let output = Run::playbook(&playbook("  - lock: {}\n"))
+        .arg("--report")
+        .arg("json=/nonexistent/dir/report.json")
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stderr
+            .contains("cannot write the report /nonexistent/dir/report.json"),
+        "{}",
+        output.stderr
+    );
+    let output = Run::playbook(&playbook("  - lock: {}\n"))
+        .arg("--state-dir")
+        .arg("/proc/emcee-cannot-be-here")
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stderr.contains("/proc/emcee-cannot-be-here"),
+        "{}",
+        output.stderr
+    );
+    assert!(emu.requests().await.is_empty(), "no call was made");
+}
