@@ -362,6 +362,9 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         timeline,
     );
     executor.select(options.selection.clone());
+    let interrupt = crate::run::interrupt::Interrupt::new();
+    let listening = interrupt.listen(crate::signals::Signals::new()?);
+    executor.interrupt_with(Arc::clone(&interrupt));
     let result = executor.run(&doc.steps.value).await;
     let counts = executor.counts();
     let summary = Summary {
@@ -378,6 +381,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     drop(keep_alive);
     listener.on(&Event::RunFinished { summary });
     drop(listener);
+    listening.abort();
     reports.write(&options.reports, &secrets)?;
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {

@@ -82,6 +82,9 @@ pub struct Executor<'a> {
     started: bool,
     /// Tags of the blocks being run, which their steps inherit.
     inherited_tags: Vec<String>,
+    interrupt: std::sync::Arc<super::interrupt::Interrupt>,
+    /// How many `always` lists are running: they run even after an interrupt.
+    in_always: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -115,6 +118,8 @@ impl<'a> Executor<'a> {
             selection: Default::default(),
             started: true,
             inherited_tags: Vec::new(),
+            interrupt: super::interrupt::Interrupt::new(),
+            in_always: 0,
         }
     }
 
@@ -149,6 +154,17 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
+    /// Where an interrupt (SIGINT, SIGTERM) comes from.
+    pub fn interrupt_with(&mut self, interrupt: std::sync::Arc<super::interrupt::Interrupt>) {
+        self.interrupt = interrupt;
+    }
+
+    fn interrupted(&self) -> Option<StepFailure> {
+        self.interrupt
+            .received()
+            .map(|_| interrupted_failure(&self.interrupt))
+    }
+
     /// Which steps to take: `--tags`, `--skip-tags`, `--start-at`.
     pub fn select(&mut self, selection: crate::playbook::select::Selection) {
         self.started = selection.start_at.is_none();
@@ -163,6 +179,12 @@ impl<'a> Executor<'a> {
         id: String,
         cue: usize,
     ) -> Result<(), StepFailure> {
+        // Once interrupted, only `always` steps still start.
+        if self.in_always == 0
+            && let Some(failure) = self.interrupted()
+        {
+            return Err(failure);
+        }
         use crate::playbook::select::{Decision, matches};
         match self
             .selection
@@ -355,19 +377,28 @@ impl<'a> Executor<'a> {
                     (None, "wait" | "wait_for") => None,
                     (None, _) => Some(self.defaults.timeout),
                 };
-                match timeout {
-                    Some(limit) => {
-                        match tokio::time::timeout(
-                            limit.std(),
-                            self.perform(action_name, args, &mut ctx),
-                        )
-                        .await
-                        {
-                            Ok(result) => result,
-                            Err(_) => Err(StepFailure::new(format!("timed out after {limit}"))),
+                let interrupt = std::sync::Arc::clone(&self.interrupt);
+                let stoppable = self.in_always == 0;
+                let work = async {
+                    match timeout {
+                        Some(limit) => {
+                            match tokio::time::timeout(
+                                limit.std(),
+                                self.perform(action_name, args, &mut ctx),
+                            )
+                            .await
+                            {
+                                Ok(result) => result,
+                                Err(_) => Err(StepFailure::new(format!("timed out after {limit}"))),
+                            }
                         }
+                        None => self.perform(action_name, args, &mut ctx).await,
                     }
-                    None => self.perform(action_name, args, &mut ctx).await,
+                };
+                // An interrupt stops the step where it is, except in `always`.
+                tokio::select! {
+                    result = work => result,
+                    _ = interrupt.wait(), if stoppable => Err(interrupted_failure(&interrupt)),
                 }
             }
             Body::Block {
@@ -401,7 +432,22 @@ impl<'a> Executor<'a> {
                     });
                     result = self.steps(rescue, &format!("{id}.rescue."), cue).await;
                 }
-                let after = self.steps(always, &format!("{id}.always."), cue).await;
+                self.in_always += 1;
+                let always_prefix = format!("{id}.always.");
+                let after = if self.interrupt.received().is_some() {
+                    // Interrupted: `always` steps get a bounded time.
+                    let grace = super::interrupt::ALWAYS_GRACE;
+                    match tokio::time::timeout(grace, self.steps(always, &always_prefix, cue)).await
+                    {
+                        Ok(result) => result,
+                        Err(_) => Err(StepFailure::new(format!(
+                            "`always` steps did not finish within {grace:?} of the interrupt"
+                        ))),
+                    }
+                } else {
+                    self.steps(always, &always_prefix, cue).await
+                };
+                self.in_always -= 1;
                 self.inherited_tags.truncate(inherited);
                 self.defaults = outer;
                 result.and(after).map(|()| (Value::Null, None))
@@ -663,6 +709,16 @@ impl Executor<'_> {
             detail: None,
         });
         if continued { Ok(()) } else { Err(failure) }
+    }
+}
+
+fn interrupted_failure(interrupt: &super::interrupt::Interrupt) -> StepFailure {
+    let signal = interrupt
+        .received()
+        .unwrap_or(crate::signals::Received::Interrupt);
+    StepFailure {
+        message: format!("interrupted by {signal}"),
+        exit: super::interrupt::exit_code(signal),
     }
 }
 

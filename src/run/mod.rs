@@ -3,6 +3,7 @@
 
 mod event;
 mod executor;
+pub mod interrupt;
 pub mod lock;
 mod perform;
 mod retry;

@@ -188,3 +188,74 @@ async fn unwritable_reports_and_state_are_refused_before_any_call() {
     );
     assert!(emu.requests().await.is_empty(), "no call was made");
 }
+
+#[tokio::test]
+async fn sigterm_mid_run_runs_always_writes_everything_frees_the_lock_and_exits_143() {
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let emu = Emu::start(TOWN_HALL).await;
+        let (child, dir) = Run::playbook(&playbook(
+            "  - name: Show\n    steps:\n      - lock: {}\n      - wait: 30s\n      - start_live: {}\n    always:\n      - unlock: {}\n      - start_recording: {}\n  - end_meeting: {}\n",
+        ))
+        .arg("--report")
+        .arg("json=report.json")
+        .spawn(&emu);
+        while emu
+            .requests()
+            .await
+            .iter()
+            .all(|r| r["path"] != format!("{CONTROL}/lock"))
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let pid = child.id().unwrap().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-s", signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let output = child.wait_with_output().await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(code), "SIG{signal}: {stdout}");
+        let state = emu.meeting(MEETING).await;
+        assert_eq!(
+            (&state["locked"], &state["recording"]),
+            (&Value::Bool(false), &Value::Bool(true)),
+            "always ran"
+        );
+        assert_eq!(
+            (&state["live"], &state["status"]),
+            (&Value::Bool(false), &Value::from("active")),
+            "nothing else ran"
+        );
+        assert!(
+            stdout.contains(&format!("interrupted by SIG{signal}")),
+            "{stdout}"
+        );
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(report["success"], false);
+        assert!(
+            report["summary"].is_object(),
+            "the report is complete: {report}"
+        );
+        let runs: Vec<_> = std::fs::read_dir(dir.path().join("state/runs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        let journal = std::fs::read_to_string(&runs[0]).unwrap();
+        assert!(
+            journal.lines().last().unwrap().contains("\"run_finished\""),
+            "{journal}"
+        );
+        // The lock is free: another run on the same state goes ahead.
+        let again = Run::playbook(&playbook("  - lock: {}\n"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state").to_str().unwrap())
+            .against(&emu)
+            .await;
+        assert_eq!(again.code, 0, "{}", again.transcript());
+    }
+}

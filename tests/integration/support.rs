@@ -401,6 +401,27 @@ impl Run {
             .await
     }
 
+    /// Starts the run without waiting for it, for tests that signal it.
+    pub fn spawn(self, emu: &Emu) -> (tokio::process::Child, tempfile::TempDir) {
+        let run = self
+            .arg("--endpoint")
+            .arg(emu.handle.base_url())
+            .env(HOST_PASSWORD_ENV, PASSWORD);
+        let mut command = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("emcee"));
+        command
+            .args(&run.args)
+            .current_dir(run.dir.path())
+            .env("EMCEE_DETERMINISTIC", "1")
+            .env("NO_COLOR", "1")
+            .env("EMCEE_STATE_DIR", run.dir.path().join("state"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (key, value) in &run.env {
+            command.env(key, value);
+        }
+        (command.spawn().expect("emcee starts"), run.dir)
+    }
+
     /// Runs, and hands back the run's directory with what it wrote.
     pub async fn output_with_dir(self) -> (Output, tempfile::TempDir) {
         let output = self.output_in(self.dir.path()).await;

@@ -1,0 +1,71 @@
+//! SIGINT and SIGTERM during a run: the first stops the current step, lets `always`
+//! steps run (for a bounded time), and ends the run so that the journal, the reports
+//! and the lock are dealt with; a second signal exits at once.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use crate::signals::{Received, Signals};
+
+/// How long `always` steps may take once the run is interrupted.
+pub const ALWAYS_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[derive(Debug, Default)]
+pub struct Interrupt {
+    received: Mutex<Option<Received>>,
+    notify: Notify,
+}
+
+impl Interrupt {
+    pub fn new() -> Arc<Interrupt> {
+        Arc::new(Interrupt::default())
+    }
+
+    /// The signal that interrupted the run, if one has.
+    pub fn received(&self) -> Option<Received> {
+        *self.received.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the run interrupted (for tests and for the signal task).
+    pub fn raise(&self, signal: Received) {
+        let mut received = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        if received.is_none() {
+            *received = Some(signal);
+        }
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves once the run is interrupted.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.received().is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Listens for signals for the rest of the run: the first interrupts it, a second
+    /// exits the process at once with the signal's exit code.
+    pub fn listen(self: &Arc<Self>, mut signals: Signals) -> tokio::task::JoinHandle<()> {
+        let interrupt = Arc::clone(self);
+        tokio::spawn(async move {
+            let first = signals.recv().await;
+            tracing::warn!(
+                "{first}: stopping after the current step's `always` steps; again to exit at once"
+            );
+            interrupt.raise(first);
+            let second = signals.recv().await;
+            std::process::exit(exit_code(second).code());
+        })
+    }
+}
+
+pub fn exit_code(signal: Received) -> crate::error::ExitCode {
+    match signal {
+        Received::Interrupt => crate::error::ExitCode::Interrupted,
+        Received::Terminate => crate::error::ExitCode::Terminated,
+    }
+}
