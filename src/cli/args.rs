@@ -42,6 +42,21 @@ pub enum Command {
         name: Option<String>,
     },
 
+    /// Rebuild a run's reports from its journal.
+    Report {
+        /// The journal (`<state dir>/runs/<run id>.jsonl`), or `last`.
+        journal: String,
+
+        /// Where to write: json=PATH or junit=PATH (repeatable); the JSON report on
+        /// standard output when absent.
+        #[arg(long = "report", value_name = "FORMAT=PATH")]
+        reports: Vec<crate::report::ReportTarget>,
+
+        /// Where `last` looks for journals.
+        #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+
     /// Print the playbook JSON Schema (also in schemas/playbook.schema.json).
     Schema {
         /// The schema of `--report json=PATH` instead (schemas/report.schema.json).
@@ -107,6 +122,11 @@ pub struct RunArgs {
     /// (one test case per step). Repeatable.
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<crate::report::ReportTarget>,
+
+    /// Continue an interrupted or failed run from its journal (a path, or `last`): the
+    /// steps it finished are not run again, its cues keep their times.
+    #[arg(long, value_name = "JOURNAL")]
+    pub resume: Option<String>,
 
     /// Where the per-meeting locks and the run journals are kept.
     #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR")]

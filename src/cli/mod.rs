@@ -130,6 +130,7 @@ impl TryFrom<args::RunArgs> for RunOptions {
             selection: args.select.into(),
             state_dir: args.state_dir,
             reports: args.reports,
+            resume: args.resume,
             progress: match args.progress {
                 args::ProgressArg::Auto => Progress::Auto,
                 args::ProgressArg::Always => Progress::Always,
@@ -188,6 +189,11 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
                 args::PlanFormatArg::Json => commands::plan::PlanFormat::Json,
             },
         }),
+        args::Command::Report {
+            journal,
+            reports,
+            state_dir,
+        } => commands::report::run(&journal, &reports, state_dir.as_deref()),
         args::Command::Actions { name } => {
             print_out(&commands::actions::text(name.as_deref())?)?;
             Ok(ExitCode::Success)

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod check;
 pub mod plan;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod sim;

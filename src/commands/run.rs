@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub sim_requests: Option<PathBuf>,
     /// `--tags`, `--skip-tags`, `--start-at`.
     pub selection: crate::playbook::select::Selection,
+    /// A journal to resume (a path, or `last`): continue after its last completed cue.
+    pub resume: Option<String>,
     /// Where locks and journals go; the user's state directory when absent.
     pub state_dir: Option<PathBuf>,
     /// Reports to write at the end, whatever the outcome.
@@ -136,7 +138,48 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-    options.selection.validate(&playbook)?;
+    // Resuming: the journal must be whole and its playbook unchanged; the run goes on
+    // from the first cue it did not finish.
+    let mut selection = options.selection.clone();
+    let resumed = match &options.resume {
+        None => None,
+        Some(which) => {
+            let dir = crate::run::lock::state_dir(options.state_dir.as_deref());
+            let path = if which == "last" {
+                crate::report::replay::last(&dir)?
+            } else {
+                PathBuf::from(which)
+            };
+            let journal = crate::report::replay::read(&path)?;
+            if journal.playbook_hash != playbook.hash() {
+                return Err(Error::Usage(format!(
+                    "{}: the playbook changed since run {}; resuming it could repeat or skip cues",
+                    options.playbook.display(),
+                    journal.run_id
+                )));
+            }
+            match &journal.resume_at {
+                None => {
+                    crate::cli::print_out(&format!(
+                        "run {} already finished; nothing to resume\n",
+                        journal.run_id
+                    ))?;
+                    return Ok(ExitCode::Success);
+                }
+                Some(step) => {
+                    if selection.start_at.is_some() {
+                        return Err(Error::Usage(
+                            "--resume and --start-at cannot be used together".into(),
+                        ));
+                    }
+                    tracing::info!("resuming run {} from step {step}", journal.run_id);
+                    selection.start_at = Some(step.clone());
+                }
+            }
+            Some(journal)
+        }
+    };
+    selection.validate(&playbook)?;
     let doc = &playbook.doc;
     if options.sim_requests.is_some() && !options.sim {
         return Err(Error::Usage("--sim-requests needs --sim".into()));
@@ -288,6 +331,8 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     } else {
         None
     };
+    // A resumed run keeps its first start, so that `+15m` cues keep their meaning.
+    let run_start = resumed.as_ref().map_or(started_at, |r| r.started);
     let run_id = format!(
         "{}-{meeting_id}-{}",
         started_at.strftime("%Y%m%dT%H%M%SZ"),
@@ -346,10 +391,14 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
             endpoint.clone()
         },
         steps: doc.steps.len(),
+        file: options.playbook.display().to_string(),
+        playbook_hash: playbook.hash(),
+        started: format!("{:.3}", run_start),
+        run_id: run_id.clone(),
     });
     let timeline = crate::run::Timeline {
         clock: Arc::clone(&clock),
-        start: clock.now(),
+        start: run_start,
         zone,
     };
     let mut executor = Executor::new(
@@ -361,7 +410,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         defaults,
         timeline,
     );
-    executor.select(options.selection.clone());
+    executor.select(selection);
     let interrupt = crate::run::interrupt::Interrupt::new();
     let listening = interrupt.listen(crate::signals::Signals::new()?);
     executor.interrupt_with(Arc::clone(&interrupt));

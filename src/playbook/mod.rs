@@ -107,6 +107,25 @@ impl Playbook {
         Ok(Playbook { file, doc })
     }
 
+    /// SHA-256 of the playbook's text and of every file it includes, in order: a resumed
+    /// run refuses a playbook that changed.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.file.text().as_bytes());
+        for step in self.walk() {
+            if let Some(included) = &step.included {
+                hasher.update(included.file.name().as_bytes());
+                hasher.update(included.file.text().as_bytes());
+            }
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Every step, depth first, blocks before their contents.
     pub fn walk(&self) -> Vec<&Spanned<Step>> {
         fn visit<'a>(steps: &'a [Spanned<Step>], out: &mut Vec<&'a Spanned<Step>>) {

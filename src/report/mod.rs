@@ -6,6 +6,7 @@ mod document;
 mod journal;
 mod json_lines;
 mod lines;
+pub mod replay;
 mod terminal;
 
 pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};
@@ -37,6 +38,7 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             meeting,
             endpoint,
             steps,
+            ..
         } => {
             format!(
                 "run     {playbook}: meeting {meeting} at {endpoint}, {steps} cue{}",

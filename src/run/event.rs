@@ -18,6 +18,14 @@ pub enum Event {
         playbook: String,
         meeting: String,
         endpoint: String,
+        /// The playbook file, as given.
+        file: String,
+        /// SHA-256 of the playbook and every file it includes, to refuse resuming a
+        /// run whose playbook changed.
+        playbook_hash: String,
+        /// When the run started (RFC 3339); a resumed run keeps its original start.
+        started: String,
+        run_id: String,
         /// Top-level steps (cues).
         steps: usize,
     },
@@ -83,7 +91,7 @@ pub enum Event {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     Ok,
@@ -95,7 +103,7 @@ pub enum Outcome {
 }
 
 /// When a cue was meant to fire, and when it did.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CueTiming {
     pub id: StepId,
     pub name: String,
@@ -109,7 +117,9 @@ pub struct CueTiming {
     pub status: CueStatus,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CueStatus {
     /// Within its grace.
@@ -122,7 +132,7 @@ pub enum CueStatus {
     Missed,
 }
 
-#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub ok: u32,
     pub failed: u32,
@@ -164,5 +174,11 @@ mod millis {
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(deserializer).map(Duration::from_millis)
     }
 }

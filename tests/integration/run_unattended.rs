@@ -259,3 +259,160 @@ async fn sigterm_mid_run_runs_always_writes_everything_frees_the_lock_and_exits_
         assert_eq!(again.code, 0, "{}", again.transcript());
     }
 }
+
+#[tokio::test]
+async fn a_resumed_run_makes_no_call_for_the_steps_before_the_failure() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_owned();
+    let steps =
+        "  - lock: {}\n  - start_recording: {}\n  - broadcast: Zed Late\n  - start_live: {}\n";
+    let first = Run::playbook(&playbook(steps))
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .against(&emu)
+        .await;
+    assert_eq!(first.code, 1, "{}", first.transcript());
+    // Zed arrives (as a co-host: the meeting is locked by now); the run is picked up
+    // where it stopped.
+    let joined = emu
+        .admin(
+            "POST",
+            &format!("/_sim/meetings/{MEETING}/participants"),
+            Some(serde_json::json!({"name": "Zed Late", "role": "cohost"})),
+        )
+        .await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    emu.admin("DELETE", "/_sim/requests", None).await;
+    let resumed = Run::playbook(&playbook(steps))
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .arg("--resume")
+        .arg("last")
+        .arg("--report")
+        .arg("json=report.json")
+        .against(&emu)
+        .await;
+    assert_eq!(resumed.code, 0, "{}", resumed.transcript());
+    let paths: Vec<String> = emu
+        .requests()
+        .await
+        .iter()
+        .map(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .filter(|p| p != "token" && p != "realTimeInfo")
+        .collect();
+    assert_eq!(
+        paths,
+        ["broadcast", "live"],
+        "steps 1 and 2 were not run again"
+    );
+    assert!(
+        resumed.stdout.contains("skip    lock: before --start-at 3"),
+        "{}",
+        resumed.stdout
+    );
+    // The resumed run is journaled too, and a finished run has nothing left.
+    let again = Run::playbook(&playbook(steps))
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .arg("--resume")
+        .arg("last")
+        .against(&emu)
+        .await;
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    assert!(
+        again.stdout.contains("already finished; nothing to resume"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[tokio::test]
+async fn resume_refuses_a_changed_playbook_and_a_damaged_journal() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_owned();
+    let first = Run::playbook(&playbook("  - broadcast: Nobody\n"))
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .against(&emu)
+        .await;
+    assert_eq!(first.code, 1);
+    let changed = Run::playbook(&playbook("  - broadcast: Somebody\n"))
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .arg("--resume")
+        .arg("last")
+        .against(&emu)
+        .await;
+    assert_eq!(changed.code, 2, "{}", changed.transcript());
+    assert!(
+        changed.stderr.contains("the playbook changed since run"),
+        "{}",
+        changed.stderr
+    );
+    // Damage the journal: resume names the line and leaves the file alone.
+    let journal = std::fs::read_dir(state.path().join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str("{\"event\":\"step_fini");
+    std::fs::write(&journal, &text).unwrap();
+    let lines = text.lines().count();
+    let damaged = Run::playbook(&playbook("  - broadcast: Nobody\n"))
+        .arg("--resume")
+        .arg(journal.to_str().unwrap())
+        .against(&emu)
+        .await;
+    assert_eq!(damaged.code, 1, "{}", damaged.transcript());
+    assert!(
+        damaged
+            .stderr
+            .contains(&format!(".jsonl:{lines}: the journal is damaged")),
+        "{}",
+        damaged.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap(),
+        text,
+        "nothing overwritten"
+    );
+}
+
+#[tokio::test]
+async fn reports_can_be_rebuilt_from_the_journal() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let (output, dir) = Run::playbook(&playbook(
+        "  - lock: {}\n  - broadcast: Nobody\n    on_error: continue\n  - unlock: {}\n",
+    ))
+    .arg("--report")
+    .arg("json=report.json")
+    .against_keeping_dir(&emu)
+    .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let original: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let rebuilt = Run::command(&[
+        "report",
+        "last",
+        "--state-dir",
+        dir.path().join("state").to_str().unwrap(),
+    ])
+    .output()
+    .await;
+    assert_eq!(rebuilt.code, 0, "{}", rebuilt.transcript());
+    let rebuilt: Value = serde_json::from_str(&rebuilt.stdout).unwrap();
+    assert_eq!(rebuilt, original);
+}
