@@ -57,6 +57,12 @@ pub enum Command {
         state_dir: Option<PathBuf>,
     },
 
+    /// Print shell completions: `emcee completions bash > /etc/bash_completion.d/emcee`.
+    Completions { shell: clap_complete::Shell },
+
+    /// Print the man page (roff): `emcee man > emcee.1`.
+    Man,
+
     /// Print the playbook JSON Schema (also in schemas/playbook.schema.json).
     Schema {
         /// The schema of `--report json=PATH` instead (schemas/report.schema.json).

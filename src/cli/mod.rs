@@ -194,6 +194,25 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
             reports,
             state_dir,
         } => commands::report::run(&journal, &reports, state_dir.as_deref()),
+        args::Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Args as clap::CommandFactory>::command(),
+                "emcee",
+                &mut out,
+            );
+            print_out(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::Success)
+        }
+        args::Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Args as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| Error::io("cannot render the man page", e))?;
+            print_out(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::Success)
+        }
         args::Command::Actions { name } => {
             print_out(&commands::actions::text(name.as_deref())?)?;
             Ok(ExitCode::Success)

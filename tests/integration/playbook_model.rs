@@ -247,3 +247,18 @@ async fn every_example_playbook_rehearses_on_virtual_time() {
         );
     }
 }
+
+#[tokio::test]
+async fn completions_and_the_man_page_come_from_the_command_line_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = Run::command(&["completions", shell]).output().await;
+        assert_eq!(output.code, 0, "{}", output.transcript());
+        assert!(
+            output.stdout.contains("fast-forward"),
+            "{shell} completions know the run options"
+        );
+    }
+    let man = Run::command(&["man"]).output().await;
+    assert_eq!(man.code, 0, "{}", man.transcript());
+    assert!(man.stdout.contains(".TH emcee 1"), "{}", man.stdout);
+}
