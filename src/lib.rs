@@ -12,6 +12,7 @@ pub mod plan;
 pub mod playbook;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod signals;
 pub mod sim;
 pub mod source;

@@ -57,6 +57,22 @@ pub enum Command {
         state_dir: Option<PathBuf>,
     },
 
+    /// Run playbooks at their times from a schedule file (cron expressions with time
+    /// zones), one `emcee run` per firing, until SIGTERM.
+    Schedule {
+        /// The schedule file.
+        file: PathBuf,
+        /// Print the equivalent crontab lines instead.
+        #[arg(long)]
+        print_crontab: bool,
+        /// List the next N firings instead.
+        #[arg(long, value_name = "N")]
+        next: Option<usize>,
+        /// Log lines as text or JSON.
+        #[arg(long, value_enum, default_value_t = LogFormatArg::Text, env = "EMCEE_LOG_FORMAT")]
+        log_format: LogFormatArg,
+    },
+
     /// Print shell completions: `emcee completions bash > /etc/bash_completion.d/emcee`.
     Completions { shell: clap_complete::Shell },
 
@@ -66,8 +82,11 @@ pub enum Command {
     /// Print the playbook JSON Schema (also in schemas/playbook.schema.json).
     Schema {
         /// The schema of `--report json=PATH` instead (schemas/report.schema.json).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "schedule")]
         report: bool,
+        /// The schema of schedule files instead (schemas/schedule.schema.json).
+        #[arg(long)]
+        schedule: bool,
     },
 
     /// Serve the meeting emulator: the meeting-control API plus an admin API under /_sim/.

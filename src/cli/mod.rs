@@ -194,6 +194,23 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
             reports,
             state_dir,
         } => commands::report::run(&journal, &reports, state_dir.as_deref()),
+        args::Command::Schedule {
+            file,
+            print_crontab,
+            next,
+            log_format,
+        } => {
+            let options = commands::schedule::ScheduleOptions {
+                file,
+                print_crontab,
+                next,
+                log_format: match log_format {
+                    args::LogFormatArg::Text => LogFormat::Text,
+                    args::LogFormatArg::Json => LogFormat::Json,
+                },
+            };
+            current_thread()?.block_on(commands::schedule::run(options))
+        }
         args::Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(
@@ -217,9 +234,11 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
             print_out(&commands::actions::text(name.as_deref())?)?;
             Ok(ExitCode::Success)
         }
-        args::Command::Schema { report } => {
+        args::Command::Schema { report, schedule } => {
             print_out(&if report {
                 crate::report::report_schema()
+            } else if schedule {
+                crate::schedule::schema()
             } else {
                 commands::schema::text()
             })?;

@@ -6,5 +6,6 @@ pub mod check;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod schema;
 pub mod sim;

@@ -12,6 +12,7 @@ mod run_resilience;
 mod run_selection;
 mod run_timeline;
 mod run_unattended;
+mod schedule_command;
 mod sim_admin;
 mod sim_control;
 mod sim_faults;

@@ -401,25 +401,30 @@ impl Run {
             .await
     }
 
-    /// Starts the run without waiting for it, for tests that signal it.
-    pub fn spawn(self, emu: &Emu) -> (tokio::process::Child, tempfile::TempDir) {
-        let run = self
-            .arg("--endpoint")
-            .arg(emu.handle.base_url())
-            .env(HOST_PASSWORD_ENV, PASSWORD);
+    /// Starts the command as it is (no endpoint added) without waiting for it.
+    pub fn spawn_plain(self) -> (tokio::process::Child, tempfile::TempDir) {
         let mut command = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("emcee"));
         command
-            .args(&run.args)
-            .current_dir(run.dir.path())
+            .args(&self.args)
+            .current_dir(self.dir.path())
             .env("EMCEE_DETERMINISTIC", "1")
             .env("NO_COLOR", "1")
-            .env("EMCEE_STATE_DIR", run.dir.path().join("state"))
+            .env("EMCEE_STATE_DIR", self.dir.path().join("state"))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        for (key, value) in &run.env {
+        for (key, value) in &self.env {
             command.env(key, value);
         }
-        (command.spawn().expect("emcee starts"), run.dir)
+        (command.spawn().expect("emcee starts"), self.dir)
+    }
+
+    /// Starts the run against a harness emulator without waiting for it, for tests
+    /// that signal it.
+    pub fn spawn(self, emu: &Emu) -> (tokio::process::Child, tempfile::TempDir) {
+        self.arg("--endpoint")
+            .arg(emu.handle.base_url())
+            .env(HOST_PASSWORD_ENV, PASSWORD)
+            .spawn_plain()
     }
 
     /// Runs, and hands back the run's directory with what it wrote.
