@@ -54,7 +54,8 @@ def playbook():
 def run(path, url):
     env = dict(os.environ, EMCEE_HOST_PASSWORD=PASSWORD)
     with tempfile.TemporaryDirectory() as state:
-        out = subprocess.run([EMCEE, "run", path, "--endpoint", url, "--log-format", "json", "--state-dir", state],
+        out = subprocess.run([EMCEE, "run", path, "--endpoint", url, "--log-format", "json", "--state-dir", state,
+                              "--rate-limit", "0"],
                              env=env, capture_output=True, text=True)
     events = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
     summary = next(e["summary"] for e in events if e["event"] == "run_finished")

@@ -153,6 +153,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "JOURNAL")]
     pub resume: Option<String>,
 
+    /// Calls per minute per API that emcee allows itself, in bursts of as many (0: no
+    /// limit). The playbook's `defaults.rate_limit`, or 90, when absent.
+    #[arg(long, env = "EMCEE_RATE_LIMIT", value_name = "PER_MINUTE")]
+    pub rate_limit: Option<u32>,
+
     /// Where the per-meeting locks and the run journals are kept.
     #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

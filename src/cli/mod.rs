@@ -131,6 +131,7 @@ impl TryFrom<args::RunArgs> for RunOptions {
             state_dir: args.state_dir,
             reports: args.reports,
             resume: args.resume,
+            rate_limit: args.rate_limit,
             progress: match args.progress {
                 args::ProgressArg::Auto => Progress::Auto,
                 args::ProgressArg::Always => Progress::Always,

@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub resume: Option<String>,
     /// Where locks and journals go; the user's state directory when absent.
     pub state_dir: Option<PathBuf>,
+    /// Calls per minute per API (0: none); the playbook's, or 90, when absent.
+    pub rate_limit: Option<u32>,
     /// Reports to write at the end, whatever the outcome.
     pub reports: Vec<crate::report::ReportTarget>,
     pub progress: Progress,
@@ -357,7 +359,13 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
             Arc::new(move |s: &str| remember.remember(s)),
             &[],
         )
-        .map_err(Error::Failed)?,
+        .map_err(Error::Failed)?
+        .with_rate_limit(
+            options
+                .rate_limit
+                .or(doc.defaults.rate_limit)
+                .unwrap_or(playbook::DEFAULT_RATE_LIMIT),
+        ),
     );
     // On virtual time the executor's own waits keep the token alive; a background task
     // would sleep in real time.

@@ -83,7 +83,14 @@ pub struct Defaults {
     /// How long one step may take, retries included; 30s when absent.
     #[serde(default)]
     pub timeout: Option<Spanned<Duration>>,
+    /// Calls per minute per API that emcee allows itself (0: no limit); 90 when absent,
+    /// safely under the gateway's 100. `--rate-limit` overrides it.
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
 }
+
+/// Calls per minute per API when neither the playbook nor `--rate-limit` says.
+pub const DEFAULT_RATE_LIMIT: u32 = 90;
 
 /// A step's time limit when neither the step nor `defaults` sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs_const(30);

@@ -194,3 +194,41 @@ async fn secrets_never_appear_in_any_output() {
         .collect();
     assert!(tokens.is_empty());
 }
+
+#[tokio::test]
+async fn the_client_side_rate_limit_paces_calls_per_api() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let steps = "  - lock: {}\n    loop: \"{{ range(62) | list }}\"\n  - start_recording: {}\n";
+    let lock_times = |log: &[Value]| -> Vec<jiff::Timestamp> {
+        calls_to(log, "/lock")
+            .iter()
+            .map(|r| r["received"].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let paced = Run::playbook(&playbook(FAST, steps))
+        .arg("--rate-limit")
+        .arg("60")
+        .against(&emu)
+        .await;
+    assert_eq!(paced.code, 0, "{}", paced.transcript());
+    let times = lock_times(&emu.requests().await);
+    assert_eq!(times.len(), 62);
+    // A burst of 60, then one call a second: the last two waited for the bucket.
+    let spread = times[61].duration_since(times[0]);
+    assert!(
+        spread >= jiff::SignedDuration::from_millis(1900),
+        "calls 61 and 62 were not paced: {spread:?}"
+    );
+    emu.admin("DELETE", "/_sim/requests", None).await;
+    let free = Run::playbook(&playbook(FAST, steps))
+        .arg("--rate-limit")
+        .arg("0")
+        .against(&emu)
+        .await;
+    assert_eq!(free.code, 0, "{}", free.transcript());
+    let times = lock_times(&emu.requests().await);
+    assert!(
+        times[61].duration_since(times[0]) < jiff::SignedDuration::from_millis(1900),
+        "no limit, no waiting"
+    );
+}
