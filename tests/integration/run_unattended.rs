@@ -95,6 +95,17 @@ async fn reports_are_written_on_failure_and_follow_their_schema() {
         .collect();
     assert_eq!(statuses, ["ok", "failed", "skipped", "failed"]);
     assert_eq!(report["steps"][1]["continued"], true);
+    insta::assert_json_snapshot!(report, {
+        ".endpoint" => "[endpoint]",
+        ".steps[].elapsed_ms" => "[ms]",
+        ".summary.elapsed" => "[ms]",
+        ".steps[].error" => insta::dynamic_redaction(|value, _| {
+            // Request ids differ per run; the rest of the message is kept.
+            value.as_str().map_or(value.clone(), |text| {
+                insta::internals::Content::from(text.split(" (X-Request-Id").next().unwrap_or(text).to_owned())
+            })
+        }),
+    });
     let junit = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
     assert!(
         junit.contains(r#"tests="4" skipped="1" failures="2""#),
