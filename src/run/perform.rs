@@ -22,6 +22,8 @@ use crate::yaml::Spanned;
 /// The service takes at most this many pids per batch call from emcee; its own limit is
 /// higher, but smaller batches keep each call quick and its failure cheap.
 pub const BATCH: usize = 100;
+/// Calls made at once when the API has no batch call for a change to many people.
+pub const FANOUT: usize = 4;
 /// Rounds of read-back and retry before a mass change is called a failure.
 const READ_BACK_ROUNDS: usize = 3;
 
@@ -297,37 +299,23 @@ impl Executor<'_> {
         ctx: &mut StepCtx,
         request: Request,
     ) -> Result<Response, StepFailure> {
-        let mut backoff = Backoff::new(&ctx.retry);
-        let mut attempt = 1;
-        loop {
-            match self.client.send(&request).await {
-                Ok(response) => return Ok(response),
-                Err(failure) if failure.retryable() => match backoff.next(failure.retry_after()) {
-                    Some(delay) => {
-                        attempt += 1;
-                        ctx.retries += 1;
-                        self.counts.retries += 1;
-                        self.emit(Event::Retry {
-                            id: ctx.id.clone(),
-                            name: ctx.name.clone(),
-                            attempt,
-                            attempts: backoff.attempts,
-                            delay,
-                            reason: failure.brief(),
-                        });
-                        // On the run's clock, so a rehearsal on virtual time does not wait.
-                        let clock = std::sync::Arc::clone(&self.timeline.clock);
-                        let until = clock
-                            .now()
-                            .checked_add(delay)
-                            .unwrap_or(jiff::Timestamp::MAX);
-                        clock.sleep_until(until).await;
-                    }
-                    None => return Err(api_failure(failure, attempt)),
-                },
-                Err(failure) => return Err(api_failure(failure, attempt)),
-            }
-        }
+        let client = std::sync::Arc::clone(&self.client);
+        let clock = std::sync::Arc::clone(&self.timeline.clock);
+        let spec = ctx.retry;
+        // Each retry is shown as it happens, before its wait.
+        send_with_retry(&client, &request, &spec, &clock, |retry| {
+            ctx.retries += 1;
+            self.counts.retries += 1;
+            self.emit(Event::Retry {
+                id: ctx.id.clone(),
+                name: ctx.name.clone(),
+                attempt: retry.attempt,
+                attempts: retry.attempts,
+                delay: retry.delay,
+                reason: retry.reason,
+            });
+        })
+        .await
     }
 
     async fn simple(&mut self, ctx: &mut StepCtx, tail: &str, body: Value, detail: &str) -> Done {
@@ -452,7 +440,9 @@ impl Executor<'_> {
         ))
     }
 
-    /// The same call for each matched participant, one after another.
+    /// The same call for each matched participant: several at once (at most
+    /// [`FANOUT`]), since the API has no batch call for it. The rate limit and the retry
+    /// policy apply to each; the first failure stops the rest.
     async fn each(
         &mut self,
         ctx: &mut StepCtx,
@@ -462,12 +452,63 @@ impl Executor<'_> {
         verb: &'static str,
     ) -> Done {
         let targets = self.resolve(ctx, who).await?;
-        let total = targets.len();
-        for (done, target) in targets.iter().enumerate() {
-            let request = Request::put(tail, body.clone()).participant(&target.pid);
+        if let [target] = &targets[..] {
+            let request = Request::put(tail, body).participant(&target.pid);
             self.call_for(ctx, request, target).await?;
-            if total > 1 {
-                self.progress(ctx, verb, done + 1, total);
+            return Ok((
+                targets_json(&targets),
+                Some(format!("{verb} {}", target.name)),
+            ));
+        }
+        let total = targets.len();
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(FANOUT));
+        let (notes, mut heard) = tokio::sync::mpsc::unbounded_channel::<RetryNote>();
+        let mut tasks = tokio::task::JoinSet::new();
+        for target in &targets {
+            let (client, clock, permits, notes) = (
+                std::sync::Arc::clone(&self.client),
+                std::sync::Arc::clone(&self.timeline.clock),
+                std::sync::Arc::clone(&permits),
+                notes.clone(),
+            );
+            let (request, spec, name) = (
+                Request::put(tail, body.clone()).participant(&target.pid),
+                ctx.retry,
+                target.name.clone(),
+            );
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let result = send_with_retry(&client, &request, &spec, &clock, |note| {
+                    let _ = notes.send(note);
+                })
+                .await;
+                (name, result)
+            });
+        }
+        drop(notes);
+        let mut done = 0;
+        loop {
+            tokio::select! {
+                Some(note) = heard.recv() => {
+                    ctx.retries += 1;
+                    self.counts.retries += 1;
+                    self.emit(Event::Retry { id: ctx.id.clone(), name: ctx.name.clone(), attempt: note.attempt, attempts: note.attempts, delay: note.delay, reason: note.reason });
+                }
+                finished = tasks.join_next() => match finished {
+                    None => break,
+                    Some(Ok((_, Ok(_)))) => {
+                        done += 1;
+                        self.progress(ctx, verb, done, total);
+                    }
+                    Some(Ok((name, Err(failure)))) => {
+                        tasks.abort_all();
+                        return Err(StepFailure { message: format!("{name}: {}", failure.message), exit: failure.exit });
+                    }
+                    Some(Err(error)) => {
+                        tasks.abort_all();
+                        return Err(StepFailure::new(format!("a call was lost: {error}")));
+                    }
+                },
             }
         }
         Ok((
@@ -765,6 +806,51 @@ impl Executor<'_> {
             .eval(condition, pos, &vars)
             .map_err(|e| self.template_failure(e))?;
         Ok(value.is_true())
+    }
+}
+
+/// One retry about to happen.
+pub(super) struct RetryNote {
+    attempt: u32,
+    attempts: u32,
+    delay: std::time::Duration,
+    reason: String,
+}
+
+/// One API call, retried on transient failures as `spec` says, waiting on the run's
+/// clock (so a rehearsal on virtual time does not wait); `on_retry` hears of each
+/// retry before its wait.
+async fn send_with_retry(
+    client: &crate::mmc::Client,
+    request: &Request,
+    spec: &crate::playbook::RetrySpec,
+    clock: &crate::clock::SharedClock,
+    mut on_retry: impl FnMut(RetryNote),
+) -> Result<Response, StepFailure> {
+    let mut backoff = Backoff::new(spec);
+    let mut attempt = 1;
+    loop {
+        match client.send(request).await {
+            Ok(response) => return Ok(response),
+            Err(failure) if failure.retryable() => match backoff.next(failure.retry_after()) {
+                Some(delay) => {
+                    attempt += 1;
+                    on_retry(RetryNote {
+                        attempt,
+                        attempts: backoff.attempts,
+                        delay,
+                        reason: failure.brief(),
+                    });
+                    let until = clock
+                        .now()
+                        .checked_add(delay)
+                        .unwrap_or(jiff::Timestamp::MAX);
+                    clock.sleep_until(until).await;
+                }
+                None => return Err(api_failure(failure, attempt)),
+            },
+            Err(failure) => return Err(api_failure(failure, attempt)),
+        }
     }
 }
 

@@ -423,3 +423,41 @@ async fn the_default_time_limit_bounds_api_calls_not_waits() {
     );
     assert_eq!(emu.meeting(MEETING).await["recording"], true);
 }
+
+#[tokio::test]
+async fn fan_out_without_a_batch_call_runs_a_few_calls_at_once() {
+    let people: String = (1..=12)
+        .map(|i| format!("      - {{ name: Guest {i:02} }}\n"))
+        .collect();
+    let seed = format!(
+        "meetings:\n  - id: \"{MEETING}\"\n    host_password: \"{PASSWORD}\"\n    participants:\n      - {{ name: Host, role: host }}\n{people}"
+    );
+    let emu = Emu::start(&seed).await;
+    let mute = format!("{CONTROL}/participants/mute");
+    emu.faults(json!({"rules": [
+        {"path": mute, "latency": "300ms"},
+        {"path": mute, "nth": 2, "error": {"status": 503, "code": "MMC.111070003"}}
+    ]}))
+    .await;
+    let output = run(&emu, "  - mute: { role: guest, all: true }\n").await;
+    assert!(
+        output.stdout.contains("retry   mute: attempt 2/3"),
+        "a retry inside the fan-out is shown: {}",
+        output.stdout
+    );
+    assert_eq!(names_where(&emu.meeting(MEETING).await, "mute").len(), 12);
+    let mut times: Vec<jiff::Timestamp> = emu
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r["path"] == mute)
+        .map(|r| r["received"].as_str().unwrap().parse().unwrap())
+        .collect();
+    times.sort();
+    assert_eq!(times.len(), 13, "12 calls and one retry");
+    // One after another, calls would arrive 300 ms apart at least; four arrive together.
+    assert!(
+        times[3].duration_since(times[0]) < jiff::SignedDuration::from_millis(250),
+        "the first four calls were not made at once: {times:?}"
+    );
+}
