@@ -19,22 +19,6 @@ async fn rehearse(run: Run) -> (Output, Vec<Value>) {
     (output, serde_json::from_str(&requests).unwrap_or_default())
 }
 
-fn calls(requests: &[Value]) -> Vec<String> {
-    requests
-        .iter()
-        .map(|r| {
-            r["path"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_owned()
-        })
-        .filter(|p| p != "token" && p != "realTimeInfo")
-        .collect()
-}
-
 #[tokio::test]
 async fn includes_run_with_their_vars_over_the_files_defaults() {
     let (output, requests) = rehearse(Run::playbook(MAIN).file("parts/stage.yaml", STAGE)).await;
@@ -56,7 +40,7 @@ async fn includes_run_with_their_vars_over_the_files_defaults() {
         "{}",
         output.stdout
     );
-    assert_eq!(calls(&requests), ["broadcast", "broadcast"]);
+    assert_eq!(action_calls(&requests), ["broadcast", "broadcast"]);
 }
 
 #[tokio::test]
@@ -106,12 +90,12 @@ const TAGGED: &str = "name: Tags\nmeeting: { id: \"914044873\", host_password: p
 async fn tags_select_and_skip_steps() {
     let (output, requests) = rehearse(Run::playbook(TAGGED).arg("--tags").arg("qa,setup")).await;
     assert_eq!(output.code, 0, "{}", output.transcript());
-    assert_eq!(calls(&requests), ["lock", "mute"]);
+    assert_eq!(action_calls(&requests), ["lock", "mute"]);
     let (output, requests) =
         rehearse(Run::playbook(TAGGED).arg("--skip-tags").arg("recording")).await;
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert_eq!(
-        calls(&requests),
+        action_calls(&requests),
         ["lock", "mute"],
         "the block's tag covers its steps"
     );
@@ -130,7 +114,11 @@ async fn start_at_skips_what_comes_before() {
         let (output, requests) =
             rehearse(Run::playbook(TAGGED).arg("--start-at").arg(target)).await;
         assert_eq!(output.code, 0, "{}", output.transcript());
-        assert_eq!(calls(&requests), ["live", "mute"], "--start-at {target}");
+        assert_eq!(
+            action_calls(&requests),
+            ["live", "mute"],
+            "--start-at {target}"
+        );
     }
 }
 

@@ -73,13 +73,8 @@ async fn reports_are_written_on_failure_and_follow_their_schema() {
     .against_keeping_dir(&emu)
     .await;
     assert_eq!(output.code, 1, "{}", output.transcript());
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
-            .unwrap();
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{ROOT}/schemas/report.schema.json")).unwrap(),
-    )
-    .unwrap();
+    let report: Value = read_json(dir.path().join("report.json"));
+    let schema: Value = read_json(format!("{ROOT}/schemas/report.schema.json"));
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&report)
@@ -244,9 +239,7 @@ async fn sigterm_mid_run_runs_always_writes_everything_frees_the_lock_and_exits_
             stdout.contains(&format!("interrupted by SIG{signal}")),
             "{stdout}"
         );
-        let report: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
-                .unwrap();
+        let report: Value = read_json(dir.path().join("report.json"));
         assert_eq!(report["success"], false);
         assert!(
             report["summary"].is_object(),
@@ -305,21 +298,7 @@ async fn a_resumed_run_makes_no_call_for_the_steps_before_the_failure() {
         .against(&emu)
         .await;
     assert_eq!(resumed.code, 0, "{}", resumed.transcript());
-    let paths: Vec<String> = emu
-        .requests()
-        .await
-        .iter()
-        .map(|r| {
-            r["path"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_owned()
-        })
-        .filter(|p| p != "token" && p != "realTimeInfo")
-        .collect();
+    let paths = action_calls(&emu.requests().await);
     assert_eq!(
         paths,
         ["broadcast", "live"],
@@ -412,9 +391,7 @@ async fn reports_can_be_rebuilt_from_the_journal() {
     .against_keeping_dir(&emu)
     .await;
     assert_eq!(output.code, 0, "{}", output.transcript());
-    let original: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
-            .unwrap();
+    let original: Value = read_json(dir.path().join("report.json"));
     let rebuilt = Run::command(&[
         "report",
         "last",

@@ -467,3 +467,28 @@ impl Run {
         }
     }
 }
+
+/// The last path segment of each call in a request log, leaving out the token and
+/// online-list reads: what the run did, in order.
+pub fn action_calls(requests: &[Value]) -> Vec<String> {
+    requests
+        .iter()
+        .map(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .filter(|p| p != "token" && p != "realTimeInfo")
+        .collect()
+}
+
+/// A JSON file, parsed.
+pub fn read_json(path: impl AsRef<std::path::Path>) -> Value {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
