@@ -23,6 +23,9 @@ pub struct StepFailure {
     /// `Failed` (1) for a step's own failure; `Unreachable` (3) when the API could not
     /// be reached or refused the credentials.
     pub exit: ExitCode,
+    /// The API answered that a participant is not in the meeting: set from the typed
+    /// error, so steps aimed at someone who just left need not read the message.
+    pub participant_gone: bool,
 }
 
 impl StepFailure {
@@ -30,6 +33,7 @@ impl StepFailure {
         StepFailure {
             message: message.into(),
             exit: ExitCode::Failed,
+            participant_gone: false,
         }
     }
 }
@@ -719,6 +723,7 @@ fn interrupted_failure(interrupt: &super::interrupt::Interrupt) -> StepFailure {
     StepFailure {
         message: format!("interrupted by {signal}"),
         exit: super::interrupt::exit_code(signal),
+        participant_gone: false,
     }
 }
 

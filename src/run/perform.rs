@@ -405,7 +405,7 @@ impl Executor<'_> {
         target: &Participant,
     ) -> Result<(), StepFailure> {
         match self.call(ctx, request).await {
-            Err(failure) if failure.message.contains("PARTICIPANT_NOT_FOUND") => {
+            Err(failure) if failure.participant_gone => {
                 let online = self
                     .roster(ctx)
                     .await
@@ -502,7 +502,7 @@ impl Executor<'_> {
                     }
                     Some(Ok((name, Err(failure)))) => {
                         tasks.abort_all();
-                        return Err(StepFailure { message: format!("{name}: {}", failure.message), exit: failure.exit });
+                        return Err(StepFailure { message: format!("{name}: {}", failure.message), ..failure });
                     }
                     Some(Err(error)) => {
                         tasks.abort_all();
@@ -558,8 +558,8 @@ impl Executor<'_> {
     ) -> Result<(), StepFailure> {
         let total = pids.len();
         let mut done = 0;
-        for chunk in pids.chunks(BATCH) {
-            let mut chunk: Vec<String> = chunk.to_vec();
+        for batch in pids.chunks(BATCH) {
+            let mut chunk: Vec<String> = batch.to_vec();
             loop {
                 let request = Request::put(
                     "/participants/batch/hands",
@@ -567,7 +567,7 @@ impl Executor<'_> {
                 );
                 match self.call(ctx, request).await {
                     Ok(_) => break,
-                    Err(failure) if failure.message.contains("PARTICIPANT_NOT_FOUND") => {
+                    Err(failure) if failure.participant_gone => {
                         // Someone in the chunk left: keep those still online and try again.
                         let online: HashSet<String> = self
                             .roster(ctx)
@@ -588,8 +588,9 @@ impl Executor<'_> {
                     Err(failure) => return Err(failure),
                 }
             }
-            done += chunk.len().max(1).min(total - done);
-            self.progress(ctx, "hands", done.min(total), total);
+            // Those who left count as handled: the whole batch is done.
+            done += batch.len();
+            self.progress(ctx, "hands", done, total);
         }
         Ok(())
     }
@@ -666,7 +667,7 @@ impl Executor<'_> {
                 match self.call(ctx, request).await {
                     Ok(_) => fixed += 1,
                     // They left meanwhile: nothing to mute.
-                    Err(failure) if failure.message.contains("PARTICIPANT_NOT_FOUND") => {}
+                    Err(failure) if failure.participant_gone => {}
                     Err(failure) => return Err(failure),
                 }
             }
@@ -682,7 +683,7 @@ impl Executor<'_> {
         let request = Request::new(Method::POST, "/participants/delete")
             .body(json!({"bulkHangUpParticipants": pids}));
         match self.call(ctx, request).await {
-            Err(failure) if failure.message.contains("PARTICIPANT_NOT_FOUND") => {
+            Err(failure) if failure.participant_gone => {
                 let online = self
                     .roster(ctx)
                     .await
@@ -869,6 +870,7 @@ fn api_failure(failure: Failure, attempts: u32) -> StepFailure {
         } else {
             ExitCode::Failed
         },
+        participant_gone: failure.is_participant_not_found(),
     }
 }
 
