@@ -357,7 +357,6 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
             credentials,
             Arc::clone(&clock),
             Arc::new(move |s: &str| remember.remember(s)),
-            &[],
         )
         .map_err(Error::Failed)?
         .with_rate_limit(

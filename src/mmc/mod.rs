@@ -131,7 +131,6 @@ impl Client {
         credentials: Credentials,
         clock: SharedClock,
         on_secret: Arc<dyn Fn(&str) + Send + Sync>,
-        extra_roots: &[reqwest::Certificate],
     ) -> Result<Client, String> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("emcee/", env!("CARGO_PKG_VERSION")))
@@ -142,8 +141,6 @@ impl Client {
             // No TLS to verify: skip loading the system's root certificates, a
             // noticeable part of start-up.
             builder = builder.tls_certs_only(Vec::new());
-        } else if !extra_roots.is_empty() {
-            builder = builder.tls_certs_merge(extra_roots.iter().cloned());
         }
         if let Credentials::Token(token) = &credentials {
             on_secret(token.expose_secret());
