@@ -58,13 +58,6 @@ impl Failure {
         }
     }
 
-    pub fn code(&self) -> Option<&str> {
-        match &self.kind {
-            FailureKind::Http { code, .. } => code.as_deref(),
-            _ => None,
-        }
-    }
-
     pub fn is_participant_not_found(&self) -> bool {
         matches!(&self.kind, FailureKind::Http { msg: Some(m), .. } if m == "PARTICIPANT_NOT_FOUND")
     }

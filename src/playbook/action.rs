@@ -738,7 +738,6 @@ pub struct ActionInfo {
     pub example: &'static str,
 }
 
-const TOKEN: &str = "GET /v1/mmc/control/conferences/token";
 const INFO: &str = "GET /v1/mmc/control/conferences/realTimeInfo";
 
 /// Every action, in the order the reference lists them.
@@ -931,9 +930,6 @@ pub fn action_names() -> &'static [&'static str] {
     &NAMES
 }
 
-/// The token call every control action may make first.
-pub const TOKEN_CALL: &str = TOKEN;
-
 impl Action {
     pub fn name(&self) -> &'static str {
         match self {
@@ -989,18 +985,6 @@ impl Action {
             Action::Rename(rename) => Some(&rename.who),
             _ => None,
         }
-    }
-
-    /// Whether the action talks to the meeting (and so needs a token).
-    pub fn uses_api(&self) -> bool {
-        !matches!(
-            self,
-            Action::Wait(_)
-                | Action::Log(_)
-                | Action::Assert(_)
-                | Action::Set(_)
-                | Action::Include(_)
-        )
     }
 
     /// Builds an action from its name and rendered arguments.
