@@ -21,6 +21,8 @@ pub enum ExitCode {
     Unreachable = 3,
     /// Another run holds this meeting's lock.
     Locked = 4,
+    /// Stopped by SIGHUP: the terminal went away (not under `nohup`).
+    HungUp = 129,
     /// Interrupted by SIGINT.
     Interrupted = 130,
     /// Stopped by SIGTERM.

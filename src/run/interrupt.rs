@@ -1,12 +1,14 @@
-//! SIGINT and SIGTERM during a run: the first stops the current step, lets `always`
-//! steps run (for a bounded time), and ends the run so that the journal, the reports
-//! and the lock are dealt with; a second signal exits at once.
+//! SIGINT, SIGTERM and SIGHUP during a run: the first stops the current step, lets
+//! `always` steps run (for a bounded time), and ends the run so that the journal, the
+//! reports and the lock are dealt with; a second signal exits at once. Both are acted
+//! on from the signal thread, so a busy runtime delays neither.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-use crate::signals::{Received, Signals};
+use crate::error::Error;
+use crate::signals::{Received, Watch};
 
 /// How long `always` steps may take once the run is interrupted.
 pub const ALWAYS_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -48,17 +50,18 @@ impl Interrupt {
     }
 
     /// Listens for signals for the rest of the run: the first interrupts it, a second
-    /// exits the process at once with the signal's exit code.
-    pub fn listen(self: &Arc<Self>, mut signals: Signals) -> tokio::task::JoinHandle<()> {
+    /// exits the process at once with the signal's exit code. Dropping the watch stops
+    /// listening.
+    pub fn listen(self: &Arc<Self>) -> Result<Watch, Error> {
         let interrupt = Arc::clone(self);
-        tokio::spawn(async move {
-            let first = signals.recv().await;
+        crate::signals::watch(move |signal| {
+            if interrupt.received().is_some() {
+                std::process::exit(exit_code(signal).code());
+            }
             tracing::warn!(
-                "{first}: stopping after the current step's `always` steps; again to exit at once"
+                "{signal}: stopping after the current step's `always` steps; again to exit at once"
             );
-            interrupt.raise(first);
-            let second = signals.recv().await;
-            std::process::exit(exit_code(second).code());
+            interrupt.raise(signal);
         })
     }
 }
@@ -67,5 +70,6 @@ pub fn exit_code(signal: Received) -> crate::error::ExitCode {
     match signal {
         Received::Interrupt => crate::error::ExitCode::Interrupted,
         Received::Terminate => crate::error::ExitCode::Terminated,
+        Received::Hangup => crate::error::ExitCode::HungUp,
     }
 }
