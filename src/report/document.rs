@@ -111,12 +111,7 @@ impl ReportBuilder {
                 }
                 ReportTarget::Junit(_) => junit(&report),
             };
-            std::fs::write(target.path(), secrets.redact(&text)).map_err(|e| {
-                Error::io(
-                    format!("cannot write the report {}", target.path().display()),
-                    e,
-                )
-            })?;
+            super::atomic::write(target.path(), &secrets.redact(&text))?;
         }
         Ok(())
     }

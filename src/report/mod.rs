@@ -2,6 +2,7 @@
 //! JSON lines (`--log-format json`), and the terminal display with progress bars.
 //! Every line passes through the secret redactor on its way out.
 
+pub mod atomic;
 mod document;
 mod journal;
 mod json_lines;
