@@ -306,14 +306,41 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         )?,
     };
 
+    // The endpoint as journals and reports show it.
+    let endpoint_label = if rehearsal.is_some() {
+        "the built-in emulator".to_owned()
+    } else {
+        endpoint.clone()
+    };
+    // A journal says which steps were done in one meeting, on one service: resuming it
+    // anywhere else would skip steps that never ran there.
+    if let Some(journal) = &resumed {
+        if journal.meeting != meeting_id {
+            return Err(Error::Usage(format!(
+                "{}: run {} was for meeting {}, not meeting {meeting_id}; resuming it would skip steps that never ran in this meeting",
+                journal.path.display(),
+                journal.run_id,
+                journal.meeting
+            )));
+        }
+        if journal.endpoint != endpoint_label {
+            return Err(Error::Usage(format!(
+                "{}: run {} was against {}, not {endpoint_label}; resuming it would skip steps that never ran there",
+                journal.path.display(),
+                journal.run_id,
+                journal.endpoint
+            )));
+        }
+    }
+
     // Everything that could fail to be written is tried before the first cue.
+    // Probed with a temporary file: the report paths themselves are only ever replaced
+    // whole, so an earlier report survives until this run's is complete.
     for target in &options.reports {
-        std::fs::File::create(target.path()).map_err(|e| {
-            Error::io(
-                format!("cannot write the report {}", target.path().display()),
-                e,
-            )
-        })?;
+        crate::report::atomic::probe(target.path())?;
+    }
+    if let Some(path) = &options.sim_requests {
+        crate::report::atomic::probe(path)?;
     }
     let state_dir = crate::run::lock::state_dir(options.state_dir.as_deref());
     let started_at = clock.now();
@@ -392,11 +419,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     listener.on(&Event::RunStarted {
         playbook: doc.name.value.clone(),
         meeting: meeting_id.clone(),
-        endpoint: if rehearsal.is_some() {
-            "the built-in emulator".into()
-        } else {
-            endpoint.clone()
-        },
+        endpoint: endpoint_label,
         steps: doc.steps.len(),
         file: options.playbook.display().to_string(),
         playbook_hash: playbook.hash(),
@@ -419,7 +442,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     );
     executor.select(selection);
     let interrupt = crate::run::interrupt::Interrupt::new();
-    let listening = interrupt.listen(crate::signals::Signals::new()?);
+    let listening = interrupt.listen()?;
     executor.interrupt_with(Arc::clone(&interrupt));
     let result = executor.run(&doc.steps.value).await;
     let counts = executor.counts();
@@ -437,13 +460,12 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     drop(keep_alive);
     listener.on(&Event::RunFinished { summary });
     drop(listener);
-    listening.abort();
+    drop(listening);
     reports.write(&options.reports, &secrets)?;
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {
             let log = serde_json::to_string_pretty(&handle.requests()).unwrap_or_default();
-            std::fs::write(path, secrets.redact(&log) + "\n")
-                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+            crate::report::atomic::write(path, &(secrets.redact(&log) + "\n"))?;
         }
         if let Some(meeting) = handle.meeting(&meeting_id) {
             let text = match options.log_format {

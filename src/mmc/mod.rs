@@ -119,7 +119,7 @@ pub struct Client {
     renewals: AtomicU32,
     calls: AtomicU32,
     /// Calls per minute per API, shared by every call of the run.
-    limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
+    limiter: Option<Limiter>,
     on_secret: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
@@ -168,15 +168,31 @@ impl Client {
     /// Limits calls to `per_minute` per API (path), with bursts of as many; 0 for none.
     /// The gateway allows about 100 a minute per API and answers 429 beyond.
     pub fn with_rate_limit(mut self, per_minute: u32) -> Client {
-        self.limiter = std::num::NonZeroU32::new(per_minute)
-            .map(|n| governor::RateLimiter::keyed(governor::Quota::per_minute(n)));
+        self.limiter = std::num::NonZeroU32::new(per_minute).map(|n| {
+            governor::RateLimiter::hashmap_with_clock(
+                governor::Quota::per_minute(n),
+                RunClock(Arc::clone(&self.clock)),
+            )
+        });
         self
     }
 
-    /// Waits until the rate limit allows a call to `path`.
+    /// Waits until the rate limit allows a call to `path`, on the run's clock: in a
+    /// fast-forwarded rehearsal the wait is virtual, like every other wait.
     async fn pace(&self, path: &str) {
-        if let Some(limiter) = &self.limiter {
-            limiter.until_key_ready(&path.to_owned()).await;
+        let Some(limiter) = &self.limiter else {
+            return;
+        };
+        let key = path.to_owned();
+        while let Err(not_until) = limiter.check_key(&key) {
+            let now = self.clock.now();
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&RunClock(
+                Arc::clone(&self.clock),
+            )));
+            let at = now
+                .checked_add(SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX))
+                .unwrap_or(Timestamp::MAX);
+            self.clock.sleep_until(at).await;
         }
     }
 
@@ -419,6 +435,27 @@ impl Client {
     }
 }
 
+/// The rate limiter, keyed by API path, on the run's clock.
+type Limiter = governor::RateLimiter<
+    String,
+    governor::state::keyed::HashMapStateStore<String>,
+    RunClock,
+    governor::middleware::NoOpMiddleware<Duration>,
+>;
+
+/// The run's clock as the rate limiter reads it: time since the Unix epoch.
+#[derive(Clone)]
+struct RunClock(SharedClock);
+
+impl governor::clock::Clock for RunClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        let nanos = self.0.now().as_nanosecond();
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+    }
+}
+
 /// The background keep-alive; dropping it stops it.
 pub struct KeepAlive(tokio::task::JoinHandle<()>);
 
@@ -439,4 +476,44 @@ fn transport(error: &reqwest::Error, timeout: Duration) -> FailureKind {
         source = cause.source();
     }
     FailureKind::Transport(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_rate_limit_waits_on_the_run_clock() {
+        let start: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+        let clock: SharedClock = crate::clock::VirtualClock::starting_at(start);
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = Client::new(
+            "http://127.0.0.1:9",
+            "914044873",
+            Credentials::Token(SecretString::from("t".repeat(8))),
+            Arc::clone(&clock),
+            Arc::new(|_: &str| {}),
+        )
+        .unwrap()
+        .with_rate_limit(90);
+        // 90 at once, then one every 2/3 s: 180 calls need a minute of the run's time,
+        // which a virtual clock passes without waiting (the watchdog only catches a
+        // wait on the real clock, which would take that minute).
+        let paced = async {
+            for _ in 0..180 {
+                client.pace("/v1/mmc/control/conferences/lock").await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(50), paced)
+            .await
+            .expect("pacing took no real time");
+        let waited = clock.now().duration_since(start);
+        assert!(
+            waited >= SignedDuration::from_secs(59) && waited <= SignedDuration::from_secs(61),
+            "{waited:?}"
+        );
+        // Other APIs have their own budget.
+        client.pace("/v1/mmc/control/conferences/record").await;
+        assert_eq!(clock.now().duration_since(start), waited);
+    }
 }

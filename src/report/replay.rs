@@ -19,6 +19,9 @@ pub struct JournalRun {
     pub events: Vec<Event>,
     pub file: String,
     pub playbook_hash: String,
+    /// The meeting and the endpoint it ran against (as the journal shows it).
+    pub meeting: String,
+    pub endpoint: String,
     pub started: jiff::Timestamp,
     pub run_id: String,
     /// The run reached its end (successful or not).
@@ -227,6 +230,8 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
         events,
         file: started.file,
         playbook_hash: started.playbook_hash,
+        meeting: started.meeting,
+        endpoint: started.endpoint,
         started: start,
         run_id: started.run_id,
         finished,

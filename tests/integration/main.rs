@@ -10,6 +10,7 @@ mod run_actions;
 mod run_bad_input;
 mod run_resilience;
 mod run_selection;
+mod run_signals;
 mod run_timeline;
 mod run_unattended;
 mod schedule_command;
