@@ -6,6 +6,7 @@ mod support;
 mod cli_sim;
 mod plan_command;
 mod playbook_model;
+mod mutants;
 mod run_actions;
 mod run_bad_input;
 mod run_resilience;
