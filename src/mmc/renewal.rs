@@ -1,15 +1,17 @@
 //! When to renew the control token, and how often at most. The service states each
 //! token's lifetime; a lifetime already spent (a clock far off, or a broken answer)
-//! must not make the client renew again at once, over and over.
+//! must not make the client renew again at once, over and over: renewals are at
+//! least [`FLOOR`] apart, and at most [`BUDGET`] are made in an hour.
 
 use std::collections::VecDeque;
 
 use jiff::{SignedDuration, Timestamp};
 
 /// A token is never renewed sooner than this after it was obtained.
-pub const FLOOR: SignedDuration = SignedDuration::from_secs(30);
+pub const FLOOR: SignedDuration = SignedDuration::from_secs(1);
 /// At most this many keep-alive renewals in [`WINDOW`]; tokens normally live for
-/// hours, so a handful an hour is already unusual.
+/// hours, so a handful an hour is already unusual. Past it, the token is kept until
+/// the API refuses it.
 pub const BUDGET: usize = 30;
 pub const WINDOW: SignedDuration = SignedDuration::from_hours(1);
 
@@ -66,10 +68,14 @@ mod tests {
             at(115 * 60),
             "at most five minutes early"
         );
+        assert_eq!(
+            renew_at(now, SignedDuration::from_secs(2)),
+            now.checked_add(SignedDuration::from_millis(1500)).unwrap()
+        );
         // Expired already, or about to: the floor, not now.
-        assert_eq!(renew_at(now, SignedDuration::from_secs(-3600)), at(30));
-        assert_eq!(renew_at(now, SignedDuration::ZERO), at(30));
-        assert_eq!(renew_at(now, SignedDuration::from_secs(10)), at(30));
+        assert_eq!(renew_at(now, SignedDuration::from_secs(-3600)), at(1));
+        assert_eq!(renew_at(now, SignedDuration::ZERO), at(1));
+        assert_eq!(renew_at(now, SignedDuration::from_millis(900)), at(1));
         assert_eq!(
             renew_at(Timestamp::MAX, SignedDuration::from_mins(30)),
             Timestamp::MAX
