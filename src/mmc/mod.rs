@@ -232,13 +232,8 @@ impl Client {
         result
     }
 
-    /// The URL of `path`: the endpoint with the path's segments appended.
     fn url(&self, path: &ApiPath) -> url::Url {
-        let mut url = self.endpoint.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty().extend(path.segments());
-        }
-        url
+        join(&self.endpoint, path)
     }
 
     async fn attempt(
@@ -350,8 +345,9 @@ impl Client {
         let now = self.clock.now();
         match (&*slot, fresh) {
             (Some(token), false) if now < token.renew_at => return Ok(token.value.clone()),
+            // Due for renewal: each renewal is spent from the budget (the guard), and
+            // once it is spent the token is kept until the API refuses it (`fresh`).
             (Some(token), false) if !self.spend_renewal(now) => {
-                // Out of budget: keep the token until the API refuses it (then `fresh`).
                 tracing::warn!(
                     "the token was renewed {} times within {}; not renewing it ahead of expiry any more",
                     renewal::BUDGET,
@@ -433,6 +429,16 @@ impl Client {
         }
         let call = format!("GET {CONTROL}/token");
         let response = self.execute(builder, call.clone()).await?;
+        if response.body.is_null() {
+            return Err(Failure {
+                call,
+                kind: FailureKind::BadAnswer {
+                    status: response.status,
+                    what: "the token answer is empty".into(),
+                    request_id: None,
+                },
+            });
+        }
         let answer: TokenAnswer = serde_json::from_value(response.body).map_err(|e| Failure {
             call: call.clone(),
             kind: FailureKind::Transport(format!("unexpected token answer: {e}")),
@@ -512,6 +518,16 @@ impl Drop for KeepAlive {
     }
 }
 
+/// The URL of `path`: the endpoint with the path's segments appended (after any path
+/// the endpoint has), so the host is always the endpoint's.
+fn join(endpoint: &url::Url, path: &ApiPath) -> url::Url {
+    let mut url = endpoint.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().extend(path.segments());
+    }
+    url
+}
+
 /// Whether a call's outcome shows the API took the token: any answer but a refusal
 /// of it or a failure to answer properly.
 fn accepts_token(result: &Result<Response, Failure>) -> bool {
@@ -535,4 +551,64 @@ fn transport(error: &reqwest::Error, timeout: Duration) -> FailureKind {
         source = cause.source();
     }
     FailureKind::Transport(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(text: &str) -> ApiPath {
+        ApiPath::try_from(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn urls_append_segments_to_the_endpoint() {
+        let lock = path("/v1/mmc/control/conferences/lock");
+        for (endpoint, url) in [
+            (
+                "https://api.meeting.huaweicloud.com",
+                "https://api.meeting.huaweicloud.com/v1/mmc/control/conferences/lock",
+            ),
+            (
+                "http://127.0.0.1:8787/",
+                "http://127.0.0.1:8787/v1/mmc/control/conferences/lock",
+            ),
+            (
+                "https://gateway.example/meeting",
+                "https://gateway.example/meeting/v1/mmc/control/conferences/lock",
+            ),
+        ] {
+            let endpoint = url::Url::parse(endpoint).unwrap();
+            assert_eq!(join(&endpoint, &lock).as_str(), url);
+        }
+    }
+
+    #[test]
+    fn a_given_token_counts_as_accepted_once_the_api_answers_without_refusing_it() {
+        let http = |status, code: Option<&str>| {
+            Err(Failure {
+                call: "PUT /x".into(),
+                kind: FailureKind::Http {
+                    status,
+                    code: code.map(String::from),
+                    msg: None,
+                    retry_after: None,
+                    request_id: None,
+                },
+            })
+        };
+        assert!(accepts_token(&Ok(Response {
+            status: 200,
+            body: Value::Null
+        })));
+        assert!(accepts_token(&http(400, Some("MMC.111070005"))));
+        assert!(!accepts_token(&http(401, Some("MMC.111070004"))));
+        assert!(!accepts_token(&http(403, Some("MMC.111070004"))));
+        assert!(!accepts_token(&http(502, None)));
+        assert!(!accepts_token(&http(400, None)), "not the API's answer");
+        assert!(!accepts_token(&Err(Failure {
+            call: "PUT /x".into(),
+            kind: FailureKind::Transport("refused".into()),
+        })));
+    }
 }

@@ -93,6 +93,19 @@ async fn silence_is_unreachable_before_a_token_and_a_step_failure_after() {
         "timed out after 2s without a usable answer from the API",
     );
 
+    // With a given token, the same until the API first accepts it.
+    let given = playbook(steps).replace(
+        "host_password: \"{{ secret('EMCEE_HOST_PASSWORD') }}\"",
+        "token: \"{{ secret('EMCEE_TOKEN') }}\"",
+    );
+    assert!(given.contains("EMCEE_TOKEN"));
+    let output = against(
+        Run::playbook(&given).env("EMCEE_TOKEN", "given-token"),
+        &silent,
+    )
+    .await;
+    assert_eq!(output.code, 3, "{}", output.transcript());
+
     let silent_after_login = Hostile::start(|seen| match seen.is_token_call() {
         true => Reply::token(),
         false => Reply::Silent,
