@@ -17,7 +17,10 @@ pub enum ExitCode {
     Failed = 1,
     /// Bad usage, or an invalid playbook or input file.
     Invalid = 2,
-    /// The API could not be reached or refused the credentials.
+    /// The API could not be used at all: until it has given a token (or accepted a
+    /// given one), any final failure of a call (credentials refused, unreachable, no
+    /// answer in time, an answer that is HTML or not JSON, a redirect). Once it has, a
+    /// step's final failure, transport errors included, is `Failed`.
     Unreachable = 3,
     /// Another run holds this meeting's lock.
     Locked = 4,

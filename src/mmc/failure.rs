@@ -1,6 +1,7 @@
 //! Why an API call failed, and whether trying again can help. Transport errors,
-//! timeouts, HTTP 429 and 5xx and the API's flow-control code are transient; every
-//! other answer (400, 403…) is final, and its `error_code`/`error_msg` are shown.
+//! timeouts, HTTP 429 and 5xx, a success whose body is not JSON, and the API's
+//! flow-control code are transient; every other answer (400, 403, a redirect…) is
+//! final, and its `error_code`/`error_msg` are shown.
 
 use std::fmt;
 use std::time::Duration;
@@ -22,6 +23,19 @@ pub enum FailureKind {
         retry_after: Option<Duration>,
         request_id: Option<String>,
     },
+    /// A redirect, not followed: the API never redirects, and following one would
+    /// send the credentials wherever it points.
+    Redirect {
+        status: u16,
+        location: Option<String>,
+    },
+    /// A success whose body is not the API's JSON (an HTML page from a proxy…):
+    /// treated like a 5xx.
+    BadAnswer {
+        status: u16,
+        what: String,
+        request_id: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +48,10 @@ pub struct Failure {
 impl Failure {
     pub fn retryable(&self) -> bool {
         match &self.kind {
-            FailureKind::Transport(_) | FailureKind::Timeout(_) => true,
+            FailureKind::Transport(_) | FailureKind::Timeout(_) | FailureKind::BadAnswer { .. } => {
+                true
+            }
+            FailureKind::Redirect { .. } => false,
             FailureKind::Http { status, code, .. } => {
                 *status == 429
                     || (500..600).contains(status)
@@ -53,21 +70,15 @@ impl Failure {
 
     pub fn status(&self) -> Option<u16> {
         match &self.kind {
-            FailureKind::Http { status, .. } => Some(*status),
-            _ => None,
+            FailureKind::Http { status, .. }
+            | FailureKind::Redirect { status, .. }
+            | FailureKind::BadAnswer { status, .. } => Some(*status),
+            FailureKind::Transport(_) | FailureKind::Timeout(_) => None,
         }
     }
 
     pub fn is_participant_not_found(&self) -> bool {
         matches!(&self.kind, FailureKind::Http { msg: Some(m), .. } if m == "PARTICIPANT_NOT_FOUND")
-    }
-
-    /// The API could not be reached at all.
-    pub fn is_unreachable(&self) -> bool {
-        matches!(
-            self.kind,
-            FailureKind::Transport(_) | FailureKind::Timeout(_)
-        )
     }
 
     /// A short reason for retry lines: `HTTP 503 MMC.111070003`, `connection reset`.
@@ -81,6 +92,8 @@ impl Failure {
                 Some(code) => format!("HTTP {status} {code}"),
                 None => format!("HTTP {status}"),
             },
+            FailureKind::Redirect { status, .. } => format!("HTTP {status} redirect"),
+            FailureKind::BadAnswer { status, .. } => format!("HTTP {status} without JSON"),
         }
     }
 }
@@ -118,6 +131,23 @@ impl fmt::Display for Failure {
                 }
                 Ok(())
             }
+            FailureKind::Redirect { status, location } => write!(
+                f,
+                "{}: HTTP {status} redirect to {}, not followed: the API does not redirect, so the endpoint is wrong or something is in the way",
+                self.call,
+                location.as_deref().unwrap_or("(no Location)")
+            ),
+            FailureKind::BadAnswer {
+                status,
+                what,
+                request_id,
+            } => {
+                write!(f, "{}: HTTP {status}, but {what}", self.call)?;
+                if let Some(id) = request_id {
+                    write!(f, " (X-Request-Id {id})")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -126,10 +156,7 @@ impl std::error::Error for Failure {}
 
 /// Reads `error_code`/`error_msg`, or the `errorCode`/`errorMsg` and `code`/`message`
 /// spellings some gateways use.
-pub fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (None, None);
-    };
+pub fn error_fields(value: &serde_json::Value) -> (Option<String>, Option<String>) {
     let text = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| value.get(*k))
@@ -188,23 +215,46 @@ mod tests {
             kind: FailureKind::Transport("reset".into()),
         };
         assert!(dropped.retryable());
+        let redirect = Failure {
+            call: "GET /x".into(),
+            kind: FailureKind::Redirect {
+                status: 307,
+                location: Some("http://elsewhere/x".into()),
+            },
+        };
+        assert!(!redirect.retryable());
+        assert!(
+            redirect
+                .to_string()
+                .contains("307 redirect to http://elsewhere/x")
+        );
+        let html = Failure {
+            call: "GET /x".into(),
+            kind: FailureKind::BadAnswer {
+                status: 200,
+                what: "the answer is an HTML page".into(),
+                request_id: None,
+            },
+        };
+        assert!(html.retryable(), "like a 5xx");
     }
 
     #[test]
     fn reads_every_error_spelling_and_retry_after_forms() {
+        use serde_json::json;
         assert_eq!(
-            error_fields(br#"{"error_code":"A","error_msg":"B"}"#),
+            error_fields(&json!({"error_code":"A","error_msg":"B"})),
             (Some("A".into()), Some("B".into()))
         );
         assert_eq!(
-            error_fields(br#"{"errorCode":"A","errorMsg":"B"}"#),
+            error_fields(&json!({"errorCode":"A","errorMsg":"B"})),
             (Some("A".into()), Some("B".into()))
         );
         assert_eq!(
-            error_fields(br#"{"code":429,"message":"slow"}"#),
+            error_fields(&json!({"code":429,"message":"slow"})),
             (Some("429".into()), Some("slow".into()))
         );
-        assert_eq!(error_fields(b"<html>"), (None, None));
+        assert_eq!(error_fields(&json!([1])), (None, None));
         let now: jiff::Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
         assert_eq!(

@@ -3,21 +3,25 @@
 //! obtained with the host password (or given), kept alive before it expires, and
 //! obtained again once if the API refuses it.
 
+mod body;
 mod failure;
+pub mod path;
+mod renewal;
 pub mod roster;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use body::MAX_BODY;
 pub use failure::{Failure, FailureKind};
+pub use path::ApiPath;
 pub use roster::{Participant, Roster};
 
 use crate::clock::SharedClock;
@@ -40,7 +44,7 @@ pub enum Credentials {
 pub struct Request {
     pub method: Method,
     /// The path after the endpoint.
-    pub path: String,
+    pub path: ApiPath,
     /// Query parameters besides `conferenceID`.
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
@@ -50,7 +54,7 @@ impl Request {
     pub fn new(method: Method, tail: &str) -> Request {
         Request {
             method,
-            path: format!("{CONTROL}{tail}"),
+            path: ApiPath::trusted(format!("{CONTROL}{tail}")),
             query: Vec::new(),
             body: None,
         }
@@ -75,17 +79,11 @@ impl Request {
     }
 }
 
-/// A successful answer.
+/// A successful answer; its body was JSON, or empty (`Null`).
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
-    pub body: Bytes,
-}
-
-impl Response {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
+    pub body: Value,
 }
 
 struct Token {
@@ -110,13 +108,20 @@ struct TokenData {
 
 pub struct Client {
     http: reqwest::Client,
-    endpoint: String,
+    /// Request URLs are this with the call's path segments appended, never text glued
+    /// together, so no path can change the host.
+    endpoint: url::Url,
     meeting_id: String,
     credentials: Credentials,
     token: tokio::sync::Mutex<Option<Token>>,
     clock: SharedClock,
     request_timeout: Duration,
     renewals: AtomicU32,
+    /// Keep-alive renewals recently made, against their budget.
+    budget: std::sync::Mutex<renewal::Budget>,
+    /// Whether the API has given (or accepted) a token: until then every failure
+    /// means it cannot be used at all (exit 3).
+    connected: AtomicBool,
     calls: AtomicU32,
     /// Calls per minute per API, shared by every call of the run.
     limiter: Option<Limiter>,
@@ -132,8 +137,15 @@ impl Client {
         clock: SharedClock,
         on_secret: Arc<dyn Fn(&str) + Send + Sync>,
     ) -> Result<Client, String> {
+        let parsed = url::Url::parse(endpoint)
+            .ok()
+            .filter(|u| !u.cannot_be_a_base())
+            .ok_or_else(|| format!("--endpoint {endpoint}: not an http(s) URL"))?;
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("emcee/", env!("CARGO_PKG_VERSION")))
+            // The API never redirects, and a redirect followed would carry the password
+            // and token headers to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true);
@@ -152,13 +164,15 @@ impl Client {
             http: builder
                 .build()
                 .map_err(|e| format!("cannot set up HTTP: {e}"))?,
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            endpoint: parsed,
             meeting_id: meeting_id.to_owned(),
             credentials,
             token: tokio::sync::Mutex::new(None),
             clock,
             request_timeout: Duration::from_secs(10),
             renewals: AtomicU32::new(0),
+            budget: Default::default(),
+            connected: AtomicBool::new(false),
             calls: AtomicU32::new(0),
             limiter: None,
             on_secret,
@@ -205,6 +219,12 @@ impl Client {
         self.renewals.load(Ordering::Relaxed)
     }
 
+    /// Whether the API has given a token or, for a given token, accepted it. Before
+    /// that, a failure means the API cannot be used at all.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
     /// HTTP calls made, token calls included.
     pub fn calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
@@ -214,14 +234,22 @@ impl Client {
     /// try once more; retries of transient failures are the caller's policy.
     pub async fn send(&self, request: &Request) -> Result<Response, Failure> {
         let token = self.token(false).await?;
-        match self.attempt(request, Some(&token)).await {
+        let result = match self.attempt(request, Some(&token)).await {
             Err(failure) if failure.status() == Some(401) => {
                 tracing::debug!("{}: token refused; obtaining a new one", request.describe());
                 let token = self.token(true).await?;
                 self.attempt(request, Some(&token)).await
             }
             other => other,
+        };
+        if accepts_token(&result) {
+            self.connected.store(true, Ordering::Relaxed);
         }
+        result
+    }
+
+    fn url(&self, path: &ApiPath) -> url::Url {
+        join(&self.endpoint, path)
     }
 
     async fn attempt(
@@ -229,7 +257,7 @@ impl Client {
         request: &Request,
         token: Option<&SecretString>,
     ) -> Result<Response, Failure> {
-        let url = format!("{}{}", self.endpoint, request.path);
+        let url = self.url(&request.path);
         let mut query: Vec<(&str, &str)> = Vec::with_capacity(request.query.len() + 1);
         if !request.query.iter().any(|(k, _)| k == "conferenceID") {
             query.push(("conferenceID", &self.meeting_id));
@@ -237,7 +265,7 @@ impl Client {
         query.extend(request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut builder = self
             .http
-            .request(request.method.clone(), &url)
+            .request(request.method.clone(), url)
             .query(&query)
             .timeout(self.request_timeout);
         if let Some(token) = token {
@@ -264,7 +292,7 @@ impl Client {
             call: call.clone(),
             kind,
         };
-        let response = builder
+        let mut response = builder
             .send()
             .await
             .map_err(|e| fail(transport(&e, self.request_timeout)))?;
@@ -277,16 +305,46 @@ impl Client {
                 .map(str::to_owned)
         };
         let request_id = header("x-request-id");
+        let content_type = header("content-type");
+        let location = header("location");
         let retry_after =
             header("retry-after").and_then(|v| failure::parse_retry_after(&v, self.clock.now()));
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| fail(transport(&e, self.request_timeout)))?;
-        if (200..300).contains(&status) {
-            return Ok(Response { status, body });
+        if (300..400).contains(&status) {
+            return Err(fail(FailureKind::Redirect { status, location }));
         }
-        let (code, msg) = failure::error_fields(&body);
+        let bytes = body::read_capped(&mut response, MAX_BODY)
+            .await
+            .map_err(|e| {
+                fail(match e {
+                    body::BodyError::TooLarge(cap) => FailureKind::Transport(format!(
+                        "the answer's body passed {} MiB and was cut off",
+                        cap / (1024 * 1024)
+                    )),
+                    body::BodyError::Read(e) => transport(&e, self.request_timeout),
+                })
+            })?;
+        let body = body::Body::classify(content_type.as_deref(), &bytes);
+        if (200..300).contains(&status) {
+            return match body {
+                body::Body::Empty => Ok(Response {
+                    status,
+                    body: Value::Null,
+                }),
+                body::Body::Json(value) => Ok(Response {
+                    status,
+                    body: value,
+                }),
+                other => Err(fail(FailureKind::BadAnswer {
+                    status,
+                    what: other.complaint().unwrap_or_default(),
+                    request_id,
+                })),
+            };
+        }
+        let (code, msg) = match &body {
+            body::Body::Json(value) => failure::error_fields(value),
+            other => (None, other.complaint()),
+        };
         Err(fail(FailureKind::Http {
             status,
             code,
@@ -303,6 +361,20 @@ impl Client {
         let now = self.clock.now();
         match (&*slot, fresh) {
             (Some(token), false) if now < token.renew_at => return Ok(token.value.clone()),
+            // Due for renewal: each renewal is spent from the budget (the guard), and
+            // once it is spent the token is kept until the API refuses it (`fresh`).
+            (Some(token), false) if !self.spend_renewal(now) => {
+                tracing::warn!(
+                    "the token was renewed {} times within {}; not renewing it ahead of expiry any more",
+                    renewal::BUDGET,
+                    crate::duration::human(renewal::WINDOW.unsigned_abs())
+                );
+                let value = token.value.clone();
+                if let Some(token) = slot.as_mut() {
+                    token.renew_at = Timestamp::MAX;
+                }
+                return Ok(value);
+            }
             (Some(token), false) => {
                 // Keep-alive; if the server refuses it, log in again below.
                 let keep = self.token_call(Some(&token.value), None).await;
@@ -338,9 +410,19 @@ impl Client {
         if renewed {
             self.renewals.fetch_add(1, Ordering::Relaxed);
         }
+        if !matches!(self.credentials, Credentials::Token(_)) {
+            self.connected.store(true, Ordering::Relaxed);
+        }
         let value = token.value.clone();
         *slot = Some(token);
         Ok(value)
+    }
+
+    fn spend_renewal(&self, now: Timestamp) -> bool {
+        self.budget
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .spend(now)
     }
 
     async fn token_call(
@@ -348,10 +430,10 @@ impl Client {
         keep_alive: Option<&SecretString>,
         password: Option<&SecretString>,
     ) -> Result<Token, Failure> {
-        let url = format!("{}{CONTROL}/token", self.endpoint);
+        let url = self.url(&ApiPath::trusted(format!("{CONTROL}/token")));
         let mut builder = self
             .http
-            .get(&url)
+            .get(url)
             .query(&[("conferenceID", self.meeting_id.as_str())])
             .header("X-Login-Type", "1")
             .timeout(self.request_timeout);
@@ -363,7 +445,17 @@ impl Client {
         }
         let call = format!("GET {CONTROL}/token");
         let response = self.execute(builder, call.clone()).await?;
-        let answer: TokenAnswer = serde_json::from_slice(&response.body).map_err(|e| Failure {
+        if response.body.is_null() {
+            return Err(Failure {
+                call,
+                kind: FailureKind::BadAnswer {
+                    status: response.status,
+                    what: "the token answer is empty".into(),
+                    request_id: None,
+                },
+            });
+        }
+        let answer: TokenAnswer = serde_json::from_value(response.body).map_err(|e| Failure {
             call: call.clone(),
             kind: FailureKind::Transport(format!("unexpected token answer: {e}")),
         })?;
@@ -377,11 +469,9 @@ impl Client {
                 .unwrap_or(SignedDuration::from_mins(30)),
             _ => SignedDuration::from_mins(30),
         };
-        // Renew with a quarter of the lifetime left, and at most five minutes early.
-        let margin = (lifetime / 4).min(SignedDuration::from_mins(5));
         Ok(Token {
             value: SecretString::from(answer.data.token),
-            renew_at: now.checked_add(lifetime - margin).unwrap_or(Timestamp::MAX),
+            renew_at: renewal::renew_at(now, lifetime),
         })
     }
 
@@ -465,6 +555,28 @@ impl Drop for KeepAlive {
     }
 }
 
+/// The URL of `path`: the endpoint with the path's segments appended (after any path
+/// the endpoint has), so the host is always the endpoint's.
+fn join(endpoint: &url::Url, path: &ApiPath) -> url::Url {
+    let mut url = endpoint.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().extend(path.segments());
+    }
+    url
+}
+
+/// Whether a call's outcome shows the API took the token: any answer but a refusal
+/// of it or a failure to answer properly.
+fn accepts_token(result: &Result<Response, Failure>) -> bool {
+    match result {
+        Ok(_) => true,
+        Err(failure) => matches!(
+            failure.kind,
+            FailureKind::Http { status, code: Some(_), .. } if (400..500).contains(&status) && status != 401 && status != 403
+        ),
+    }
+}
+
 fn transport(error: &reqwest::Error, timeout: Duration) -> FailureKind {
     if error.is_timeout() {
         return FailureKind::Timeout(timeout);
@@ -515,5 +627,60 @@ mod tests {
         // Other APIs have their own budget.
         client.pace("/v1/mmc/control/conferences/record").await;
         assert_eq!(clock.now().duration_since(start), waited);
+    }
+
+    fn path(text: &str) -> ApiPath {
+        ApiPath::try_from(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn urls_append_segments_to_the_endpoint() {
+        let lock = path("/v1/mmc/control/conferences/lock");
+        for (endpoint, url) in [
+            (
+                "https://api.meeting.huaweicloud.com",
+                "https://api.meeting.huaweicloud.com/v1/mmc/control/conferences/lock",
+            ),
+            (
+                "http://127.0.0.1:8787/",
+                "http://127.0.0.1:8787/v1/mmc/control/conferences/lock",
+            ),
+            (
+                "https://gateway.example/meeting",
+                "https://gateway.example/meeting/v1/mmc/control/conferences/lock",
+            ),
+        ] {
+            let endpoint = url::Url::parse(endpoint).unwrap();
+            assert_eq!(join(&endpoint, &lock).as_str(), url);
+        }
+    }
+
+    #[test]
+    fn a_given_token_counts_as_accepted_once_the_api_answers_without_refusing_it() {
+        let http = |status, code: Option<&str>| {
+            Err(Failure {
+                call: "PUT /x".into(),
+                kind: FailureKind::Http {
+                    status,
+                    code: code.map(String::from),
+                    msg: None,
+                    retry_after: None,
+                    request_id: None,
+                },
+            })
+        };
+        assert!(accepts_token(&Ok(Response {
+            status: 200,
+            body: Value::Null
+        })));
+        assert!(accepts_token(&http(400, Some("MMC.111070005"))));
+        assert!(!accepts_token(&http(401, Some("MMC.111070004"))));
+        assert!(!accepts_token(&http(403, Some("MMC.111070004"))));
+        assert!(!accepts_token(&http(502, None)));
+        assert!(!accepts_token(&http(400, None)), "not the API's answer");
+        assert!(!accepts_token(&Err(Failure {
+            call: "PUT /x".into(),
+            kind: FailureKind::Transport("refused".into()),
+        })));
     }
 }

@@ -58,8 +58,8 @@ struct ConfInfo {
 }
 
 impl Roster {
-    pub fn parse(body: &[u8]) -> Result<Roster, String> {
-        let info: RealTimeInfo = serde_json::from_slice(body)
+    pub fn parse(body: &Value) -> Result<Roster, String> {
+        let info = RealTimeInfo::deserialize(body)
             .map_err(|e| format!("unexpected realTimeInfo answer: {e}"))?;
         let chair = info.conf_info.chair_id.unwrap_or_default();
         let participants = info

@@ -414,8 +414,9 @@ pub struct Http {
     /// GET, PUT, POST or DELETE.
     #[serde(default = "put")]
     pub method: HttpMethod,
-    /// The path after the endpoint, e.g. `/v1/mmc/control/conferences/lock`.
-    pub path: String,
+    /// The path after the endpoint, e.g. `/v1/mmc/control/conferences/lock`: an
+    /// absolute path of the API, without scheme, host, `..` or query.
+    pub path: crate::mmc::ApiPath,
     /// Query parameters; `conferenceID` is added when absent.
     #[serde(default)]
     pub query: IndexMap<String, String>,

@@ -20,8 +20,8 @@ use crate::yaml::{Pos, Spanned};
 #[derive(Debug, Clone)]
 pub struct StepFailure {
     pub message: String,
-    /// `Failed` (1) for a step's own failure; `Unreachable` (3) when the API could not
-    /// be reached or refused the credentials.
+    /// `Failed` (1) for a step's own failure; `Unreachable` (3) for an API failure
+    /// before the API ever gave (or accepted) a token.
     pub exit: ExitCode,
     /// The API answered that a participant is not in the meeting: set from the typed
     /// error, so steps aimed at someone who just left need not read the message.
@@ -69,6 +69,9 @@ pub struct StepCtx {
     pub name: String,
     pub retry: RetrySpec,
     pub retries: u32,
+    /// When the step's time limit runs out, if it has one: a longer `Retry-After` is
+    /// not waited for.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 pub struct Executor<'a> {
@@ -367,6 +370,7 @@ impl<'a> Executor<'a> {
             name: name.clone(),
             retry: step.retry.as_ref().map_or(self.defaults.retry, |r| r.value),
             retries: 0,
+            deadline: None,
         };
         let result = match body {
             Body::Action {
@@ -383,6 +387,8 @@ impl<'a> Executor<'a> {
                 };
                 let interrupt = std::sync::Arc::clone(&self.interrupt);
                 let stoppable = self.in_always == 0;
+                ctx.deadline = timeout.map(|limit| tokio::time::Instant::now() + limit.std());
+                let calls_before = self.client.calls();
                 let work = async {
                     match timeout {
                         Some(limit) => {
@@ -393,7 +399,7 @@ impl<'a> Executor<'a> {
                             .await
                             {
                                 Ok(result) => result,
-                                Err(_) => Err(StepFailure::new(format!("timed out after {limit}"))),
+                                Err(_) => Err(self.timed_out(limit, calls_before)),
                             }
                         }
                         None => self.perform(action_name, args, &mut ctx).await,
@@ -509,6 +515,22 @@ impl<'a> Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// A step out of time. Out of time while calling an API that has never given a
+    /// token means the API cannot be used (exit 3), like any other failure then.
+    fn timed_out(&self, limit: Dur, calls_before: u32) -> StepFailure {
+        let calling = self.client.calls() > calls_before;
+        if calling && !self.client.connected() {
+            StepFailure {
+                exit: ExitCode::Unreachable,
+                ..StepFailure::new(format!(
+                    "timed out after {limit} without a usable answer from the API"
+                ))
+            }
+        } else {
+            StepFailure::new(format!("timed out after {limit}"))
+        }
+    }
+
     /// The steps of an include: its variables are set for them (the include's own
     /// rendered here, the file's defaults in the file) and put back afterwards, and
     /// messages point into the included file.

@@ -269,7 +269,7 @@ impl Executor<'_> {
                 };
                 let request = crate::mmc::Request {
                     method,
-                    path: http.path.clone(),
+                    path: http.path,
                     query: http.query.into_iter().collect(),
                     body: http.body,
                 };
@@ -286,7 +286,7 @@ impl Executor<'_> {
                     )));
                 }
                 Ok((
-                    json!({"status": response.status, "body": response.json()}),
+                    json!({"status": response.status, "body": response.body}),
                     Some(format!("HTTP {}", response.status)),
                 ))
             }
@@ -302,8 +302,9 @@ impl Executor<'_> {
         let client = std::sync::Arc::clone(&self.client);
         let clock = std::sync::Arc::clone(&self.timeline.clock);
         let spec = ctx.retry;
+        let deadline = ctx.deadline;
         // Each retry is shown as it happens, before its wait.
-        send_with_retry(&client, &request, &spec, &clock, |retry| {
+        send_with_retry(&client, &request, &spec, &clock, deadline, |retry| {
             ctx.retries += 1;
             self.counts.retries += 1;
             self.emit(Event::Retry {
@@ -471,14 +472,15 @@ impl Executor<'_> {
                 std::sync::Arc::clone(&permits),
                 notes.clone(),
             );
-            let (request, spec, name) = (
+            let (request, spec, deadline, name) = (
                 Request::put(tail, body.clone()).participant(&target.pid),
                 ctx.retry,
+                ctx.deadline,
                 target.name.clone(),
             );
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let result = send_with_retry(&client, &request, &spec, &clock, |note| {
+                let result = send_with_retry(&client, &request, &spec, &clock, deadline, |note| {
                     let _ = notes.send(note);
                 })
                 .await;
@@ -820,12 +822,14 @@ pub(super) struct RetryNote {
 
 /// One API call, retried on transient failures as `spec` says, waiting on the run's
 /// clock (so a rehearsal on virtual time does not wait); `on_retry` hears of each
-/// retry before its wait.
+/// retry before its wait. A `Retry-After` that outlasts the step's `deadline` fails
+/// the call at once rather than run the step out of time.
 async fn send_with_retry(
     client: &crate::mmc::Client,
     request: &Request,
     spec: &crate::playbook::RetrySpec,
     clock: &crate::clock::SharedClock,
+    deadline: Option<tokio::time::Instant>,
     mut on_retry: impl FnMut(RetryNote),
 ) -> Result<Response, StepFailure> {
     let mut backoff = Backoff::new(spec);
@@ -834,6 +838,19 @@ async fn send_with_retry(
         match client.send(request).await {
             Ok(response) => return Ok(response),
             Err(failure) if failure.retryable() => match backoff.next(failure.retry_after()) {
+                Some(delay)
+                    if failure.retry_after().is_some()
+                        && !clock.is_virtual()
+                        && deadline.is_some_and(|d| tokio::time::Instant::now() + delay > d) =>
+                {
+                    let mut step = api_failure(client, failure, attempt);
+                    step.message = format!(
+                        "{}: throttled, retry after {} s, beyond the step's time limit",
+                        step.message,
+                        delay.as_secs_f64().ceil()
+                    );
+                    return Err(step);
+                }
                 Some(delay) => {
                     attempt += 1;
                     on_retry(RetryNote {
@@ -848,27 +865,28 @@ async fn send_with_retry(
                         .unwrap_or(jiff::Timestamp::MAX);
                     clock.sleep_until(until).await;
                 }
-                None => return Err(api_failure(failure, attempt)),
+                None => return Err(api_failure(client, failure, attempt)),
             },
-            Err(failure) => return Err(api_failure(failure, attempt)),
+            Err(failure) => return Err(api_failure(client, failure, attempt)),
         }
     }
 }
 
-fn api_failure(failure: Failure, attempts: u32) -> StepFailure {
+/// A call's final failure. Until the API has given (or accepted) a token, whatever
+/// went wrong (refused, unreachable, no answer, not JSON) means it cannot be used:
+/// exit 3. After that a failure is the step's own: exit 1.
+fn api_failure(client: &crate::mmc::Client, failure: Failure, attempts: u32) -> StepFailure {
     let tries = if attempts > 1 {
         format!(" (after {attempts} attempts)")
     } else {
         String::new()
     };
-    let refused =
-        failure.call.ends_with("/token") && matches!(failure.status(), Some(400 | 401 | 403));
     StepFailure {
         message: format!("{failure}{tries}"),
-        exit: if failure.is_unreachable() || refused {
-            ExitCode::Unreachable
-        } else {
+        exit: if client.connected() {
             ExitCode::Failed
+        } else {
+            ExitCode::Unreachable
         },
         participant_gone: failure.is_participant_not_found(),
     }

@@ -1,6 +1,7 @@
 //! Integration tests: the emulator over real HTTP on loopback port 0, and the built
 //! binary. One test binary, so everything links once.
 
+mod hostile_server;
 mod support;
 
 mod cli_sim;
@@ -9,6 +10,7 @@ mod playbook_model;
 mod mutants;
 mod run_actions;
 mod run_bad_input;
+mod run_hostile;
 mod run_resilience;
 mod run_selection;
 mod run_signals;
