@@ -337,10 +337,16 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     // Probed with a temporary file: the report paths themselves are only ever replaced
     // whole, so an earlier report survives until this run's is complete.
     for target in &options.reports {
-        crate::report::atomic::probe(target.path())?;
+        crate::report::atomic::probe(target.path()).map_err(|e| {
+            Error::io(
+                format!("cannot write the report {}", target.path().display()),
+                e,
+            )
+        })?;
     }
     if let Some(path) = &options.sim_requests {
-        crate::report::atomic::probe(path)?;
+        crate::report::atomic::probe(path)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     }
     let state_dir = crate::run::lock::state_dir(options.state_dir.as_deref());
     let started_at = clock.now();
@@ -465,7 +471,8 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {
             let log = serde_json::to_string_pretty(&handle.requests()).unwrap_or_default();
-            crate::report::atomic::write(path, &(secrets.redact(&log) + "\n"))?;
+            crate::report::atomic::write(path, &(secrets.redact(&log) + "\n"))
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         }
         if let Some(meeting) = handle.meeting(&meeting_id) {
             let text = match options.log_format {

@@ -7,8 +7,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::Error;
-
 /// The directory a file at `path` goes in (`.` for a bare file name).
 fn parent(path: &Path) -> &Path {
     match path.parent() {
@@ -18,32 +16,40 @@ fn parent(path: &Path) -> &Path {
 }
 
 /// Fails unless a file can be written at `path`, without touching `path` itself.
-pub fn probe(path: &Path) -> Result<(), Error> {
-    let cannot = |e: std::io::Error| Error::io(format!("cannot write {}", path.display()), e);
+pub fn probe(path: &Path) -> std::io::Result<()> {
     if path.is_dir() {
-        return Err(cannot(std::io::Error::new(
+        return Err(std::io::Error::new(
             std::io::ErrorKind::IsADirectory,
             "it is a directory",
-        )));
+        ));
     }
     tempfile::Builder::new()
         .prefix(".emcee-probe-")
         .tempfile_in(parent(path))
         .map(drop)
-        .map_err(cannot)
+        .map_err(plain)
 }
 
 /// Writes `text` to `path` through a temporary file renamed into place.
-pub fn write(path: &Path, text: &str) -> Result<(), Error> {
-    let cannot = |e: std::io::Error| Error::io(format!("cannot write {}", path.display()), e);
+pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = tempfile::Builder::new()
         .prefix(".emcee-")
         .tempfile_in(parent(path))
-        .map_err(cannot)?;
-    file.write_all(text.as_bytes()).map_err(cannot)?;
-    file.as_file().sync_all().map_err(cannot)?;
-    file.persist(path).map_err(|e| cannot(e.error))?;
+        .map_err(plain)?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| plain(e.error))?;
     Ok(())
+}
+
+/// The system's error without the temporary file's name (which tempfile adds as
+/// ` at path …`): it means nothing to whoever asked for `path`.
+fn plain(error: std::io::Error) -> std::io::Error {
+    let text = error.to_string();
+    match text.split_once(" at path ") {
+        Some((reason, _)) => std::io::Error::new(error.kind(), reason.to_owned()),
+        None => error,
+    }
 }
 
 #[cfg(test)]
@@ -62,7 +68,8 @@ mod tests {
             probe(dir.path()).is_err(),
             "a directory is not a report path"
         );
-        assert!(probe(&dir.path().join("missing/report.json")).is_err());
+        let missing = probe(&dir.path().join("missing/report.json")).unwrap_err();
+        assert!(!missing.to_string().contains(".emcee"), "{missing}");
     }
 
     #[test]

@@ -111,7 +111,12 @@ impl ReportBuilder {
                 }
                 ReportTarget::Junit(_) => junit(&report),
             };
-            super::atomic::write(target.path(), &secrets.redact(&text))?;
+            super::atomic::write(target.path(), &secrets.redact(&text)).map_err(|e| {
+                Error::io(
+                    format!("cannot write the report {}", target.path().display()),
+                    e,
+                )
+            })?;
         }
         Ok(())
     }

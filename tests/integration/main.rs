@@ -5,9 +5,9 @@ mod hostile_server;
 mod support;
 
 mod cli_sim;
+mod mutants;
 mod plan_command;
 mod playbook_model;
-mod mutants;
 mod run_actions;
 mod run_bad_input;
 mod run_hostile;
