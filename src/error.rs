@@ -88,7 +88,9 @@ impl Diagnostic {
         if let Some(label) = &self.label {
             annotation = annotation.label(label.as_str());
         }
-        let mut group = Level::ERROR.primary_title(self.message.as_str()).element(
+        // Messages may quote text from outside (names, API answers): shown escaped.
+        let message = crate::report::printable(&self.message);
+        let mut group = Level::ERROR.primary_title(message.as_ref()).element(
             Snippet::source(self.file.text())
                 .path(self.file.name())
                 .annotation(annotation),
@@ -170,10 +172,12 @@ impl Error {
                 out
             }
             other => {
-                let mut out = format!("error: {other}\n");
+                let shown =
+                    |text: &dyn fmt::Display| crate::report::printable_lines(&text.to_string());
+                let mut out = format!("error: {}\n", shown(other));
                 let mut source = std::error::Error::source(other);
                 while let Some(cause) = source {
-                    out.push_str(&format!("  caused by: {cause}\n"));
+                    out.push_str(&format!("  caused by: {}\n", shown(cause)));
                     source = cause.source();
                 }
                 out

@@ -51,14 +51,26 @@ fn init_logging(verbose: u8, quiet: bool, sim_requests: bool) {
     };
 }
 
-/// Log lines on stderr, with every secret of the process masked. The formatter writes
-/// each event whole, so a secret is never split across two writes.
+/// Log lines on stderr, with every secret of the process masked and every control
+/// character escaped. The formatter writes each event whole, one line, so a secret is
+/// never split across two writes, and a line break inside one is not the formatter's.
 struct RedactingStderr;
 
 impl std::io::Write for RedactingStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = crate::template::redact_all(&String::from_utf8_lossy(buf));
-        std::io::stderr().write_all(text.as_bytes())?;
+        let (line, end) = match text.strip_suffix('\n') {
+            Some(line) => (line, "\n"),
+            None => (text.as_str(), ""),
+        };
+        // Escape sequences left in the line are the formatter's colours: the logging
+        // layer escapes those of the values it prints.
+        let shown = line
+            .split('\x1b')
+            .map(crate::report::printable)
+            .collect::<Vec<_>>()
+            .join("\x1b");
+        std::io::stderr().write_all(format!("{shown}{end}").as_bytes())?;
         Ok(buf.len())
     }
 
@@ -156,7 +168,7 @@ pub fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => exit_code(code),
         Err(error) => {
-            eprint!("{}", error.render(color()));
+            eprint!("{}", crate::template::redact_all(&error.render(color())));
             exit_code(error.exit_code())
         }
     }
