@@ -9,6 +9,7 @@ mod playbook_model;
 mod run_actions;
 mod run_bad_input;
 mod run_resilience;
+mod run_secrets;
 mod run_selection;
 mod run_timeline;
 mod run_unattended;
