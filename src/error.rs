@@ -228,6 +228,23 @@ mod tests {
     }
 
     #[test]
+    fn texts_from_outside_are_shown_escaped() {
+        let text =
+            Error::Failed("no participant matches Eve\u{1b}[2J\u{202e}x".into()).render(true);
+        assert_eq!(
+            text,
+            "error: no participant matches Eve\\u{1b}[2J\\u{202e}x\n"
+        );
+        let file = SourceFile::new("p.yaml", "a: b\n");
+        let diagnostic = Diagnostic::new(&file, file.span_at(1, 1, 1), "bad \u{1b}]0;x\u{7}");
+        assert!(
+            Error::from(diagnostic)
+                .render(false)
+                .starts_with("error: bad \\u{1b}]0;x\\u{7}\n")
+        );
+    }
+
+    #[test]
     fn renders_position_line_and_caret() {
         let file = SourceFile::new("seed.yaml", "meetings:\n  - subjct: x\n");
         let diagnostic = Diagnostic::new(&file, file.span_at(2, 5, 6), "unknown field `subjct`")

@@ -58,25 +58,32 @@ struct RedactingStderr;
 
 impl std::io::Write for RedactingStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = crate::template::redact_all(&String::from_utf8_lossy(buf));
-        let (line, end) = match text.strip_suffix('\n') {
-            Some(line) => (line, "\n"),
-            None => (text.as_str(), ""),
-        };
-        // Escape sequences left in the line are the formatter's colours: the logging
-        // layer escapes those of the values it prints.
-        let shown = line
-            .split('\x1b')
-            .map(crate::report::printable)
-            .collect::<Vec<_>>()
-            .join("\x1b");
-        std::io::stderr().write_all(format!("{shown}{end}").as_bytes())?;
+        let text = log_line(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(text.as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
     }
+}
+
+/// One log line as stderr shows it: secrets masked, control characters escaped, the
+/// line's own end kept.
+fn log_line(text: &str) -> String {
+    let text = crate::template::redact_all(text);
+    let (line, end) = match text.strip_suffix('\n') {
+        Some(line) => (line, "\n"),
+        None => (text.as_str(), ""),
+    };
+    // Escape sequences left in the line are the formatter's colours: the logging layer
+    // escapes those of the values it prints.
+    let shown = line
+        .split('\x1b')
+        .map(crate::report::printable)
+        .collect::<Vec<_>>()
+        .join("\x1b");
+    format!("{shown}{end}")
 }
 
 /// Writes to stdout; a reader that went away (`emcee actions | head -1`) is not an error.
@@ -282,4 +289,18 @@ fn current_thread() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_lines_keep_one_line_and_their_colours() {
+        // The logging layer has escaped the value's ESC already; what is left is its
+        // colour codes, and the line breaks and bidi controls of the value.
+        let line = "\x1b[2mWARN\x1b[0m joined: Eve\\x1b[2J\r\nfake line\u{202e}x\n";
+        assert_eq!(
+            super::log_line(line),
+            "\x1b[2mWARN\x1b[0m joined: Eve\\x1b[2J\\u{d}\\u{a}fake line\\u{202e}x\n"
+        );
+    }
 }
