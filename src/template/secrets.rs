@@ -121,6 +121,9 @@ fn holds_any(needles: &[String], value: &Value) -> bool {
 pub struct Secrets {
     /// Secret values and their derived forms, longest first.
     masked: RwLock<Vec<String>>,
+    /// The same as they appear inside a JSON string, to tell serialized text that
+    /// holds none without parsing it.
+    escaped: RwLock<Vec<String>>,
     /// What renders that used a secret produced: never masked, only recognised.
     derived: RwLock<Vec<String>>,
     /// How many times a template used a secret, so far.
@@ -151,9 +154,11 @@ impl Secrets {
         }
         let forms = masked_forms(value);
         let mut masked = write(&self.masked);
+        let mut escaped_forms = write(&self.escaped);
         let mut all = write(&ALL);
         for form in &forms {
             insert_sorted(&mut masked, form);
+            insert_sorted(&mut escaped_forms, &escaped(form));
             insert_sorted(&mut all, form);
         }
     }
@@ -178,18 +183,23 @@ impl Secrets {
         // JSON escapes one character at a time, so a string that holds a secret holds
         // its escaped form once serialized: without one, there is nothing to mask and
         // the serialized text can go out as it is (the usual case, and the cheap one).
-        let masked = read(&self.masked);
-        if !masked.iter().any(|m| text.contains(escaped(m).as_str())) {
+        if !read(&self.escaped)
+            .iter()
+            .any(|e| text.contains(e.as_str()))
+        {
             return text;
         }
         let Ok(mut value) = serde_json::to_value(value) else {
-            return text;
+            // Serialized as text but not as a value (no type of emcee's): masking the
+            // text is the lesser harm than showing the secret.
+            return self.redact(&text);
         };
-        mask_strings(&masked, &mut value);
+        mask_strings(&read(&self.masked), &mut value);
         serialize(&value, pretty)
     }
 
-    /// A copy of `value` with the secrets inside its strings masked.
+    /// A copy of `value` with the secrets inside its strings masked: for types whose
+    /// JSON form reads back (the run's report).
     pub fn masked<T: Serialize + DeserializeOwned + Clone>(&self, value: &T) -> T {
         let Ok(mut json) = serde_json::to_value(value) else {
             return value.clone();
