@@ -40,6 +40,12 @@ steps:
   - name: Fails, showing the secret
     broadcast: "{{ secret('PW')[1:] }}"
     on_error: continue
+  - name: Sends it where the request log keeps it
+    http:
+      method: PUT
+      path: /v1/mmc/control/conferences/lock
+      body: { isLock: 1, note: "{{ secret('PW') }}" }
+    on_error: continue
   - unlock: {}
 "#;
 
@@ -137,11 +143,20 @@ async fn no_form_of_a_secret_shows_in_any_output() {
     }
     let junit = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
     assert_clean("the JUnit report", &junit);
-    // The password still reached the API: the rehearsal meeting was locked and unlocked
-    // (both at `/lock`).
+    // The password still reached the API, and the values sent are whole: the note
+    // reached the request log, where it is masked.
     let requests = read_json(dir.path().join("requests.json"));
     let calls: Vec<Value> = requests.as_array().unwrap().clone();
-    assert_eq!(action_calls(&calls), ["lock", "lock"], "{requests:#}");
+    assert_eq!(
+        action_calls(&calls),
+        ["lock", "lock", "lock"],
+        "{requests:#}"
+    );
+    assert_eq!(
+        calls[calls.len() - 2]["body"]["note"],
+        "***",
+        "{requests:#}"
+    );
 
     // The same in plain lines.
     let plain = Run::playbook(USES)
@@ -190,6 +205,8 @@ async fn numeric_passwords_leave_numbers_and_documents_whole() {
             .arg("json")
             .arg("--report")
             .arg("json=report.json")
+            .arg("--sim-requests")
+            .arg("requests.json")
             .env("PW", password)
             .output_with_dir()
             .await;
@@ -214,6 +231,7 @@ async fn numeric_passwords_leave_numbers_and_documents_whole() {
             assert_eq!(message["text"], "***", "{what}");
         }
         read_json(dir.path().join("report.json"));
+        read_json(dir.path().join("requests.json"));
         let report = report_of(&journal).await;
         assert_eq!(report["success"], true, "{report:#}");
         // The journal can be resumed from: a finished run has nothing left to do.
