@@ -93,7 +93,9 @@ impl Diagnostic {
         if let Some(label) = &self.label {
             annotation = annotation.label(label.as_str());
         }
-        let mut group = Level::ERROR.primary_title(self.message.as_str()).element(
+        // Messages may quote text from outside (names, API answers): shown escaped.
+        let message = crate::report::printable(&self.message);
+        let mut group = Level::ERROR.primary_title(message.as_ref()).element(
             Snippet::source(self.file.text())
                 .path(self.file.name())
                 .annotation(annotation),
@@ -175,10 +177,12 @@ impl Error {
                 out
             }
             other => {
-                let mut out = format!("error: {other}\n");
+                let shown =
+                    |text: &dyn fmt::Display| crate::report::printable_lines(&text.to_string());
+                let mut out = format!("error: {}\n", shown(other));
                 let mut source = std::error::Error::source(other);
                 while let Some(cause) = source {
-                    out.push_str(&format!("  caused by: {cause}\n"));
+                    out.push_str(&format!("  caused by: {}\n", shown(cause)));
                     source = cause.source();
                 }
                 out
@@ -226,6 +230,23 @@ mod tests {
             Some("broadcast")
         );
         assert_eq!(did_you_mean("x", &["id"]), None);
+    }
+
+    #[test]
+    fn texts_from_outside_are_shown_escaped() {
+        let text =
+            Error::Failed("no participant matches Eve\u{1b}[2J\u{202e}x".into()).render(true);
+        assert_eq!(
+            text,
+            "error: no participant matches Eve\\u{1b}[2J\\u{202e}x\n"
+        );
+        let file = SourceFile::new("p.yaml", "a: b\n");
+        let diagnostic = Diagnostic::new(&file, file.span_at(1, 1, 1), "bad \u{1b}]0;x\u{7}");
+        assert!(
+            Error::from(diagnostic)
+                .render(false)
+                .starts_with("error: bad \\u{1b}]0;x\\u{7}\n")
+        );
     }
 
     #[test]

@@ -51,13 +51,14 @@ fn init_logging(verbose: u8, quiet: bool, sim_requests: bool) {
     };
 }
 
-/// Log lines on stderr, with every secret of the process masked. The formatter writes
-/// each event whole, so a secret is never split across two writes.
+/// Log lines on stderr, with every secret of the process masked and every control
+/// character escaped. The formatter writes each event whole, one line, so a secret is
+/// never split across two writes, and a line break inside one is not the formatter's.
 struct RedactingStderr;
 
 impl std::io::Write for RedactingStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = crate::template::redact_all(&String::from_utf8_lossy(buf));
+        let text = log_line(&String::from_utf8_lossy(buf));
         std::io::stderr().write_all(text.as_bytes())?;
         Ok(buf.len())
     }
@@ -65,6 +66,24 @@ impl std::io::Write for RedactingStderr {
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
     }
+}
+
+/// One log line as stderr shows it: secrets masked, control characters escaped, the
+/// line's own end kept.
+fn log_line(text: &str) -> String {
+    let text = crate::template::redact_all(text);
+    let (line, end) = match text.strip_suffix('\n') {
+        Some(line) => (line, "\n"),
+        None => (text.as_str(), ""),
+    };
+    // Escape sequences left in the line are the formatter's colours: the logging layer
+    // escapes those of the values it prints.
+    let shown = line
+        .split('\x1b')
+        .map(crate::report::printable)
+        .collect::<Vec<_>>()
+        .join("\x1b");
+    format!("{shown}{end}")
 }
 
 /// Writes to stdout; a reader that went away (`emcee actions | head -1`) is not an error.
@@ -156,7 +175,7 @@ pub fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => exit_code(code),
         Err(error) => {
-            eprint!("{}", error.render(color()));
+            eprint!("{}", crate::template::redact_all(&error.render(color())));
             exit_code(error.exit_code())
         }
     }
@@ -270,4 +289,18 @@ fn current_thread() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_lines_keep_one_line_and_their_colours() {
+        // The logging layer has escaped the value's ESC already; what is left is its
+        // colour codes, and the line breaks and bidi controls of the value.
+        let line = "\x1b[2mWARN\x1b[0m joined: Eve\\x1b[2J\r\nfake line\u{202e}x\n";
+        assert_eq!(
+            super::log_line(line),
+            "\x1b[2mWARN\x1b[0m joined: Eve\\x1b[2J\\u{d}\\u{a}fake line\\u{202e}x\n"
+        );
+    }
 }

@@ -65,9 +65,9 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     };
     let plan = crate::plan::plan(&playbook, &vars, &engine, start, zone.clone(), rehearsal);
     let text = match options.format {
-        PlanFormat::Table => plan.table(&zone),
-        PlanFormat::Json => serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n",
+        PlanFormat::Table => crate::report::printable_lines(&secrets.redact(&plan.table(&zone))),
+        PlanFormat::Json => secrets.to_json(&plan, true) + "\n",
     };
-    crate::cli::print_out(&secrets.redact(&text))?;
+    crate::cli::print_out(&text)?;
     Ok(ExitCode::Success)
 }

@@ -470,21 +470,21 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     reports.write(&options.reports, &secrets)?;
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {
-            let log = serde_json::to_string_pretty(&handle.requests()).unwrap_or_default();
-            crate::report::atomic::write(path, &(secrets.redact(&log) + "\n"))
+            let log = secrets.to_json(&handle.requests(), true);
+            crate::report::atomic::write(path, &(log + "\n"))
                 .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         }
         if let Some(meeting) = handle.meeting(&meeting_id) {
             let text = match options.log_format {
                 // JSON lines stay JSON lines: the final state is one more object.
                 LogFormat::Json => {
-                    serde_json::json!({"event": "rehearsal_finished", "meeting": meeting})
-                        .to_string()
-                        + "\n"
+                    let event =
+                        serde_json::json!({"event": "rehearsal_finished", "meeting": meeting});
+                    secrets.to_json(&event, false) + "\n"
                 }
-                LogFormat::Text => final_state(&meeting),
+                LogFormat::Text => report::printable_lines(&secrets.redact(&final_state(&meeting))),
             };
-            crate::cli::print_out(&secrets.redact(&text))?;
+            crate::cli::print_out(&text)?;
         }
         handle.stop().await;
     }

@@ -154,11 +154,19 @@ impl Planner<'_> {
     fn once(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
         // A looped step's cue fires once, before its first item.
         let cue_shown = std::mem::take(&mut self.cue_shown);
+        let secrets = std::sync::Arc::clone(self.engine.secrets());
+        let mark = secrets.uses();
         let name = step
             .name
             .as_ref()
             .and_then(|n| self.engine.render_string(n, vars).ok())
             .unwrap_or_else(|| step.label());
+        // A field rendered from a secret is shown as `***`, never in part.
+        let name = if secrets.uses() != mark {
+            crate::template::MASK.to_owned()
+        } else {
+            name
+        };
         let cue = step
             .at
             .as_ref()
@@ -170,13 +178,21 @@ impl Planner<'_> {
                 args,
                 ..
             }) => {
+                let mark = secrets.uses();
                 let rendered = self.engine.render_node(args, vars).ok();
                 let action = rendered
                     .clone()
                     .and_then(|r| Action::from_parts(action_name, r).ok());
-                let target = target_of(action.as_ref(), args);
+                let mut target = target_of(action.as_ref(), args);
+                let warned = self.plan.warnings.len();
                 if let (Some(rehearsal), Some(action)) = (self.rehearsal, &action) {
                     self.check_people(id, &name, action, rehearsal);
+                }
+                if secrets.uses() != mark {
+                    target = target.map(|t| secrets.hide_fields(&t));
+                    for warning in &mut self.plan.warnings[warned..] {
+                        *warning = secrets.hide_fields(warning);
+                    }
                 }
                 self.plan.rows.push(Row {
                     id: id.to_owned(),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::run::{CueTiming, Event, Listener, Outcome, Summary};
@@ -40,7 +40,7 @@ impl ReportTarget {
 }
 
 /// The JSON report of one run.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "emcee run report")]
 pub struct Report {
     /// The report format's version.
@@ -56,7 +56,7 @@ pub struct Report {
     pub summary: Option<Summary>,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StepReport {
     pub id: String,
     pub name: String,
@@ -73,7 +73,7 @@ pub struct StepReport {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Ok,
@@ -101,9 +101,10 @@ impl ReportBuilder {
             .clone()
     }
 
-    /// Writes every report asked for; the secrets are masked in both.
+    /// Writes every report asked for; the secrets are masked in both, in the report's
+    /// values before either is serialized.
     pub fn write(&self, targets: &[ReportTarget], secrets: &Secrets) -> Result<(), Error> {
-        let report = self.report();
+        let report = secrets.masked(&self.report());
         for target in targets {
             let text = match target {
                 ReportTarget::Json(_) => {
@@ -111,7 +112,7 @@ impl ReportBuilder {
                 }
                 ReportTarget::Junit(_) => junit(&report),
             };
-            super::atomic::write(target.path(), &secrets.redact(&text)).map_err(|e| {
+            super::atomic::write(target.path(), &text).map_err(|e| {
                 Error::io(
                     format!("cannot write the report {}", target.path().display()),
                     e,

@@ -47,7 +47,7 @@ impl<W: Write + Send> Listener for JsonLines<W> {
                 );
             }
         }
-        let text = self.secrets.redact(&value.to_string());
+        let text = self.secrets.to_json(&value, false);
         let _ = writeln!(self.out, "{text}");
         let _ = self.out.flush();
     }

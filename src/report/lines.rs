@@ -36,7 +36,7 @@ impl<W: Write + Send> Listener for Lines<W> {
         let Some(text) = describe(event, self.cues, !self.deterministic) else {
             return;
         };
-        let text = self.secrets.redact(&text);
+        let text = super::printable(&self.secrets.redact(&text)).into_owned();
         // Output that cannot be written (a closed pipe) must not stop the meeting.
         let _ = if self.deterministic {
             writeln!(self.out, "{text}")

@@ -1,12 +1,14 @@
 //! Listeners that turn run events into output: plain timestamped lines (cron, pipes),
 //! JSON lines (`--log-format json`), and the terminal display with progress bars.
-//! Every line passes through the secret redactor on its way out.
+//! Every line passes through the secret redactor on its way out, and text lines are
+//! made [`printable`].
 
 pub mod atomic;
 mod document;
 mod journal;
 mod json_lines;
 mod lines;
+mod printable;
 pub mod replay;
 mod terminal;
 
@@ -14,6 +16,7 @@ pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema}
 pub use journal::Journal;
 pub use json_lines::JsonLines;
 pub use lines::Lines;
+pub use printable::{printable, printable_lines};
 pub use terminal::Terminal;
 
 use crate::run::{Event, Outcome};

@@ -45,13 +45,18 @@ impl Terminal {
     }
 
     fn print(&self, text: &str, style: &str) {
-        let text = self.secrets.redact(text);
+        let text = self.shown(text);
         let line = if self.color {
             format!("\x1b[{style}m{text}\x1b[0m")
         } else {
             text
         };
         let _ = self.multi.println(line);
+    }
+
+    /// Text as the terminal may show it: secrets masked, control characters escaped.
+    fn shown(&self, text: &str) -> String {
+        super::printable(&self.secrets.redact(text)).into_owned()
     }
 }
 
@@ -63,11 +68,11 @@ impl Listener for Terminal {
             } => {
                 self.cues = *steps;
                 self.overall.set_length(*steps as u64);
-                self.overall.set_prefix(playbook.clone());
+                self.overall.set_prefix(self.shown(playbook));
             }
             Event::StepStarted { name, cue, .. } => {
                 self.overall.set_position(cue.saturating_sub(1) as u64);
-                self.overall.set_message(self.secrets.redact(name));
+                self.overall.set_message(self.shown(name));
             }
             Event::Waiting { until, left, .. } => {
                 if let Some(old) = self.waiting.take() {
@@ -86,7 +91,7 @@ impl Listener for Terminal {
                             },
                         ),
                 );
-                bar.set_message(format!("waiting for {}", self.secrets.redact(until)));
+                bar.set_message(format!("waiting for {}", self.shown(until)));
                 bar.enable_steady_tick(Duration::from_millis(200));
                 self.waiting = Some(bar);
             }

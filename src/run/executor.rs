@@ -307,8 +307,12 @@ impl<'a> Executor<'a> {
         cue: usize,
         item: Option<(usize, usize)>,
     ) -> Result<(), StepFailure> {
+        let secrets = Arc::clone(self.engine.secrets());
+        let mark = secrets.uses();
         let mut name = match &step.name {
+            // A name rendered from a secret is shown as `***`, never in part.
             Some(name) => match self.engine.render_string(name, &self.vars) {
+                Ok(_) if secrets.uses() != mark => crate::template::MASK.to_owned(),
                 Ok(name) => name,
                 Err(error) => {
                     let failure = self.template_failure(error);
@@ -365,6 +369,7 @@ impl<'a> Executor<'a> {
             cue,
         });
         let started = Instant::now();
+        let mark = secrets.uses();
         let mut ctx = StepCtx {
             id: id.clone(),
             name: name.clone(),
@@ -464,6 +469,17 @@ impl<'a> Executor<'a> {
             }
         };
         let elapsed = started.elapsed();
+        // What an action says of arguments rendered from a secret shows them as `***`.
+        let result = if action.is_some() && secrets.uses() != mark {
+            result
+                .map(|(value, detail)| (value, detail.map(|d| secrets.hide_fields(&d))))
+                .map_err(|failure| StepFailure {
+                    message: secrets.hide_fields(&failure.message),
+                    ..failure
+                })
+        } else {
+            result
+        };
         match result {
             Ok((value, detail)) => {
                 if let (Some(register), Some(Body::Action { .. })) = (&step.register, step.body()) {
@@ -604,11 +620,13 @@ impl Executor<'_> {
             .map_or(crate::playbook::step::DEFAULT_GRACE, |g| g.value);
         let policy = step.late.as_ref().map_or(Late::Run, |l| l.value);
         // A cue fires before any loop item exists: what cannot be rendered yet shows as `…`.
+        let mark = self.engine.secrets().uses();
         let name = match &step.name {
-            Some(name) => self
-                .engine
-                .render_string(name, &self.vars)
-                .unwrap_or_else(|_| elide_templates(&name.value)),
+            Some(name) => match self.engine.render_string(name, &self.vars) {
+                Ok(_) if self.engine.secrets().uses() != mark => crate::template::MASK.to_owned(),
+                Ok(name) => name,
+                Err(_) => elide_templates(&name.value),
+            },
             None => step.label(),
         };
         let now = self.timeline.clock.now();

@@ -229,7 +229,12 @@ impl Executor<'_> {
                 self.emit(Event::Message {
                     id: ctx.id.clone(),
                     level: log.level,
-                    text: self.engine.secrets().redact(&log.msg),
+                    // A message rendered from a secret is shown as `***`, never in part.
+                    text: if self.engine.secrets().shows_secret(&json!(log.msg)) {
+                        crate::template::MASK.to_owned()
+                    } else {
+                        log.msg.clone()
+                    },
                 });
                 Ok((json!({"msg": log.msg}), None))
             }

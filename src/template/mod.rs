@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
-pub use secrets::{MIN_REDACTED_LEN, Secrets, redact_all};
+pub use secrets::{MASK, MIN_REDACTED_LEN, Secrets, redact_all};
 
 use crate::clock::SharedClock;
 use crate::node::Node;
@@ -79,7 +79,9 @@ impl Engine {
     /// Renders every string of a node tree; non-template values pass through.
     pub fn render_node(&self, node: &Spanned<Node>, vars: &Context) -> Result<Json, TemplateError> {
         match &node.value {
-            Node::Str(text) if is_template(text) => self.render_text(text, node.pos, vars),
+            Node::Str(text) if is_template(text) => {
+                self.watched(text, vars, || self.render_text(text, node.pos, vars))
+            }
             Node::Seq(items) => items
                 .iter()
                 .map(|item| self.render_node(item, vars))
@@ -94,6 +96,32 @@ impl Engine {
             }
             other => Ok(other.to_json()),
         }
+    }
+
+    /// A field's render, noting whether it shows a secret (see [`Secrets::uses`]): it
+    /// calls `secret()`, or reads a variable that holds one (in whatever form a filter,
+    /// a slice or `repr` then prints it).
+    fn watched(
+        &self,
+        text: &str,
+        vars: &Context,
+        render: impl FnOnce() -> Result<Json, TemplateError>,
+    ) -> Result<Json, TemplateError> {
+        let mark = self.secrets.uses();
+        let rendered = render()?;
+        // The variables a template reads are told by the names it mentions: the
+        // engine's own list leaves out those only sliced (`{{ pw[1:] }}`), and a name
+        // mentioned but not read only makes the field hidden when it need not be.
+        if self.secrets.uses() == mark
+            && self.secrets.any()
+            && vars.names().any(|name| {
+                mentions(text, name) && vars.get(name).is_some_and(|v| self.secrets.shows_secret(v))
+            })
+        {
+            self.secrets.note_use();
+        }
+        self.secrets.rendered(mark, &rendered);
+        Ok(rendered)
     }
 
     /// Renders one templated string: a lone `{{ expr }}` keeps its type.
@@ -117,7 +145,7 @@ impl Engine {
         if !is_template(text) {
             return Ok(text.value.clone());
         }
-        match self.render_text(text, text.pos, vars)? {
+        match self.watched(text, vars, || self.render_text(text, text.pos, vars))? {
             Json::String(s) => Ok(s),
             other => Ok(other.to_string()),
         }
@@ -206,6 +234,15 @@ impl Engine {
             undefined: None,
         }
     }
+}
+
+/// Whether `text` holds `name` as a whole word.
+fn mentions(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(word)
+            && !text[at + name.len()..].chars().next().is_some_and(word)
+    })
 }
 
 fn to_json(value: &Value, pos: Pos) -> Result<Json, TemplateError> {
@@ -329,5 +366,66 @@ mod tests {
                 .message
                 .contains("syntax")
         );
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use serde_json::json;
+
+    /// Renders `text`, telling whether the field is secret.
+    fn secret_field(e: &Engine, text: &str, vars: &Context) -> (Json, bool) {
+        let mark = e.secrets().uses();
+        let node = Spanned {
+            value: Node::Str(text.into()),
+            pos: Pos::default(),
+        };
+        let value = e.render_node(&node, vars).unwrap();
+        (value, e.secrets().uses() != mark)
+    }
+
+    #[test]
+    fn fields_that_use_secrets_are_secret() {
+        let e = Engine::new(Secrets::new(true), SystemClock::shared());
+        let mut vars = Context::new();
+        vars.set("ceo", json!("Alice Zhang"));
+        vars.set("cel", json!(1000));
+        for text in [
+            "{{ secret('EMCEE_T') }}",
+            "{{ secret('EMCEE_T')[1:] }}",
+            "pw {{ secret('EMCEE_T') | length }}",
+            "{{ secret('EMCEE_T') is defined }}",
+        ] {
+            assert!(secret_field(&e, text, &vars).1, "{text}");
+        }
+        let (list, secret) = secret_field(&e, "{{ [secret('EMCEE_T'), 'a'] }}", &vars);
+        assert!(secret);
+        vars.set("l", list);
+        let (said, secret) = secret_field(&e, "said {{ secret('EMCEE_T')[2:] }}", &vars);
+        assert!(secret);
+        vars.set("r", json!({ "msg": said }));
+        // Reading a variable that holds a secret, or what a secret field produced, in
+        // any form (a slice, the repr of a list or map).
+        for text in [
+            "{{ l[0][1:] }}",
+            "x {{ l }}",
+            "{{ r }}",
+            "{{ r.msg[3:] | upper }}",
+        ] {
+            assert!(secret_field(&e, text, &vars).1, "{text}");
+        }
+        for text in ["{{ ceo }}", "{{ ceo[1:] }}", "Hi {{ cel }}", "l"] {
+            assert!(!secret_field(&e, text, &vars).1, "{text}");
+        }
+    }
+
+    #[test]
+    fn names_are_mentioned_as_whole_words() {
+        assert!(mentions("{{ l[0][1:] }}", "l"));
+        assert!(mentions("{{ pw|upper }}", "pw"));
+        assert!(!mentions("{{ lower }}", "l"));
+        assert!(!mentions("{{ my_pw }}", "pw"));
     }
 }

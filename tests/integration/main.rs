@@ -12,6 +12,7 @@ mod run_actions;
 mod run_bad_input;
 mod run_hostile;
 mod run_resilience;
+mod run_secrets;
 mod run_selection;
 mod run_signals;
 mod run_timeline;
