@@ -126,7 +126,7 @@ async fn sighup_stops_the_run_like_sigterm_with_exit_129_unless_ignored_at_start
     ];
 
     let mut child = Running::new(spawn(dir.path(), &args, false));
-    child.read_until("ready").await;
+    child.read_until("waiting for").await;
     child.kill("HUP");
     let (code, stdout) = child.finish().await;
     assert_eq!(code, Some(129), "{stdout}");
@@ -140,7 +140,7 @@ async fn sighup_stops_the_run_like_sigterm_with_exit_129_unless_ignored_at_start
     // Under `nohup`, the hang-up is not emcee's to act on: the run goes on until told
     // to stop in another way.
     let mut child = Running::new(spawn(dir.path(), &args, true));
-    child.read_until("ready").await;
+    child.read_until("waiting for").await;
     child.kill("HUP");
     child.kill("HUP");
     // Had the hang-ups been taken, the run would have ended (twice over); it is still
@@ -178,10 +178,10 @@ async fn a_second_signal_leaves_a_whole_report_or_the_previous_one_never_an_empt
         ],
         false,
     ));
-    child.read_until("ready").await;
+    child.read_until("waiting for").await;
     // The first stops the wait; the `always` wait then runs, and the second exits at once.
     child.kill("TERM");
-    child.read_until("wait").await;
+    child.read_until("waiting for").await;
     child.kill("TERM");
     let (code, stdout) = child.finish().await;
     assert_eq!(code, Some(143), "{stdout}");
