@@ -63,7 +63,7 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     } else {
         None
     };
-    let plan = crate::plan::plan(&playbook, &vars, &engine, start, zone.clone(), rehearsal);
+    let plan = crate::plan::plan(&playbook, &vars, &engine, start, zone.clone(), rehearsal)?;
     let text = match options.format {
         PlanFormat::Table => plan.table(&zone),
         PlanFormat::Json => serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n",
