@@ -4,6 +4,7 @@
 mod support;
 
 mod cli_sim;
+mod hostile_input;
 mod plan_command;
 mod playbook_model;
 mod run_actions;
