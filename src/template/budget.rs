@@ -140,3 +140,81 @@ pub fn check_value(value: &Value) -> Result<(), Error> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Environment<'static> {
+        let mut env = Environment::new();
+        install(&mut env);
+        env
+    }
+
+    fn render_one(text: &str) -> Result<String, Error> {
+        render(&env(), text, Value::from(()))
+    }
+
+    #[test]
+    fn ordinary_templates_render() {
+        assert_eq!(
+            render_one("{% for i in range(3) %}{{ i }}{% endfor %}").unwrap(),
+            "012"
+        );
+        assert_eq!(render_one("{{ 'x' * 1000 }}").unwrap().len(), 1000);
+    }
+
+    #[test]
+    fn loops_inside_loops_run_out_of_fuel() {
+        let error = render_one(
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+        )
+        .unwrap_err();
+        assert!(is_exceeded(&error), "{error}");
+        assert_eq!(error.kind(), ErrorKind::OutOfFuel);
+    }
+
+    #[test]
+    fn output_and_emitted_values_are_capped() {
+        // Into the output.
+        let error = render_one("{{ 'x' * 2000000 }}").unwrap_err();
+        assert!(is_exceeded(&error), "{error}");
+        // Raw text, many times over.
+        let raw = format!(
+            "{{% for i in range(100) %}}{}{{% endfor %}}",
+            "y".repeat(20_000)
+        );
+        assert!(is_exceeded(&render_one(&raw).unwrap_err()));
+        // Into a `set` block, never output.
+        let error = render_one(
+            "{% set big %}{% for i in range(100) %}{{ 'x' * 20000 }}{% endfor %}{% endset %}{{ big | length }}",
+        )
+        .unwrap_err();
+        assert!(is_exceeded(&error), "{error}");
+        // Exactly at the cap is fine.
+        let at_cap = format!("{{{{ 'x' * {MAX_OUTPUT_BYTES} }}}}");
+        assert_eq!(render_one(&at_cap).unwrap().len(), MAX_OUTPUT_BYTES);
+    }
+
+    #[test]
+    fn each_render_starts_its_own_count() {
+        let env = env();
+        let half = format!("{{{{ 'x' * {} }}}}", MAX_OUTPUT_BYTES / 2 + 1);
+        for _ in 0..3 {
+            render(&env, &half, Value::from(())).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_value_too_large_is_caught_without_building_it() {
+        // A list repeated lazily: a hundred million items, checked after 1 MiB of them.
+        let env = env();
+        let value = env
+            .compile_expression("[1, 2] * 50000000")
+            .unwrap()
+            .eval(())
+            .unwrap();
+        assert!(is_exceeded(&check_value(&value).unwrap_err()));
+        assert!(check_value(&Value::from("small")).is_ok());
+    }
+}
