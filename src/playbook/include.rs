@@ -2,6 +2,9 @@
 //! the playbook is loaded: each becomes a block that remembers the file its steps came
 //! from (so every message about them points into that file) and the variables it sets.
 //! Paths are relative to the including file; a cycle is an error showing the chain.
+//! Resolving is bounded: in the depth of includes and of blocks, in the steps and in
+//! the bytes all inclusions add up to, so that files which include each other many
+//! times over cannot multiply without end.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -93,6 +96,9 @@ fn spec(file: &Arc<SourceFile>, args: &Spanned<Node>) -> Result<Spec, Diagnostic
 pub const MAX_STEPS: usize = 10_000;
 /// Most files one include may go through, the playbook itself not counted.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// Most bytes all included files may hold together, a file counted each time it is
+/// included: each inclusion is read, parsed, kept and hashed on its own.
+pub const MAX_INCLUDED_BYTES: usize = 64 << 20;
 /// Most levels of blocks within blocks, across included files: checking, planning and
 /// running recurse once per level.
 pub const MAX_NESTING: usize = 64;
@@ -105,6 +111,8 @@ pub struct Resolver {
     steps: usize,
     /// Blocks the steps being resolved are inside.
     nesting: usize,
+    /// Bytes of included files read so far.
+    bytes: usize,
     /// A limit passed: resolving stops at once with this.
     over: Option<Diagnostic>,
 }
@@ -116,6 +124,7 @@ impl Resolver {
             chain: own.into_iter().map(|p| (p, name.to_owned())).collect(),
             steps: 0,
             nesting: 0,
+            bytes: 0,
             over: None,
         }
     }
@@ -262,6 +271,17 @@ impl Resolver {
         }
         let bytes = crate::source::read_bytes(&path, crate::source::MAX_INPUT_BYTES)
             .map_err(|e| at(format!("cannot read {}: {e}", path.display())))?;
+        self.bytes += bytes.len();
+        if self.bytes > MAX_INCLUDED_BYTES {
+            self.over = Some(
+                at(format!(
+                    "the included files hold more than {} in all",
+                    crate::source::human_bytes(MAX_INCLUDED_BYTES as u64)
+                ))
+                .with_help("a file included several times counts each time; include fewer"),
+            );
+            return Ok(());
+        }
         let included = SourceFile::from_bytes(path.display().to_string(), bytes)?;
         // A list of steps, or a map with `steps` and default `vars`: look first, then read
         // as that (an untagged enum would lose the positions).

@@ -170,6 +170,24 @@ async fn includes_that_multiply_are_refused() {
     );
 }
 
+/// A large file included many times is read, parsed and kept each time.
+#[tokio::test]
+async fn includes_too_large_in_all_are_refused() {
+    let big = format!("# {}\n- log: padded\n", "x".repeat(3_000_000));
+    let includes = "  - include: big.yaml\n".repeat(25);
+    let output = within_watchdog(
+        Run::command(&["check", "playbook.yaml"])
+            .file("playbook.yaml", &format!("{HEAD}{includes}"))
+            .file("big.yaml", &big),
+    )
+    .await;
+    assert_refused(
+        &output,
+        "playbook.yaml:28:14",
+        "the included files hold more than 64 MiB in all",
+    );
+}
+
 /// A chain of 1,000 includes passed `check` and overflowed the stack in `run`.
 #[tokio::test]
 async fn a_long_chain_of_includes_is_refused() {
