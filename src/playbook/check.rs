@@ -99,7 +99,7 @@ impl Checker<'_> {
         for (name, value) in &doc.vars {
             self.node(value, &known);
             known.insert(name.clone());
-            if let Ok(rendered) = self.engine.render_node(value, &self.trial) {
+            if let Some(rendered) = self.engine.trial_value(value, &self.trial) {
                 self.trial.set(name.clone(), rendered);
             }
         }

@@ -116,11 +116,7 @@ impl io::Write for Capped {
 
 /// Renders `text`, bounded, to a string.
 pub fn render(env: &Environment<'static>, text: &str, ctx: Value) -> Result<String, Error> {
-    render_template(&env.template_from_str(text)?, ctx)
-}
-
-/// Renders a compiled template, bounded, to a string.
-pub fn render_template(template: &minijinja::Template, ctx: Value) -> Result<String, Error> {
+    let template = env.template_from_str(text)?;
     start();
     let mut out = Capped::default();
     match template.render_captured_to(ctx, &mut out) {
@@ -203,6 +199,32 @@ mod tests {
         for _ in 0..3 {
             render(&env, &half, Value::from(())).unwrap();
         }
+    }
+
+    #[test]
+    fn trying_out_finds_runaways_and_reads_no_secrets() {
+        use crate::template::{Context, Engine, Secrets};
+        let engine = Engine::new(Secrets::new(false), crate::clock::SystemClock::shared());
+        let pos = crate::yaml::Pos::default();
+        let runaway =
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+        let found = engine.trial(runaway, false, pos, &Context::new()).unwrap();
+        assert!(found.exceeds_bounds(), "{found:?}");
+        // A variable only a run defines: nothing to report before it.
+        assert!(
+            engine
+                .trial("{{ later | length }}", false, pos, &Context::new())
+                .is_none()
+        );
+        let asks_for_a_secret = runaway.replace(
+            "{% endfor %}{% endfor %}",
+            "{{ secret('S') }}{% endfor %}{% endfor %}",
+        );
+        assert!(
+            engine
+                .trial(&asks_for_a_secret, false, pos, &Context::new())
+                .is_none()
+        );
     }
 
     #[test]

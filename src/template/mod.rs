@@ -206,24 +206,17 @@ impl Engine {
         pos: Pos,
         vars: &Context,
     ) -> Option<TemplateError> {
-        // `check` reads no secrets: a template that asks for one is bounded at run time.
-        let reads_secrets = |names: std::collections::HashSet<String>| names.contains("secret");
+        if self.reads_secrets(text, is_expression) {
+            return None;
+        }
         let result = if is_expression {
             self.env.compile_expression(text).and_then(|expr| {
-                if reads_secrets(expr.undeclared_variables(false)) {
-                    return Ok(());
-                }
                 budget::start();
                 expr.eval(vars.value())
                     .and_then(|value| budget::check_value(&value))
             })
         } else if is_template(text) {
-            self.env.template_from_str(text).and_then(|template| {
-                if reads_secrets(template.undeclared_variables(false)) {
-                    return Ok(());
-                }
-                budget::render_template(&template, vars.value()).map(drop)
-            })
+            budget::render(&self.env, text, vars.value()).map(drop)
         } else {
             Ok(())
         };
@@ -231,6 +224,42 @@ impl Engine {
             Err(error) if budget::is_exceeded(&error) => Some(self.error(error, pos)),
             _ => None,
         }
+    }
+
+    /// A value as it renders before a run, to try later templates out with; `None` if
+    /// it cannot be known yet.
+    pub fn trial_value(&self, node: &Spanned<Node>, vars: &Context) -> Option<Json> {
+        fn texts<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+            match node {
+                Node::Str(text) => out.push(text),
+                Node::Seq(items) => items.iter().for_each(|i| texts(&i.value, out)),
+                Node::Map(map) => map.values().for_each(|v| texts(&v.value, out)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        texts(&node.value, &mut found);
+        if found.iter().any(|text| self.reads_secrets(text, false)) {
+            return None;
+        }
+        self.render_node(node, vars).ok()
+    }
+
+    /// Whether a template calls `secret()`: trying templates out before a run reads no
+    /// secrets, so such a template is bounded when it runs.
+    fn reads_secrets(&self, text: &str, is_expression: bool) -> bool {
+        let names = if is_expression {
+            self.env
+                .compile_expression(text)
+                .map(|expr| expr.undeclared_variables(false))
+        } else if is_template(text) {
+            self.env
+                .template_from_str(text)
+                .map(|template| template.undeclared_variables(false))
+        } else {
+            return false;
+        };
+        names.is_ok_and(|names| names.contains("secret"))
     }
 
     /// A function or value every template has: ours (`secret`…) and minijinja's own

@@ -13,6 +13,8 @@ const WATCHDOG: Duration = Duration::from_secs(120);
 /// The playbook's header: a rehearsal-ready meeting.
 const HEAD: &str = "name: Hostile\nmeeting:\n  id: \"914044873\"\n  host_password: \"{{ secret('EMCEE_HOST_PASSWORD') }}\"\nsteps:\n";
 
+const HEAD_STEPS: &str = "steps:\n";
+
 async fn within_watchdog(run: Run) -> Output {
     tokio::time::timeout(WATCHDOG, run.output())
         .await
@@ -54,6 +56,14 @@ async fn a_nested_range_loop_is_refused_everywhere() {
     );
     for output in check_plan_run(&playbook).await {
         assert_refused(&output, "playbook.yaml:6:10", TOO_MUCH_WORK);
+    }
+    // The bound from the playbook's own vars is known before a run too.
+    let from_vars = format!(
+        "{}vars:\n  n: 100000\n  rows: \"{{{{ range(n) | list }}}}\"\n{HEAD_STEPS}  - log: \"{{% for a in rows %}}{{% for b in rows %}}{{% endfor %}}{{% endfor %}}\"\n",
+        HEAD.trim_end_matches("steps:\n")
+    );
+    for output in check_plan_run(&from_vars).await {
+        assert_refused(&output, "playbook.yaml:9:10", TOO_MUCH_WORK);
     }
 }
 
