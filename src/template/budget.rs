@@ -22,8 +22,10 @@ use minijinja::{Environment, Error, ErrorKind, Output, State};
 /// template within a fraction of a second.
 pub const FUEL: u64 = 100_000;
 
-/// Most bytes one field may render to, and emit in all while rendering.
-pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+/// Most bytes one field may render to, and emit in all while rendering; also the most
+/// a lone expression's value may take as JSON, which leaves room for the online list
+/// of a meeting of many thousands, registered and looped over.
+pub const MAX_OUTPUT_BYTES: usize = 8 << 20;
 
 thread_local! {
     /// Bytes emitted by the template being rendered on this thread (rendering is
@@ -173,18 +175,20 @@ mod tests {
     #[test]
     fn output_and_emitted_values_are_capped() {
         // Into the output.
-        let error = render_one("{{ 'x' * 2000000 }}").unwrap_err();
+        let over = MAX_OUTPUT_BYTES + 1;
+        let error = render_one(&format!("{{{{ 'x' * {over} }}}}")).unwrap_err();
         assert!(is_exceeded(&error), "{error}");
         // Raw text, many times over.
+        let chunk = MAX_OUTPUT_BYTES / 50;
         let raw = format!(
             "{{% for i in range(100) %}}{}{{% endfor %}}",
-            "y".repeat(20_000)
+            "y".repeat(chunk)
         );
         assert!(is_exceeded(&render_one(&raw).unwrap_err()));
         // Into a `set` block, never output.
-        let error = render_one(
-            "{% set big %}{% for i in range(100) %}{{ 'x' * 20000 }}{% endfor %}{% endset %}{{ big | length }}",
-        )
+        let error = render_one(&format!(
+            "{{% set big %}}{{% for i in range(100) %}}{{{{ 'x' * {chunk} }}}}{{% endfor %}}{{% endset %}}{{{{ big | length }}}}"
+        ))
         .unwrap_err();
         assert!(is_exceeded(&error), "{error}");
         // Exactly at the cap is fine.

@@ -47,7 +47,7 @@ fn assert_refused(output: &Output, position: &str, message: &str) {
 }
 
 const TOO_MUCH_WORK: &str = "the template does too much work";
-const TOO_LARGE: &str = "the template renders more than 1 MiB";
+const TOO_LARGE: &str = "the template renders more than 8 MiB";
 
 #[tokio::test]
 async fn a_nested_range_loop_is_refused_everywhere() {
