@@ -1,9 +1,63 @@
-//! A text file read whole, so that diagnostics can quote the line a problem is on.
+//! A text file read whole, so that diagnostics can quote the line a problem is on, and
+//! the one function every input file is read through, [`read_bytes`], which stops at a
+//! fixed size: a playbook, include or vars file that is `/dev/zero`, a FIFO or simply
+//! huge is refused instead of filling memory.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::Error;
+use crate::error::{Diagnostic, Error};
+
+/// Most bytes read from a playbook, included file, vars file, seed or schedule file.
+pub const MAX_INPUT_BYTES: u64 = 4 << 20;
+/// Most bytes read from a `NAME_FILE` secret.
+pub const MAX_SECRET_BYTES: u64 = 64 << 10;
+/// Most bytes read from a run's journal (for `--resume` and `emcee report`): one line
+/// per event, so a long run's journal is far larger than any playbook.
+pub const MAX_JOURNAL_BYTES: u64 = 256 << 20;
+
+/// Reads at most `cap` bytes of `path`, following symlinks (secrets mounted by
+/// Kubernetes are symlinks), whatever kind of file it is; a file with more is an error
+/// of kind [`std::io::ErrorKind::FileTooLarge`] rather than a truncated read.
+pub fn read_bytes(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    // One byte past the cap tells a file of exactly `cap` bytes from a longer one.
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "it is larger than {}, the most emcee reads from such a file",
+                human_bytes(cap)
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bytes`], as UTF-8 text.
+pub fn read_text(path: &Path, cap: u64) -> std::io::Result<String> {
+    String::from_utf8(read_bytes(path, cap)?).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to() + 1
+            ),
+        )
+    })
+}
+
+/// `4 MiB`, `64 KiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
 
 /// A byte range in a [`SourceFile`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +80,38 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// Reads `path` as UTF-8; the name shown in messages is the path as given.
+    /// Reads `path` (at most [`MAX_INPUT_BYTES`]) as UTF-8; the name shown in messages
+    /// is the path as given. A file too large, or not UTF-8, is invalid input.
     pub fn read(path: &Path) -> Result<Arc<Self>, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::io(format!("cannot read {}", path.display()), source))?;
-        Ok(Self::new(path.display().to_string(), text))
+        let bytes = read_bytes(path, MAX_INPUT_BYTES).map_err(|source| {
+            let context = format!("cannot read {}", path.display());
+            if source.kind() == std::io::ErrorKind::FileTooLarge {
+                Error::Usage(format!("{context}: {source}"))
+            } else {
+                Error::io(context, source)
+            }
+        })?;
+        Ok(Self::from_bytes(path.display().to_string(), bytes)?)
+    }
+
+    /// The file from its bytes; bytes that are not UTF-8 are a diagnostic at the first
+    /// bad one, so it can be found in an editor.
+    pub fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<Self>, Diagnostic> {
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Self::new(name, text)),
+            Err(error) => {
+                let at = error.utf8_error().valid_up_to();
+                let byte = error.as_bytes()[at];
+                // The text up to the bad byte is unchanged, so positions in it hold.
+                let file = Self::new(name, String::from_utf8_lossy(error.as_bytes()));
+                Err(Diagnostic::new(
+                    &file,
+                    Span::new(at, char::REPLACEMENT_CHARACTER.len_utf8()),
+                    format!("the file is not UTF-8 text: byte 0x{byte:02x} cannot start or continue a character"),
+                )
+                .with_help("save the file as UTF-8"))
+            }
+        }
     }
 
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
@@ -105,5 +186,27 @@ mod tests {
         assert_eq!(file.line_col(8), (2, 3));
         assert_eq!(file.offset_of(9, 1), file.text().len());
         assert_eq!(file.span_at(2, 1, 2), Span::new(5, 3));
+    }
+
+    #[test]
+    fn reading_stops_at_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "12345").unwrap();
+        assert_eq!(read_bytes(&path, 5).unwrap(), b"12345");
+        let error = read_bytes(&path, 4).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(error.to_string().contains("larger than 4 bytes"), "{error}");
+        // A file with no end is refused, not read until memory runs out.
+        let zero = read_bytes(Path::new("/dev/zero"), MAX_INPUT_BYTES).unwrap_err();
+        assert_eq!(zero.kind(), std::io::ErrorKind::FileTooLarge);
+    }
+
+    #[test]
+    fn a_bad_byte_is_located() {
+        let error =
+            SourceFile::from_bytes("p.yaml".into(), b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
+        assert_eq!(error.position(), "p.yaml:2:4");
+        assert!(error.message.contains("0xff"), "{}", error.message);
     }
 }

@@ -63,7 +63,7 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     } else {
         None
     };
-    let plan = crate::plan::plan(&playbook, &vars, &engine, start, zone.clone(), rehearsal);
+    let plan = crate::plan::plan(&playbook, &vars, &engine, start, zone.clone(), rehearsal)?;
     let text = match options.format {
         PlanFormat::Table => crate::report::printable_lines(&secrets.redact(&plan.table(&zone))),
         PlanFormat::Json => secrets.to_json(&plan, true) + "\n",

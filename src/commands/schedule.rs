@@ -40,6 +40,10 @@ fn log(
     let _ = crate::cli::print_out(&format!("{line}\n"));
 }
 
+/// Most firings `--next` lists: a year of a job every hour, well under what would
+/// strain memory or time.
+pub const MAX_NEXT: usize = 10_000;
+
 pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
     let schedule = ScheduleFile::load(&options.file)?;
     let clock: SharedClock = SystemClock::shared();
@@ -49,6 +53,11 @@ pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
         return Ok(ExitCode::Success);
     }
     if let Some(count) = options.next {
+        if count > MAX_NEXT {
+            return Err(Error::Usage(format!(
+                "--next {count}: at most {MAX_NEXT} firings can be listed"
+            )));
+        }
         let mut out = String::new();
         for firing in schedule.next_firings(clock.now(), count) {
             let job = &schedule.jobs[firing.job];

@@ -2,17 +2,21 @@
 //! (from its cue, or after the waits before it), what it acts on, and which API calls
 //! it makes. Loops are expanded; what only a run can know is shown as such.
 
+use std::sync::Arc;
+
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::cue::Cue;
+use crate::error::Diagnostic;
 use crate::node::Node;
 use crate::playbook::action::{self, Action, Wait};
 use crate::playbook::{Body, Playbook, Step};
 use crate::sim::{MeetingSeed, ParticipantSeed};
-use crate::template::{Context, Engine};
+use crate::source::SourceFile;
+use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::Spanned;
 
 /// When a step is planned.
@@ -54,8 +58,16 @@ pub struct Plan {
 
 pub const AT_RUN_TIME: &str = "(at run time)";
 
+/// Most rows a plan may have: loops multiply the steps inside them, and loops inside
+/// loops could otherwise make a plan too large to print or hold.
+pub const MAX_ROWS: usize = 100_000;
+
 struct Planner<'a> {
     engine: &'a Engine,
+    /// The file the steps being planned came from (an included file, inside an include).
+    file: Arc<SourceFile>,
+    /// Why the plan cannot be made: a template past its bounds, or too many rows.
+    refused: Option<Diagnostic>,
     zone: TimeZone,
     start: Timestamp,
     rehearsal: Option<&'a MeetingSeed>,
@@ -67,7 +79,8 @@ struct Planner<'a> {
 }
 
 /// Plans `playbook` for a run starting at `start`. With a rehearsal meeting, selectors
-/// are checked against the people expected in it.
+/// are checked against the people expected in it. A template that passes the bounds on
+/// its work or output is an error, as it would be in a run.
 pub fn plan(
     playbook: &Playbook,
     vars: &Context,
@@ -75,9 +88,11 @@ pub fn plan(
     start: Timestamp,
     zone: TimeZone,
     rehearsal: Option<&MeetingSeed>,
-) -> Plan {
+) -> Result<Plan, Diagnostic> {
     let mut planner = Planner {
         engine,
+        file: Arc::clone(&playbook.file),
+        refused: None,
         zone,
         start,
         rehearsal,
@@ -88,10 +103,28 @@ pub fn plan(
     };
     let mut vars = vars.clone();
     planner.steps(&playbook.doc.steps.value, "", 0, &mut vars);
-    planner.plan
+    match planner.refused {
+        Some(diagnostic) => Err(diagnostic),
+        None => Ok(planner.plan),
+    }
 }
 
 impl Planner<'_> {
+    /// A rendered value, or `None` when only a run can tell; a template past its bounds
+    /// stops the plan.
+    fn rendered<T>(&mut self, result: Result<T, TemplateError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                if error.exceeds_bounds() && self.refused.is_none() {
+                    let span = error.pos.span(&self.file);
+                    self.refused = Some(Diagnostic::new(&self.file, span, error.message));
+                }
+                None
+            }
+        }
+    }
+
     fn when(&self) -> When {
         let offset = self.now.duration_since(self.start);
         if self.exact {
@@ -115,6 +148,9 @@ impl Planner<'_> {
     }
 
     fn step(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+        if self.refused.is_some() {
+            return;
+        }
         if let Some(at) = &step.at {
             match at.resolve(self.start, &self.zone) {
                 Ok(instant) if instant >= self.now => {
@@ -133,10 +169,14 @@ impl Planner<'_> {
             self.once(step, id, depth, vars);
             return;
         };
-        match self.engine.render_node(over, vars) {
-            Ok(Value::Array(items)) => {
+        let items = self.engine.render_node(over, vars);
+        match self.rendered(items) {
+            Some(Value::Array(items)) => {
                 let length = items.len();
                 for (index, item) in items.into_iter().enumerate() {
+                    if self.refused.is_some() {
+                        return;
+                    }
                     self.cue_shown = index > 0;
                     vars.set("item", item);
                     vars.set("loop", serde_json::json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == length, "length": length}));
@@ -154,13 +194,32 @@ impl Planner<'_> {
     fn once(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
         // A looped step's cue fires once, before its first item.
         let cue_shown = std::mem::take(&mut self.cue_shown);
+        if self.plan.rows.len() >= MAX_ROWS {
+            if self.refused.is_none() {
+                let span = step.pos.span(&self.file);
+                self.refused = Some(
+                    Diagnostic::new(
+                        &self.file,
+                        span,
+                        format!("the plan has more than {MAX_ROWS} rows"),
+                    )
+                    .with_help(
+                        "loops multiply the steps inside them: are there loops inside loops?",
+                    ),
+                );
+            }
+            return;
+        }
         let secrets = std::sync::Arc::clone(self.engine.secrets());
         let mark = secrets.uses();
-        let name = step
-            .name
-            .as_ref()
-            .and_then(|n| self.engine.render_string(n, vars).ok())
-            .unwrap_or_else(|| step.label());
+        let name = match &step.name {
+            Some(name) => {
+                let rendered = self.engine.render_string(name, vars);
+                self.rendered(rendered)
+            }
+            None => None,
+        }
+        .unwrap_or_else(|| step.label());
         // A field rendered from a secret is shown as `***`, never in part.
         let name = if secrets.uses() != mark {
             crate::template::MASK.to_owned()
@@ -179,7 +238,8 @@ impl Planner<'_> {
                 ..
             }) => {
                 let mark = secrets.uses();
-                let rendered = self.engine.render_node(args, vars).ok();
+                let rendered = self.engine.render_node(args, vars);
+                let rendered = self.rendered(rendered);
                 let action = rendered
                     .clone()
                     .and_then(|r| Action::from_parts(action_name, r).ok());
@@ -227,7 +287,17 @@ impl Planner<'_> {
                     target: None,
                     calls: Vec::new(),
                 });
+                let outer = match &step.included {
+                    Some(included) => Some(std::mem::replace(
+                        &mut self.file,
+                        Arc::clone(&included.file),
+                    )),
+                    None => None,
+                };
                 self.steps(steps, &format!("{id}."), depth + 1, vars);
+                if let Some(outer) = outer {
+                    self.file = outer;
+                }
                 if !rescue.is_empty() {
                     // A rescue runs only on failure: plan it, but it takes no time on the plan.
                     let (now, exact) = (self.now, self.exact);
@@ -407,7 +477,11 @@ impl Plan {
             let line: Vec<String> = row
                 .iter()
                 .enumerate()
-                .map(|(c, cell)| format!("{cell:width$}", width = widths[c]))
+                // Padded by hand: a format width is limited to 65,535 and a cell is not.
+                .map(|(c, cell)| {
+                    let pad = widths[c].saturating_sub(cell.chars().count());
+                    format!("{cell}{}", " ".repeat(pad))
+                })
                 .collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');

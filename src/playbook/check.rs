@@ -14,7 +14,7 @@ use crate::error::{Diagnostic, did_you_mean};
 use crate::node::Node;
 use crate::plan::Cue;
 use crate::source::SourceFile;
-use crate::template::{Engine, Secrets, TemplateError, is_template};
+use crate::template::{Context, Engine, Secrets, TemplateError, is_template};
 use crate::yaml::{Pos, Spanned};
 
 /// Variables defined outside the playbook (`--vars-file`, `-e`).
@@ -26,6 +26,9 @@ struct Checker<'a> {
     /// The file the steps being checked came from (an included file, inside an include).
     file: Arc<SourceFile>,
     engine: Engine,
+    /// The playbook's `vars` as far as they render without a run, to try templates out
+    /// with: one that exceeds the bounds on template work with these fails every run.
+    trial: Context,
     problems: Vec<Diagnostic>,
 }
 
@@ -35,6 +38,7 @@ pub fn check(playbook: &Playbook, extra: &KnownVars) -> Vec<Diagnostic> {
         playbook,
         file: Arc::clone(&playbook.file),
         engine: Engine::new(Secrets::new(false), SystemClock::shared()),
+        trial: Context::new(),
         problems: Vec::new(),
     };
     checker.run(extra);
@@ -65,12 +69,19 @@ impl Checker<'_> {
         }
     }
 
+    /// A template's (or expression's) syntax and variables, then, if those are sound,
+    /// its work and output with the variables known now.
+    fn template(&mut self, text: &str, is_expression: bool, pos: Pos, known: &BTreeSet<String>) {
+        let mut errors = self.engine.check(text, is_expression, pos, known);
+        if errors.is_empty() {
+            errors.extend(self.engine.trial(text, is_expression, pos, &self.trial));
+        }
+        self.template_errors(errors, known);
+    }
+
     fn node(&mut self, node: &Spanned<Node>, known: &BTreeSet<String>) {
         match &node.value {
-            Node::Str(text) if is_template(text) => {
-                let errors = self.engine.check(text, false, node.pos, known);
-                self.template_errors(errors, known);
-            }
+            Node::Str(text) if is_template(text) => self.template(text, false, node.pos, known),
             Node::Seq(items) => items.iter().for_each(|i| self.node(i, known)),
             Node::Map(map) => map.values().for_each(|v| self.node(v, known)),
             _ => {}
@@ -78,8 +89,7 @@ impl Checker<'_> {
     }
 
     fn text(&mut self, text: &Spanned<String>, known: &BTreeSet<String>) {
-        let errors = self.engine.check(text, false, text.pos, known);
-        self.template_errors(errors, known);
+        self.template(text, false, text.pos, known);
     }
 
     fn run(&mut self, extra: &KnownVars) {
@@ -89,6 +99,9 @@ impl Checker<'_> {
         for (name, value) in &doc.vars {
             self.node(value, &known);
             known.insert(name.clone());
+            if let Some(rendered) = self.engine.trial_value(value, &self.trial) {
+                self.trial.set(name.clone(), rendered);
+            }
         }
         // Results of `register` and `set` are known everywhere: a step using one
         // before it is set fails at run time with the variable's name.
@@ -270,8 +283,7 @@ impl Checker<'_> {
             self.text(name, &known);
         }
         if let Some(when) = &step.when {
-            let errors = self.engine.check(&when.value, true, when.pos, &known);
-            self.template_errors(errors, &known);
+            self.template(&when.value, true, when.pos, &known);
         }
         if let Some(register) = &step.register {
             let ok = register
@@ -406,8 +418,7 @@ impl Checker<'_> {
         }
         for expression in expressions {
             if let Node::Str(text) = &expression.value {
-                let errors = self.engine.check(text, true, expression.pos, known);
-                self.template_errors(errors, known);
+                self.template(text, true, expression.pos, known);
             }
         }
     }

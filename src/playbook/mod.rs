@@ -106,11 +106,8 @@ impl Playbook {
     pub fn parse(file: Arc<SourceFile>) -> Result<Playbook, Error> {
         let mut doc: PlaybookDoc = yaml::parse(&file)?;
         let own = std::fs::canonicalize(file.name()).ok();
-        let mut chain: Vec<(std::path::PathBuf, String)> = own
-            .into_iter()
-            .map(|p| (p, file.name().to_owned()))
-            .collect();
-        include::resolve(&mut doc.steps.value, &file, &mut chain)?;
+        let at = doc.steps.pos;
+        include::Resolver::new(own, file.name()).resolve_all(&mut doc.steps.value, &file, at)?;
         Ok(Playbook { file, doc })
     }
 

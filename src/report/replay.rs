@@ -103,7 +103,7 @@ fn top_level(id: &str) -> Option<usize> {
 }
 
 pub fn read(path: &Path) -> Result<JournalRun, Error> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::source::read_text(path, crate::source::MAX_JOURNAL_BYTES)
         .map_err(|e| Error::io(format!("cannot read the journal {}", path.display()), e))?;
     let corrupt = |line: usize, why: String| {
         Error::Failed(format!(

@@ -4,6 +4,7 @@
 //! A string that is a single `{{ expression }}` keeps the expression's type (a list
 //! stays a list); any other template renders to a string.
 
+pub mod budget;
 mod secrets;
 
 use std::collections::BTreeSet;
@@ -31,6 +32,14 @@ pub struct TemplateError {
     pub undefined: Option<String>,
 }
 
+impl TemplateError {
+    /// Whether the template passed the bounds on its work or output, rather than
+    /// failing for want of something a run may provide.
+    pub fn exceeds_bounds(&self) -> bool {
+        budget::is_exceeded_message(&self.message)
+    }
+}
+
 /// Whether a string holds template syntax at all.
 pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
@@ -52,6 +61,7 @@ impl Engine {
     pub fn new(secrets: Arc<Secrets>, clock: SharedClock) -> Engine {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        budget::install(&mut env);
         let lookup = Arc::clone(&secrets);
         env.add_function("secret", move |name: String| {
             lookup
@@ -130,8 +140,7 @@ impl Engine {
             let value = self.eval(expr, pos, vars)?;
             return to_json(&value, pos);
         }
-        self.env
-            .render_str(text, vars.value())
+        budget::render(&self.env, text, vars.value())
             .map(Json::String)
             .map_err(|e| self.error(e, pos))
     }
@@ -157,8 +166,10 @@ impl Engine {
             .env
             .compile_expression(expr)
             .map_err(|e| self.error(e, pos))?;
+        budget::start();
         let value = compiled
             .eval(vars.value())
+            .and_then(|value| budget::check_value(&value).map(|()| value))
             .map_err(|e| self.error(e, pos))?;
         if value.is_undefined() {
             let names = compiled.undeclared_variables(false);
@@ -213,6 +224,72 @@ impl Engine {
             .collect()
     }
 
+    /// Tries a template (or an expression) out with the variables known before a run,
+    /// and reports it only if it passes the bounds on work and output: any other error
+    /// may be a variable the run will define.
+    pub fn trial(
+        &self,
+        text: &str,
+        is_expression: bool,
+        pos: Pos,
+        vars: &Context,
+    ) -> Option<TemplateError> {
+        if self.reads_secrets(text, is_expression) {
+            return None;
+        }
+        let result = if is_expression {
+            self.env.compile_expression(text).and_then(|expr| {
+                budget::start();
+                expr.eval(vars.value())
+                    .and_then(|value| budget::check_value(&value))
+            })
+        } else if is_template(text) {
+            budget::render(&self.env, text, vars.value()).map(drop)
+        } else {
+            Ok(())
+        };
+        match result {
+            Err(error) if budget::is_exceeded(&error) => Some(self.error(error, pos)),
+            _ => None,
+        }
+    }
+
+    /// A value as it renders before a run, to try later templates out with; `None` if
+    /// it cannot be known yet.
+    pub fn trial_value(&self, node: &Spanned<Node>, vars: &Context) -> Option<Json> {
+        fn texts<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+            match node {
+                Node::Str(text) => out.push(text),
+                Node::Seq(items) => items.iter().for_each(|i| texts(&i.value, out)),
+                Node::Map(map) => map.values().for_each(|v| texts(&v.value, out)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        texts(&node.value, &mut found);
+        if found.iter().any(|text| self.reads_secrets(text, false)) {
+            return None;
+        }
+        self.render_node(node, vars).ok()
+    }
+
+    /// Whether a template calls `secret()`: trying templates out before a run reads no
+    /// secrets, so such a template is bounded when it runs.
+    fn reads_secrets(&self, text: &str, is_expression: bool) -> bool {
+        let names = if is_expression {
+            self.env
+                .compile_expression(text)
+                .map(|expr| expr.undeclared_variables(false))
+        } else if is_template(text) {
+            self.env
+                .template_from_str(text)
+                .map(|template| template.undeclared_variables(false))
+        } else {
+            return false;
+        };
+        names.is_ok_and(|names| names.contains("secret"))
+    }
+
     /// A function or value every template has: ours (`secret`…) and minijinja's own
     /// (`range`, `dict`, `namespace`…).
     fn is_global(&self, name: &str) -> bool {
@@ -225,6 +302,7 @@ impl Engine {
             (ErrorKind::UndefinedError, Some(detail)) => format!("undefined value: {detail}"),
             (ErrorKind::UndefinedError, None) => "undefined variable".to_owned(),
             (ErrorKind::SyntaxError, Some(detail)) => format!("template syntax error: {detail}"),
+            (ErrorKind::OutOfFuel, _) => budget::out_of_fuel_message(),
             (_, Some(detail)) => detail.to_owned(),
             (kind, None) => kind.to_string(),
         };

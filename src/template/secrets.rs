@@ -260,7 +260,8 @@ impl Secrets {
         }
         let file_var = format!("{name}_FILE");
         if let Some(path) = std::env::var_os(&file_var) {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let cap = crate::source::MAX_SECRET_BYTES;
+            let text = crate::source::read_text(std::path::Path::new(&path), cap).map_err(|e| {
                 format!(
                     "secret {name}: cannot read {file_var}={}: {e}",
                     path.to_string_lossy()

@@ -447,6 +447,8 @@ impl Run {
         command
             .args(&self.args)
             .current_dir(dir.as_ref())
+            // A test that gives up on a run (a watchdog) ends it too.
+            .kill_on_drop(true)
             .env("EMCEE_DETERMINISTIC", "1")
             // Locks and journals stay with the test.
             .env("EMCEE_STATE_DIR", self.dir.path().join("state"))
