@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SEED: u64 = 0x5eed_e3ce;
 /// Mutants of each example playbook.
-const PER_PLAYBOOK: usize = 40;
+const PER_PLAYBOOK: usize = 60;
 /// Address space per process: far above what any run needs, far below what an
 /// unbounded input would take.
 const MEMORY_CAP: u64 = 1 << 30;
@@ -77,7 +77,7 @@ fn examples() -> Vec<PathBuf> {
 /// One mutant of `text`: a few random edits of lines, values and bytes.
 fn mutate(rng: &mut fastrand::Rng, text: &str) -> Vec<u8> {
     let mut lines: Vec<Vec<u8>> = text.lines().map(|l| l.as_bytes().to_vec()).collect();
-    for _ in 0..rng.usize(1..=3) {
+    for _ in 0..rng.usize(1..=2) {
         if lines.is_empty() {
             lines.push(b"steps:".to_vec());
         }
