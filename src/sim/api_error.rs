@@ -138,6 +138,15 @@ impl ApiError {
         )
     }
 
+    /// A request body that stopped arriving: the server's idle timeout.
+    pub fn body_stalled(pause: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "SIM.BODY_TIMEOUT",
+            format!("the request body stopped arriving: nothing for {pause:?}"),
+        )
+    }
+
     pub fn sim_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

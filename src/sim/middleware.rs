@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
@@ -12,11 +12,13 @@ use axum::http::header::{CONTENT_TYPE, HOST, ORIGIN};
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::api_error::{ApiError, ErrorCode};
 use super::faults::{Action, DropPoint};
 use super::request_log::{LoggedRequest, masked_body, masked_query};
+use super::server::BodyPause;
 use super::state::Sim;
 
 /// The log target of one line per API request; `emcee sim` shows it, a rehearsal
@@ -44,16 +46,55 @@ pub async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -
     response
 }
 
-/// The whole body, or `Err` past [`BODY_LIMIT`]: refused before reading any of it
-/// when its declared length is over, cut off at the limit when it is sent in chunks.
-async fn buffer(request: Request) -> Result<(axum::http::request::Parts, bytes::Bytes), ()> {
+/// Why a request body was not read whole.
+enum Unread {
+    TooLarge,
+    /// Nothing arrived for this long: the server's idle timeout.
+    Stalled(Duration),
+    /// The client went away mid-body; nobody will read the answer.
+    Broken,
+}
+
+impl Unread {
+    /// The answer, in the words of the API or of the admin API.
+    fn error(self, admin: bool) -> ApiError {
+        match self {
+            Unread::TooLarge if admin => ApiError::sim_too_large(BODY_LIMIT),
+            Unread::TooLarge => ApiError::body_too_large(BODY_LIMIT),
+            Unread::Stalled(pause) => ApiError::body_stalled(pause),
+            Unread::Broken => ApiError::sim_bad_request("the request body broke off"),
+        }
+    }
+}
+
+/// The whole body, refused past [`BODY_LIMIT`] — before reading any of it when its
+/// declared length is over — and given up on when it pauses for the server's idle
+/// timeout ([`BodyPause`]).
+async fn buffer(request: Request) -> Result<(axum::http::request::Parts, Bytes), Unread> {
     let (parts, body) = request.into_parts();
     if HttpBody::size_hint(&body).lower() > BODY_LIMIT as u64 {
-        return Err(());
+        return Err(Unread::TooLarge);
     }
-    match Limited::new(body, BODY_LIMIT).collect().await {
-        Ok(collected) => Ok((parts, collected.to_bytes())),
-        Err(_) => Err(()),
+    let pause = parts.extensions.get::<BodyPause>().map(|pause| pause.0);
+    let mut body = Limited::new(body, BODY_LIMIT);
+    let mut bytes = BytesMut::new();
+    loop {
+        let frame = match pause {
+            Some(pause) => tokio::time::timeout(pause, body.frame())
+                .await
+                .map_err(|_| Unread::Stalled(pause))?,
+            None => body.frame().await,
+        };
+        match frame {
+            None => return Ok((parts, bytes.freeze())),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(error)) if error.is::<LengthLimitError>() => return Err(Unread::TooLarge),
+            Some(Err(_)) => return Err(Unread::Broken),
+        }
     }
 }
 
@@ -67,7 +108,7 @@ async fn admin_call(sim: &Sim, request: Request, next: Next) -> Response {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Err(()) => ApiError::sim_too_large(BODY_LIMIT).into_response(),
+        Err(unread) => unread.error(true).into_response(),
     }
 }
 
@@ -183,11 +224,7 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
         });
 
     let (response, fault, (body, body_truncated)) = match buffer(request).await {
-        Err(()) => (
-            ApiError::body_too_large(BODY_LIMIT).into_response(),
-            None,
-            (None, false),
-        ),
+        Err(unread) => (unread.error(false).into_response(), None, (None, false)),
         Ok((parts, bytes)) => {
             let decision = sim.lock().faults.decide(method.as_str(), &path, received);
             if !decision.latency.is_zero() {

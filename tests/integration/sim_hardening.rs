@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use emcee::sim::{ServerLimits, SimOptions};
+
 use crate::support::{CONTROL, Emu, MEETING, PASSWORD, TOWN_HALL};
 
 /// Long enough for any answer on a loaded machine; reaching it means a hang.
@@ -206,4 +208,135 @@ async fn the_control_api_answers_under_any_host_name() {
          Connection: close\r\n\r\n"
     );
     assert_eq!(raw(addr, &request).await, 200);
+}
+
+// --- Slow and idle clients cannot lock it out -----------------------------------
+
+/// An emulator with small limits, so tests see them at work quickly.
+async fn limited(max_connections: usize, header_timeout: Duration, idle_timeout: Duration) -> Emu {
+    let limits = ServerLimits {
+        max_connections,
+        header_timeout,
+        idle_timeout,
+    };
+    Emu::start_with(
+        TOWN_HALL,
+        SimOptions {
+            limits,
+            ..SimOptions::default()
+        },
+    )
+    .await
+}
+
+/// Reads until the server closes the connection, whatever it sent first.
+async fn until_closed(stream: &mut TcpStream) {
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off_and_everyone_else_is_still_served() {
+    let second = Duration::from_secs(1);
+    let emu = limited(4, second, second).await;
+    let addr = emu.handle.local_addr();
+    // Four times as many as it serves at once, each sending a head it never ends.
+    let mut slow = Vec::new();
+    for _ in 0..16 {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(format!("GET /_sim/clock HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes())
+            .await
+            .expect("send");
+        slow.push(stream);
+    }
+    // And some that connect and say nothing at all.
+    for _ in 0..4 {
+        slow.push(TcpStream::connect(addr).await.expect("connect"));
+    }
+    watchdog(
+        "a call behind slow clients",
+        emu.client.get(emu.url("/_sim/clock")).send(),
+    )
+    .await
+    .expect("answered")
+    .error_for_status()
+    .expect("200");
+    for stream in &mut slow {
+        watchdog("closing a slow client", until_closed(stream)).await;
+    }
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_wait_their_turn() {
+    let emu = limited(1, WATCHDOG * 2, WATCHDOG * 2).await;
+    let addr = emu.handle.local_addr();
+    let call = move |meeting: &str| {
+        format!("GET {CONTROL}/token?conferenceID={meeting} HTTP/1.1\r\nHost: {addr}\r\n")
+    };
+    // The first connection takes the only slot, and takes its time.
+    let mut first = TcpStream::connect(addr).await.expect("connect");
+    first.write_all(call("111").as_bytes()).await.expect("send");
+    let second_call = format!("{}Connection: close\r\n\r\n", call("222"));
+    let second = tokio::spawn(async move { raw(addr, &second_call).await });
+    // Time in which a server without the limit would answer the second call.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first
+        .write_all(b"Connection: close\r\n\r\n")
+        .await
+        .expect("send");
+    // Both refused alike (no password): what counts is the order they were served in.
+    let status = watchdog("the first call", read_status(&mut first)).await;
+    assert_eq!(second.await.unwrap(), status);
+    let order: Vec<Value> = emu
+        .requests()
+        .await
+        .iter()
+        .map(|r| r["query"]["conferenceID"].clone())
+        .collect();
+    assert_eq!(order, [json!("111"), json!("222")]);
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_408() {
+    let emu = limited(4, WATCHDOG * 2, Duration::from_secs(1)).await;
+    let addr = emu.handle.local_addr();
+    for path in [
+        format!("{CONTROL}/lock?conferenceID={MEETING}"),
+        "/_sim/faults".into(),
+    ] {
+        let head = format!(
+            "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: 100\r\n\r\n{{\"isLock\":"
+        );
+        assert_eq!(raw(addr, &head).await, 408, "{path}");
+    }
+    let log = emu.requests().await;
+    assert_eq!(log.last().unwrap()["status"], 408);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    let emu = limited(4, WATCHDOG * 2, Duration::from_secs(1)).await;
+    let addr = emu.handle.local_addr();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.expect("connect");
+    // Requests for the meetings' state, sent on and on, their answers never read:
+    // the server's writes back up until it gives up on the client.
+    let request = format!("GET /_sim/meetings HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let batch = request.repeat(100);
+    watchdog("a client that never reads", async {
+        loop {
+            if stream.write_all(batch.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
 }
