@@ -7,6 +7,7 @@ mod admin;
 mod api_error;
 mod control;
 mod faults;
+mod guard;
 mod ids;
 mod meeting;
 mod middleware;
