@@ -51,7 +51,9 @@ def get(url):
 
 
 def post(url, data=None, method="POST"):
-    req = urllib.request.Request(url, data=None if data is None else json.dumps(data).encode(), method=method)
+    # The admin API takes only JSON, so that web pages cannot post to it.
+    req = urllib.request.Request(url, data=None if data is None else json.dumps(data).encode(), method=method,
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req) as r:
         body = r.read()
         return json.loads(body) if body else None

@@ -25,7 +25,8 @@ PEOPLE = ["Alice Zhang", "Bob Li", "Carol Wu", "Dan Zhou", "Erin Sun"]
 
 def request(url, data=None, method="GET"):
     body = None if data is None else json.dumps(data).encode()
-    req = urllib.request.Request(url, data=body, method=method)
+    # The admin API takes only JSON, so that web pages cannot post to it.
+    req = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req) as r:
         text = r.read()
         return json.loads(text) if text else None

@@ -124,6 +124,36 @@ impl ApiError {
     pub fn sim_conflict(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "SIM.CONFLICT", msg)
     }
+
+    /// A request from another site, or under a host name the emulator does not serve.
+    pub fn sim_forbidden(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "SIM.FORBIDDEN", msg)
+    }
+
+    pub fn sim_not_json() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "SIM.NOT_JSON",
+            "admin requests other than GET need `Content-Type: application/json`",
+        )
+    }
+
+    /// A request body that stopped arriving: the server's idle timeout.
+    pub fn body_stalled(pause: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "SIM.BODY_TIMEOUT",
+            format!("the request body stopped arriving: nothing for {pause:?}"),
+        )
+    }
+
+    pub fn sim_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "SIM.TOO_LARGE",
+            format!("request body larger than {limit} bytes"),
+        )
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -1,19 +1,24 @@
 //! What happens around every request: an `X-Request-Id` on every answer, a body size
-//! limit, and — for API calls, not `/_sim/` — injected faults and the request log.
+//! limit and a limit on its pauses, and — for API calls, not `/_sim/` — injected
+//! faults and the request log; for `/_sim/`, the refusal of calls a web page could
+//! make ([`guard`]).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::api_error::{ApiError, ErrorCode};
 use super::faults::{Action, DropPoint};
+use super::guard;
 use super::request_log::{LoggedRequest, masked_body, masked_query};
+use super::server::BodyPause;
 use super::state::Sim;
 
 /// The log target of one line per API request; `emcee sim` shows it, a rehearsal
@@ -31,7 +36,7 @@ pub async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -
     let request_id = sim.next_request_id();
     let admin = request.uri().path().starts_with("/_sim");
     let mut response = if admin {
-        admin_call(request, next).await
+        admin_call(&sim, request, next).await
     } else {
         api_call(&sim, &request_id, request, next).await
     };
@@ -41,26 +46,69 @@ pub async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -
     response
 }
 
-async fn buffer(request: Request) -> Result<(axum::http::request::Parts, bytes::Bytes), ()> {
-    let (parts, body) = request.into_parts();
-    match Limited::new(body, BODY_LIMIT).collect().await {
-        Ok(collected) => Ok((parts, collected.to_bytes())),
-        Err(_) => Err(()),
+/// Why a request body was not read whole.
+enum Unread {
+    TooLarge,
+    /// Nothing arrived for this long: the server's idle timeout.
+    Stalled(Duration),
+    /// The client went away mid-body; nobody will read the answer.
+    Broken,
+}
+
+impl Unread {
+    /// The answer, in the words of the API or of the admin API.
+    fn error(self, admin: bool) -> ApiError {
+        match self {
+            Unread::TooLarge if admin => ApiError::sim_too_large(BODY_LIMIT),
+            Unread::TooLarge => ApiError::body_too_large(BODY_LIMIT),
+            Unread::Stalled(pause) => ApiError::body_stalled(pause),
+            Unread::Broken => ApiError::sim_bad_request("the request body broke off"),
+        }
     }
 }
 
-async fn admin_call(request: Request, next: Next) -> Response {
+/// The whole body, refused past [`BODY_LIMIT`] — before reading any of it when its
+/// declared length is over — and given up on when it pauses for the server's idle
+/// timeout ([`BodyPause`]).
+async fn buffer(request: Request) -> Result<(axum::http::request::Parts, Bytes), Unread> {
+    let (parts, body) = request.into_parts();
+    if HttpBody::size_hint(&body).lower() > BODY_LIMIT as u64 {
+        return Err(Unread::TooLarge);
+    }
+    let pause = parts.extensions.get::<BodyPause>().map(|pause| pause.0);
+    let mut body = Limited::new(body, BODY_LIMIT);
+    let mut bytes = BytesMut::new();
+    loop {
+        let frame = match pause {
+            Some(pause) => tokio::time::timeout(pause, body.frame())
+                .await
+                .map_err(|_| Unread::Stalled(pause))?,
+            None => body.frame().await,
+        };
+        match frame {
+            None => return Ok((parts, bytes.freeze())),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(error)) if error.is::<LengthLimitError>() => return Err(Unread::TooLarge),
+            Some(Err(_)) => return Err(Unread::Broken),
+        }
+    }
+}
+
+/// An admin call, once [`guard::refusal`] lets it through.
+async fn admin_call(sim: &Sim, request: Request, next: Next) -> Response {
+    if let Some(refusal) = guard::refusal(&request, sim.base_url()) {
+        return refusal.into_response();
+    }
     match buffer(request).await {
         Ok((parts, bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Err(()) => ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "SIM.TOO_LARGE",
-            format!("request body larger than {BODY_LIMIT} bytes"),
-        )
-        .into_response(),
+        Err(unread) => unread.error(true).into_response(),
     }
 }
 
@@ -84,12 +132,8 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
             }
         });
 
-    let (response, fault, body) = match buffer(request).await {
-        Err(()) => (
-            ApiError::body_too_large(BODY_LIMIT).into_response(),
-            None,
-            None,
-        ),
+    let (response, fault, (body, body_truncated)) = match buffer(request).await {
+        Err(unread) => (unread.error(false).into_response(), None, (None, false)),
         Ok((parts, bytes)) => {
             let decision = sim.lock().faults.decide(method.as_str(), &path, received);
             if !decision.latency.is_zero() {
@@ -155,6 +199,7 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
         error_code,
         fault,
         body,
+        body_truncated,
     });
     response
 }

@@ -7,6 +7,7 @@ mod admin;
 mod api_error;
 mod control;
 mod faults;
+mod guard;
 mod ids;
 mod meeting;
 mod middleware;
@@ -33,6 +34,7 @@ pub use seed::{
     AccountSeed, AttendeeSeed, Hand, MeetingId, MeetingSeed, MeetingStatus, ParticipantSeed,
     ParticipantState, Role, Seed,
 };
+pub use server::ServerLimits;
 pub use state::DEFAULT_TOKEN_TTL;
 
 use crate::clock::{SharedClock, SystemClock};
@@ -49,6 +51,8 @@ pub struct SimOptions {
     /// Seeds identifiers and fault probabilities, so runs are reproducible.
     pub rng_seed: u64,
     pub clock: SharedClock,
+    /// Connection limit and timeouts; the defaults suit an emulator left running.
+    pub limits: ServerLimits,
 }
 
 impl Default for SimOptions {
@@ -58,6 +62,7 @@ impl Default for SimOptions {
             tls: false,
             rng_seed: 0,
             clock: SystemClock::shared(),
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -105,7 +110,13 @@ pub async fn start_with(seed: Seed, options: SimOptions) -> Result<SimHandle, Er
     sim.set_base_url(base_url.clone());
     let router = router(Arc::clone(&sim));
     let (shutdown, receiver) = oneshot::channel();
-    let task = tokio::spawn(server::serve(listener, router, tls, receiver));
+    let task = tokio::spawn(server::serve(
+        listener,
+        router,
+        tls,
+        options.limits,
+        receiver,
+    ));
     Ok(SimHandle {
         base_url,
         local_addr,

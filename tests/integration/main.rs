@@ -22,5 +22,6 @@ mod schedule_command;
 mod sim_admin;
 mod sim_control;
 mod sim_faults;
+mod sim_hardening;
 mod sim_props;
 mod sim_token;

@@ -346,6 +346,7 @@ async fn bad_admin_input_gets_a_clear_4xx() {
             .send(
                 emu.client
                     .request(method, emu.url(url))
+                    .header("content-type", "application/json")
                     .body(body.to_owned()),
             )
             .await;
@@ -374,7 +375,12 @@ async fn huge_bodies_are_refused_without_harm() {
         .await;
     answer.error(413, "APIGW.0201");
     let answer = emu
-        .send(emu.client.post(emu.url("/_sim/meetings")).body(huge))
+        .send(
+            emu.client
+                .post(emu.url("/_sim/meetings"))
+                .header("content-type", "application/json")
+                .body(huge),
+        )
         .await;
     answer.error(413, "SIM.TOO_LARGE");
     // The emulator still answers normally afterwards.

@@ -190,9 +190,14 @@ impl Emu {
         self.send(request).await
     }
 
+    /// An admin call; all but GETs say their (possibly empty) body is JSON, since the
+    /// admin API refuses anything else.
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.client.request(method, self.url(path));
+        let mut request = self.client.request(method.clone(), self.url(path));
+        if method != reqwest::Method::GET {
+            request = request.header("content-type", "application/json");
+        }
         if let Some(body) = body {
             request = request.body(body.to_string());
         }
