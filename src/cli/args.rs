@@ -97,12 +97,14 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct VarArgs {
-    /// Set a variable: KEY=VALUE, the value read as YAML (3 is a number, [a, b] a list).
-    /// Overrides --vars-file and the playbook's vars.
-    #[arg(short = 'e', long = "var", value_name = "KEY=VALUE")]
+    /// Set a variable: KEY=VALUE sets the string VALUE exactly as typed; KEY:=YAML sets a
+    /// typed value (n:=3 a number, panel:='[Bob Li, Carol Wu]' a list, on:=true). Beats
+    /// every other source: the playbook's vars, --vars-file, and an include's vars.
+    #[arg(short = 'e', long = "var", value_name = "KEY=VALUE|KEY:=YAML")]
     pub vars: Vec<String>,
 
-    /// A YAML file of variables; overrides the playbook's vars.
+    /// A YAML file of variables; overrides the playbook's vars (a later file an earlier
+    /// one), and is overridden by an include's vars and by -e.
     #[arg(long, value_name = "FILE")]
     pub vars_file: Vec<PathBuf>,
 }

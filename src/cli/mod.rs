@@ -123,14 +123,9 @@ impl From<args::SimArgs> for SimCommand {
     }
 }
 
-fn key_values(vars: &[String]) -> Result<Vec<(String, String)>, Error> {
+fn key_values(vars: &[String]) -> Result<Vec<(String, serde_json::Value)>, Error> {
     vars.iter()
-        .map(|pair| match pair.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                Ok((key.trim().to_owned(), value.to_owned()))
-            }
-            _ => Err(Error::Usage(format!("-e {pair}: write KEY=VALUE"))),
-        })
+        .map(|arg| crate::template::vars::parse_cli(arg))
         .collect()
 }
 
@@ -189,11 +184,13 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
             current_thread()?.block_on(commands::run::run(options))
         }
         args::Command::Check(check) => {
-            let vars = key_values(&check.vars.vars)?;
-            let extra_vars = commands::run::extra_var_names(&vars, &check.vars.vars_file)?;
+            let vars = crate::template::vars::ExtraVars::load(
+                &key_values(&check.vars.vars)?,
+                &check.vars.vars_file,
+            )?;
             commands::check::run(&CheckOptions {
                 playbooks: check.playbooks,
-                extra_vars,
+                vars,
                 selection: check.select.into(),
                 color: color(),
             })

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, ExitCode};
-use crate::playbook::{self, Playbook};
+use crate::playbook::Playbook;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     pub playbooks: Vec<PathBuf>,
-    /// Names of variables given outside the playbooks (`-e`, `--vars-file`).
-    pub extra_vars: Vec<String>,
+    /// Variables given outside the playbooks (`-e`, `--vars-file`).
+    pub vars: crate::template::vars::ExtraVars,
     /// Tags and `--start-at` to check against each playbook.
     pub selection: crate::playbook::select::Selection,
     pub color: bool,
@@ -18,12 +18,11 @@ pub struct CheckOptions {
 
 /// Checks each file; prints problems to stderr and a line per good file to stdout.
 pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
-    let known = playbook::KnownVars(options.extra_vars.iter().cloned().collect());
     let mut failed = 0;
     for path in &options.playbooks {
         let problems = match Playbook::load(path) {
             Ok(loaded) => {
-                let problems = playbook::check(&loaded, &known);
+                let problems = options.vars.check(&loaded);
                 if problems.is_empty() {
                     if let Err(error) = options.selection.validate(&loaded) {
                         eprint!("{}", error.render(options.color));

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::clock::SystemClock;
 use crate::error::{Error, ExitCode};
-use crate::playbook::{self, KnownVars, Playbook};
+use crate::playbook::Playbook;
+use crate::template::vars::ExtraVars;
 use crate::template::{Engine, Secrets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,7 +20,8 @@ pub enum PlanFormat {
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub playbook: PathBuf,
-    pub vars: Vec<(String, String)>,
+    /// `-e`, parsed (see [`crate::template::vars::parse_cli`]).
+    pub vars: Vec<(String, serde_json::Value)>,
     pub vars_files: Vec<PathBuf>,
     /// Check the targets against the playbook's rehearsal meeting.
     pub sim: bool,
@@ -31,12 +33,8 @@ pub struct PlanOptions {
 
 pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     let playbook = Playbook::load(&options.playbook)?;
-    let known = KnownVars(
-        super::run::extra_var_names(&options.vars, &options.vars_files)?
-            .into_iter()
-            .collect(),
-    );
-    let problems = playbook::check(&playbook, &known);
+    let extra = ExtraVars::load(&options.vars, &options.vars_files)?;
+    let problems = extra.check(&playbook);
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
@@ -57,7 +55,7 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     // Secrets are never needed to plan: placeholders stand in, and are masked.
     let secrets = Secrets::new(true);
     let engine = Engine::new(Arc::clone(&secrets), SystemClock::shared());
-    let vars = super::run::prepare_vars(&playbook, &engine, &options.vars, &options.vars_files)?;
+    let vars = extra.prepare(&playbook, &engine)?;
     let rehearsal = if options.sim {
         playbook.doc.rehearsal.as_ref().map(|r| &r.value)
     } else {

@@ -12,12 +12,12 @@ use serde_json::Value;
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Diagnostic, Error, ExitCode};
 use crate::mmc::{self, Client, Credentials};
-use crate::playbook::{self, DEFAULT_TIMEOUT, KnownVars, Playbook, RetrySpec};
+use crate::playbook::{self, DEFAULT_TIMEOUT, Playbook, RetrySpec};
 use crate::report::{self, JsonLines, Lines, Terminal};
 use crate::run::{Event, Executor, Listener, StepDefaults, Summary};
 use crate::sim::{self, MeetingId, MeetingSeed, MeetingView, Seed};
-use crate::source::SourceFile;
-use crate::template::{Context, Engine, Secrets};
+use crate::template::vars::ExtraVars;
+use crate::template::{Engine, Secrets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Progress {
@@ -39,8 +39,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub playbook: PathBuf,
-    /// `-e KEY=VALUE`, values still as written (parsed as YAML here).
-    pub vars: Vec<(String, String)>,
+    /// `-e`, parsed (see [`crate::template::vars::parse_cli`]).
+    pub vars: Vec<(String, Value)>,
     pub vars_files: Vec<PathBuf>,
     pub endpoint: Option<String>,
     pub allow_insecure_http: bool,
@@ -64,79 +64,11 @@ pub struct RunOptions {
     pub color: bool,
 }
 
-/// Names of the variables given outside the playbook, for `check`.
-pub fn extra_var_names(vars: &[(String, String)], files: &[PathBuf]) -> Result<Vec<String>, Error> {
-    let mut names: Vec<String> = vars.iter().map(|(k, _)| k.clone()).collect();
-    for file in files {
-        names.extend(read_vars_file(file)?.into_iter().map(|(k, _)| k));
-    }
-    Ok(names)
-}
-
-fn read_vars_file(path: &std::path::Path) -> Result<Vec<(String, Value)>, Error> {
-    let file = SourceFile::read(path)?;
-    let value: crate::yaml::Spanned<crate::node::Node> = crate::yaml::parse(&file)?;
-    match value.value {
-        crate::node::Node::Map(map) => Ok(map.into_iter().map(|(k, v)| (k, v.to_json())).collect()),
-        other => Err(Diagnostic::new(
-            &file,
-            value.pos.span(&file),
-            format!(
-                "a vars file is a map of names to values, not {}",
-                other.kind()
-            ),
-        )
-        .into()),
-    }
-}
-
-/// The variables in scope at the start: the playbook's `vars` (each may use those
-/// before it), overridden by `--vars-file` files, overridden by `-e`.
-pub fn prepare_vars(
-    playbook: &Playbook,
-    engine: &Engine,
-    cli: &[(String, String)],
-    files: &[PathBuf],
-) -> Result<Context, Error> {
-    let mut outside = Vec::new();
-    for file in files {
-        outside.extend(read_vars_file(file)?);
-    }
-    outside.extend(cli.iter().map(|(k, v)| (k.clone(), parse_cli_value(v))));
-    let mut vars = Context::new();
-    for (name, value) in &outside {
-        vars.set(name.clone(), value.clone());
-    }
-    for (name, node) in &playbook.doc.vars {
-        if outside.iter().any(|(k, _)| k == name) {
-            continue;
-        }
-        let value = engine.render_node(node, &vars).map_err(|e| {
-            Error::from(Diagnostic::new(
-                &playbook.file,
-                e.pos.span(&playbook.file),
-                e.message,
-            ))
-        })?;
-        vars.set(name.clone(), value);
-    }
-    Ok(vars)
-}
-
-/// A `-e` value: YAML-typed (`3` is a number, `[a, b]` a list), else the text.
-fn parse_cli_value(text: &str) -> Value {
-    serde_saphyr::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_owned()))
-}
-
 pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let playbook = Playbook::load(&options.playbook)?;
-    let known = KnownVars(
-        extra_var_names(&options.vars, &options.vars_files)?
-            .into_iter()
-            .collect(),
-    );
-    let problems = playbook::check(&playbook, &known);
+    let extra = ExtraVars::load(&options.vars, &options.vars_files)?;
+    let problems = extra.check(&playbook);
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
@@ -212,7 +144,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         Diagnostic::new(&playbook.file, pos.span(&playbook.file), message).into()
     };
 
-    let vars = prepare_vars(&playbook, &engine, &options.vars, &options.vars_files)?;
+    let vars = extra.prepare(&playbook, &engine)?;
 
     let meeting_id = match engine
         .render_node(&doc.meeting.id, &vars)
@@ -636,16 +568,5 @@ mod tests {
         );
         assert!(check_endpoint("https://api.example/?x=1", false).is_err());
         assert!(check_endpoint("https://api.example/#x", false).is_err());
-    }
-
-    #[test]
-    fn cli_values_are_yaml_typed() {
-        assert_eq!(parse_cli_value("3"), serde_json::json!(3));
-        assert_eq!(parse_cli_value("[a, b]"), serde_json::json!(["a", "b"]));
-        assert_eq!(
-            parse_cli_value("Alice Zhang"),
-            serde_json::json!("Alice Zhang")
-        );
-        assert_eq!(parse_cli_value("true"), serde_json::json!(true));
     }
 }

@@ -16,6 +16,7 @@ use crate::playbook::action::{self, Action, Wait};
 use crate::playbook::{Body, Playbook, Step};
 use crate::sim::{MeetingSeed, ParticipantSeed};
 use crate::source::SourceFile;
+use crate::template::vars::IncludeScope;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::Spanned;
 
@@ -287,16 +288,20 @@ impl Planner<'_> {
                     target: None,
                     calls: Vec::new(),
                 });
-                let outer = match &step.included {
-                    Some(included) => Some(std::mem::replace(
-                        &mut self.file,
-                        Arc::clone(&included.file),
-                    )),
-                    None => None,
-                };
-                self.steps(steps, &format!("{id}."), depth + 1, vars);
-                if let Some(outer) = outer {
-                    self.file = outer;
+                match &step.included {
+                    // The include's variables, as a run sets them.
+                    Some(included) => {
+                        let given = IncludeScope::given(self.engine, included, vars);
+                        let given = self.rendered(given).unwrap_or_default();
+                        let outer = std::mem::replace(&mut self.file, Arc::clone(&included.file));
+                        let (scope, entered) =
+                            IncludeScope::enter(self.engine, included, given, vars);
+                        self.rendered(entered);
+                        self.steps(steps, &format!("{id}."), depth + 1, vars);
+                        scope.leave(vars);
+                        self.file = outer;
+                    }
+                    None => self.steps(steps, &format!("{id}."), depth + 1, vars),
                 }
                 if !rescue.is_empty() {
                     // A rescue runs only on failure: plan it, but it takes no time on the plan.

@@ -547,9 +547,9 @@ impl Executor<'_> {
         }
     }
 
-    /// The steps of an include: its variables are set for them (the include's own
-    /// rendered here, the file's defaults in the file) and put back afterwards, and
-    /// messages point into the included file.
+    /// The steps of an include: its variables are set for them (see
+    /// [`crate::template::vars`]) and put back afterwards, and messages point into the
+    /// included file.
     async fn included(
         &mut self,
         included: &crate::playbook::include::Included,
@@ -557,49 +557,16 @@ impl Executor<'_> {
         prefix: &str,
         cue: usize,
     ) -> Result<(), StepFailure> {
-        let mut given = Vec::new();
-        for (name, node) in &included.given {
-            let value = self
-                .engine
-                .render_node(node, &self.vars)
-                .map_err(|e| self.template_failure(e))?;
-            given.push((name.clone(), value));
-        }
+        use crate::template::vars::IncludeScope;
+        let given = IncludeScope::given(self.engine, included, &self.vars)
+            .map_err(|e| self.template_failure(e))?;
         let outer_file = std::mem::replace(&mut self.file, std::sync::Arc::clone(&included.file));
-        let names: Vec<&String> = included
-            .given
-            .keys()
-            .chain(included.defaults.keys())
-            .collect();
-        let saved: Vec<(String, Option<Value>)> = names
-            .iter()
-            .map(|n| ((*n).clone(), self.vars.get(n).cloned()))
-            .collect();
-        for (name, value) in given {
-            self.vars.set(name, value);
-        }
-        let mut result = Ok(());
-        for (name, node) in &included.defaults {
-            if included.given.contains_key(name) {
-                continue;
-            }
-            match self.engine.render_node(node, &self.vars) {
-                Ok(value) => self.vars.set(name.clone(), value),
-                Err(error) => {
-                    result = Err(self.template_failure(error));
-                    break;
-                }
-            }
-        }
-        if result.is_ok() {
-            result = Box::pin(self.steps(steps, prefix, cue)).await;
-        }
-        for (name, value) in saved {
-            match value {
-                Some(value) => self.vars.set(name, value),
-                None => self.vars.remove(&name),
-            }
-        }
+        let (scope, entered) = IncludeScope::enter(self.engine, included, given, &mut self.vars);
+        let result = match entered {
+            Ok(()) => Box::pin(self.steps(steps, prefix, cue)).await,
+            Err(error) => Err(self.template_failure(error)),
+        };
+        scope.leave(&mut self.vars);
         self.file = outer_file;
         result
     }

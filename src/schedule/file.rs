@@ -59,8 +59,8 @@ pub struct Job {
     pub zone: TimeZone,
     pub zone_name: String,
     pub playbook: PathBuf,
-    /// Values as JSON text, which `-e` reads as YAML.
-    pub vars: Vec<(String, String)>,
+    /// Passed to the run with `-e`, keeping their types.
+    pub vars: Vec<(String, serde_json::Value)>,
     pub reports: Vec<String>,
 }
 
@@ -163,7 +163,7 @@ impl ScheduleFile {
                     vars: job
                         .vars
                         .iter()
-                        .map(|(k, v)| (k.clone(), v.to_json().to_string()))
+                        .map(|(k, v)| (k.clone(), v.to_json()))
                         .collect(),
                     reports: job.report.clone(),
                 });

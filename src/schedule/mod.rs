@@ -122,9 +122,14 @@ impl Job {
     /// The arguments of the `emcee run` a firing starts.
     pub fn run_args(&self) -> Vec<String> {
         let mut args = vec!["run".to_owned(), self.playbook.display().to_string()];
+        // A string goes as typed (`KEY=VALUE`); anything else as JSON, which is YAML,
+        // through the typed form (`KEY:=YAML`).
         for (key, value) in &self.vars {
             args.push("-e".into());
-            args.push(format!("{key}={value}"));
+            args.push(match value {
+                serde_json::Value::String(text) => format!("{key}={text}"),
+                other => format!("{key}:={other}"),
+            });
         }
         for report in &self.reports {
             args.push("--report".into());

@@ -6,6 +6,7 @@
 
 pub mod budget;
 mod secrets;
+pub mod vars;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -332,9 +333,12 @@ fn to_json(value: &Value, pos: Pos) -> Result<Json, TemplateError> {
 }
 
 /// The variables in scope: playbook `vars`, files, `-e`, registered results, loop items.
+/// Which source wins is decided in [`vars`].
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     vars: IndexMap<String, Json>,
+    /// Names given with `-e`: no include's `vars` replace them.
+    pinned: Arc<BTreeSet<String>>,
     cached: std::cell::OnceCell<Value>,
 }
 
@@ -346,6 +350,15 @@ impl Context {
     pub fn set(&mut self, name: impl Into<String>, value: Json) {
         self.vars.insert(name.into(), value);
         self.cached = std::cell::OnceCell::new();
+    }
+
+    /// Marks a name as given with `-e`, above every level but the run's own.
+    pub fn pin(&mut self, name: &str) {
+        Arc::make_mut(&mut self.pinned).insert(name.to_owned());
+    }
+
+    pub fn is_pinned(&self, name: &str) -> bool {
+        self.pinned.contains(name)
     }
 
     pub fn remove(&mut self, name: &str) {

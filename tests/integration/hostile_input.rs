@@ -116,7 +116,7 @@ async fn plan_refuses_a_runaway_template_that_depends_on_extra_vars() {
         "{HEAD}  - name: \"{{% for a in range(n) %}}{{% for b in range(n) %}}x{{% endfor %}}{{% endfor %}}\"\n    lock: {{}}\n"
     );
     let file = |args: &[&str]| Run::command(args).file("playbook.yaml", &playbook);
-    let plan = within_watchdog(file(&["plan", "playbook.yaml", "-e", "n=100000"])).await;
+    let plan = within_watchdog(file(&["plan", "playbook.yaml", "-e", "n:=100000"])).await;
     assert_refused(&plan, "playbook.yaml:6:11", TOO_MUCH_WORK);
     let run = within_watchdog(file(&[
         "run",
@@ -124,7 +124,7 @@ async fn plan_refuses_a_runaway_template_that_depends_on_extra_vars() {
         "--sim",
         "--fast-forward",
         "-e",
-        "n=100000",
+        "n:=100000",
     ]))
     .await;
     assert_eq!(run.code, 1, "{}", run.transcript());

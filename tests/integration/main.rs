@@ -25,3 +25,4 @@ mod sim_faults;
 mod sim_hardening;
 mod sim_props;
 mod sim_token;
+mod variables;

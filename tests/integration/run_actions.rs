@@ -249,7 +249,7 @@ async fn variables_come_from_vars_files_and_dash_e_in_that_order() {
         .arg("-e")
         .arg("speaker=Carol Wu")
         .arg("-e")
-        .arg("extra=[1, 2]")
+        .arg("extra:=[1, 2]")
         .against(&emu)
         .await;
     assert_eq!(output.code, 0, "{}", output.transcript());

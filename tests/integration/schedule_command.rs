@@ -20,7 +20,7 @@ async fn next_and_crontab() {
     );
     let crontab = Run::command(&["schedule", "s.yaml", "--print-crontab"])
         .file("p.yaml", "name: P\nmeeting: { id: \"914044873\", host_password: pw }\nsteps:\n  - lock: {}\n")
-        .file("s.yaml", "timezone: Asia/Shanghai\njobs:\n  - name: Town hall\n    cron: \"50 9 * * 1\"\n    playbook: p.yaml\n    vars: { speaker: Bob Li }\n")
+        .file("s.yaml", "timezone: Asia/Shanghai\njobs:\n  - name: Town hall\n    cron: \"50 9 * * 1\"\n    playbook: p.yaml\n    vars: { speaker: Bob Li, room: \"007\", rounds: 3, panel: [Bob Li] }\n")
         .output()
         .await;
     assert!(
@@ -36,8 +36,10 @@ async fn next_and_crontab() {
         crontab.stdout
     );
     assert!(
-        crontab.stdout.contains("-e 'speaker=\"Bob Li\"'"),
-        "{}",
+        crontab
+            .stdout
+            .contains("-e 'speaker=Bob Li' -e room=007 -e rounds:=3 -e 'panel:=[\"Bob Li\"]'"),
+        "strings as typed, other values typed: {}",
         crontab.stdout
     );
 }
