@@ -61,7 +61,9 @@ impl Checker<'_> {
                 .as_deref()
                 .and_then(|name| did_you_mean(name, &candidates));
             let diagnostic = self.at(error.pos, error.message);
-            if let Some(candidate) = suggestion {
+            if let Some(help) = error.help {
+                diagnostic.help = Some(help);
+            } else if let Some(candidate) = suggestion {
                 diagnostic.help = Some(format!("did you mean `{candidate}`?"));
             } else if error.undefined.is_some() {
                 diagnostic.help = Some("define it under `vars:`, pass it with `-e NAME=VALUE`, or `register` it in an earlier step".into());

@@ -24,6 +24,107 @@ use crate::yaml::{Pos, Spanned};
 /// Names every template may use besides variables.
 pub const FUNCTIONS: &[&str] = &["secret", "env", "now"];
 
+/// minijinja's filters with the features emcee builds it with, for "did you mean"
+/// (the engine is asked whether a filter exists; a test keeps this list true).
+pub const FILTERS: &[&str] = &[
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "capitalize",
+    "chain",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "format",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "pprint",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "safe",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "zip",
+];
+
+/// minijinja's tests (`x is defined`), as [`FILTERS`].
+pub const TESTS: &[&str] = &[
+    "boolean",
+    "defined",
+    "divisibleby",
+    "endingwith",
+    "eq",
+    "equalto",
+    "escaped",
+    "even",
+    "false",
+    "filter",
+    "float",
+    "ge",
+    "greaterthan",
+    "gt",
+    "in",
+    "int",
+    "integer",
+    "iterable",
+    "le",
+    "lessthan",
+    "lower",
+    "lt",
+    "mapping",
+    "ne",
+    "none",
+    "number",
+    "odd",
+    "safe",
+    "sameas",
+    "sequence",
+    "startingwith",
+    "string",
+    "test",
+    "true",
+    "undefined",
+    "upper",
+];
+
+/// The filters, tests and functions a template calls.
+#[derive(Debug, Default)]
+struct Calls {
+    filters: BTreeSet<String>,
+    tests: BTreeSet<String>,
+    functions: BTreeSet<String>,
+}
+
 /// A template problem, at the position of the field it is in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TemplateError {
@@ -31,6 +132,8 @@ pub struct TemplateError {
     pub message: String,
     /// A variable the template names but nothing defines, for "did you mean".
     pub undefined: Option<String>,
+    /// What to do about it, when the engine knows better than its caller.
+    pub help: Option<String>,
 }
 
 impl TemplateError {
@@ -184,6 +287,7 @@ impl Engine {
                     None => format!("`{expr}` is undefined"),
                 },
                 undefined: missing,
+                help: None,
             });
         }
         Ok(value)
@@ -212,17 +316,118 @@ impl Engine {
                 Err(e) => return vec![self.error(e, pos)],
             }
         };
+        let calls = self.calls(text, is_expression);
+        let mut errors = self.unknown_callables(&calls, pos);
         let mut names: Vec<String> = names.into_iter().collect();
         names.sort();
+        for name in names {
+            if known.contains(&name) || self.is_global(&name) {
+                continue;
+            }
+            errors.push(if calls.functions.contains(&name) {
+                let functions = self.functions();
+                let help = match crate::error::did_you_mean(&name, &functions) {
+                    Some(candidate) => format!("did you mean `{candidate}`?"),
+                    None => format!("the functions are: {}", functions.join(", ")),
+                };
+                TemplateError {
+                    pos,
+                    message: format!("unknown function `{name}`"),
+                    undefined: None,
+                    help: Some(help),
+                }
+            } else {
+                TemplateError {
+                    pos,
+                    message: format!("undefined variable `{name}`"),
+                    undefined: Some(name),
+                    help: None,
+                }
+            });
+        }
+        errors
+    }
+
+    /// Filters and tests a template calls that the engine does not have: minijinja
+    /// only finds them when the call is reached, in the middle of a run.
+    fn unknown_callables(&self, calls: &Calls, pos: Pos) -> Vec<TemplateError> {
+        let mut errors = Vec::new();
+        for (kind, names, candidates, known) in [
+            ("filter", &calls.filters, FILTERS, ErrorKind::UnknownFilter),
+            ("test", &calls.tests, TESTS, ErrorKind::UnknownTest),
+        ] {
+            for name in names {
+                if self.has(kind, name, known) {
+                    continue;
+                }
+                let help = match crate::error::did_you_mean(name, candidates) {
+                    Some(candidate) => format!("did you mean `{candidate}`?"),
+                    None => format!("the {kind}s are: {}", candidates.join(", ")),
+                };
+                errors.push(TemplateError {
+                    pos,
+                    message: format!("unknown {kind} `{name}`"),
+                    undefined: None,
+                    help: Some(help),
+                });
+            }
+        }
+        errors
+    }
+
+    /// Whether the engine has the filter or test `name`: asked by applying it, since
+    /// minijinja does not list them.
+    fn has(&self, kind: &str, name: &str, unknown: ErrorKind) -> bool {
+        let probe = match kind {
+            "filter" => format!("{{{{ none | {name} }}}}"),
+            _ => format!("{{{{ none is {name} }}}}"),
+        };
+        !matches!(self.env.render_str(&probe, ()), Err(e) if e.kind() == unknown)
+    }
+
+    /// Every function a template may call: ours and minijinja's.
+    fn functions(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = FUNCTIONS.to_vec();
+        names.extend(self.env.globals().map(|(name, _)| name));
+        names.sort_unstable();
+        names.dedup();
         names
-            .into_iter()
-            .filter(|name| !known.contains(name) && !self.is_global(name))
-            .map(|name| TemplateError {
-                pos,
-                message: format!("undefined variable `{name}`"),
-                undefined: Some(name),
-            })
-            .collect()
+    }
+
+    /// The filters, tests and functions a template (or an expression) calls, read from
+    /// its compiled instructions: the stable API tells only the variables it reads.
+    fn calls(&self, text: &str, is_expression: bool) -> Calls {
+        use minijinja::machinery::{Instruction, get_compiled_template};
+        let wrapped;
+        let source = if is_expression {
+            wrapped = format!("{{{{ {text} }}}}");
+            &wrapped
+        } else {
+            text
+        };
+        let mut calls = Calls::default();
+        let Ok(template) = self.env.template_from_str(source) else {
+            return calls;
+        };
+        let compiled = get_compiled_template(&template);
+        for instructions in std::iter::once(&compiled.instructions).chain(compiled.blocks.values())
+        {
+            let mut index = 0;
+            while let Some(instruction) = instructions.get(index) {
+                let (set, name) = match instruction {
+                    Instruction::ApplyFilter(name, ..) => (&mut calls.filters, name),
+                    Instruction::PerformTest(name, ..) => (&mut calls.tests, name),
+                    Instruction::CallFunction(name, ..) => (&mut calls.functions, name),
+                    _ => {
+                        index += 1;
+                        continue;
+                    }
+                };
+                set.insert((*name).to_owned());
+                index += 1;
+            }
+        }
+        calls
     }
 
     /// Tries a template (or an expression) out with the variables known before a run,
@@ -311,6 +516,7 @@ impl Engine {
             pos,
             message: self.secrets.redact(&message),
             undefined: None,
+            help: None,
         }
     }
 }
@@ -329,6 +535,7 @@ fn to_json(value: &Value, pos: Pos) -> Result<Json, TemplateError> {
         pos,
         message: format!("the expression's value cannot be used here: {e}"),
         undefined: None,
+        help: None,
     })
 }
 
@@ -457,6 +664,79 @@ mod tests {
                 .message
                 .contains("syntax")
         );
+    }
+}
+
+#[cfg(test)]
+mod callable_tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    fn check(text: &str, is_expression: bool) -> Vec<(String, Option<String>)> {
+        let e = Engine::new(Secrets::new(false), SystemClock::shared());
+        let known: BTreeSet<String> = ["x".to_owned()].into();
+        e.check(text, is_expression, Pos::default(), &known)
+            .into_iter()
+            .map(|error| (error.message, error.help))
+            .collect()
+    }
+
+    #[test]
+    fn unknown_filters_tests_and_functions_are_found_before_a_run() {
+        let found = check("{{ x | b64encode }} {{ x | urlencode }}", false);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].0, "unknown filter `b64encode`");
+        assert!(found[0].1.as_deref().unwrap().contains("tojson"));
+        assert_eq!(found[1].0, "unknown filter `urlencode`");
+        assert_eq!(
+            check("{{ x | lenght }}", false),
+            [(
+                "unknown filter `lenght`".to_owned(),
+                Some("did you mean `length`?".to_owned())
+            )]
+        );
+        // In a branch a run may never take, in expressions, in tests and macros.
+        assert_eq!(
+            check("{% if false %}{{ x | uper }}{% endif %}", false).len(),
+            1
+        );
+        assert_eq!(
+            check("x | lenght > 0", true)[0].0,
+            "unknown filter `lenght`"
+        );
+        assert_eq!(check("x is defind", true)[0].0, "unknown test `defind`");
+        let function = check("{{ b64encode(x) }}", false);
+        assert_eq!(function[0].0, "unknown function `b64encode`");
+        assert_eq!(
+            check("{{ secrte('X') }}", false)[0].1.as_deref(),
+            Some("did you mean `secret`?")
+        );
+        assert!(
+            check(
+                "{% macro m(a) %}{{ a | upper }}{% endmacro %}{{ m(x) }}",
+                false
+            )
+            .is_empty()
+        );
+        assert!(
+            check(
+                "{{ x | length }} {{ range(3) | list }} {{ x is defined }}",
+                false
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_lists_for_did_you_mean_are_what_the_engine_has() {
+        let e = Engine::new(Secrets::new(false), SystemClock::shared());
+        for name in FILTERS {
+            assert!(e.has("filter", name, ErrorKind::UnknownFilter), "{name}");
+        }
+        for name in TESTS {
+            assert!(e.has("test", name, ErrorKind::UnknownTest), "{name}");
+        }
+        assert!(!e.has("filter", "b64encode", ErrorKind::UnknownFilter));
     }
 }
 

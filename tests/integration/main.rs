@@ -25,4 +25,5 @@ mod sim_faults;
 mod sim_hardening;
 mod sim_props;
 mod sim_token;
+mod template_check;
 mod variables;
