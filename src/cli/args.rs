@@ -213,6 +213,10 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub vars: VarArgs,
 
+    /// The steps a run with these would take; the others are listed as skipped.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
     /// Check the targets against the playbook's rehearsal meeting, and warn about
     /// people it names who are not expected there by then.
     #[arg(long)]

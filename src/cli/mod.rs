@@ -201,6 +201,7 @@ fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
             playbook: plan.playbook,
             sim: plan.sim,
             start: plan.start,
+            selection: plan.select.into(),
             format: match plan.format {
                 args::PlanFormatArg::Table => commands::plan::PlanFormat::Table,
                 args::PlanFormatArg::Json => commands::plan::PlanFormat::Json,

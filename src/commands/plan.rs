@@ -29,6 +29,8 @@ pub struct PlanOptions {
     /// playbook's zone. Now when absent.
     pub start: Option<String>,
     pub format: PlanFormat,
+    /// `--tags`, `--skip-tags`, `--start-at`: the steps a run with them would take.
+    pub selection: crate::playbook::select::Selection,
 }
 
 pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
@@ -38,6 +40,7 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
+    options.selection.validate(&playbook)?;
     let zone = match &playbook.doc.timezone {
         Some(name) => {
             jiff::tz::TimeZone::get(&name.value).map_err(|e| Error::Usage(e.to_string()))?
@@ -61,7 +64,15 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     } else {
         None
     };
-    let plan = crate::plan::plan(&playbook, &vars, &engine, start, zone.clone(), rehearsal)?;
+    let plan = crate::plan::plan(
+        &playbook,
+        &vars,
+        &engine,
+        start,
+        zone.clone(),
+        rehearsal,
+        &options.selection,
+    )?;
     let text = match options.format {
         PlanFormat::Table => crate::report::printable_lines(&secrets.redact(&plan.table(&zone))),
         PlanFormat::Json => secrets.to_json(&plan, true) + "\n",

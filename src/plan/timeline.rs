@@ -2,6 +2,7 @@
 //! (from its cue, or after the waits before it), what it acts on, and which API calls
 //! it makes. Loops are expanded; what only a run can know is shown as such.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
@@ -13,6 +14,7 @@ use super::cue::Cue;
 use crate::error::Diagnostic;
 use crate::node::Node;
 use crate::playbook::action::{self, Action, Wait};
+use crate::playbook::select::{self, Decision, Selection};
 use crate::playbook::{Body, Playbook, Step};
 use crate::sim::{MeetingSeed, ParticipantSeed};
 use crate::source::SourceFile;
@@ -49,6 +51,10 @@ pub struct Row {
     /// Who or what the step acts on; `(at run time)` when only a run can tell.
     pub target: Option<String>,
     pub calls: Vec<&'static str>,
+    /// Why the run would skip the step, when that is known before it: `--tags`,
+    /// `--skip-tags`, `--start-at`, or a `when` the variables already decide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -77,11 +83,24 @@ struct Planner<'a> {
     exact: bool,
     plan: Plan,
     cue_shown: bool,
+    /// `--tags`, `--skip-tags`, `--start-at`, decided for each step as a run would.
+    selection: &'a Selection,
+    /// Whether `--start-at` has been reached (always, without one).
+    started: bool,
+    /// Tags of the blocks being planned, which their steps inherit.
+    inherited_tags: Vec<String>,
+    /// Variables whose values only a run can tell (registered results, items of a list
+    /// known only then): a `when` reading one is not decided.
+    unknown: BTreeSet<String>,
 }
 
-/// Plans `playbook` for a run starting at `start`. With a rehearsal meeting, selectors
-/// are checked against the people expected in it. A template that passes the bounds on
-/// its work or output is an error, as it would be in a run.
+/// Functions whose values differ between the plan and the run.
+const RUN_TIME_FUNCTIONS: &[&str] = &["secret", "env", "now"];
+
+/// Plans `playbook` for a run starting at `start` that takes the steps `selection`
+/// takes. With a rehearsal meeting, selectors are checked against the people expected
+/// in it. A template that passes the bounds on its work or output is an error, as it
+/// would be in a run.
 pub fn plan(
     playbook: &Playbook,
     vars: &Context,
@@ -89,6 +108,7 @@ pub fn plan(
     start: Timestamp,
     zone: TimeZone,
     rehearsal: Option<&MeetingSeed>,
+    selection: &Selection,
 ) -> Result<Plan, Diagnostic> {
     let mut planner = Planner {
         engine,
@@ -101,6 +121,10 @@ pub fn plan(
         exact: true,
         plan: Plan::default(),
         cue_shown: false,
+        selection,
+        started: selection.start_at.is_none(),
+        inherited_tags: Vec::new(),
+        unknown: BTreeSet::new(),
     };
     let mut vars = vars.clone();
     planner.steps(&playbook.doc.steps.value, "", 0, &mut vars);
@@ -144,8 +168,73 @@ impl Planner<'_> {
     fn steps(&mut self, steps: &[Spanned<Step>], prefix: &str, depth: usize, vars: &mut Context) {
         for (index, step) in steps.iter().enumerate() {
             let id = format!("{prefix}{}", index + 1);
-            self.step(step, &id, depth, vars);
+            self.selected(step, &id, depth, vars);
         }
+    }
+
+    /// A step, if the selection takes it; a skipped one is listed as such, and its cue
+    /// is not waited for, as in a run.
+    fn selected(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+        let decision = self
+            .selection
+            .decide(step, id, &self.inherited_tags, self.started);
+        match decision {
+            Decision::Skip(reason) => {
+                if self.refused.is_none() {
+                    self.skipped_row(step, id, depth, step.label(), None, reason);
+                }
+            }
+            decision => {
+                if decision == Decision::Run
+                    && let Some(target) = &self.selection.start_at
+                    && select::matches(step, id, target)
+                {
+                    self.started = true;
+                }
+                self.step(step, id, depth, vars);
+            }
+        }
+    }
+
+    fn skipped_row(
+        &mut self,
+        step: &Spanned<Step>,
+        id: &str,
+        depth: usize,
+        name: String,
+        cue: Option<String>,
+        reason: String,
+    ) {
+        let action = match step.body() {
+            Some(Body::Action { name, .. }) => Some(name),
+            _ => None,
+        };
+        self.plan.rows.push(Row {
+            id: id.to_owned(),
+            depth,
+            name,
+            action,
+            cue,
+            when: self.when(),
+            target: None,
+            calls: Vec::new(),
+            skipped: Some(reason),
+        });
+    }
+
+    /// Whether the variables already decide the step's `when`: `Some(false)` when
+    /// it would be skipped, `None` when only a run can tell.
+    fn decided_when(&self, step: &Step, vars: &Context) -> Option<bool> {
+        let when = step.when.as_ref()?;
+        let names = self.engine.expression_names(&when.value)?;
+        if names
+            .iter()
+            .any(|n| self.unknown.contains(n) || RUN_TIME_FUNCTIONS.contains(&n.as_str()))
+        {
+            return None;
+        }
+        let value = self.engine.eval(&when.value, when.pos, vars).ok()?;
+        Some(value.is_true())
     }
 
     fn step(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
@@ -187,7 +276,14 @@ impl Planner<'_> {
             _ => {
                 // The list is only known at run time: plan one pass, unexpanded.
                 vars.set("item", Value::String(AT_RUN_TIME.into()));
+                let fresh: Vec<&str> = ["item", "loop"]
+                    .into_iter()
+                    .filter(|n| self.unknown.insert((*n).to_owned()))
+                    .collect();
                 self.once(step, &format!("{id}#…"), depth, vars);
+                for name in fresh {
+                    self.unknown.remove(name);
+                }
             }
         }
     }
@@ -232,6 +328,20 @@ impl Planner<'_> {
             .as_ref()
             .filter(|_| !cue_shown)
             .map(|at| at.value.to_string());
+        if self.decided_when(step, vars) == Some(false) {
+            let reason = format!("when: {}", step.when.as_ref().map_or("", |w| &w.value));
+            self.skipped_row(step, id, depth, name, cue, reason);
+            if let Some(register) = &step.register {
+                vars.set(register.value.clone(), serde_json::json!({"skipped": true}));
+                self.unknown.remove(&register.value);
+            }
+            return;
+        }
+        // What a step registers is known only once it has run.
+        if let Some(register) = &step.register {
+            vars.remove(&register.value);
+            self.unknown.insert(register.value.clone());
+        }
         match step.body() {
             Some(Body::Action {
                 name: action_name,
@@ -264,12 +374,22 @@ impl Planner<'_> {
                     when: self.when(),
                     target,
                     calls: action::info(action_name).map_or(Vec::new(), |info| info.calls.to_vec()),
+                    skipped: None,
                 });
                 self.advance(action.as_ref(), action_name);
 
                 if let Some(Action::Set(values)) = &action {
                     for (key, value) in values {
                         vars.set(key.clone(), value.clone());
+                        self.unknown.remove(key);
+                    }
+                } else if action_name == "set"
+                    && let Node::Map(map) = &args.value
+                {
+                    // Values only a run can render.
+                    for key in map.keys() {
+                        vars.remove(key);
+                        self.unknown.insert(key.clone());
                     }
                 }
             }
@@ -287,7 +407,11 @@ impl Planner<'_> {
                     when: self.when(),
                     target: None,
                     calls: Vec::new(),
+                    skipped: None,
                 });
+                let inherited = self.inherited_tags.len();
+                self.inherited_tags
+                    .extend(step.tags.iter().map(|t| t.value.clone()));
                 match &step.included {
                     // The include's variables, as a run sets them.
                     Some(included) => {
@@ -311,6 +435,7 @@ impl Planner<'_> {
                     self.exact = exact;
                 }
                 self.steps(always, &format!("{id}.always."), depth + 1, vars);
+                self.inherited_tags.truncate(inherited);
             }
             None => {}
         }
@@ -450,10 +575,13 @@ impl Plan {
             );
             let after = format!("{prefix}{}", clock_offset(offset));
             let indent = "  ".repeat(row.depth);
-            let step = match &row.cue {
+            let mut step = match &row.cue {
                 Some(cue) => format!("{indent}{} {} [at {cue}]", row.id, row.name),
                 None => format!("{indent}{} {}", row.id, row.name),
             };
+            if let Some(reason) = &row.skipped {
+                step.push_str(&format!(" [skipped: {reason}]"));
+            }
             let calls = row
                 .calls
                 .iter()

@@ -293,6 +293,12 @@ impl Engine {
         Ok(value)
     }
 
+    /// The names an expression reads or calls; `None` if it does not compile.
+    pub fn expression_names(&self, expr: &str) -> Option<BTreeSet<String>> {
+        let compiled = self.env.compile_expression(expr).ok()?;
+        Some(compiled.undeclared_variables(false).into_iter().collect())
+    }
+
     /// What can be known without running: syntax errors, and variables used but
     /// defined nowhere in `known` (names a template or expression could see).
     pub fn check(

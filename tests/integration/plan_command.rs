@@ -102,3 +102,104 @@ async fn plan_refuses_an_invalid_playbook_like_check() {
         output.stderr
     );
 }
+
+/// The steps of a plan with `--tags`, `--skip-tags` and `--start-at`, and with `when`s
+/// the variables decide, as a run would take them.
+#[tokio::test]
+async fn the_plan_takes_the_steps_a_run_would() {
+    let playbook = "name: P\nmeeting: { id: \"914044873\", host_password: p }\nvars: { recording: false, speaker: Bob Li }\nsteps:\n  - name: Doors\n    tags: [setup]\n    lock: {}\n  - name: Record\n    when: recording\n    start_recording: {}\n  - name: Hands\n    participants: {}\n    register: here\n  - name: Give the floor\n    when: here | length > 0\n    broadcast: \"{{ speaker }}\"\n  - name: Q&A\n    tags: [qa]\n    steps:\n      - wait: 5m\n      - name: Only for Bob\n        when: speaker == 'Bob Li'\n        lower_all_hands: {}\n      - name: Only for Carol\n        when: speaker == 'Carol Wu'\n        lower_all_hands: {}\n";
+    let plan = |args: &[&str]| {
+        let mut run =
+            Run::command(&["plan", "p.yaml", "--format", "json"]).file("p.yaml", playbook);
+        for arg in args {
+            run = run.arg(arg);
+        }
+        run.output()
+    };
+    let rows = |output: Output| -> Vec<(String, String)> {
+        assert_eq!(output.code, 0, "{}", output.transcript());
+        let plan: Value = serde_json::from_str(&output.stdout).unwrap();
+        plan["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_owned(),
+                    r["skipped"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| ((*a).into(), (*b).into()))
+            .collect()
+    };
+    // Decided from the variables: `recording` and `speaker`; not `here`, which only
+    // the run registers.
+    assert_eq!(
+        rows(plan(&[]).await),
+        owned(&[
+            ("1", ""),
+            ("2", "when: recording"),
+            ("3", ""),
+            ("4", ""),
+            ("5", ""),
+            ("5.1", ""),
+            ("5.2", ""),
+            ("5.3", "when: speaker == 'Carol Wu'"),
+        ])
+    );
+    assert_eq!(
+        rows(plan(&["-e", "recording:=true", "--tags", "qa"]).await),
+        owned(&[
+            ("1", "not tagged qa (--tags)"),
+            ("2", "not tagged qa (--tags)"),
+            ("3", "not tagged qa (--tags)"),
+            ("4", "not tagged qa (--tags)"),
+            ("5", ""),
+            ("5.1", ""),
+            ("5.2", ""),
+            ("5.3", "when: speaker == 'Carol Wu'"),
+        ])
+    );
+    assert_eq!(
+        rows(plan(&["--skip-tags", "setup,qa", "--start-at", "Record"]).await),
+        owned(&[
+            ("1", "before --start-at Record"),
+            ("2", "when: recording"),
+            ("3", ""),
+            ("4", ""),
+            ("5", "tagged qa (--skip-tags)"),
+        ])
+    );
+    let table = Run::command(&[
+        "plan",
+        "p.yaml",
+        "--start",
+        "2026-11-22T10:00:00+08:00",
+        "--tags",
+        "qa",
+    ])
+    .file("p.yaml", playbook)
+    .output()
+    .await;
+    assert_eq!(table.code, 0, "{}", table.transcript());
+    assert!(
+        table
+            .stdout
+            .contains("1 Doors [skipped: not tagged qa (--tags)]")
+            && table
+                .stdout
+                .contains("5.3 Only for Carol [skipped: when: speaker == 'Carol Wu']"),
+        "{}",
+        table.stdout
+    );
+    // Unknown tags and steps are refused, as by `run` and `check`.
+    for args in [&["--tags", "qq"][..], &["--start-at", "Nope"][..]] {
+        let refused = plan(args).await;
+        assert_eq!(refused.code, 2, "{}", refused.transcript());
+    }
+}
