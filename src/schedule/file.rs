@@ -45,7 +45,7 @@ struct JobDoc {
     playbook: Spanned<String>,
     /// Variables, as `-e` would give them.
     #[serde(default)]
-    vars: IndexMap<String, Node>,
+    vars: IndexMap<String, Spanned<Node>>,
     /// Reports for each run: `json=PATH`, `junit=PATH`.
     #[serde(default)]
     report: Vec<String>,
@@ -137,6 +137,16 @@ impl ScheduleFile {
                     ),
                 },
             };
+            // A name `-e` refuses would fail every firing.
+            for (name, value) in &job.vars {
+                if let Err(why) = crate::template::vars::check_name(name) {
+                    problems.push(Diagnostic::new(
+                        file,
+                        value.span(file),
+                        format!("vars: `{name}`: {why}"),
+                    ));
+                }
+            }
             // Absolute, so that the runs (and a crontab) find it from any directory.
             let playbook = match std::fs::canonicalize(base.join(&job.playbook.value)) {
                 Ok(path) if path.is_file() => path,

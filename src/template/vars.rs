@@ -42,21 +42,7 @@ pub fn parse_cli(arg: &str) -> Result<(String, Json), Error> {
         Some(name) => (name.trim(), true),
         None => (key.trim(), false),
     };
-    let identifier = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !identifier {
-        return Err(usage(
-            "the name must be letters, digits and underscores, starting with a letter",
-        ));
-    }
-    if RESERVED.contains(&name) {
-        return Err(usage(&format!(
-            "`{name}` is set by `loop` for each item; -e cannot set it"
-        )));
-    }
+    check_name(name).map_err(|why| usage(&why))?;
     let value = if typed {
         let file = SourceFile::new(format!("-e {name}:="), value);
         crate::yaml::parse::<Json>(&file)?
@@ -64,6 +50,26 @@ pub fn parse_cli(arg: &str) -> Result<(String, Json), Error> {
         Json::String(value.to_owned())
     };
     Ok((name.to_owned(), value))
+}
+
+/// Whether `-e` (or a schedule job's `vars`) may set `name`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let identifier = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !identifier {
+        return Err(
+            "the name must be letters, digits and underscores, starting with a letter".into(),
+        );
+    }
+    if RESERVED.contains(&name) {
+        return Err(format!(
+            "`{name}` is set by `loop` for each item; -e cannot set it"
+        ));
+    }
+    Ok(())
 }
 
 /// A `--vars-file`: a YAML map of names to values.

@@ -117,3 +117,23 @@ fn the_committed_schedule_schema_is_current_and_the_example_follows_it() {
     )))
     .unwrap();
 }
+
+/// A job variable that `-e` would refuse is found when the schedule is read, not at
+/// each firing.
+#[tokio::test]
+async fn a_job_variable_run_would_refuse_is_located() {
+    let output = Run::command(&["schedule", "s.yaml", "--next", "1"])
+        .file("p.yaml", "name: P\nmeeting: { id: \"914044873\", host_password: pw }\nsteps:\n  - lock: {}\n")
+        .file("s.yaml", "jobs:\n  - name: Loop\n    cron: \"50 9 * * 1\"\n    playbook: p.yaml\n    vars:\n      item: x\n")
+        .output()
+        .await;
+    assert_eq!(output.code, 2, "{}", output.transcript());
+    assert!(
+        output
+            .stderr
+            .contains("vars: `item`: `item` is set by `loop`")
+            && output.stderr.contains("s.yaml:6:13"),
+        "{}",
+        output.transcript()
+    );
+}
