@@ -34,6 +34,9 @@ pub enum Command {
 
     /// Print the resolved timeline: when each cue fires, what it does, which API calls it
     /// makes. Nothing is contacted.
+    ///
+    /// Steps that --tags, --skip-tags or --start-at leave out, and steps whose `when` the
+    /// variables already decide against, are listed as skipped, with the reason.
     Plan(PlanArgs),
 
     /// Describe every action, or one in full: arguments, API calls, an example.
@@ -103,8 +106,8 @@ pub struct VarArgs {
     #[arg(short = 'e', long = "var", value_name = "KEY=VALUE|KEY:=YAML")]
     pub vars: Vec<String>,
 
-    /// A YAML file of variables; overrides the playbook's vars (a later file an earlier
-    /// one), and is overridden by an include's vars and by -e.
+    /// A YAML file of variables. Overrides the playbook's vars and earlier files; an
+    /// include's vars and -e override it.
     #[arg(long, value_name = "FILE")]
     pub vars_file: Vec<PathBuf>,
 }
