@@ -223,3 +223,45 @@ pub fn is_error(event: &Event) -> bool {
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::run::{CueStatus, CueSummary, CueTiming};
+
+    fn cue(status: CueStatus, late_ms: i64) -> CueTiming {
+        CueTiming {
+            id: "1".into(),
+            name: "Keynote".into(),
+            cue: "+15m".into(),
+            planned: String::new(),
+            actual: String::new(),
+            late_ms,
+            status,
+        }
+    }
+
+    #[test]
+    fn the_cue_summary_says_how_the_cues_went() {
+        let cues = CueSummary::of(&[
+            cue(CueStatus::OnTime, 3),
+            cue(CueStatus::OnTime, 1),
+            cue(CueStatus::Late, 95_000),
+            cue(CueStatus::Skipped, 120_000),
+            cue(CueStatus::Missed, 180_000),
+        ]);
+        assert_eq!(
+            super::cue_summary(&cues, true).unwrap(),
+            "2/5 cues on time (latest 1m 35s), 1 late, 1 skipped, 1 missed"
+        );
+        assert_eq!(
+            super::cue_summary(&cues, false).unwrap(),
+            "2/5 cues on time, 1 late, 1 skipped, 1 missed"
+        );
+        let on_time = CueSummary::of(&[cue(CueStatus::OnTime, 3)]);
+        assert_eq!(
+            super::cue_summary(&on_time, true).unwrap(),
+            "1/1 cue on time (latest 3ms)"
+        );
+        assert_eq!(super::cue_summary(&CueSummary::of(&[]), true), None);
+    }
+}

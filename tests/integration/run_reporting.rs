@@ -25,7 +25,8 @@ fn is_rfc3339(text: &Value) -> bool {
 
 #[tokio::test]
 async fn the_summary_counts_cues_and_the_header_counts_steps() {
-    let steps = "  - lock: {}\n  - at: +1m\n    broadcast: Alice Zhang\n  - at: +2m\n    unlock: {}\n";
+    let steps =
+        "  - lock: {}\n  - at: +1m\n    broadcast: Alice Zhang\n  - at: +2m\n    unlock: {}\n";
     let text = Run::playbook(&rehearsal(steps))
         .arg("--sim")
         .arg("--fast-forward")
@@ -68,7 +69,10 @@ async fn the_summary_counts_cues_and_the_header_counts_steps() {
 #[tokio::test]
 async fn quiet_prints_nothing_on_success_and_only_failures_otherwise() {
     let ok = Run::command(&["-q", "run", "playbook.yaml", "--sim"])
-        .file("playbook.yaml", &rehearsal("  - lock: {}\n  - unlock: {}\n"))
+        .file(
+            "playbook.yaml",
+            &rehearsal("  - lock: {}\n  - unlock: {}\n"),
+        )
         .output()
         .await;
     assert_eq!(ok.code, 0, "{}", ok.transcript());
@@ -89,7 +93,11 @@ async fn quiet_prints_nothing_on_success_and_only_failures_otherwise() {
     assert_eq!(lines.len(), 3, "{}", failed.stdout);
     assert!(lines[0].starts_with("FAILED  [2/3] broadcast: no participant matches `Nobody Here`"));
     assert!(lines[1].starts_with("FAILED  [3/3] mute: no participant matches `Nobody Else`"));
-    assert!(lines[2].starts_with("failed  1 ok, 2 failed"), "{}", lines[2]);
+    assert!(
+        lines[2].starts_with("failed  1 ok, 2 failed"),
+        "{}",
+        lines[2]
+    );
 }
 
 #[tokio::test]
