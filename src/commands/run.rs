@@ -463,6 +463,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         api_calls: client.calls(),
         elapsed: started.elapsed(),
         success: result.is_ok(),
+        finished: format!("{:.3}", clock.now()),
         cues: executor.cues().to_vec(),
         cue_summary: crate::run::CueSummary::of(executor.cues()),
     };

@@ -51,6 +51,9 @@ pub struct Report {
     /// When the run started (RFC 3339); a resumed run keeps its first start.
     #[serde(default)]
     pub started: String,
+    /// When the run ended (RFC 3339); absent when it did not reach its end.
+    #[serde(default)]
+    pub finished: Option<String>,
     /// The playbook file, as given.
     #[serde(default)]
     pub file: String,
@@ -243,6 +246,7 @@ impl Listener for ReportBuilder {
             Event::Cue(cue) => report.cues.push(cue.clone()),
             Event::RunFinished { summary } => {
                 report.success = summary.success;
+                report.finished = known(&summary.finished);
                 report.summary = Some(summary.clone());
             }
             _ => {}

@@ -49,6 +49,7 @@ impl<W: Write + Send> Listener for JsonLines<W> {
                 }
                 if let Some(Value::Object(summary)) = map.get_mut("summary") {
                     summary.remove("elapsed");
+                    summary.remove("finished");
                 }
             } else {
                 map.insert(

@@ -165,6 +165,9 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Whether the run as a whole succeeded.
     pub success: bool,
+    /// When the run ended (RFC 3339).
+    #[serde(default)]
+    pub finished: String,
     /// Every cue, planned against actual.
     pub cues: Vec<CueTiming>,
     /// The cues counted, for the summary line.

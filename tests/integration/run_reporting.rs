@@ -167,6 +167,7 @@ async fn the_json_report_says_which_run_and_when_each_step_ran() {
         "the run id names the journal: {report:#}"
     );
     assert!(is_rfc3339(&report["started"]), "{report:#}");
+    assert!(is_rfc3339(&report["finished"]), "{report:#}");
     assert_eq!(report["file"], "playbook.yaml");
     let steps = report["steps"].as_array().unwrap();
     for step in steps {

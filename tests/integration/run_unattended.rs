@@ -104,6 +104,8 @@ async fn reports_are_written_on_failure_and_follow_their_schema() {
         ".endpoint" => "[endpoint]",
         ".run_id" => "[run id]",
         ".started" => time(),
+        ".finished" => time(),
+        ".summary.finished" => time(),
         ".steps[].started" => time(),
         ".steps[].finished" => time(),
         ".steps[].elapsed_ms" => "[ms]",
