@@ -17,8 +17,7 @@ pub struct Args {
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// Only errors: `run` prints failed steps and the summary of a failed run, and
-    /// nothing at all when it succeeds; logs on stderr show errors only.
+    /// Only errors: a run prints its failed steps and summary, and nothing if it succeeds.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 }
