@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// Only errors.
+    /// Only errors: a run prints its failed steps and summary, and nothing if it succeeds.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 }

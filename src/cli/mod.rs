@@ -157,6 +157,7 @@ impl TryFrom<args::RunArgs> for RunOptions {
             },
             color: std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            quiet: false,
         })
     }
 }
@@ -166,7 +167,7 @@ pub fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let serving = matches!(args.command, args::Command::Sim(_));
     init_logging(args.verbose, args.quiet, serving);
-    let result = dispatch(args.command);
+    let result = dispatch(args.command, args.quiet);
     match result {
         Ok(code) => exit_code(code),
         Err(error) => {
@@ -176,10 +177,13 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-fn dispatch(command: args::Command) -> Result<ExitCode, Error> {
+fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
     match command {
         args::Command::Run(run_args) => {
-            let options = RunOptions::try_from(run_args)?;
+            let options = RunOptions {
+                quiet,
+                ..RunOptions::try_from(run_args)?
+            };
             // Sequential calls: the current-thread runtime costs about half the CPU per call.
             current_thread()?.block_on(commands::run::run(options))
         }

@@ -62,6 +62,8 @@ pub struct RunOptions {
     pub progress: Progress,
     pub log_format: LogFormat,
     pub color: bool,
+    /// `-q`: print only errors (failed steps, and the summary of a failed run).
+    pub quiet: bool,
 }
 
 pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
@@ -393,7 +395,9 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         api_calls: client.calls(),
         elapsed: started.elapsed(),
         success: result.is_ok(),
+        finished: format!("{:.3}", clock.now()),
         cues: executor.cues().to_vec(),
+        cue_summary: crate::run::CueSummary::of(executor.cues()),
     };
     drop(keep_alive);
     listener.on(&Event::RunFinished { summary });
@@ -406,7 +410,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
             crate::report::atomic::write(path, &(log + "\n"))
                 .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         }
-        if let Some(meeting) = handle.meeting(&meeting_id) {
+        if let Some(meeting) = handle.meeting(&meeting_id).filter(|_| !options.quiet) {
             let text = match options.log_format {
                 // JSON lines stay JSON lines: the final state is one more object.
                 LogFormat::Json => {
@@ -439,12 +443,25 @@ fn listener(
     let deterministic = report::deterministic();
     let terminal = std::io::stdout().is_terminal();
     match (options.log_format, options.progress) {
-        (LogFormat::Json, _) => Box::new(JsonLines::new(
-            std::io::stdout(),
-            Arc::clone(secrets),
-            Arc::clone(clock),
-            deterministic,
-        )),
+        (LogFormat::Json, _) => Box::new(
+            JsonLines::new(
+                std::io::stdout(),
+                Arc::clone(secrets),
+                Arc::clone(clock),
+                deterministic,
+            )
+            .quiet(options.quiet),
+        ),
+        // Only errors: no progress display.
+        (LogFormat::Text, _) if options.quiet => Box::new(
+            Lines::new(
+                std::io::stdout(),
+                Arc::clone(secrets),
+                Arc::clone(clock),
+                deterministic,
+            )
+            .quiet(true),
+        ),
         (LogFormat::Text, Progress::Always) => {
             Box::new(Terminal::new(Arc::clone(secrets), options.color))
         }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 pub use action::{ACTIONS, Action, ActionInfo};
 pub use check::{KnownVars, check};
 pub use schema::schema;
-pub use selector::{RoleMatch, Selector, SelectorMatch};
+pub use selector::{RoleMatch, Selector, SelectorMatch, fold_name, plain_name};
 pub use step::{Body, OnError, RetrySpec, Step};
 
 use crate::duration::Duration;

@@ -45,6 +45,18 @@ impl ReportTarget {
 pub struct Report {
     /// The report format's version.
     pub version: u32,
+    /// The run's id, as its journal is named: `<state dir>/runs/<run id>.jsonl`.
+    #[serde(default)]
+    pub run_id: String,
+    /// When the run started (RFC 3339); a resumed run keeps its first start.
+    #[serde(default)]
+    pub started: String,
+    /// When the run ended (RFC 3339); absent when it did not reach its end.
+    #[serde(default)]
+    pub finished: Option<String>,
+    /// The playbook file, as given.
+    #[serde(default)]
+    pub file: String,
     pub playbook: String,
     pub meeting: String,
     pub endpoint: String,
@@ -70,7 +82,18 @@ pub struct StepReport {
     /// Each retry: the attempt and why.
     pub retry_reasons: Vec<String>,
     pub elapsed_ms: u64,
+    /// When the step started and ended (RFC 3339, in the playbook's time zone);
+    /// absent for a skipped step.
+    #[serde(default)]
+    pub started: Option<String>,
+    #[serde(default)]
+    pub finished: Option<String>,
     pub detail: Option<String>,
+    /// The file the step is written in, and its line.
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub line: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -132,9 +155,15 @@ impl Listener for ReportBuilder {
                 playbook,
                 meeting,
                 endpoint,
+                file,
+                started,
+                run_id,
                 ..
             } => {
                 report.version = 1;
+                report.run_id = run_id.clone();
+                report.started = started.clone();
+                report.file = file.clone();
                 report.playbook = playbook.clone();
                 report.meeting = meeting.clone();
                 report.endpoint = endpoint.clone();
@@ -151,7 +180,12 @@ impl Listener for ReportBuilder {
                     format!("attempt {attempt}/{attempts} after {reason}"),
                 ));
             }
-            Event::StepSkipped { id, name, reason } => report.steps.push(StepReport {
+            Event::StepSkipped {
+                id,
+                name,
+                reason,
+                at,
+            } => report.steps.push(StepReport {
                 id: id.clone(),
                 name: name.clone(),
                 action: None,
@@ -161,7 +195,11 @@ impl Listener for ReportBuilder {
                 retries: 0,
                 retry_reasons: Vec::new(),
                 elapsed_ms: 0,
+                started: None,
+                finished: None,
                 detail: Some(reason.clone()),
+                file: known(&at.file),
+                line: (at.line > 0).then_some(at.line),
             }),
             Event::StepFinished {
                 id,
@@ -171,6 +209,9 @@ impl Listener for ReportBuilder {
                 elapsed,
                 retries: count,
                 detail,
+                started,
+                finished,
+                at,
                 ..
             } => {
                 let (status, error, continued) = match outcome {
@@ -195,12 +236,17 @@ impl Listener for ReportBuilder {
                     retries: *count,
                     retry_reasons: reasons,
                     elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                    started: known(started),
+                    finished: known(finished),
                     detail: detail.clone(),
+                    file: known(&at.file),
+                    line: (at.line > 0).then_some(at.line),
                 });
             }
             Event::Cue(cue) => report.cues.push(cue.clone()),
             Event::RunFinished { summary } => {
                 report.success = summary.success;
+                report.finished = known(&summary.finished);
                 report.summary = Some(summary.clone());
             }
             _ => {}
@@ -208,13 +254,29 @@ impl Listener for ReportBuilder {
     }
 }
 
+/// A field a journal from before it existed leaves empty.
+fn known(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
 /// One test suite for the run, one test case per step.
+///
+/// A step that failed under `on_error: continue` is a passing test case with the
+/// failure in its output: the run went on and its exit code says success, so CI must
+/// not turn red on it.
 fn junit(report: &Report) -> String {
     use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
     let mut suite = TestSuite::new(format!("{} (meeting {})", report.playbook, report.meeting));
+    if let Some(started) = rfc3339(&report.started) {
+        suite.set_timestamp(started);
+    }
+    if let Some(summary) = &report.summary {
+        suite.set_time(summary.elapsed);
+    }
     for step in &report.steps {
         let status = match step.status {
             StepStatus::Ok => TestCaseStatus::success(),
+            StepStatus::Failed if step.continued => TestCaseStatus::success(),
             StepStatus::Skipped => {
                 let mut status = TestCaseStatus::skipped();
                 if let Some(reason) = &step.detail {
@@ -225,18 +287,28 @@ fn junit(report: &Report) -> String {
             StepStatus::Failed => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(step.error.clone().unwrap_or_default());
-                status.set_type(if step.continued {
-                    "failed, on_error: continue"
-                } else {
-                    "failed"
-                });
+                status.set_type("failed");
                 status
             }
         };
         let mut case = TestCase::new(format!("{} {}", step.id, step.name), status);
         case.set_classname(step.action.clone().unwrap_or_else(|| "block".into()));
         case.set_time(Duration::from_millis(step.elapsed_ms));
+        if let Some(started) = step.started.as_deref().and_then(rfc3339) {
+            case.set_timestamp(started);
+        }
+        if let Some(file) = &step.file {
+            case.extra.insert("file".into(), file.as_str().into());
+        }
+        if let Some(line) = step.line {
+            case.extra.insert("line".into(), line.to_string().into());
+        }
         let mut out = String::new();
+        if step.continued
+            && let Some(error) = &step.error
+        {
+            out.push_str(&format!("failed (on_error: continue): {error}\n"));
+        }
         if let Some(detail) = &step.detail {
             out.push_str(detail);
             out.push('\n');
@@ -252,6 +324,12 @@ fn junit(report: &Report) -> String {
     let mut junit = Junit::new("emcee");
     junit.add_test_suite(suite);
     junit.to_string().unwrap_or_default()
+}
+
+/// A report's RFC 3339 time as JUnit takes it; `None` for a placeholder or a journal
+/// from before times were recorded.
+fn rfc3339(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(text).ok()
 }
 
 /// The report schema, as committed in `schemas/report.schema.json`.

@@ -14,6 +14,7 @@ pub struct JsonLines<W> {
     secrets: Arc<Secrets>,
     clock: SharedClock,
     deterministic: bool,
+    quiet: bool,
 }
 
 impl<W: Write + Send> JsonLines<W> {
@@ -23,22 +24,32 @@ impl<W: Write + Send> JsonLines<W> {
             secrets,
             clock,
             deterministic,
+            quiet: false,
         }
+    }
+
+    /// Only errors (`-q`): failed steps, and the end of a failed run.
+    pub fn quiet(self, quiet: bool) -> Self {
+        JsonLines { quiet, ..self }
     }
 }
 
 impl<W: Write + Send> Listener for JsonLines<W> {
     fn on(&mut self, event: &Event) {
+        if self.quiet && !super::is_error(event) {
+            return;
+        }
         let Ok(mut value) = serde_json::to_value(event) else {
             return;
         };
         if let Value::Object(map) = &mut value {
             if self.deterministic {
-                for key in ["elapsed", "delay"] {
+                for key in ["elapsed", "delay", "started", "finished"] {
                     map.remove(key);
                 }
                 if let Some(Value::Object(summary)) = map.get_mut("summary") {
                     summary.remove("elapsed");
+                    summary.remove("finished");
                 }
             } else {
                 map.insert(

@@ -14,6 +14,7 @@ pub struct Lines<W> {
     clock: SharedClock,
     cues: usize,
     deterministic: bool,
+    quiet: bool,
 }
 
 impl<W: Write + Send> Lines<W> {
@@ -24,7 +25,13 @@ impl<W: Write + Send> Lines<W> {
             clock,
             cues: 0,
             deterministic,
+            quiet: false,
         }
+    }
+
+    /// Only errors (`-q`): failed steps, and the summary of a failed run.
+    pub fn quiet(self, quiet: bool) -> Self {
+        Lines { quiet, ..self }
     }
 }
 
@@ -32,6 +39,9 @@ impl<W: Write + Send> Listener for Lines<W> {
     fn on(&mut self, event: &Event) {
         if let Event::RunStarted { steps, .. } = event {
             self.cues = *steps;
+        }
+        if self.quiet && !super::is_error(event) {
+            return;
         }
         let Some(text) = describe(event, self.cues, !self.deterministic) else {
             return;

@@ -45,7 +45,7 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             ..
         } => {
             format!(
-                "run     {playbook}: meeting {meeting} at {endpoint}, {steps} cue{}",
+                "run     {playbook}: meeting {meeting} at {endpoint}, {steps} step{}",
                 plural(*steps)
             )
         }
@@ -150,6 +150,9 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
                 format!("{} ok", summary.ok),
                 format!("{} failed", summary.failed),
                 format!("{} skipped", summary.skipped),
+            ];
+            parts.extend(cue_summary(&summary.cue_summary, timings));
+            parts.extend([
                 format!(
                     "{} retr{}",
                     summary.retries,
@@ -165,7 +168,7 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
                     summary.api_calls,
                     plural(summary.api_calls as usize)
                 ),
-            ];
+            ]);
             if timings {
                 parts.push(crate::duration::human(summary.elapsed));
             }
@@ -179,6 +182,86 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
     })
 }
 
+/// How the cues went, for the summary line: `6/6 cues on time (latest 3ms)`, then
+/// those late, skipped or missed; nothing when the playbook has no cues.
+fn cue_summary(cues: &crate::run::CueSummary, timings: bool) -> Option<String> {
+    if cues.total == 0 {
+        return None;
+    }
+    let mut text = format!(
+        "{}/{} cue{} on time",
+        cues.on_time,
+        cues.total,
+        plural(cues.total)
+    );
+    if timings && let Some(latest) = cues.latest_ms {
+        let latest = std::time::Duration::from_millis(latest.max(0).unsigned_abs());
+        text.push_str(&format!(" (latest {})", crate::duration::human(latest)));
+    }
+    for (count, what) in [
+        (cues.late, "late"),
+        (cues.skipped, "skipped"),
+        (cues.missed, "missed"),
+    ] {
+        if count > 0 {
+            text.push_str(&format!(", {count} {what}"));
+        }
+    }
+    Some(text)
+}
+
+/// Whether `-q` (only errors) shows an event: a failed step (one that `on_error:
+/// continue` let pass too), and the summary of a run that failed.
+pub fn is_error(event: &Event) -> bool {
+    match event {
+        Event::StepFinished { outcome, .. } => matches!(outcome, Outcome::Failed { .. }),
+        Event::RunFinished { summary } => !summary.success,
+        _ => false,
+    }
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::run::{CueStatus, CueSummary, CueTiming};
+
+    fn cue(status: CueStatus, late_ms: i64) -> CueTiming {
+        CueTiming {
+            id: "1".into(),
+            name: "Keynote".into(),
+            cue: "+15m".into(),
+            planned: String::new(),
+            actual: String::new(),
+            late_ms,
+            status,
+        }
+    }
+
+    #[test]
+    fn the_cue_summary_says_how_the_cues_went() {
+        let cues = CueSummary::of(&[
+            cue(CueStatus::OnTime, 3),
+            cue(CueStatus::OnTime, 1),
+            cue(CueStatus::Late, 95_000),
+            cue(CueStatus::Skipped, 120_000),
+            cue(CueStatus::Missed, 180_000),
+        ]);
+        assert_eq!(
+            super::cue_summary(&cues, true).unwrap(),
+            "2/5 cues on time (latest 1m 35s), 1 late, 1 skipped, 1 missed"
+        );
+        assert_eq!(
+            super::cue_summary(&cues, false).unwrap(),
+            "2/5 cues on time, 1 late, 1 skipped, 1 missed"
+        );
+        let on_time = CueSummary::of(&[cue(CueStatus::OnTime, 3)]);
+        assert_eq!(
+            super::cue_summary(&on_time, true).unwrap(),
+            "1/1 cue on time (latest 3ms)"
+        );
+        assert_eq!(super::cue_summary(&CueSummary::of(&[]), true), None);
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::playbook::action::action_names;
-use crate::run::{CueTiming, Event, Outcome, Summary};
+use crate::run::{CueSummary, CueTiming, Event, Outcome, Place, Summary};
 
 /// What a journal says about its run.
 #[derive(Debug, Clone)]
@@ -68,6 +68,13 @@ struct Finished {
     elapsed: u64,
     retries: u32,
     detail: Option<String>,
+    // Journals from before steps' times and places were recorded lack them.
+    #[serde(default)]
+    started: String,
+    #[serde(default)]
+    finished: String,
+    #[serde(flatten)]
+    at: Place,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +82,8 @@ struct Skipped {
     id: String,
     name: String,
     reason: String,
+    #[serde(flatten)]
+    at: Place,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +179,9 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
                     elapsed: Duration::from_millis(f.elapsed),
                     retries: f.retries,
                     detail: f.detail,
+                    started: f.started,
+                    finished: f.finished,
+                    at: f.at,
                 })
             }
             "step_skipped" => {
@@ -182,6 +194,7 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
                     id: s.id,
                     name: s.name,
                     reason: s.reason,
+                    at: s.at,
                 })
             }
             "retry" => {
@@ -201,8 +214,10 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
                     .map_err(|e| corrupt(number, e.to_string()))?,
             )),
             "run_finished" => {
-                let f: RunEnded =
+                let mut f: RunEnded =
                     serde_json::from_value(value).map_err(|e| corrupt(number, e.to_string()))?;
+                // Counted again from the cues: a journal from before the count lacks it.
+                f.summary.cue_summary = CueSummary::of(&f.summary.cues);
                 finished = true;
                 success = f.summary.success;
                 Some(Event::RunFinished { summary: f.summary })

@@ -28,7 +28,7 @@ impl Terminal {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] cue {pos}/{len} {elapsed} {msg}")
+            ProgressStyle::with_template("{prefix} [{bar:30}] step {pos}/{len} {elapsed} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );

@@ -26,7 +26,7 @@ pub enum Event {
         /// When the run started (RFC 3339); a resumed run keeps its original start.
         started: String,
         run_id: String,
-        /// Top-level steps (cues).
+        /// Top-level steps: a step's line shows its place among them, `[3/6]`.
         steps: usize,
     },
     StepStarted {
@@ -40,6 +40,9 @@ pub enum Event {
         id: StepId,
         name: String,
         reason: String,
+        /// Where the step is written.
+        #[serde(flatten)]
+        at: Place,
     },
     Retry {
         id: StepId,
@@ -85,6 +88,13 @@ pub enum Event {
         retries: u32,
         /// What the step did, for the step's line: `lowered 12 hands`.
         detail: Option<String>,
+        /// When the step started and ended: RFC 3339 with milliseconds, in the
+        /// playbook's time zone.
+        started: String,
+        finished: String,
+        /// Where the step is written.
+        #[serde(flatten)]
+        at: Place,
     },
     RunFinished {
         summary: Summary,
@@ -100,6 +110,15 @@ pub enum Outcome {
         /// `on_error: continue` let the run go on.
         continued: bool,
     },
+}
+
+/// Where a step is written: the file (the playbook, or the file it includes the step
+/// from) and the line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Place {
+    pub file: String,
+    pub line: u32,
 }
 
 /// When a cue was meant to fire, and when it did.
@@ -146,8 +165,48 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Whether the run as a whole succeeded.
     pub success: bool,
+    /// When the run ended (RFC 3339).
+    #[serde(default)]
+    pub finished: String,
     /// Every cue, planned against actual.
     pub cues: Vec<CueTiming>,
+    /// The cues counted, for the summary line.
+    #[serde(default)]
+    pub cue_summary: CueSummary,
+}
+
+/// How the cues went: `6/6 cues on time (latest 3 ms)`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct CueSummary {
+    pub total: usize,
+    pub on_time: usize,
+    /// Later than their grace and run anyway.
+    pub late: usize,
+    /// Later than their grace and skipped.
+    pub skipped: usize,
+    /// Later than their grace and failed.
+    pub missed: usize,
+    /// How late the latest cue that fired (on time or late) was, in milliseconds;
+    /// absent when none fired.
+    pub latest_ms: Option<i64>,
+}
+
+impl CueSummary {
+    pub fn of(cues: &[CueTiming]) -> CueSummary {
+        let count = |status| cues.iter().filter(|c| c.status == status).count();
+        CueSummary {
+            total: cues.len(),
+            on_time: count(CueStatus::OnTime),
+            late: count(CueStatus::Late),
+            skipped: count(CueStatus::Skipped),
+            missed: count(CueStatus::Missed),
+            latest_ms: cues
+                .iter()
+                .filter(|c| matches!(c.status, CueStatus::OnTime | CueStatus::Late))
+                .map(|c| c.late_ms)
+                .max(),
+        }
+    }
 }
 
 /// Something that wants to know what the run is doing.

@@ -148,6 +148,14 @@ impl<'a> Executor<'a> {
         StepFailure::new(format!("{}: {}", self.position(error.pos), error.message))
     }
 
+    /// Where a step is written, for reports.
+    fn place(&self, step: &Spanned<Step>) -> super::event::Place {
+        super::event::Place {
+            file: self.file.name().to_string(),
+            line: step.pos.line,
+        }
+    }
+
     pub(super) fn position(&self, pos: Pos) -> String {
         format!("{}:{}:{}", self.file.name(), pos.line, pos.column)
     }
@@ -199,10 +207,12 @@ impl<'a> Executor<'a> {
         {
             Decision::Skip(reason) => {
                 self.counts.skipped += 1;
+                let at = self.place(step);
                 self.emit(Event::StepSkipped {
                     id,
                     name: step.label(),
                     reason,
+                    at,
                 });
                 Ok(())
             }
@@ -344,10 +354,12 @@ impl<'a> Executor<'a> {
                     self.vars
                         .set(register.value.clone(), json!({"skipped": true}));
                 }
+                let at = self.place(step);
                 self.emit(Event::StepSkipped {
                     id,
                     name,
                     reason: format!("when: {}", when.value),
+                    at,
                 });
                 return Ok(());
             }
@@ -369,6 +381,7 @@ impl<'a> Executor<'a> {
             cue,
         });
         let started = Instant::now();
+        let started_at = self.timeline.clock.now();
         let mark = secrets.uses();
         let mut ctx = StepCtx {
             id: id.clone(),
@@ -469,6 +482,11 @@ impl<'a> Executor<'a> {
             }
         };
         let elapsed = started.elapsed();
+        let (started_at, finished_at) = (
+            self.timeline.show(started_at),
+            self.timeline.show(self.timeline.clock.now()),
+        );
+        let at = self.place(step);
         // What an action says of arguments rendered from a secret shows them as `***`.
         let result = if action.is_some() && secrets.uses() != mark {
             result
@@ -497,6 +515,9 @@ impl<'a> Executor<'a> {
                     elapsed,
                     retries: ctx.retries,
                     detail,
+                    started: started_at,
+                    finished: finished_at,
+                    at,
                 });
                 Ok(())
             }
@@ -523,6 +544,9 @@ impl<'a> Executor<'a> {
                     elapsed,
                     retries: ctx.retries,
                     detail: None,
+                    started: started_at,
+                    finished: finished_at,
+                    at,
                 });
                 if continued { Ok(()) } else { Err(failure) }
             }
@@ -631,6 +655,7 @@ impl Executor<'_> {
                     id: id.to_owned(),
                     name: name.clone(),
                     reason: format!("cue {} missed by {late} (late: skip)", at.value),
+                    at: self.place(step),
                 });
             }
             return result;
@@ -702,6 +727,7 @@ impl Executor<'_> {
     ) -> Result<(), StepFailure> {
         let continued = step.on_error == OnError::Continue;
         self.counts.failed += 1;
+        let now = self.timeline.show(self.timeline.clock.now());
         let action = match step.body() {
             Some(Body::Action { name, .. }) => Some(name),
             _ => None,
@@ -718,6 +744,9 @@ impl Executor<'_> {
             elapsed: Duration::ZERO,
             retries: 0,
             detail: None,
+            started: now.clone(),
+            finished: now,
+            at: self.place(step),
         });
         if continued { Ok(()) } else { Err(failure) }
     }

@@ -8,7 +8,9 @@ pub mod lock;
 mod perform;
 mod retry;
 
-pub use event::{CueStatus, CueTiming, Event, Fanout, Listener, Outcome, StepId, Summary};
+pub use event::{
+    CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, Outcome, Place, StepId, Summary,
+};
 pub use executor::{Counts, Executor, StepDefaults, StepFailure, Timeline};
 pub use perform::BATCH;
 pub use retry::Backoff;

@@ -203,14 +203,13 @@ impl Executor<'_> {
             }
             Action::Participants(filter) => {
                 let roster = self.roster(ctx).await?;
+                let name = filter.name.as_deref().map(crate::playbook::fold_name);
                 let selected: Vec<&Participant> = roster
                     .participants
                     .iter()
                     .filter(|p| {
-                        filter
-                            .name
-                            .as_ref()
-                            .is_none_or(|n| p.name.to_lowercase() == n.to_lowercase())
+                        name.as_ref()
+                            .is_none_or(|n| crate::playbook::fold_name(&p.name) == *n)
                             && filter.role.is_none_or(|r| p.role == r.to_string())
                             && filter.hand.is_none_or(|h| p.hand == h)
                             && filter.mute.is_none_or(|m| p.mute == m)
@@ -367,7 +366,7 @@ impl Executor<'_> {
         match found.len() {
             0 => Err(StepFailure::new(format!(
                 "no participant matches `{who}`; {}",
-                roster.describe()
+                roster.nobody(who)
             ))),
             1 => Ok(found),
             n if who.all() => {

@@ -12,6 +12,8 @@ mod playbook_model;
 mod run_actions;
 mod run_bad_input;
 mod run_hostile;
+mod run_names;
+mod run_reporting;
 mod run_resilience;
 mod run_secrets;
 mod run_selection;
