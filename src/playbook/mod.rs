@@ -17,13 +17,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use action::{ACTIONS, Action, ActionInfo};
-pub use check::{KnownVars, check};
+pub use check::{KnownVars, check, check_fragment};
 pub use schema::schema;
 pub use selector::{RoleMatch, Selector, SelectorMatch};
 pub use step::{Body, OnError, RetrySpec, Step};
 
 use crate::duration::Duration;
-use crate::error::Error;
+use crate::error::{Diagnostic, Error};
 use crate::node::Node;
 use crate::sim::MeetingSeed;
 use crate::source::SourceFile;
@@ -36,8 +36,10 @@ pub struct Playbook {
 }
 
 /// A meeting's choreography: the cues to run, in order, against one meeting.
+// Unknown keys are found on the document as written (see `Playbook::parse_all`), so
+// that one does not stop the loading: the schema still refuses them.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "emcee playbook")]
 pub struct PlaybookDoc {
     /// What the playbook is for; shown in output and reports.
@@ -103,12 +105,69 @@ impl Playbook {
         Self::parse(file)
     }
 
+    /// [`Playbook::parse_all`] of a file.
+    pub fn load_all(path: &Path) -> Result<(Playbook, Vec<Diagnostic>), Error> {
+        Self::parse_all(SourceFile::read(path)?)
+    }
+
+    /// A file of steps meant to be included (a list of steps, or a map with `steps`
+    /// and `vars`), loaded as the one step of a stand-in playbook that includes it, so
+    /// that it is read and checked as its includers would. The stand-in gives a
+    /// meeting, a token and the time zone UTC; it names no file of its own, so every
+    /// problem found points into the fragment.
+    pub fn fragment(path: &Path) -> Result<(Playbook, Vec<Diagnostic>), Error> {
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stand_in = path.with_file_name(format!("{file_name} (as a fragment)"));
+        let include = serde_json::Value::String(file_name).to_string();
+        let text = format!(
+            "name: fragment\nmeeting: {{ id: \"914044873\", token: fragment }}\ntimezone: UTC\nsteps:\n  - include: {include}\n"
+        );
+        Self::parse_all(SourceFile::new(stand_in.display().to_string(), text))
+    }
+
     pub fn parse(file: Arc<SourceFile>) -> Result<Playbook, Error> {
-        let mut doc: PlaybookDoc = yaml::parse(&file)?;
+        let (playbook, problems) = Self::parse_all(file)?;
+        if problems.is_empty() {
+            Ok(playbook)
+        } else {
+            Err(Error::Invalid(problems))
+        }
+    }
+
+    /// Reads as much of the playbook as can be read: problems the loader read past
+    /// (unknown keys, values of the wrong type in steps) come back with it, for
+    /// [`check`] to report with its own; the error is what stopped the reading.
+    pub fn parse_all(file: Arc<SourceFile>) -> Result<(Playbook, Vec<Diagnostic>), Error> {
+        let mut problems = unknown_top_level_keys(&file);
+        let mut doc: PlaybookDoc = match yaml::parse_all(&file) {
+            Ok((doc, found)) => {
+                problems.extend(found);
+                doc
+            }
+            Err(Error::Invalid(found)) => {
+                problems.extend(found);
+                problems.sort_by_key(|d| d.span.offset);
+                return Err(Error::Invalid(problems));
+            }
+            Err(other) => return Err(other),
+        };
+        problems.sort_by_key(|d| d.span.offset);
         let own = std::fs::canonicalize(file.name()).ok();
         let at = doc.steps.pos;
-        include::Resolver::new(own, file.name()).resolve_all(&mut doc.steps.value, &file, at)?;
-        Ok(Playbook { file, doc })
+        if let Err(error) = include::Resolver::new(own, file.name()).resolve_all(
+            &mut doc.steps.value,
+            &file,
+            at,
+        ) {
+            return Err(match error {
+                Error::Invalid(found) => Error::Invalid(problems.into_iter().chain(found).collect()),
+                other => other,
+            });
+        }
+        Ok((Playbook { file, doc }, problems))
     }
 
     /// SHA-256 of the playbook's text and of every file it includes, in order: a resumed
@@ -147,4 +206,51 @@ impl Playbook {
         visit(&self.doc.steps.value, &mut out);
         out
     }
+}
+
+/// The keys of the playbook's top level not in [`PlaybookDoc`], each where it stands.
+/// A document that is not a map is left to the loader to report.
+fn unknown_top_level_keys(file: &Arc<SourceFile>) -> Vec<Diagnostic> {
+    static KNOWN: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        schema()["properties"]
+            .as_object()
+            .map(|properties| properties.keys().cloned().collect())
+            .unwrap_or_default()
+    });
+    /// The keys of a map, with their positions; its values skipped.
+    struct Keys(Vec<Spanned<String>>);
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeysVisitor;
+            impl<'de> serde::de::Visitor<'de> for KeysVisitor {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a map")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(key) = map.next_key::<Spanned<String>>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        keys.push(key);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(KeysVisitor)
+        }
+    }
+    let Ok(Keys(keys)) = yaml::parse::<Keys>(file) else {
+        return Vec::new();
+    };
+    let known: Vec<&str> = KNOWN.iter().map(String::as_str).collect();
+    keys.iter()
+        .filter(|key| !known.contains(&key.value.as_str()))
+        .map(|key| {
+            let (message, help) = yaml::unknown("key", &key.value, &known);
+            Diagnostic::new(file, key.pos.span(file), message).with_help(help)
+        })
+        .collect()
 }
