@@ -139,7 +139,9 @@ pub fn parse_all<T: DeserializeOwned>(
 ) -> Result<(T, Vec<Diagnostic>), Error> {
     let outer = PROBLEMS.with(|problems| problems.replace(Some(Vec::new())));
     let result = serde_saphyr::from_str::<T>(file.text());
-    let reported = PROBLEMS.with(|problems| problems.replace(outer)).unwrap_or_default();
+    let reported = PROBLEMS
+        .with(|problems| problems.replace(outer))
+        .unwrap_or_default();
     let mut problems: Vec<Diagnostic> = reported
         .into_iter()
         .map(|problem| {

@@ -151,9 +151,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
 
 /// Problems the loader read past and those the checker found, by file and position.
 fn in_file_order(problems: &mut [Diagnostic]) {
-    problems.sort_by(|a, b| {
-        (a.file.name(), a.span.offset).cmp(&(b.file.name(), b.span.offset))
-    });
+    problems.sort_by(|a, b| (a.file.name(), a.span.offset).cmp(&(b.file.name(), b.span.offset)));
 }
 
 /// The problems of an error that concerns the file; any other error stops the command.

@@ -277,7 +277,8 @@ impl Checker<'_> {
 
     fn step(&mut self, step: &Spanned<Step>, outer: &BTreeSet<String>) {
         if let Some(kind) = step.not_a_map {
-            self.at(step.pos, format!("a step is a map, not {kind}")).help = Some(
+            self.at(step.pos, format!("a step is a map, not {kind}"))
+                .help = Some(
                 "give it an action (`- lock: {}`, see `emcee actions`) or a block of `steps`"
                     .into(),
             );

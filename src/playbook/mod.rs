@@ -56,6 +56,7 @@ pub struct PlaybookDoc {
     #[serde(default)]
     pub defaults: Defaults,
     /// The cues, run in order.
+    #[schemars(length(min = 1))]
     pub steps: Spanned<Vec<Spanned<Step>>>,
     /// The meeting `--sim` rehearses against: the meeting fields of an emulator seed
     /// (participants, attendees, locked…). Its id and host password come from `meeting`.
@@ -65,8 +66,11 @@ pub struct PlaybookDoc {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// As `check` says: one of the two credentials, not both.
+#[schemars(extend("oneOf" = [{"required": ["host_password"]}, {"required": ["token"]}]))]
 pub struct MeetingSpec {
     /// The conference id (not the cloud-room id), e.g. "914044873"; templated.
+    #[schemars(schema_with = "meeting_id_schema")]
     pub id: Spanned<Node>,
     /// The host password, normally `{{ secret('EMCEE_HOST_PASSWORD') }}`.
     #[serde(default)]
@@ -89,6 +93,12 @@ pub struct Defaults {
     /// safely under the gateway's 100. `--rate-limit` overrides it.
     #[serde(default)]
     pub rate_limit: Option<u32>,
+}
+
+/// A conference id, or a template that gives one.
+fn meeting_id_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let id = generator.subschema_for::<crate::sim::MeetingId>();
+    schemars::json_schema!({"anyOf": [id, schema::template()]})
 }
 
 /// Calls per minute per API when neither the playbook nor `--rate-limit` says.
@@ -148,6 +158,22 @@ impl Playbook {
                 doc
             }
             Err(Error::Invalid(found)) => {
+                // `stpes:` with "did you mean `steps`?" says all "missing field `steps`" would.
+                let suggested = |field: &str| {
+                    let help = format!("did you mean `{field}`?");
+                    problems
+                        .iter()
+                        .any(|p| p.help.as_deref() == Some(help.as_str()))
+                };
+                let found: Vec<Diagnostic> = found
+                    .into_iter()
+                    .filter(|d| {
+                        d.message
+                            .strip_prefix("missing field `")
+                            .and_then(|rest| rest.strip_suffix('`'))
+                            .is_none_or(|field| !suggested(field))
+                    })
+                    .collect();
                 problems.extend(found);
                 problems.sort_by_key(|d| d.span.offset);
                 return Err(Error::Invalid(problems));
@@ -157,13 +183,13 @@ impl Playbook {
         problems.sort_by_key(|d| d.span.offset);
         let own = std::fs::canonicalize(file.name()).ok();
         let at = doc.steps.pos;
-        if let Err(error) = include::Resolver::new(own, file.name()).resolve_all(
-            &mut doc.steps.value,
-            &file,
-            at,
-        ) {
+        if let Err(error) =
+            include::Resolver::new(own, file.name()).resolve_all(&mut doc.steps.value, &file, at)
+        {
             return Err(match error {
-                Error::Invalid(found) => Error::Invalid(problems.into_iter().chain(found).collect()),
+                Error::Invalid(found) => {
+                    Error::Invalid(problems.into_iter().chain(found).collect())
+                }
                 other => other,
             });
         }

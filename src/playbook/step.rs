@@ -115,6 +115,7 @@ fn block_list(list: &Option<Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
 pub struct RetrySpec {
     /// Tries in all, the first included (1 = no retry).
     #[serde(default = "RetrySpec::default_attempts")]
+    #[schemars(range(min = 1, max = 20))]
     pub attempts: u32,
     /// The first backoff.
     #[serde(default = "RetrySpec::default_initial")]
@@ -187,7 +188,10 @@ impl<'de> Deserialize<'de> for Step {
                                 recoverable::<A::Error>(
                                     list.pos,
                                     format!("`{key_name}` is a list of steps, not {kind}"),
-                                    Some("write each step on its own line, starting with `- `".into()),
+                                    Some(
+                                        "write each step on its own line, starting with `- `"
+                                            .into(),
+                                    ),
                                 )?;
                                 step.damaged = true;
                                 None
@@ -391,9 +395,11 @@ fn value_problem(message: &str) -> Problem {
     if let Some(rest) = message.strip_prefix("unknown variant `")
         && let Some((word, expected)) = rest.split_once("`, expected ")
     {
+        // "`a` or `b`", or "one of `a`, `b`, `c`".
         let expected: Vec<&str> = expected
             .trim_start_matches("one of ")
             .split(", ")
+            .flat_map(|part| part.split(" or "))
             .map(|name| name.trim_matches('`'))
             .collect();
         let (message, help) = crate::yaml::unknown("value", word, &expected);
@@ -429,8 +435,10 @@ pub struct StepCommon {
     when: Option<String>,
     /// Run the step once per item of this list; `item` and `loop.index` are in scope.
     #[serde(rename = "loop")]
+    #[schemars(schema_with = "loop_schema")]
     loop_over: Option<Node>,
     /// Store the step's result under this name for later steps.
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     register: Option<String>,
     retry: Option<RetrySpec>,
     /// How long the step may take in all, retries included; 30s for API actions when
@@ -447,6 +455,11 @@ pub struct StepCommon {
     /// Names to select the step by, with `--tags` and `--skip-tags`; a block's tags
     /// are its steps' too.
     tags: Option<TagsSchema>,
+}
+
+/// A list, or a template that gives one.
+fn loop_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"anyOf": [{"type": "array"}, super::schema::template()]})
 }
 
 #[derive(JsonSchema)]
