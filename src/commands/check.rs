@@ -42,6 +42,8 @@ pub enum CheckFormat {
 
 /// What one file came to.
 struct Outcome {
+    /// Where the file comes in the order named and found.
+    order: usize,
     path: PathBuf,
     /// How it was checked: "playbook" or "fragment".
     kind: &'static str,
@@ -58,13 +60,13 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
     // Playbooks first: what they include is known once they are loaded.
     let mut included: BTreeSet<PathBuf> = BTreeSet::new();
     let mut fragments = Vec::new();
-    for (path, explicit) in named
+    let paths = named
         .into_iter()
         .map(|p| (p, true))
-        .chain(found.into_iter().map(|p| (p, false)))
-    {
+        .chain(found.into_iter().map(|p| (p, false)));
+    for (order, (path, explicit)) in paths.enumerate() {
         if !explicit && !has_meeting(&path) {
-            fragments.push(path);
+            fragments.push((order, path));
             continue;
         }
         let outcome = match Playbook::load_all(&path) {
@@ -84,6 +86,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                     problems.extend(diagnostics(error)?);
                 }
                 Outcome {
+                    order,
                     path,
                     kind: "playbook",
                     steps: loaded.walk().len(),
@@ -91,6 +94,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 }
             }
             Err(error) => Outcome {
+                order,
                 path,
                 kind: "playbook",
                 steps: 0,
@@ -99,7 +103,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
         };
         outcomes.push(outcome);
     }
-    for path in fragments {
+    for (order, path) in fragments {
         if std::fs::canonicalize(&path).is_ok_and(|c| included.contains(&c)) {
             continue;
         }
@@ -109,6 +113,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 in_file_order(&mut problems);
                 // The stand-in's include step is not one of the fragment's.
                 Outcome {
+                    order,
                     path,
                     kind: "fragment",
                     steps: loaded.walk().len().saturating_sub(1),
@@ -116,6 +121,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 }
             }
             Err(error) => Outcome {
+                order,
                 path,
                 kind: "fragment",
                 steps: 0,
@@ -124,6 +130,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
         };
         outcomes.push(outcome);
     }
+    outcomes.sort_by_key(|o| o.order);
     let failed = outcomes.iter().filter(|o| !o.problems.is_empty()).count();
     match options.format {
         CheckFormat::Human => human(&outcomes, failed, options.color)?,

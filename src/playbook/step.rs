@@ -472,3 +472,33 @@ enum TagsSchema {
 
 /// How late a cue may start and still count as on time, when the step does not say.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs_const(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    #[test]
+    fn problems_read_past_are_all_reported_or_refused() {
+        let file = SourceFile::new(
+            "s.yaml",
+            "- brodcast: x\n- lock: {}\n  at: \"25:61\"\n- lock: {}\n  tags: [{a: 1}]\n",
+        );
+        let error = crate::yaml::parse::<Vec<Spanned<Step>>>(&file).unwrap_err();
+        let crate::error::Error::Invalid(problems) = error else {
+            panic!("{error}")
+        };
+        let found: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            found,
+            [
+                "s.yaml:1:3: unknown key `brodcast`",
+                "s.yaml:3:7: invalid cue `25:61`: a time of day is HH:MM or HH:MM:SS, like 10:00",
+                "s.yaml:5:9: a tag is a word, not a map",
+            ]
+        );
+        // Read without a collector, a problem is an error at once: none is dropped.
+        assert!(serde_saphyr::from_str::<Step>("brodcast: x\n").is_err());
+        assert!(serde_saphyr::from_str::<Step>("lock: {}\nlate: maybe\n").is_err());
+    }
+}
