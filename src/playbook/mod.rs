@@ -64,8 +64,9 @@ pub struct PlaybookDoc {
     pub rehearsal: Option<Spanned<MeetingSeed>>,
 }
 
+// Unknown keys: as for `PlaybookDoc`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 // As `check` says: one of the two credentials, not both.
 #[schemars(extend("oneOf" = [{"required": ["host_password"]}, {"required": ["token"]}]))]
 pub struct MeetingSpec {
@@ -80,8 +81,9 @@ pub struct MeetingSpec {
     pub token: Option<Spanned<String>>,
 }
 
+// Unknown keys: as for `PlaybookDoc`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Defaults {
     /// Retries of transient API failures; 5 attempts, 500ms to 8s, when absent.
     #[serde(default)]
@@ -234,49 +236,134 @@ impl Playbook {
     }
 }
 
-/// The keys of the playbook's top level not in [`PlaybookDoc`], each where it stands.
-/// A document that is not a map is left to the loader to report.
+/// The keys of the playbook's top level, and of its `meeting` and `defaults`, that
+/// their types do not have, each where it stands: found on the document as written,
+/// so that one does not stop the loading. A document that is not a map is left to the
+/// loader to report.
 fn unknown_top_level_keys(file: &Arc<SourceFile>) -> Vec<Diagnostic> {
-    static KNOWN: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-        schema()["properties"]
-            .as_object()
-            .map(|properties| properties.keys().cloned().collect())
-            .unwrap_or_default()
-    });
-    /// The keys of a map, with their positions; its values skipped.
-    struct Keys(Vec<Spanned<String>>);
-    impl<'de> Deserialize<'de> for Keys {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct KeysVisitor;
-            impl<'de> serde::de::Visitor<'de> for KeysVisitor {
-                type Value = Keys;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a map")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Keys, A::Error> {
-                    let mut keys = Vec::new();
-                    while let Some(key) = map.next_key::<Spanned<String>>()? {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                        keys.push(key);
-                    }
-                    Ok(Keys(keys))
-                }
-            }
-            d.deserialize_map(KeysVisitor)
-        }
-    }
+    /// The properties the schema gives each map: the top level's under "", the
+    /// others' under their key.
+    static KNOWN: std::sync::LazyLock<Vec<(&'static str, Vec<String>)>> =
+        std::sync::LazyLock::new(|| {
+            let schema = schema();
+            let names = |properties: &serde_json::Value| -> Vec<String> {
+                properties
+                    .as_object()
+                    .map(|p| p.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            vec![
+                ("", names(&schema["properties"])),
+                (
+                    "meeting",
+                    names(&schema["$defs"]["MeetingSpec"]["properties"]),
+                ),
+                (
+                    "defaults",
+                    names(&schema["$defs"]["Defaults"]["properties"]),
+                ),
+            ]
+        });
     let Ok(Keys(keys)) = yaml::parse::<Keys>(file) else {
         return Vec::new();
     };
-    let known: Vec<&str> = KNOWN.iter().map(String::as_str).collect();
-    keys.iter()
-        .filter(|key| !known.contains(&key.value.as_str()))
-        .map(|key| {
+    let mut problems = Vec::new();
+    let mut report = |keys: &[Spanned<String>], known: &[String]| {
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        for key in keys.iter().filter(|k| !known.contains(&k.value.as_str())) {
             let (message, help) = yaml::unknown("key", &key.value, &known);
-            Diagnostic::new(file, key.pos.span(file), message).with_help(help)
-        })
-        .collect()
+            problems.push(Diagnostic::new(file, key.pos.span(file), message).with_help(help));
+        }
+    };
+    let top: Vec<Spanned<String>> = keys.iter().map(|(key, _)| key.clone()).collect();
+    for (name, known) in KNOWN.iter() {
+        if name.is_empty() {
+            report(&top, known);
+        } else if let Some((_, Some(Keys(inner)))) = keys.iter().find(|(k, _)| k.value == *name) {
+            let inner: Vec<Spanned<String>> = inner.iter().map(|(key, _)| key.clone()).collect();
+            report(&inner, known);
+        }
+    }
+    problems
+}
+
+/// The keys of a map, with their positions, and of the maps one level down; anything
+/// else read past.
+struct Keys(Vec<(Spanned<String>, Option<Keys>)>);
+
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeysVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeysVisitor {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let inner = map.next_value::<Inner>()?.0;
+                    keys.push((key, inner));
+                }
+                Ok(Keys(keys))
+            }
+        }
+        d.deserialize_map(KeysVisitor)
+    }
+}
+
+/// A value one level down: its keys if it is a map (their values skipped).
+struct Inner(Option<Keys>);
+
+impl<'de> Deserialize<'de> for Inner {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        struct InnerVisitor;
+        impl<'de> serde::de::Visitor<'de> for InnerVisitor {
+            type Value = Inner;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Inner, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.push((key, None));
+                }
+                Ok(Inner(Some(Keys(keys))))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Inner, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Inner(None))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+        }
+        d.deserialize_any(InnerVisitor)
+    }
 }

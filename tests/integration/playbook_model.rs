@@ -74,6 +74,8 @@ fn the_schema_refuses_what_the_loader_refuses() {
         ("  - brodcast: x\n", false),
         ("  - name: nothing\n", false),
         ("  - lock: {}\n    steps: [ { unlock: {} } ]\n", false),
+        ("  - lock: {}\n    rescue: [ { unlock: {} } ]\n", false),
+        ("  - lock: {}\n    late: skip\n", false),
         ("  - mute_all: { allow_self_unmute: maybe }\n", false),
         ("  - wait: 5m\n", true),
     ] {
