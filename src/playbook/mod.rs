@@ -153,7 +153,7 @@ impl Playbook {
     /// (unknown keys, values of the wrong type in steps) come back with it, for
     /// [`check`] to report with its own; the error is what stopped the reading.
     pub fn parse_all(file: Arc<SourceFile>) -> Result<(Playbook, Vec<Diagnostic>), Error> {
-        let mut problems = unknown_top_level_keys(&file);
+        let mut problems = unknown_keys(&file);
         let mut doc: PlaybookDoc = match yaml::parse_all(&file) {
             Ok((doc, found)) => {
                 problems.extend(found);
@@ -240,7 +240,7 @@ impl Playbook {
 /// their types do not have, each where it stands: found on the document as written,
 /// so that one does not stop the loading. A document that is not a map is left to the
 /// loader to report.
-fn unknown_top_level_keys(file: &Arc<SourceFile>) -> Vec<Diagnostic> {
+fn unknown_keys(file: &Arc<SourceFile>) -> Vec<Diagnostic> {
     /// The properties the schema gives each map: the top level's under "", the
     /// others' under their key.
     static KNOWN: std::sync::LazyLock<Vec<(&'static str, Vec<String>)>> =
