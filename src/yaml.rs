@@ -90,9 +90,89 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
 
 /// Parses one YAML document into `T`. Syntax errors, tabs in indentation, duplicate
 /// keys, wrong types and unknown keys all come back as a [`Diagnostic`] at the
-/// offending position, with a "did you mean" for misspelt keys and variants.
+/// offending position, with a "did you mean" for misspelt keys and variants; problems
+/// the types could [`report`] and read past come back together, in file order.
 pub fn parse<T: DeserializeOwned>(file: &Arc<SourceFile>) -> Result<T, Error> {
-    serde_saphyr::from_str(file.text()).map_err(|error| Error::from(diagnostic(file, &error)))
+    let (value, problems) = parse_all(file)?;
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// A problem a type found while deserializing and read past, to be reported with the
+/// rest: a step's unknown key must not hide a bad cue five steps later.
+struct Problem {
+    pos: Pos,
+    message: String,
+    help: Option<String>,
+}
+
+thread_local! {
+    /// The problems of the document being parsed on this thread, while [`parse_all`] runs.
+    static PROBLEMS: std::cell::RefCell<Option<Vec<Problem>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records a problem at `pos` of the document being parsed, for a type that can go on
+/// without the value. False when no [`parse_all`] is collecting: the caller must then
+/// fail with the problem itself, so that nothing is ever dropped.
+pub fn report(pos: Pos, message: impl Into<String>, help: Option<String>) -> bool {
+    PROBLEMS.with(|problems| match problems.borrow_mut().as_mut() {
+        Some(list) => {
+            list.push(Problem {
+                pos,
+                message: message.into(),
+                help,
+            });
+            true
+        }
+        None => false,
+    })
+}
+
+/// Like [`parse`], but a document that could be read despite reported problems comes
+/// back with them, so that later checks can add theirs. A problem that stopped the
+/// reading comes back as the error, after those reported before it.
+pub fn parse_all<T: DeserializeOwned>(
+    file: &Arc<SourceFile>,
+) -> Result<(T, Vec<Diagnostic>), Error> {
+    let outer = PROBLEMS.with(|problems| problems.replace(Some(Vec::new())));
+    let result = serde_saphyr::from_str::<T>(file.text());
+    let reported = PROBLEMS
+        .with(|problems| problems.replace(outer))
+        .unwrap_or_default();
+    let mut problems: Vec<Diagnostic> = reported
+        .into_iter()
+        .map(|problem| {
+            let diagnostic = Diagnostic::new(file, problem.pos.span(file), problem.message);
+            match problem.help {
+                Some(help) => diagnostic.with_help(help),
+                None => diagnostic,
+            }
+        })
+        .collect();
+    match result {
+        Ok(value) => {
+            problems.sort_by_key(|d| d.span.offset);
+            Ok((value, problems))
+        }
+        Err(error) => {
+            problems.push(diagnostic(file, &error));
+            problems.sort_by_key(|d| d.span.offset);
+            Err(Error::Invalid(problems))
+        }
+    }
+}
+
+/// "unknown key `x`" (or value), with the likeliest intended name as help, or else
+/// all of them: the one wording of an unknown name, whoever finds it.
+pub fn unknown(what: &str, word: &str, expected: &[&str]) -> (String, String) {
+    let help = match did_you_mean(word, expected) {
+        Some(candidate) => format!("did you mean `{candidate}`?"),
+        None => format!("expected one of: {}", expected.join(", ")),
+    };
+    (format!("unknown {what} `{word}`"), help)
 }
 
 /// The span of a spanned value (where it is referenced, for aliases).
@@ -125,7 +205,6 @@ fn diagnostic(file: &Arc<SourceFile>, error: &serde_saphyr::Error) -> Diagnostic
     }
 }
 
-/// "unknown key `x`", with the likeliest intended name, or else all of them.
 fn with_suggestion(
     file: &Arc<SourceFile>,
     span: Span,
@@ -133,11 +212,8 @@ fn with_suggestion(
     expected: &[&'static str],
     what: &str,
 ) -> Diagnostic {
-    let diagnostic = Diagnostic::new(file, span, format!("unknown {what} `{word}`"));
-    match did_you_mean(word, expected) {
-        Some(candidate) => diagnostic.with_help(format!("did you mean `{candidate}`?")),
-        None => diagnostic.with_help(format!("expected one of: {}", expected.join(", "))),
-    }
+    let (message, help) = unknown(what, word, expected);
+    Diagnostic::new(file, span, message).with_help(help)
 }
 
 #[cfg(test)]

@@ -29,7 +29,13 @@ pub enum Command {
 
     /// Parse, type-check and template-check playbooks without contacting anything.
     ///
-    /// Exits 0 when every playbook is fit to run, 2 with every problem found otherwise.
+    /// Every problem of every file is reported in one pass. A directory is searched
+    /// (recursively, by name, hidden entries skipped) for *.yaml and *.yml files: a
+    /// file with `meeting:` is a playbook; a file a checked playbook includes is
+    /// checked through it; any other file is a fragment of steps, checked on its own
+    /// with undefined variables allowed (its includers define them).
+    ///
+    /// Exits 0 when every file is fit to run, 2 with every problem found otherwise.
     Check(CheckArgs),
 
     /// Print the resolved timeline: when each cue fires, what it does, which API calls it
@@ -241,11 +247,29 @@ pub enum PlanFormatArg {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CheckFormatArg {
+    Human,
+    Github,
+    Json,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The playbooks to check.
-    #[arg(required = true)]
+    /// The playbooks to check, or directories to check every playbook under.
+    #[arg(required = true, value_name = "PATH")]
     pub playbooks: Vec<PathBuf>,
+
+    /// How to write problems. human: with the source line, on standard error.
+    /// github: GitHub Actions annotations on standard output
+    /// (`::error file=F,line=L,col=C,endLine=L,endColumn=C,title=emcee check::MESSAGE`).
+    /// json: one document on standard output, `{"files": [{"file", "kind", "steps",
+    /// "ok"}], "problems": [{"file", "line", "column", "end": {"line", "column"},
+    /// "severity", "message", "help"}]}`; lines and columns 1-based, columns in
+    /// characters, `end` exclusive, `severity` "error", `help` null when none, `kind`
+    /// "playbook" or "fragment".
+    #[arg(long, value_enum, default_value_t = CheckFormatArg::Human)]
+    pub format: CheckFormatArg,
 
     #[command(flatten)]
     pub vars: VarArgs,

@@ -197,6 +197,11 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
                 vars,
                 selection: check.select.into(),
                 color: color(),
+                format: match check.format {
+                    args::CheckFormatArg::Human => commands::check::CheckFormat::Human,
+                    args::CheckFormatArg::Github => commands::check::CheckFormat::Github,
+                    args::CheckFormatArg::Json => commands::check::CheckFormat::Json,
+                },
             })
         }
         args::Command::Plan(plan) => commands::plan::run(&commands::plan::PlanOptions {

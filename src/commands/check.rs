@@ -1,57 +1,317 @@
-//! `emcee check PLAYBOOK...`: parse, type-check, template-check and lint without
-//! contacting anything; every problem in every file is reported.
+//! `emcee check PATH...`: parse, type-check, template-check and lint without
+//! contacting anything; every problem in every file is reported, for a person, as
+//! GitHub annotations, or as JSON.
+//!
+//! A directory stands for the `*.yaml` and `*.yml` files under it. Of those, a file
+//! with `meeting:` is a playbook; a file a checked playbook includes is checked
+//! through it (with the variables it is given); any other is a fragment, checked on
+//! its own with its variables taken as given by includers elsewhere.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ExitCode};
-use crate::playbook::Playbook;
+use crate::error::{Diagnostic, Error, ExitCode};
+use crate::node::Node;
+use crate::playbook::{self, Playbook};
+use crate::source::SourceFile;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
+    /// Files and directories.
     pub playbooks: Vec<PathBuf>,
     /// Variables given outside the playbooks (`-e`, `--vars-file`).
     pub vars: crate::template::vars::ExtraVars,
     /// Tags and `--start-at` to check against each playbook.
     pub selection: crate::playbook::select::Selection,
     pub color: bool,
+    pub format: CheckFormat,
 }
 
-/// Checks each file; prints problems to stderr and a line per good file to stdout.
+/// How problems are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// Each problem with its source line and a caret, on standard error; `ok:` lines
+    /// for good files on standard output.
+    #[default]
+    Human,
+    /// GitHub Actions workflow commands on standard output, one `::error` per problem.
+    Github,
+    /// One JSON document on standard output: see [`json_report`].
+    Json,
+}
+
+/// What one file came to.
+struct Outcome {
+    /// Where the file comes in the order named and found.
+    order: usize,
+    path: PathBuf,
+    /// How it was checked: "playbook" or "fragment".
+    kind: &'static str,
+    steps: usize,
+    problems: Vec<Diagnostic>,
+}
+
+/// Checks each file; writes problems and good files in the chosen format. Exit 0 when
+/// every file is sound, 2 when any has a problem.
 pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
-    let mut failed = 0;
-    for path in &options.playbooks {
-        let problems = match Playbook::load(path) {
-            Ok(loaded) => {
-                let problems = options.vars.check(&loaded);
-                if problems.is_empty() {
-                    if let Err(error) = options.selection.validate(&loaded) {
-                        eprint!("{}", error.render(options.color));
-                        failed += 1;
-                        continue;
-                    }
-                    crate::cli::print_out(&format!(
-                        "ok: {} ({} steps)\n",
-                        path.display(),
-                        loaded.walk().len()
-                    ))?;
-                    continue;
-                }
-                Error::Invalid(problems)
-            }
-            Err(error @ Error::Invalid(_)) => error,
-            Err(other) => return Err(other),
-        };
-        failed += 1;
-        eprint!("{}", problems.render(options.color));
-    }
-    if failed > 0 {
-        if options.playbooks.len() > 1 {
-            eprintln!(
-                "{failed} of {} playbooks have problems",
-                options.playbooks.len()
-            );
+    let known = playbook::KnownVars(options.vars.names());
+    let (named, found) = expand(&options.playbooks)?;
+    let mut outcomes = Vec::new();
+    // Playbooks first: what they include is known once they are loaded.
+    let mut included: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut fragments = Vec::new();
+    let paths = named
+        .into_iter()
+        .map(|p| (p, true))
+        .chain(found.into_iter().map(|p| (p, false)));
+    for (order, (path, explicit)) in paths.enumerate() {
+        if !explicit && !has_meeting(&path) {
+            fragments.push((order, path));
+            continue;
         }
-        return Ok(ExitCode::Invalid);
+        let outcome = match Playbook::load_all(&path) {
+            Ok((loaded, mut problems)) => {
+                for step in loaded.walk() {
+                    if let Some(inclusion) = &step.included
+                        && let Ok(canonical) = std::fs::canonicalize(inclusion.file.name())
+                    {
+                        included.insert(canonical);
+                    }
+                }
+                problems.extend(options.vars.check(&loaded));
+                in_file_order(&mut problems);
+                if problems.is_empty()
+                    && let Err(error) = options.selection.validate(&loaded)
+                {
+                    problems.extend(diagnostics(error)?);
+                }
+                Outcome {
+                    order,
+                    path,
+                    kind: "playbook",
+                    steps: loaded.walk().len(),
+                    problems,
+                }
+            }
+            Err(error) => Outcome {
+                order,
+                path,
+                kind: "playbook",
+                steps: 0,
+                problems: diagnostics(error)?,
+            },
+        };
+        outcomes.push(outcome);
     }
-    Ok(ExitCode::Success)
+    for (order, path) in fragments {
+        if std::fs::canonicalize(&path).is_ok_and(|c| included.contains(&c)) {
+            continue;
+        }
+        let outcome = match Playbook::fragment(&path) {
+            Ok((loaded, mut problems)) => {
+                problems.extend(playbook::check_fragment(&loaded, &known));
+                in_file_order(&mut problems);
+                // The stand-in's include step is not one of the fragment's.
+                Outcome {
+                    order,
+                    path,
+                    kind: "fragment",
+                    steps: loaded.walk().len().saturating_sub(1),
+                    problems,
+                }
+            }
+            Err(error) => Outcome {
+                order,
+                path,
+                kind: "fragment",
+                steps: 0,
+                problems: diagnostics(error)?,
+            },
+        };
+        outcomes.push(outcome);
+    }
+    outcomes.sort_by_key(|o| o.order);
+    let failed = outcomes.iter().filter(|o| !o.problems.is_empty()).count();
+    match options.format {
+        CheckFormat::Human => human(&outcomes, failed, options.color)?,
+        CheckFormat::Github => {
+            let mut out = String::new();
+            for problem in outcomes.iter().flat_map(|o| &o.problems) {
+                out.push_str(&github_annotation(problem));
+                out.push('\n');
+            }
+            crate::cli::print_out(&out)?;
+        }
+        CheckFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&json_report(&outcomes))
+                .map_err(|e| Error::Failed(e.to_string()))?;
+            text.push('\n');
+            crate::cli::print_out(&text)?;
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::Invalid
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// Problems the loader read past and those the checker found, by file and position.
+fn in_file_order(problems: &mut [Diagnostic]) {
+    problems.sort_by(|a, b| (a.file.name(), a.span.offset).cmp(&(b.file.name(), b.span.offset)));
+}
+
+/// The problems of an error that concerns the file; any other error stops the command.
+fn diagnostics(error: Error) -> Result<Vec<Diagnostic>, Error> {
+    match error {
+        Error::Invalid(problems) => Ok(problems),
+        other => Err(other),
+    }
+}
+
+fn human(outcomes: &[Outcome], failed: usize, color: bool) -> Result<(), Error> {
+    for outcome in outcomes {
+        if outcome.problems.is_empty() {
+            let kind = if outcome.kind == "fragment" {
+                ", a fragment"
+            } else {
+                ""
+            };
+            crate::cli::print_out(&format!(
+                "ok: {} ({} steps{kind})\n",
+                outcome.path.display(),
+                outcome.steps
+            ))?;
+        } else {
+            eprint!("{}", Error::Invalid(outcome.problems.clone()).render(color));
+        }
+    }
+    if failed > 0 && outcomes.len() > 1 {
+        eprintln!("{failed} of {} files have problems", outcomes.len());
+    }
+    Ok(())
+}
+
+/// The files named, and those found under the directories named, in a fixed order:
+/// each directory's entries by name. Hidden files and directories are skipped, and
+/// symbolic links to directories are not followed, so a link loop cannot hang it.
+fn expand(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Error> {
+    let mut named = Vec::new();
+    let mut found = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            named.push(path.clone());
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(path)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.path()));
+        for entry in walk {
+            let entry = entry.map_err(|e| {
+                Error::io(
+                    format!("cannot read {}", path.display()),
+                    std::io::Error::other(e.to_string()),
+                )
+            })?;
+            let is_yaml = entry
+                .path()
+                .extension()
+                .is_some_and(|ext| ext == "yaml" || ext == "yml");
+            // A link to a file counts; a link to a directory is not entered.
+            if is_yaml && entry.path().is_file() {
+                found.push(entry.into_path());
+            }
+        }
+    }
+    Ok((named, found))
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+}
+
+/// Whether a file's top level has `meeting:`, which makes it a playbook. A file that
+/// cannot be read or parsed is taken for one, to be reported as one.
+fn has_meeting(path: &Path) -> bool {
+    let Ok(file) = SourceFile::read(path) else {
+        return true;
+    };
+    match crate::yaml::parse::<Node>(&file) {
+        Ok(Node::Map(map)) => map.contains_key("meeting"),
+        Ok(_) => false,
+        Err(_) => true,
+    }
+}
+
+/// Where a problem starts and ends: 1-based lines and character columns, the end
+/// exclusive.
+fn range(problem: &Diagnostic) -> ((usize, usize), (usize, usize)) {
+    let file = &problem.file;
+    (
+        file.line_col(problem.span.offset),
+        file.line_col(problem.span.offset + problem.span.len),
+    )
+}
+
+/// `::error file=F,line=L,col=C,endLine=L,endColumn=C,title=emcee check::message`,
+/// escaped as GitHub's workflow commands require; the help follows on a line of its own.
+pub fn github_annotation(problem: &Diagnostic) -> String {
+    fn data(text: &str) -> String {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn property(text: &str) -> String {
+        data(text).replace(':', "%3A").replace(',', "%2C")
+    }
+    let ((line, column), (end_line, end_column)) = range(problem);
+    let mut message = crate::report::printable(&problem.message).into_owned();
+    if let Some(help) = &problem.help {
+        message.push_str(&format!("\nhelp: {help}"));
+    }
+    format!(
+        "::error file={},line={line},col={column},endLine={end_line},endColumn={end_column},title={}::{}",
+        property(problem.file.name()),
+        property("emcee check"),
+        data(&message),
+    )
+}
+
+/// The `--format json` document, stable for tools to read:
+/// `{"files": [{"file", "kind", "steps", "ok"}], "problems": [{"file", "line",
+/// "column", "end": {"line", "column"}, "severity", "message", "help"}]}`. Lines and
+/// columns are 1-based, columns count characters, `end` is exclusive, `severity` is
+/// "error", and `help` is null when there is none. `kind` is "playbook" or "fragment".
+fn json_report(outcomes: &[Outcome]) -> serde_json::Value {
+    let files: Vec<_> = outcomes
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "file": o.path.display().to_string(),
+                "kind": o.kind,
+                "steps": o.steps,
+                "ok": o.problems.is_empty(),
+            })
+        })
+        .collect();
+    let problems: Vec<_> = outcomes
+        .iter()
+        .flat_map(|o| &o.problems)
+        .map(|problem| {
+            let ((line, column), (end_line, end_column)) = range(problem);
+            serde_json::json!({
+                "file": problem.file.name(),
+                "line": line,
+                "column": column,
+                "end": {"line": end_line, "column": end_column},
+                "severity": "error",
+                "message": problem.message,
+                "help": problem.help,
+            })
+        })
+        .collect();
+    serde_json::json!({"files": files, "problems": problems})
 }

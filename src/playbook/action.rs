@@ -448,6 +448,7 @@ pub struct Include;
 
 #[derive(JsonSchema)]
 #[serde(untagged)]
+#[schemars(deny_unknown_fields)]
 #[allow(dead_code)]
 enum IncludeSchema {
     File(String),

@@ -30,11 +30,24 @@ struct Checker<'a> {
     /// with: one that exceeds the bounds on template work with these fails every run.
     trial: Context,
     problems: Vec<Diagnostic>,
+    /// Checking a fragment: its variables come from the files that include it.
+    undefined_ok: bool,
 }
 
 /// Checks a loaded playbook; an empty list means it is fit to run.
 pub fn check(playbook: &Playbook, extra: &KnownVars) -> Vec<Diagnostic> {
+    check_with(playbook, extra, false)
+}
+
+/// Checks a [`Playbook::fragment`]: as [`check`], but a variable no one defines is not
+/// a problem, since whoever includes the fragment may define it.
+pub fn check_fragment(playbook: &Playbook, extra: &KnownVars) -> Vec<Diagnostic> {
+    check_with(playbook, extra, true)
+}
+
+fn check_with(playbook: &Playbook, extra: &KnownVars, undefined_ok: bool) -> Vec<Diagnostic> {
     let mut checker = Checker {
+        undefined_ok,
         playbook,
         file: Arc::clone(&playbook.file),
         engine: Engine::new(Secrets::new(false), SystemClock::shared()),
@@ -55,6 +68,9 @@ impl Checker<'_> {
 
     fn template_errors(&mut self, errors: Vec<TemplateError>, known: &BTreeSet<String>) {
         for error in errors {
+            if self.undefined_ok && error.undefined.is_some() {
+                continue;
+            }
             let candidates: Vec<&str> = known.iter().map(String::as_str).collect();
             let suggestion = error
                 .undefined
@@ -243,6 +259,8 @@ impl Checker<'_> {
                 );
             }
             Some(_) => {}
+            // A damaged step's `at` may be the value already reported.
+            None if step.damaged => {}
             None => {
                 for (key, pos) in [
                     ("late", step.late.as_ref().map(|l| l.pos)),
@@ -260,6 +278,14 @@ impl Checker<'_> {
     }
 
     fn step(&mut self, step: &Spanned<Step>, outer: &BTreeSet<String>) {
+        if let Some(kind) = step.not_a_map {
+            self.at(step.pos, format!("a step is a map, not {kind}"))
+                .help = Some(
+                "give it an action (`- lock: {}`, see `emcee actions`) or a block of `steps`"
+                    .into(),
+            );
+            return;
+        }
         let mut known = outer.clone();
         if let Some(over) = &step.loop_over {
             self.node(over, &known);
@@ -334,7 +360,8 @@ impl Checker<'_> {
                 );
             }
         }
-        if step.actions.is_empty() && step.steps.is_none() {
+        // A damaged step's missing action or block may be the key already reported.
+        if step.actions.is_empty() && step.steps.is_none() && !step.damaged {
             self.at(step.pos, "this step does nothing").help =
                 Some("give it an action (see `emcee actions`) or a block of `steps`".into());
         }

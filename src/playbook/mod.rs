@@ -17,13 +17,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use action::{ACTIONS, Action, ActionInfo};
-pub use check::{KnownVars, check};
+pub use check::{KnownVars, check, check_fragment};
 pub use schema::schema;
 pub use selector::{RoleMatch, Selector, SelectorMatch, fold_name, plain_name};
 pub use step::{Body, OnError, RetrySpec, Step};
 
 use crate::duration::Duration;
-use crate::error::Error;
+use crate::error::{Diagnostic, Error};
 use crate::node::Node;
 use crate::sim::MeetingSeed;
 use crate::source::SourceFile;
@@ -36,8 +36,10 @@ pub struct Playbook {
 }
 
 /// A meeting's choreography: the cues to run, in order, against one meeting.
+// Unknown keys are found on the document as written (see `Playbook::parse_all`), so
+// that one does not stop the loading: the schema still refuses them.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "emcee playbook")]
 pub struct PlaybookDoc {
     /// What the playbook is for; shown in output and reports.
@@ -54,6 +56,7 @@ pub struct PlaybookDoc {
     #[serde(default)]
     pub defaults: Defaults,
     /// The cues, run in order.
+    #[schemars(length(min = 1))]
     pub steps: Spanned<Vec<Spanned<Step>>>,
     /// The meeting `--sim` rehearses against: the meeting fields of an emulator seed
     /// (participants, attendees, locked…). Its id and host password come from `meeting`.
@@ -61,10 +64,14 @@ pub struct PlaybookDoc {
     pub rehearsal: Option<Spanned<MeetingSeed>>,
 }
 
+// Unknown keys: as for `PlaybookDoc`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
+// As `check` says: one of the two credentials, not both.
+#[schemars(extend("oneOf" = [{"required": ["host_password"]}, {"required": ["token"]}]))]
 pub struct MeetingSpec {
     /// The conference id (not the cloud-room id), e.g. "914044873"; templated.
+    #[schemars(schema_with = "meeting_id_schema")]
     pub id: Spanned<Node>,
     /// The host password, normally `{{ secret('EMCEE_HOST_PASSWORD') }}`.
     #[serde(default)]
@@ -74,8 +81,9 @@ pub struct MeetingSpec {
     pub token: Option<Spanned<String>>,
 }
 
+// Unknown keys: as for `PlaybookDoc`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Defaults {
     /// Retries of transient API failures; 5 attempts, 500ms to 8s, when absent.
     #[serde(default)]
@@ -87,6 +95,12 @@ pub struct Defaults {
     /// safely under the gateway's 100. `--rate-limit` overrides it.
     #[serde(default)]
     pub rate_limit: Option<u32>,
+}
+
+/// A conference id, or a template that gives one.
+fn meeting_id_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let id = generator.subschema_for::<crate::sim::MeetingId>();
+    schemars::json_schema!({"anyOf": [id, schema::template()]})
 }
 
 /// Calls per minute per API when neither the playbook nor `--rate-limit` says.
@@ -103,12 +117,85 @@ impl Playbook {
         Self::parse(file)
     }
 
+    /// [`Playbook::parse_all`] of a file.
+    pub fn load_all(path: &Path) -> Result<(Playbook, Vec<Diagnostic>), Error> {
+        Self::parse_all(SourceFile::read(path)?)
+    }
+
+    /// A file of steps meant to be included (a list of steps, or a map with `steps`
+    /// and `vars`), loaded as the one step of a stand-in playbook that includes it, so
+    /// that it is read and checked as its includers would. The stand-in gives a
+    /// meeting, a token and the time zone UTC; it names no file of its own, so every
+    /// problem found points into the fragment.
+    pub fn fragment(path: &Path) -> Result<(Playbook, Vec<Diagnostic>), Error> {
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stand_in = path.with_file_name(format!("{file_name} (as a fragment)"));
+        let include = serde_json::Value::String(file_name).to_string();
+        let text = format!(
+            "name: fragment\nmeeting: {{ id: \"914044873\", token: fragment }}\ntimezone: UTC\nsteps:\n  - include: {include}\n"
+        );
+        Self::parse_all(SourceFile::new(stand_in.display().to_string(), text))
+    }
+
     pub fn parse(file: Arc<SourceFile>) -> Result<Playbook, Error> {
-        let mut doc: PlaybookDoc = yaml::parse(&file)?;
+        let (playbook, problems) = Self::parse_all(file)?;
+        if problems.is_empty() {
+            Ok(playbook)
+        } else {
+            Err(Error::Invalid(problems))
+        }
+    }
+
+    /// Reads as much of the playbook as can be read: problems the loader read past
+    /// (unknown keys, values of the wrong type in steps) come back with it, for
+    /// [`check`] to report with its own; the error is what stopped the reading.
+    pub fn parse_all(file: Arc<SourceFile>) -> Result<(Playbook, Vec<Diagnostic>), Error> {
+        let mut problems = unknown_keys(&file);
+        let mut doc: PlaybookDoc = match yaml::parse_all(&file) {
+            Ok((doc, found)) => {
+                problems.extend(found);
+                doc
+            }
+            Err(Error::Invalid(found)) => {
+                // `stpes:` with "did you mean `steps`?" says all "missing field `steps`" would.
+                let suggested = |field: &str| {
+                    let help = format!("did you mean `{field}`?");
+                    problems
+                        .iter()
+                        .any(|p| p.help.as_deref() == Some(help.as_str()))
+                };
+                let found: Vec<Diagnostic> = found
+                    .into_iter()
+                    .filter(|d| {
+                        d.message
+                            .strip_prefix("missing field `")
+                            .and_then(|rest| rest.strip_suffix('`'))
+                            .is_none_or(|field| !suggested(field))
+                    })
+                    .collect();
+                problems.extend(found);
+                problems.sort_by_key(|d| d.span.offset);
+                return Err(Error::Invalid(problems));
+            }
+            Err(other) => return Err(other),
+        };
+        problems.sort_by_key(|d| d.span.offset);
         let own = std::fs::canonicalize(file.name()).ok();
         let at = doc.steps.pos;
-        include::Resolver::new(own, file.name()).resolve_all(&mut doc.steps.value, &file, at)?;
-        Ok(Playbook { file, doc })
+        if let Err(error) =
+            include::Resolver::new(own, file.name()).resolve_all(&mut doc.steps.value, &file, at)
+        {
+            return Err(match error {
+                Error::Invalid(found) => {
+                    Error::Invalid(problems.into_iter().chain(found).collect())
+                }
+                other => other,
+            });
+        }
+        Ok((Playbook { file, doc }, problems))
     }
 
     /// SHA-256 of the playbook's text and of every file it includes, in order: a resumed
@@ -146,5 +233,137 @@ impl Playbook {
         let mut out = Vec::new();
         visit(&self.doc.steps.value, &mut out);
         out
+    }
+}
+
+/// The keys of the playbook's top level, and of its `meeting` and `defaults`, that
+/// their types do not have, each where it stands: found on the document as written,
+/// so that one does not stop the loading. A document that is not a map is left to the
+/// loader to report.
+fn unknown_keys(file: &Arc<SourceFile>) -> Vec<Diagnostic> {
+    /// The properties the schema gives each map: the top level's under "", the
+    /// others' under their key.
+    static KNOWN: std::sync::LazyLock<Vec<(&'static str, Vec<String>)>> =
+        std::sync::LazyLock::new(|| {
+            let schema = schema();
+            let names = |properties: &serde_json::Value| -> Vec<String> {
+                properties
+                    .as_object()
+                    .map(|p| p.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            vec![
+                ("", names(&schema["properties"])),
+                (
+                    "meeting",
+                    names(&schema["$defs"]["MeetingSpec"]["properties"]),
+                ),
+                (
+                    "defaults",
+                    names(&schema["$defs"]["Defaults"]["properties"]),
+                ),
+            ]
+        });
+    let Ok(Keys(keys)) = yaml::parse::<Keys>(file) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    let mut report = |keys: &[Spanned<String>], known: &[String]| {
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        for key in keys.iter().filter(|k| !known.contains(&k.value.as_str())) {
+            let (message, help) = yaml::unknown("key", &key.value, &known);
+            problems.push(Diagnostic::new(file, key.pos.span(file), message).with_help(help));
+        }
+    };
+    let top: Vec<Spanned<String>> = keys.iter().map(|(key, _)| key.clone()).collect();
+    for (name, known) in KNOWN.iter() {
+        if name.is_empty() {
+            report(&top, known);
+        } else if let Some((_, Some(Keys(inner)))) = keys.iter().find(|(k, _)| k.value == *name) {
+            let inner: Vec<Spanned<String>> = inner.iter().map(|(key, _)| key.clone()).collect();
+            report(&inner, known);
+        }
+    }
+    problems
+}
+
+/// The keys of a map, with their positions, and of the maps one level down; anything
+/// else read past.
+struct Keys(Vec<(Spanned<String>, Option<Keys>)>);
+
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeysVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeysVisitor {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let inner = map.next_value::<Inner>()?.0;
+                    keys.push((key, inner));
+                }
+                Ok(Keys(keys))
+            }
+        }
+        d.deserialize_map(KeysVisitor)
+    }
+}
+
+/// A value one level down: its keys if it is a map (their values skipped).
+struct Inner(Option<Keys>);
+
+impl<'de> Deserialize<'de> for Inner {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        struct InnerVisitor;
+        impl<'de> serde::de::Visitor<'de> for InnerVisitor {
+            type Value = Inner;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Inner, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.push((key, None));
+                }
+                Ok(Inner(Some(Keys(keys))))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Inner, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Inner(None))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Inner, E> {
+                Ok(Inner(None))
+            }
+        }
+        d.deserialize_any(InnerVisitor)
     }
 }

@@ -19,7 +19,7 @@ pub fn schema() -> Value {
 }
 
 /// A `{{ … }}` template, which may stand for a value of any type.
-fn template() -> Value {
+pub(super) fn template() -> Value {
     serde_json::json!({"type": "string", "pattern": "\\{\\{"})
 }
 
@@ -84,6 +84,14 @@ impl JsonSchema for Step {
             "properties": properties,
             "additionalProperties": false,
             "oneOf": one_of,
+            // As `check` says: "`rescue` and `always` belong to a block with `steps`".
+            // And: "`late` belongs to a cue, but this step has no `at`".
+            "dependentRequired": {
+                "rescue": ["steps"],
+                "always": ["steps"],
+                "late": ["at"],
+                "grace": ["at"],
+            },
         })
     }
 }
@@ -99,6 +107,7 @@ mod tests {
         assert_eq!(step["additionalProperties"], false);
         assert!(step["properties"]["broadcast"].is_object());
         assert!(step["properties"]["when"].is_object());
+        assert_eq!(step["dependentRequired"]["rescue"][0], "steps");
         assert_eq!(
             step["oneOf"].as_array().unwrap().len(),
             super::super::action::action_names().len() + 1

@@ -48,6 +48,11 @@ pub struct Step {
     pub included: Option<super::include::Included>,
     /// Names to select steps by, with `--tags` and `--skip-tags`.
     pub tags: Vec<Spanned<String>>,
+    /// A key of the step was reported while loading: what the step lacks for it is
+    /// not reported again.
+    pub damaged: bool,
+    /// What the step was written as, when not a map (the checker reports it).
+    pub not_a_map: Option<&'static str>,
 }
 
 /// What a well-formed step does.
@@ -110,6 +115,7 @@ fn block_list(list: &Option<Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
 pub struct RetrySpec {
     /// Tries in all, the first included (1 = no retry).
     #[serde(default = "RetrySpec::default_attempts")]
+    #[schemars(range(min = 1, max = 20))]
     pub attempts: u32,
     /// The first backoff.
     #[serde(default = "RetrySpec::default_initial")]
@@ -161,74 +167,260 @@ impl<'de> Deserialize<'de> for Step {
                 f.write_str("a step: a map with one action, or a block of `steps`")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
-                let mut step = Step {
-                    name: None,
-                    when: None,
-                    loop_over: None,
-                    register: None,
-                    retry: None,
-                    timeout: None,
-                    on_error: OnError::Fail,
-                    at: None,
-                    late: None,
-                    grace: None,
-                    actions: Vec::new(),
-                    steps: None,
-                    rescue: None,
-                    always: None,
-                    included: None,
-                    tags: Vec::new(),
-                };
+                let mut step = Step::empty();
+                // Each value is read whole, then typed: a wrong one is reported and the
+                // step read on, so that every problem of the playbook shows at once.
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    match key.value.as_str() {
-                        "name" => step.name = Some(map.next_value()?),
-                        "when" => step.when = Some(map.next_value()?),
-                        "loop" => step.loop_over = Some(map.next_value()?),
-                        "register" => step.register = Some(map.next_value()?),
-                        "retry" => step.retry = Some(map.next_value()?),
-                        "timeout" => step.timeout = Some(map.next_value()?),
-                        "on_error" => step.on_error = map.next_value()?,
-                        "at" => step.at = Some(map.next_value()?),
-                        "tags" => step.tags = map.next_value::<Tags>()?.0,
-                        "late" => step.late = Some(map.next_value()?),
-                        "grace" => step.grace = Some(map.next_value()?),
-                        "steps" => step.steps = Some(map.next_value()?),
-                        "rescue" => step.rescue = Some(map.next_value()?),
-                        "always" => step.always = Some(map.next_value()?),
-                        other => match action_names().iter().find(|a| **a == other) {
-                            Some(name) => {
-                                let args = map.next_value::<Spanned<Node>>()?;
-                                step.actions.push((Spanned::new(*name, key.pos), args));
+                    let key_name = key.value.as_str();
+                    let action = action_names().iter().find(|a| **a == key_name);
+                    if !COMMON_KEYS.contains(&key_name) && action.is_none() {
+                        let (message, help) = crate::yaml::unknown("key", key_name, step_keys());
+                        recoverable::<A::Error>(key.pos, message, Some(help))?;
+                        map.next_value::<de::IgnoredAny>()?;
+                        step.damaged = true;
+                        continue;
+                    }
+                    if matches!(key_name, "steps" | "rescue" | "always") {
+                        let list = map.next_value::<Spanned<StepList>>()?;
+                        let list = match list.value {
+                            StepList::Steps(steps) => Some(Spanned::new(steps, list.pos)),
+                            StepList::Not(kind) => {
+                                recoverable::<A::Error>(
+                                    list.pos,
+                                    format!("`{key_name}` is a list of steps, not {kind}"),
+                                    Some(
+                                        "write each step on its own line, starting with `- `"
+                                            .into(),
+                                    ),
+                                )?;
+                                step.damaged = true;
+                                None
                             }
-                            None => return Err(de::Error::unknown_field(other, step_keys())),
-                        },
+                        };
+                        match key_name {
+                            "steps" => step.steps = list,
+                            "rescue" => step.rescue = list,
+                            _ => step.always = list,
+                        }
+                        continue;
+                    }
+                    let raw = map.next_value::<Spanned<Node>>()?;
+                    if let Some(name) = action {
+                        step.actions.push((Spanned::new(*name, key.pos), raw));
+                        continue;
+                    }
+                    let pos = raw.pos;
+                    if let Err((message, help)) = step.set(key_name, raw) {
+                        recoverable::<A::Error>(pos, message, help)?;
+                        step.damaged = true;
                     }
                 }
                 Ok(step)
             }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Step, E> {
+                Ok(Step::not_a_map("a string"))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Step, E> {
+                Ok(Step::not_a_map("a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Step, E> {
+                Ok(Step::not_a_map("a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Step, E> {
+                Ok(Step::not_a_map("a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Step, E> {
+                Ok(Step::not_a_map("a number"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Step, E> {
+                Ok(Step::not_a_map("null"))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Step, E> {
+                Ok(Step::not_a_map("null"))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Step::not_a_map("a list"))
+            }
         }
-        deserializer.deserialize_map(StepVisitor)
+        deserializer.deserialize_any(StepVisitor)
     }
 }
 
-/// `tags: qa` or `tags: [qa, recording]`.
-struct Tags(Vec<Spanned<String>>);
+/// Reports a problem the loader can read past, or fails with it when no one collects.
+fn recoverable<E: de::Error>(pos: Pos, message: String, help: Option<String>) -> Result<(), E> {
+    if crate::yaml::report(pos, message.clone(), help) {
+        Ok(())
+    } else {
+        Err(E::custom(message))
+    }
+}
 
-impl<'de> Deserialize<'de> for Tags {
+/// A value's problem: its message and any help.
+type Problem = (String, Option<String>);
+
+/// The value of `steps`, `rescue` or `always`: a list of steps, or what was written
+/// instead, to be reported where it stands.
+enum StepList {
+    Steps(Vec<Spanned<Step>>),
+    Not(&'static str),
+}
+
+impl<'de> Deserialize<'de> for StepList {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // A tag's position comes with it in a list; a single tag shares the step's.
-        let node = Spanned::<Node>::deserialize(deserializer)?;
-        let tag = |item: &Spanned<Node>| match &item.value {
-            Node::Str(text) => Ok(Spanned::new(text.clone(), item.pos)),
-            other => Err(serde::de::Error::custom(format!(
-                "a tag is a word, not {}",
-                other.kind()
-            ))),
-        };
-        match &node.value {
-            Node::Seq(items) => items.iter().map(tag).collect::<Result<_, _>>().map(Tags),
-            _ => tag(&node).map(|t| Tags(vec![t])),
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = StepList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of steps")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StepList, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(step) = seq.next_element::<Spanned<Step>>()? {
+                    steps.push(step);
+                }
+                Ok(StepList::Steps(steps))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StepList, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(StepList::Not("a map"))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<StepList, E> {
+                Ok(StepList::Not("a string"))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<StepList, E> {
+                Ok(StepList::Not("a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<StepList, E> {
+                Ok(StepList::Not("a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<StepList, E> {
+                Ok(StepList::Not("a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<StepList, E> {
+                Ok(StepList::Not("a number"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StepList, E> {
+                Ok(StepList::Not("null"))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<StepList, E> {
+                Ok(StepList::Not("null"))
+            }
         }
+        deserializer.deserialize_any(ListVisitor)
+    }
+}
+
+impl Step {
+    fn empty() -> Step {
+        Step {
+            name: None,
+            when: None,
+            loop_over: None,
+            register: None,
+            retry: None,
+            timeout: None,
+            on_error: OnError::Fail,
+            at: None,
+            late: None,
+            grace: None,
+            actions: Vec::new(),
+            steps: None,
+            rescue: None,
+            always: None,
+            included: None,
+            tags: Vec::new(),
+            damaged: false,
+            not_a_map: None,
+        }
+    }
+
+    fn not_a_map(kind: &'static str) -> Step {
+        Step {
+            not_a_map: Some(kind),
+            damaged: true,
+            ..Step::empty()
+        }
+    }
+
+    /// Sets a common key from its value as written; the problem, if it has the wrong type.
+    fn set(&mut self, key: &str, raw: Spanned<Node>) -> Result<(), Problem> {
+        let pos = raw.pos;
+        match key {
+            "name" => self.name = Some(Spanned::new(typed(&raw)?, pos)),
+            "when" => self.when = Some(Spanned::new(typed(&raw)?, pos)),
+            "loop" => self.loop_over = Some(raw),
+            "register" => self.register = Some(Spanned::new(typed(&raw)?, pos)),
+            "retry" => self.retry = Some(Spanned::new(typed(&raw)?, pos)),
+            "timeout" => self.timeout = Some(Spanned::new(typed(&raw)?, pos)),
+            "on_error" => self.on_error = typed(&raw)?,
+            "at" => self.at = Some(Spanned::new(typed(&raw)?, pos)),
+            "late" => self.late = Some(Spanned::new(typed(&raw)?, pos)),
+            "grace" => self.grace = Some(Spanned::new(typed(&raw)?, pos)),
+            "tags" => self.tags = tags(&raw)?,
+            other => unreachable!("`{other}` is not a common key"),
+        }
+        Ok(())
+    }
+}
+
+/// A value as written, read as `T`: a scalar that is not a string is tried as its
+/// text too (`timeout: 2` reads as "2", and says a unit is missing, as it would as a
+/// string). The message and help of a value that does not fit.
+fn typed<T: serde::de::DeserializeOwned>(raw: &Spanned<Node>) -> Result<T, Problem> {
+    let json = raw.to_json();
+    let first = match serde_json::from_value::<T>(json.clone()) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    let text = match &json {
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let error = match text.map(|t| serde_json::from_value::<T>(serde_json::Value::String(t))) {
+        Some(Ok(value)) => return Ok(value),
+        Some(Err(error)) if !error.to_string().starts_with("invalid type") => error,
+        _ => first,
+    };
+    Err(value_problem(&error.to_string()))
+}
+
+/// serde's words for a value that does not fit, in the loader's: an unknown variant
+/// is an unknown value, with the closest one suggested.
+fn value_problem(message: &str) -> Problem {
+    if let Some(rest) = message.strip_prefix("unknown variant `")
+        && let Some((word, expected)) = rest.split_once("`, expected ")
+    {
+        // "`a` or `b`", or "one of `a`, `b`, `c`".
+        let expected: Vec<&str> = expected
+            .trim_start_matches("one of ")
+            .split(", ")
+            .flat_map(|part| part.split(" or "))
+            .map(|name| name.trim_matches('`'))
+            .collect();
+        let (message, help) = crate::yaml::unknown("value", word, &expected);
+        return (message, Some(help));
+    }
+    (message.to_owned(), None)
+}
+
+/// `tags: qa` or `tags: [qa, recording]`; a tag's position comes with it in a list, a
+/// single tag shares the step's.
+fn tags(node: &Spanned<Node>) -> Result<Vec<Spanned<String>>, Problem> {
+    let tag = |item: &Spanned<Node>| match &item.value {
+        Node::Str(text) => Ok(Spanned::new(text.clone(), item.pos)),
+        other => Err((
+            format!("a tag is a word, not {}", other.kind()),
+            Some("write `tags: qa` or `tags: [qa, recording]`".to_owned()),
+        )),
+    };
+    match &node.value {
+        Node::Seq(items) => items.iter().map(tag).collect(),
+        _ => tag(node).map(|t| vec![t]),
     }
 }
 
@@ -243,8 +435,10 @@ pub struct StepCommon {
     when: Option<String>,
     /// Run the step once per item of this list; `item` and `loop.index` are in scope.
     #[serde(rename = "loop")]
+    #[schemars(schema_with = "loop_schema")]
     loop_over: Option<Node>,
     /// Store the step's result under this name for later steps.
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     register: Option<String>,
     retry: Option<RetrySpec>,
     /// How long the step may take in all, retries included; 30s for API actions when
@@ -263,6 +457,11 @@ pub struct StepCommon {
     tags: Option<TagsSchema>,
 }
 
+/// A list, or a template that gives one.
+fn loop_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"anyOf": [{"type": "array"}, super::schema::template()]})
+}
+
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
@@ -273,3 +472,33 @@ enum TagsSchema {
 
 /// How late a cue may start and still count as on time, when the step does not say.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs_const(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    #[test]
+    fn problems_read_past_are_all_reported_or_refused() {
+        let file = SourceFile::new(
+            "s.yaml",
+            "- brodcast: x\n- lock: {}\n  at: \"25:61\"\n- lock: {}\n  tags: [{a: 1}]\n",
+        );
+        let error = crate::yaml::parse::<Vec<Spanned<Step>>>(&file).unwrap_err();
+        let crate::error::Error::Invalid(problems) = error else {
+            panic!("{error}")
+        };
+        let found: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            found,
+            [
+                "s.yaml:1:3: unknown key `brodcast`",
+                "s.yaml:3:7: invalid cue `25:61`: a time of day is HH:MM or HH:MM:SS, like 10:00",
+                "s.yaml:5:9: a tag is a word, not a map",
+            ]
+        );
+        // Read without a collector, a problem is an error at once: none is dropped.
+        assert!(serde_saphyr::from_str::<Step>("brodcast: x\n").is_err());
+        assert!(serde_saphyr::from_str::<Step>("lock: {}\nlate: maybe\n").is_err());
+    }
+}

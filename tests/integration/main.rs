@@ -4,6 +4,7 @@
 mod hostile_server;
 mod support;
 
+mod check_command;
 mod cli_sim;
 mod hostile_input;
 mod mutants;

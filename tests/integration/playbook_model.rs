@@ -74,6 +74,8 @@ fn the_schema_refuses_what_the_loader_refuses() {
         ("  - brodcast: x\n", false),
         ("  - name: nothing\n", false),
         ("  - lock: {}\n    steps: [ { unlock: {} } ]\n", false),
+        ("  - lock: {}\n    rescue: [ { unlock: {} } ]\n", false),
+        ("  - lock: {}\n    late: skip\n", false),
         ("  - mute_all: { allow_self_unmute: maybe }\n", false),
         ("  - wait: 5m\n", true),
     ] {
@@ -261,4 +263,154 @@ async fn completions_and_the_man_page_come_from_the_command_line_definitions() {
     let man = Run::command(&["man"]).output().await;
     assert_eq!(man.code, 0, "{}", man.transcript());
     assert!(man.stdout.contains(".TH emcee 1"), "{}", man.stdout);
+}
+
+/// Bad playbooks `check` refuses and the schema accepts, with the reason the schema
+/// cannot say it: a JSON Schema sees one document's shape, not its meaning.
+const SCHEMA_EXCEPTIONS: &[(&str, &str)] = &[
+    (
+        "absurd-duration.yaml",
+        "a duration's grammar and range are not in the schema, which says only that it is a string",
+    ),
+    (
+        "bad-duration.yaml",
+        "a duration's grammar is not in the schema, which says only that it is a string",
+    ),
+    (
+        "zero-timeout.yaml",
+        "a duration's value is not in the schema, which says only that it is a string",
+    ),
+    (
+        "retry-initial-over-max.yaml",
+        "comparing two durations needs their values, and the schema has only strings",
+    ),
+    (
+        "bad-cue-time.yaml",
+        "a cue's grammar (relative, time of day, date and time, instant) is not in the schema",
+    ),
+    (
+        "cue-goes-back-in-time.yaml",
+        "the order of cues is a relation between steps, which a schema cannot compare",
+    ),
+    (
+        "relative-cues-out-of-order.yaml",
+        "the order of cues is a relation between steps, which a schema cannot compare",
+    ),
+    (
+        "cue-without-timezone.yaml",
+        "whether a cue needs `timezone` depends on the cue's grammar",
+    ),
+    (
+        "wait-until-without-timezone.yaml",
+        "whether a time needs `timezone` depends on its grammar",
+    ),
+    (
+        "unknown-timezone.yaml",
+        "the IANA time zone names are the system's database, not a fixed list",
+    ),
+    (
+        "assert-undefined-variable.yaml",
+        "which variables are defined is known only by reading the templates",
+    ),
+    (
+        "undefined-variable.yaml",
+        "which variables are defined is known only by reading the templates",
+    ),
+    (
+        "undefined-variable-in-when.yaml",
+        "which variables are defined is known only by reading the templates",
+    ),
+    (
+        "template-syntax-error.yaml",
+        "template syntax is not a regular language",
+    ),
+    (
+        "when-syntax-error.yaml",
+        "expression syntax is not a regular language",
+    ),
+    (
+        "include-itself.yaml",
+        "an include names another file, which the schema does not read",
+    ),
+    (
+        "include-missing-file.yaml",
+        "an include names another file, which the schema does not read",
+    ),
+    (
+        "empty-selector.yaml",
+        "a selector's fields are each optional; that at least one is given is for `check` to say",
+    ),
+    (
+        "wait-for-bad-headcount.yaml",
+        "a headcount may be a comparison such as \">= 20\", whose grammar is not in the schema",
+    ),
+    (
+        "wait-for-nothing.yaml",
+        "`wait_for` needs one condition among optional fields beside `timeout`",
+    ),
+    (
+        "rehearsal-two-hosts.yaml",
+        "one host among the participants is a count of matching items, which the schema does not make",
+    ),
+    (
+        "rehearsal-with-id.yaml",
+        "the rehearsal shares the emulator seed's schema, where `id` and `host_password` belong",
+    ),
+];
+
+/// Every bad playbook under `tests/`, through both `check` and the schema: those for
+/// `check` are refused by both, except the listed ones; those that fail only when run
+/// pass both.
+#[test]
+fn the_schema_and_check_agree_on_every_bad_playbook() {
+    let schema: Value = serde_json::from_str(&emcee::commands::schema::text()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let files = |dir: &str| {
+        let mut paths: Vec<_> = std::fs::read_dir(format!("{ROOT}/tests/bad/{dir}"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        paths.sort();
+        paths
+    };
+    let refused_by_check = |path: &std::path::Path| match Playbook::load_all(path) {
+        Ok((loaded, problems)) => {
+            !problems.is_empty() || !playbook::check(&loaded, &KnownVars::default()).is_empty()
+        }
+        Err(_) => true,
+    };
+    // A file that is not one YAML document is beyond any schema: the YAML parser refuses it.
+    let refused_by_schema = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        serde_saphyr::from_str::<Value>(&text).map_or(true, |value| !validator.is_valid(&value))
+    };
+    let mut disagreements = Vec::new();
+    let mut stale = Vec::new();
+    for path in files("check") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(refused_by_check(&path), "check accepts {name}");
+        let excepted = SCHEMA_EXCEPTIONS.iter().any(|(file, _)| *file == name);
+        match (refused_by_schema(&path), excepted) {
+            (false, false) => disagreements.push(name),
+            (true, true) => stale.push(name),
+            _ => {}
+        }
+    }
+    for path in files("run") {
+        assert!(!refused_by_check(&path), "check refuses {}", path.display());
+        assert!(
+            !refused_by_schema(&path),
+            "the schema refuses {}",
+            path.display()
+        );
+    }
+    assert!(
+        disagreements.is_empty(),
+        "the schema accepts these, which check refuses: make the schema refuse them, or list them in SCHEMA_EXCEPTIONS with the reason: {disagreements:#?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "the schema now refuses these: take them out of SCHEMA_EXCEPTIONS: {stale:#?}"
+    );
 }
