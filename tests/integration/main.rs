@@ -5,6 +5,7 @@ mod hostile_server;
 mod support;
 
 mod cli_sim;
+mod container_image;
 mod hostile_input;
 mod mutants;
 mod plan_command;
