@@ -148,8 +148,9 @@ pub struct RunArgs {
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<crate::report::ReportTarget>,
 
-    /// Continue an interrupted or failed run from its journal (a path, or `last`): the
-    /// steps it finished are not run again, its cues keep their times.
+    /// Continue an interrupted or failed run from its journal: the steps it finished
+    /// are not run again, its cues keep their times. A path, or `last`: the newest
+    /// journal of this playbook in this meeting at this endpoint (the log says which).
     #[arg(long, value_name = "JOURNAL")]
     pub resume: Option<String>,
 
@@ -158,7 +159,7 @@ pub struct RunArgs {
     #[arg(long, env = "EMCEE_RATE_LIMIT", value_name = "PER_MINUTE")]
     pub rate_limit: Option<u32>,
 
-    /// Where the per-meeting locks and the run journals are kept.
+    /// Where the locks (one per meeting and endpoint) and the run journals are kept.
     #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 

@@ -13,6 +13,7 @@ mod playbook_model;
 mod run_actions;
 mod run_bad_input;
 mod run_hostile;
+mod run_lock_scope;
 mod run_resilience;
 mod run_secrets;
 mod run_selection;
