@@ -140,6 +140,13 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
+    for target in &options.reports {
+        crate::report::placeholders::check(
+            &target.path().to_string_lossy(),
+            crate::report::placeholders::RUN,
+        )
+        .map_err(|e| Error::Usage(format!("--report {}: {e}", target.path().display())))?;
+    }
     let mut selection = options.selection.clone();
     let doc = &playbook.doc;
     if options.sim_requests.is_some() && !options.sim {
@@ -297,14 +304,6 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     // Everything that could fail to be written is tried before the first cue.
     // Probed with a temporary file: the report paths themselves are only ever replaced
     // whole, so an earlier report survives until this run's is complete.
-    for target in &options.reports {
-        crate::report::atomic::probe(target.path()).map_err(|e| {
-            Error::io(
-                format!("cannot write the report {}", target.path().display()),
-                e,
-            )
-        })?;
-    }
     if let Some(path) = &options.sim_requests {
         crate::report::atomic::probe(path)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
@@ -336,6 +335,24 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         started_at.strftime("%Y%m%dT%H%M%SZ"),
         std::process::id()
     );
+    // `{run_id}` and `{date}` in report paths: each run its own report.
+    let date = started_at
+        .to_zoned(zone.clone())
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let report_targets: Vec<_> = options
+        .reports
+        .iter()
+        .map(|t| t.filled(&[("run_id", &run_id), ("date", &date)]))
+        .collect();
+    for target in &report_targets {
+        crate::report::atomic::probe(target.path()).map_err(|e| {
+            Error::io(
+                format!("cannot write the report {}", target.path().display()),
+                e,
+            )
+        })?;
+    }
     let journal = crate::report::Journal::create(
         &state_dir,
         &run_id,
@@ -430,7 +447,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     listener.on(&Event::RunFinished { summary });
     drop(listener);
     drop(listening);
-    reports.write(&options.reports, &secrets)?;
+    reports.write(&report_targets, &secrets)?;
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {
             let log = secrets.to_json(&handle.requests(), true);
