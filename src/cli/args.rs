@@ -62,9 +62,23 @@ pub enum Command {
     Schedule {
         /// The schedule file.
         file: PathBuf,
-        /// Print the equivalent crontab lines instead.
-        #[arg(long)]
+        /// Print the equivalent crontab lines instead. A job cron cannot run as written
+        /// is printed commented out with the reason, and the command exits 1.
+        #[arg(long, conflicts_with = "print_systemd")]
         print_crontab: bool,
+        /// With --print-crontab: which cron reads it. cronie honours CRON_TZ; Debian's
+        /// cron ignores it, so a job in another zone is converted to the system zone
+        /// when both keep a fixed offset, and commented out otherwise.
+        #[arg(long, value_enum, default_value_t = CronFlavourArg::Cronie, requires = "print_crontab")]
+        cron_flavour: CronFlavourArg,
+        /// With --print-crontab: the zone the machine's cron runs in (the local zone
+        /// when absent), e.g. Etc/UTC.
+        #[arg(long, value_name = "ZONE", requires = "print_crontab")]
+        system_zone: Option<String>,
+        /// Print a systemd service and timer per job instead (OnCalendar with the
+        /// job's time zone). A job systemd cannot express is commented out; exit 1.
+        #[arg(long)]
+        print_systemd: bool,
         /// List the next N firings instead.
         #[arg(long, value_name = "N")]
         next: Option<usize>,
@@ -196,6 +210,12 @@ pub enum ProgressArg {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CronFlavourArg {
+    Cronie,
+    Debian,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -15,6 +15,10 @@ use crate::schedule::ScheduleFile;
 pub struct ScheduleOptions {
     pub file: PathBuf,
     pub print_crontab: bool,
+    pub cron_flavour: crate::schedule::CronFlavour,
+    /// The zone the machine's cron runs in; the local zone when absent.
+    pub system_zone: Option<String>,
+    pub print_systemd: bool,
     pub next: Option<usize>,
     pub log_format: LogFormat,
 }
@@ -97,9 +101,29 @@ pub const MAX_NEXT: usize = 10_000;
 pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
     let schedule = ScheduleFile::load(&options.file)?;
     let clock: SharedClock = SystemClock::shared();
-    if options.print_crontab {
-        let emcee = crate::schedule::emcee_binary();
-        crate::cli::print_out(&schedule.crontab(&emcee.display().to_string()))?;
+    if options.print_crontab || options.print_systemd {
+        let emcee = crate::schedule::emcee_binary().display().to_string();
+        let export = if options.print_systemd {
+            schedule.systemd(&emcee)
+        } else {
+            let system = match &options.system_zone {
+                Some(name) => jiff::tz::TimeZone::get(name).map_err(|_| {
+                    Error::Usage(format!(
+                        "--system-zone {name}: unknown time zone; use an IANA name such as Etc/UTC"
+                    ))
+                })?,
+                None => jiff::tz::TimeZone::system(),
+            };
+            schedule.crontab(&emcee, options.cron_flavour, &system)
+        };
+        crate::cli::print_out(&export.text)?;
+        if export.commented_out > 0 {
+            tracing::warn!(
+                "{} job(s) printed commented out: the reasons are above them",
+                export.commented_out
+            );
+            return Ok(ExitCode::Failed);
+        }
         return Ok(ExitCode::Success);
     }
     if let Some(count) = options.next {

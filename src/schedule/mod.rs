@@ -3,12 +3,14 @@
 //! child process, so every run has its own lock, journal and signal handling, and two
 //! runs of one meeting are kept apart by the same lock as under cron.
 
+mod export;
 mod file;
 
 use std::path::PathBuf;
 
 use jiff::{SignedDuration, Timestamp};
 
+pub use export::{CronFlavour, Export};
 pub use file::{Job, ScheduleFile, schema};
 
 use crate::clock::SharedClock;
@@ -108,21 +110,6 @@ impl ScheduleFile {
             next[index] = job.next_after(due.max(floor));
         }
     }
-
-    /// The crontab lines that would run the same jobs.
-    pub fn crontab(&self, emcee: &str) -> String {
-        let mut out = format!("# emcee schedule {}\n", self.path.display());
-        for job in &self.jobs {
-            out.push_str(&format!(
-                "# {}\nCRON_TZ={}\n{} {}\n",
-                job.name,
-                job.zone_name,
-                job.cron_text,
-                job.command_line(emcee)
-            ));
-        }
-        out
-    }
 }
 
 impl Job {
@@ -140,7 +127,9 @@ impl Job {
         args
     }
 
-    fn command_line(&self, emcee: &str) -> String {
+    /// The command line of a firing, quoted for a shell; with `env`, the job's
+    /// environment (secret file paths) in front, as a crontab line sets it.
+    fn command_line(&self, emcee: &str, env: bool) -> String {
         let quote = |s: &str| {
             if s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c))
@@ -150,7 +139,12 @@ impl Job {
                 format!("'{}'", s.replace('\'', r"'\''"))
             }
         };
-        std::iter::once(emcee.to_owned())
+        let env = self
+            .env
+            .iter()
+            .filter(|_| env)
+            .map(|(k, v)| format!("{k}={}", quote(v)));
+        env.chain(std::iter::once(quote(emcee)))
             .chain(self.run_args().iter().map(|a| quote(a)))
             .collect::<Vec<_>>()
             .join(" ")

@@ -247,3 +247,138 @@ async fn what_a_firing_would_trip_on_is_refused_at_load() {
         assert!(stderr.contains(expected), "{expected}:\n{stderr}");
     }
 }
+
+/// What Debian's cron would misread is converted or commented out, never printed as if
+/// it worked; systemd gets a timer and a service per job.
+#[tokio::test]
+async fn crontab_flavours_and_systemd_units() {
+    const PLAYBOOK: &str =
+        "name: P\nmeeting: { id: \"914044873\", host_password: pw }\nsteps:\n  - lock: {}\n";
+    const SCHEDULE: &str = "timezone: Asia/Shanghai\njobs:\n  - { name: Town hall, cron: \"50 9 * * 1\", playbook: p.yaml, env: { EMCEE_HOST_PASSWORD_FILE: a.pw } }\n  - { name: Berlin, cron: \"45 13 1 * *\", timezone: Europe/Berlin, playbook: p.yaml }\n";
+    let export = |args: &[&str], schedule: &str| {
+        let mut all = vec!["schedule", "s.yaml"];
+        all.extend(args);
+        Run::command(&all)
+            .file("p.yaml", PLAYBOOK)
+            .file("a.pw", "pw\n")
+            .file("s.yaml", schedule)
+            .output()
+    };
+
+    let debian = export(
+        &[
+            "--print-crontab",
+            "--cron-flavour",
+            "debian",
+            "--system-zone",
+            "Etc/UTC",
+        ],
+        SCHEDULE,
+    )
+    .await;
+    assert_eq!(debian.code, 1, "{}", debian.transcript());
+    assert!(
+        !debian.stdout.lines().any(|l| l.starts_with("CRON_TZ=")),
+        "{}",
+        debian.stdout
+    );
+    // Shanghai keeps +08:00 all year: converted.
+    assert!(
+        debian
+            .stdout
+            .contains("\n50 1 * * 1 EMCEE_HOST_PASSWORD_FILE=/"),
+        "{}",
+        debian.stdout
+    );
+    // Berlin does not: commented out, with the reason and the way out.
+    let berlin = debian
+        .stdout
+        .lines()
+        .skip_while(|l| *l != "# Berlin")
+        .collect::<Vec<_>>();
+    assert!(
+        berlin[1].starts_with("# NOT SCHEDULED: Debian's cron ignores CRON_TZ"),
+        "{berlin:?}"
+    );
+    assert!(
+        berlin[1].contains("daylight saving") && berlin[1].contains("--print-systemd"),
+        "{berlin:?}"
+    );
+    assert!(berlin[2].starts_with("# 45 13 1 * * "), "{berlin:?}");
+    assert!(
+        debian
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .count()
+            == 1,
+        "only the Shanghai job is live: {}",
+        debian.stdout
+    );
+
+    // cronie honours CRON_TZ; a seconds field or `L` it cannot take.
+    let cronie = export(
+        &["--print-crontab"],
+        &format!("{SCHEDULE}  - {{ name: Often, cron: \"*/20 * * * * *\", playbook: p.yaml }}\n  - {{ name: Last, cron: \"0 9 L * *\", playbook: p.yaml }}\n"),
+    )
+    .await;
+    assert_eq!(cronie.code, 1, "{}", cronie.transcript());
+    assert!(
+        cronie.stdout.contains("CRON_TZ=Asia/Shanghai\n50 9 * * 1 "),
+        "{}",
+        cronie.stdout
+    );
+    assert!(
+        cronie
+            .stdout
+            .contains("CRON_TZ=Europe/Berlin\n45 13 1 * * "),
+        "{}",
+        cronie.stdout
+    );
+    assert!(
+        cronie
+            .stdout
+            .contains("# NOT SCHEDULED: `*/20 * * * * *` has 6 fields"),
+        "{}",
+        cronie.stdout
+    );
+    assert!(
+        cronie
+            .stdout
+            .contains("# NOT SCHEDULED: `0 9 L * *` uses `L`"),
+        "{}",
+        cronie.stdout
+    );
+    assert!(
+        !cronie
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("*/20") || l.starts_with("0 9 L"))
+    );
+
+    let same_zone = export(&["--print-crontab", "--cron-flavour", "debian", "--system-zone", "Asia/Shanghai"], "timezone: Asia/Shanghai\njobs:\n  - { name: Town hall, cron: \"50 9 * * 1\", playbook: p.yaml }\n").await;
+    assert_eq!(same_zone.code, 0, "{}", same_zone.transcript());
+    assert!(
+        same_zone.stdout.contains("\n50 9 * * 1 /"),
+        "{}",
+        same_zone.stdout
+    );
+
+    let systemd = export(&["--print-systemd"], SCHEDULE).await;
+    assert_eq!(systemd.code, 0, "{}", systemd.transcript());
+    for expected in [
+        "# /etc/systemd/system/emcee-town-hall.service\n",
+        "Environment=\"EMCEE_HOST_PASSWORD_FILE=/",
+        "ExecStart=/",
+        "# /etc/systemd/system/emcee-town-hall.timer\n",
+        "OnCalendar=Mon *-*-* 09:50:00 Asia/Shanghai\n",
+        "OnCalendar=*-*-01 13:45:00 Europe/Berlin\n",
+        "WantedBy=timers.target\n",
+    ] {
+        assert!(
+            systemd.stdout.contains(expected),
+            "{expected}\n{}",
+            systemd.stdout
+        );
+    }
+}
