@@ -166,13 +166,17 @@ mod tests {
     use crate::source::SourceFile;
 
     fn schedule(text: &str) -> ScheduleFile {
-        let dir = std::env::temp_dir();
-        let playbook = dir.join("emcee-schedule-test-playbook.yaml");
-        std::fs::write(
-            &playbook,
-            "name: x\nmeeting: { id: \"914044873\", host_password: pw }\nsteps:\n  - lock: {}\n",
-        )
-        .unwrap();
+        // Written once: tests run in parallel, and load reads (and checks) it.
+        static PLAYBOOK: std::sync::OnceLock<tempfile::TempPath> = std::sync::OnceLock::new();
+        let playbook = PLAYBOOK.get_or_init(|| {
+            let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+            std::io::Write::write_all(
+                &mut file,
+                b"name: x\nmeeting: { id: \"914044873\", host_password: pw }\nsteps:\n  - lock: {}\n",
+            )
+            .unwrap();
+            file.into_temp_path()
+        });
         let text = text.replace("PLAYBOOK", playbook.to_str().unwrap());
         ScheduleFile::parse(&SourceFile::new("s.yaml", text), Path::new("s.yaml")).unwrap()
     }
