@@ -158,7 +158,8 @@ pub struct RunArgs {
     pub fast_forward: bool,
 
     /// Write a report when the run ends, whatever its outcome: json=PATH or junit=PATH
-    /// (one test case per step). Repeatable.
+    /// (one test case per step). Repeatable. `{run_id}` and `{date}` (the run's start
+    /// date) in PATH are filled in, so that runs do not overwrite each other's reports.
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<crate::report::ReportTarget>,
 
