@@ -71,9 +71,23 @@ pub enum Command {
     Schedule {
         /// The schedule file.
         file: PathBuf,
-        /// Print the equivalent crontab lines instead.
-        #[arg(long)]
+        /// Print the equivalent crontab lines instead. A job cron cannot run as written
+        /// is printed commented out with the reason, and the command exits 1.
+        #[arg(long, conflicts_with = "print_systemd")]
         print_crontab: bool,
+        /// With --print-crontab: which cron reads it. cronie honours CRON_TZ; Debian's
+        /// cron ignores it, so a job in another zone is converted to the system zone
+        /// when both keep a fixed offset, and commented out otherwise.
+        #[arg(long, value_enum, default_value_t = CronFlavourArg::Cronie, requires = "print_crontab")]
+        cron_flavour: CronFlavourArg,
+        /// With --print-crontab: the zone the machine's cron runs in (the local zone
+        /// when absent), e.g. Etc/UTC.
+        #[arg(long, value_name = "ZONE", requires = "print_crontab")]
+        system_zone: Option<String>,
+        /// Print a systemd service and timer per job instead (OnCalendar with the
+        /// job's time zone). A job systemd cannot express is commented out; exit 1.
+        #[arg(long)]
+        print_systemd: bool,
         /// List the next N firings instead.
         #[arg(long, value_name = "N")]
         next: Option<usize>,
@@ -155,12 +169,14 @@ pub struct RunArgs {
     pub fast_forward: bool,
 
     /// Write a report when the run ends, whatever its outcome: json=PATH or junit=PATH
-    /// (one test case per step). Repeatable.
+    /// (one test case per step). Repeatable. `{run_id}` and `{date}` (the run's start
+    /// date) in PATH are filled in, so that runs do not overwrite each other's reports.
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<crate::report::ReportTarget>,
 
-    /// Continue an interrupted or failed run from its journal (a path, or `last`): the
-    /// steps it finished are not run again, its cues keep their times.
+    /// Continue an interrupted or failed run from its journal: the steps it finished
+    /// are not run again, its cues keep their times. A path, or `last`: the newest
+    /// journal of this playbook in this meeting at this endpoint (the log says which).
     #[arg(long, value_name = "JOURNAL")]
     pub resume: Option<String>,
 
@@ -169,7 +185,7 @@ pub struct RunArgs {
     #[arg(long, env = "EMCEE_RATE_LIMIT", value_name = "PER_MINUTE")]
     pub rate_limit: Option<u32>,
 
-    /// Where the per-meeting locks and the run journals are kept.
+    /// Where the locks (one per meeting and endpoint) and the run journals are kept.
     #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
@@ -206,6 +222,12 @@ pub enum ProgressArg {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CronFlavourArg {
+    Cronie,
+    Debian,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -224,12 +224,21 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
         args::Command::Schedule {
             file,
             print_crontab,
+            cron_flavour,
+            system_zone,
+            print_systemd,
             next,
             log_format,
         } => {
             let options = commands::schedule::ScheduleOptions {
                 file,
                 print_crontab,
+                cron_flavour: match cron_flavour {
+                    args::CronFlavourArg::Cronie => crate::schedule::CronFlavour::Cronie,
+                    args::CronFlavourArg::Debian => crate::schedule::CronFlavour::Debian,
+                },
+                system_zone,
+                print_systemd,
                 next,
                 log_format: match log_format {
                     args::LogFormatArg::Text => LogFormat::Text,

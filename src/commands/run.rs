@@ -74,48 +74,14 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-    // Resuming: the journal must be whole and its playbook unchanged; the run goes on
-    // from the first cue it did not finish.
+    for target in &options.reports {
+        crate::report::placeholders::check(
+            &target.path().to_string_lossy(),
+            crate::report::placeholders::RUN,
+        )
+        .map_err(|e| Error::Usage(format!("--report {}: {e}", target.path().display())))?;
+    }
     let mut selection = options.selection.clone();
-    let resumed = match &options.resume {
-        None => None,
-        Some(which) => {
-            let dir = crate::run::lock::state_dir(options.state_dir.as_deref());
-            let path = if which == "last" {
-                crate::report::replay::last(&dir)?
-            } else {
-                PathBuf::from(which)
-            };
-            let journal = crate::report::replay::read(&path)?;
-            if journal.playbook_hash != playbook.hash() {
-                return Err(Error::Usage(format!(
-                    "{}: the playbook changed since run {}; resuming it could repeat or skip cues",
-                    options.playbook.display(),
-                    journal.run_id
-                )));
-            }
-            match &journal.resume_at {
-                None => {
-                    crate::cli::print_out(&format!(
-                        "run {} already finished; nothing to resume\n",
-                        journal.run_id
-                    ))?;
-                    return Ok(ExitCode::Success);
-                }
-                Some(step) => {
-                    if selection.start_at.is_some() {
-                        return Err(Error::Usage(
-                            "--resume and --start-at cannot be used together".into(),
-                        ));
-                    }
-                    tracing::info!("resuming run {} from step {step}", journal.run_id);
-                    selection.start_at = Some(step.clone());
-                }
-            }
-            Some(journal)
-        }
-    };
-    selection.validate(&playbook)?;
     let doc = &playbook.doc;
     if options.sim_requests.is_some() && !options.sim {
         return Err(Error::Usage("--sim-requests needs --sim".into()));
@@ -246,38 +212,32 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     } else {
         endpoint.clone()
     };
-    // A journal says which steps were done in one meeting, on one service: resuming it
-    // anywhere else would skip steps that never ran there.
-    if let Some(journal) = &resumed {
-        if journal.meeting != meeting_id {
-            return Err(Error::Usage(format!(
-                "{}: run {} was for meeting {}, not meeting {meeting_id}; resuming it would skip steps that never ran in this meeting",
-                journal.path.display(),
-                journal.run_id,
-                journal.meeting
-            )));
+    // Resuming: the journal must be whole and its playbook unchanged; the run goes on
+    // from the first cue it did not finish.
+    let resumed = match &options.resume {
+        None => None,
+        Some(which) => {
+            let key = crate::report::replay::RunKey {
+                playbook: &options.playbook,
+                meeting: &meeting_id,
+                endpoint: &endpoint_label,
+            };
+            match resume(&options, which, &playbook, &key, &mut selection)? {
+                Some(journal) => Some(journal),
+                None => {
+                    if let Some(handle) = rehearsal {
+                        handle.stop().await;
+                    }
+                    return Ok(ExitCode::Success);
+                }
+            }
         }
-        if journal.endpoint != endpoint_label {
-            return Err(Error::Usage(format!(
-                "{}: run {} was against {}, not {endpoint_label}; resuming it would skip steps that never ran there",
-                journal.path.display(),
-                journal.run_id,
-                journal.endpoint
-            )));
-        }
-    }
+    };
+    selection.validate(&playbook)?;
 
     // Everything that could fail to be written is tried before the first cue.
     // Probed with a temporary file: the report paths themselves are only ever replaced
     // whole, so an earlier report survives until this run's is complete.
-    for target in &options.reports {
-        crate::report::atomic::probe(target.path()).map_err(|e| {
-            Error::io(
-                format!("cannot write the report {}", target.path().display()),
-                e,
-            )
-        })?;
-    }
     if let Some(path) = &options.sim_requests {
         crate::report::atomic::probe(path)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
@@ -289,11 +249,13 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         host: gethostname::gethostname().to_string_lossy().into_owned(),
         started: format!("{started_at:.0}"),
         playbook: options.playbook.display().to_string(),
+        endpoint: endpoint.clone(),
     };
     // A rehearsal leaves the real meeting alone, so it does not take its lock.
     let _lock = if rehearsal.is_none() {
         Some(crate::run::lock::MeetingLock::acquire(
             &state_dir,
+            &endpoint,
             &meeting_id,
             &holder,
         )?)
@@ -307,6 +269,24 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         started_at.strftime("%Y%m%dT%H%M%SZ"),
         std::process::id()
     );
+    // `{run_id}` and `{date}` in report paths: each run its own report.
+    let date = started_at
+        .to_zoned(zone.clone())
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let report_targets: Vec<_> = options
+        .reports
+        .iter()
+        .map(|t| t.filled(&[("run_id", &run_id), ("date", &date)]))
+        .collect();
+    for target in &report_targets {
+        crate::report::atomic::probe(target.path()).map_err(|e| {
+            Error::io(
+                format!("cannot write the report {}", target.path().display()),
+                e,
+            )
+        })?;
+    }
     let journal = crate::report::Journal::create(
         &state_dir,
         &run_id,
@@ -403,7 +383,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     listener.on(&Event::RunFinished { summary });
     drop(listener);
     drop(listening);
-    reports.write(&options.reports, &secrets)?;
+    reports.write(&report_targets, &secrets)?;
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {
             let log = secrets.to_json(&handle.requests(), true);
@@ -428,6 +408,73 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         Ok(()) => ExitCode::Success,
         Err(failure) => failure.exit,
     })
+}
+
+/// The journal `--resume` names (`last`: the newest of this playbook, meeting and
+/// endpoint), checked against this run, with `selection` set to start where it
+/// stopped; `None` when that run had already finished.
+fn resume(
+    options: &RunOptions,
+    which: &str,
+    playbook: &Playbook,
+    key: &crate::report::replay::RunKey<'_>,
+    selection: &mut crate::playbook::select::Selection,
+) -> Result<Option<crate::report::replay::JournalRun>, Error> {
+    let dir = crate::run::lock::state_dir(options.state_dir.as_deref());
+    let path = if which == "last" {
+        let path = crate::report::replay::last_of(&dir, key)?;
+        tracing::info!("--resume last: {}", path.display());
+        path
+    } else {
+        PathBuf::from(which)
+    };
+    let journal = crate::report::replay::read(&path)?;
+    if journal.playbook_hash != playbook.hash() {
+        return Err(Error::Usage(format!(
+            "{}: the playbook changed since run {}; resuming it could repeat or skip cues",
+            options.playbook.display(),
+            journal.run_id
+        )));
+    }
+    // A journal says which steps were done in one meeting, on one service: resuming it
+    // anywhere else would skip steps that never ran there.
+    if journal.meeting != key.meeting {
+        return Err(Error::Usage(format!(
+            "{}: run {} was for meeting {}, not meeting {}; resuming it would skip steps that never ran in this meeting",
+            journal.path.display(),
+            journal.run_id,
+            journal.meeting,
+            key.meeting
+        )));
+    }
+    if journal.endpoint != key.endpoint {
+        return Err(Error::Usage(format!(
+            "{}: run {} was against {}, not {}; resuming it would skip steps that never ran there",
+            journal.path.display(),
+            journal.run_id,
+            journal.endpoint,
+            key.endpoint
+        )));
+    }
+    match &journal.resume_at {
+        None => {
+            crate::cli::print_out(&format!(
+                "run {} already finished; nothing to resume\n",
+                journal.run_id
+            ))?;
+            Ok(None)
+        }
+        Some(step) => {
+            if selection.start_at.is_some() {
+                return Err(Error::Usage(
+                    "--resume and --start-at cannot be used together".into(),
+                ));
+            }
+            tracing::info!("resuming run {} from step {step}", journal.run_id);
+            selection.start_at = Some(step.clone());
+            Ok(Some(journal))
+        }
+    }
 }
 
 fn unreachable_credentials() -> Credentials {

@@ -15,6 +15,10 @@ use crate::schedule::ScheduleFile;
 pub struct ScheduleOptions {
     pub file: PathBuf,
     pub print_crontab: bool,
+    pub cron_flavour: crate::schedule::CronFlavour,
+    /// The zone the machine's cron runs in; the local zone when absent.
+    pub system_zone: Option<String>,
+    pub print_systemd: bool,
     pub next: Option<usize>,
     pub log_format: LogFormat,
 }
@@ -40,6 +44,56 @@ fn log(
     let _ = crate::cli::print_out(&format!("{line}\n"));
 }
 
+/// Longest line of a child's output passed on whole; longer ones are cut there (a
+/// child is emcee itself, whose lines are far shorter).
+const MAX_CHILD_LINE: u64 = 64 << 10;
+
+/// Passes a child's output on line by line, each prefixed with its job: `[job] line` in
+/// text, a `job` field in JSON lines (or a `job_output` event around a line that is
+/// not JSON). Standard error stays on standard error.
+async fn relay(
+    stream: impl tokio::io::AsyncRead + Unpin,
+    job: String,
+    format: LogFormat,
+    stderr: bool,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut reader = tokio::io::BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader)
+            .take(MAX_CHILD_LINE)
+            .read_until(b'\n', &mut line)
+            .await
+        {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\n', '\r']);
+        let shown = match format {
+            LogFormat::Text => format!("[{job}] {text}\n"),
+            LogFormat::Json => {
+                let value = match serde_json::from_str::<serde_json::Value>(text) {
+                    Ok(serde_json::Value::Object(mut map)) => {
+                        map.insert("job".into(), json!(job));
+                        serde_json::Value::Object(map)
+                    }
+                    _ => json!({"event": "job_output", "job": job, "line": text}),
+                };
+                format!("{value}\n")
+            }
+        };
+        if stderr {
+            use std::io::Write;
+            let _ = std::io::stderr().lock().write_all(shown.as_bytes());
+        } else {
+            let _ = crate::cli::print_out(&shown);
+        }
+    }
+}
+
 /// Most firings `--next` lists: a year of a job every hour, well under what would
 /// strain memory or time.
 pub const MAX_NEXT: usize = 10_000;
@@ -47,9 +101,29 @@ pub const MAX_NEXT: usize = 10_000;
 pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
     let schedule = ScheduleFile::load(&options.file)?;
     let clock: SharedClock = SystemClock::shared();
-    if options.print_crontab {
-        let emcee = crate::schedule::emcee_binary();
-        crate::cli::print_out(&schedule.crontab(&emcee.display().to_string()))?;
+    if options.print_crontab || options.print_systemd {
+        let emcee = crate::schedule::emcee_binary().display().to_string();
+        let export = if options.print_systemd {
+            schedule.systemd(&emcee)
+        } else {
+            let system = match &options.system_zone {
+                Some(name) => jiff::tz::TimeZone::get(name).map_err(|_| {
+                    Error::Usage(format!(
+                        "--system-zone {name}: unknown time zone; use an IANA name such as Etc/UTC"
+                    ))
+                })?,
+                None => jiff::tz::TimeZone::system(),
+            };
+            schedule.crontab(&emcee, options.cron_flavour, &system)
+        };
+        crate::cli::print_out(&export.text)?;
+        if export.commented_out > 0 {
+            tracing::warn!(
+                "{} job(s) printed commented out: the reasons are above them",
+                export.commented_out
+            );
+            return Ok(ExitCode::Failed);
+        }
         return Ok(ExitCode::Success);
     }
     if let Some(count) = options.next {
@@ -116,9 +190,23 @@ pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
             None,
             |job, due| {
                 let mut command = tokio::process::Command::new(&emcee);
-                command.args(job.run_args()).env("EMCEE_PROGRESS", "never");
+                command
+                    .args(job.run_args())
+                    .envs(job.env.iter().map(|(k, v)| (k, v)))
+                    .env("EMCEE_PROGRESS", "never")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
                 match command.spawn() {
                     Ok(mut child) => {
+                        // Runs overlap: each line says whose it is.
+                        let relays = [
+                            child.stdout.take().map(|out| {
+                                tokio::spawn(relay(out, job.name.clone(), format, false))
+                            }),
+                            child.stderr.take().map(|err| {
+                                tokio::spawn(relay(err, job.name.clone(), format, true))
+                            }),
+                        ];
                         let pid = child.id().unwrap_or(0);
                         children.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
                         log(
@@ -132,6 +220,10 @@ pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
                             (job.name.clone(), Arc::clone(&clock), Arc::clone(&children));
                         tokio::spawn(async move {
                             let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(-1);
+                            // Its last lines come before the line that says it is done.
+                            for relay in relays.into_iter().flatten() {
+                                let _ = relay.await;
+                            }
                             children
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner())

@@ -8,6 +8,7 @@ mod document;
 mod journal;
 mod json_lines;
 mod lines;
+pub mod placeholders;
 mod printable;
 pub mod replay;
 mod terminal;

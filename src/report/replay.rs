@@ -33,17 +33,89 @@ pub struct JournalRun {
     pub top_level_steps: usize,
 }
 
-/// The newest journal under `<state dir>/runs`.
-pub fn last(state_dir: &Path) -> Result<PathBuf, Error> {
+/// The journals under `<state dir>/runs`, newest first.
+fn journals(state_dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let dir = state_dir.join("runs");
-    let newest = std::fs::read_dir(&dir)
+    let mut found: Vec<(Option<std::time::SystemTime>, PathBuf)> = std::fs::read_dir(&dir)
         .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?
         .filter_map(|entry| entry.ok())
         .filter(|entry| entry.path().extension().is_some_and(|e| e == "jsonl"))
-        .max_by_key(|entry| entry.metadata().and_then(|m| m.modified()).ok());
-    newest
-        .map(|entry| entry.path())
-        .ok_or_else(|| Error::Usage(format!("no journal in {}", dir.display())))
+        .map(|entry| {
+            let modified = entry.metadata().and_then(|m| m.modified()).ok();
+            (modified, entry.path())
+        })
+        .collect();
+    // Run ids begin with their start time, so the name breaks a tie of times.
+    found.sort_by(|a, b| b.cmp(a));
+    Ok(found.into_iter().map(|(_, path)| path).collect())
+}
+
+/// The newest journal under `<state dir>/runs`.
+pub fn last(state_dir: &Path) -> Result<PathBuf, Error> {
+    journals(state_dir)?.into_iter().next().ok_or_else(|| {
+        Error::Usage(format!(
+            "no journal in {}",
+            state_dir.join("runs").display()
+        ))
+    })
+}
+
+/// Which runs `--resume last` may pick: those of one playbook, in one meeting, at one
+/// endpoint (as journals show it).
+#[derive(Debug, Clone)]
+pub struct RunKey<'a> {
+    pub playbook: &'a Path,
+    pub meeting: &'a str,
+    pub endpoint: &'a str,
+}
+
+/// The newest journal under `<state dir>/runs` of `key`'s playbook, meeting and
+/// endpoint: a rehearsal, another playbook or another meeting run since is passed
+/// over. Only each journal's first line is read to decide.
+pub fn last_of(state_dir: &Path, key: &RunKey<'_>) -> Result<PathBuf, Error> {
+    let found = journals(state_dir)?.into_iter().find(|path| {
+        header(path).is_some_and(|started| {
+            started.meeting == key.meeting
+                && started.endpoint == key.endpoint
+                && same_file(&started.file, key.playbook)
+        })
+    });
+    found.ok_or_else(|| {
+        Error::Usage(format!(
+            "--resume last: no journal of {} in meeting {} at {} in {}",
+            key.playbook.display(),
+            key.meeting,
+            key.endpoint,
+            state_dir.join("runs").display()
+        ))
+    })
+}
+
+/// A journal's `run_started`, or `None` if its first line is not one.
+fn header(path: &Path) -> Option<Started> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(path).ok()?;
+    let mut line = String::new();
+    // `run_started` is a short line; a file that is no journal is not read whole.
+    std::io::BufReader::new(file.take(1 << 20))
+        .read_line(&mut line)
+        .ok()?;
+    let value: Value = serde_json::from_str(&line).ok()?;
+    (value["event"] == "run_started")
+        .then(|| serde_json::from_value(value).ok())
+        .flatten()
+}
+
+/// Whether a journal's `file` (as the run was given it) is `playbook`: the same file
+/// when both can be found from here, else the same text.
+fn same_file(journal_file: &str, playbook: &Path) -> bool {
+    match (
+        std::fs::canonicalize(journal_file),
+        std::fs::canonicalize(playbook),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => Path::new(journal_file) == playbook,
+    }
 }
 
 #[derive(Deserialize)]
@@ -259,6 +331,82 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn journal(dir: &Path, run_id: &str, file: &str, meeting: &str, endpoint: &str) {
+        let runs = dir.join("runs");
+        std::fs::create_dir_all(&runs).unwrap();
+        let line = serde_json::json!({
+            "event": "run_started", "playbook": "P", "meeting": meeting,
+            "endpoint": endpoint, "steps": 1, "file": file, "playbook_hash": "h",
+            "started": "2026-11-22T10:00:00Z", "run_id": run_id,
+        });
+        std::fs::write(runs.join(format!("{run_id}.jsonl")), format!("{line}\n")).unwrap();
+    }
+
+    #[test]
+    fn last_of_passes_over_other_playbooks_meetings_and_endpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let prod = "https://api.example";
+        journal(
+            dir.path(),
+            "20261122T100000Z-1",
+            "a.yaml",
+            "914044873",
+            prod,
+        );
+        // Newer, each different in one way; and a file that is no journal.
+        journal(
+            dir.path(),
+            "20261122T100001Z-2",
+            "b.yaml",
+            "914044873",
+            prod,
+        );
+        journal(
+            dir.path(),
+            "20261122T100002Z-3",
+            "a.yaml",
+            "222333444",
+            prod,
+        );
+        journal(
+            dir.path(),
+            "20261122T100003Z-4",
+            "a.yaml",
+            "914044873",
+            "the built-in emulator",
+        );
+        std::fs::write(
+            dir.path().join("runs/20261122T100004Z-5.jsonl"),
+            "not json\n",
+        )
+        .unwrap();
+        let key = RunKey {
+            playbook: Path::new("a.yaml"),
+            meeting: "914044873",
+            endpoint: prod,
+        };
+        let found = last_of(dir.path(), &key).unwrap();
+        assert!(found.ends_with("20261122T100000Z-1.jsonl"), "{found:?}");
+        assert!(
+            last(dir.path())
+                .unwrap()
+                .ends_with("20261122T100004Z-5.jsonl")
+        );
+        let none = last_of(
+            dir.path(),
+            &RunKey {
+                meeting: "555666777",
+                ..key
+            },
+        )
+        .unwrap_err();
+        assert!(
+            none.to_string()
+                .contains("no journal of a.yaml in meeting 555666777"),
+            "{none}"
+        );
+    }
 
     #[test]
     fn top_level_ids() {

@@ -1,5 +1,7 @@
-//! The schedule file: jobs of cron expression + time zone + playbook + vars, checked
-//! with positions like a playbook.
+//! The schedule file: jobs of cron expression + time zone + playbook + vars +
+//! environment, checked with positions like a playbook. Everything a firing could trip
+//! on is refused at load: an invalid playbook, a malformed report, a cron expression
+//! that never fires, a secret's value written into the file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,9 +48,16 @@ struct JobDoc {
     /// Variables, as `-e` would give them.
     #[serde(default)]
     vars: IndexMap<String, Spanned<Node>>,
-    /// Reports for each run: `json=PATH`, `junit=PATH`.
+    /// Environment variables of this job's runs, over the scheduler's own. Secrets go
+    /// by file, never by value: `EMCEE_HOST_PASSWORD_FILE: /etc/emcee/a.pw`. A relative
+    /// `*_FILE` path is read from this file's directory. Values are never logged.
     #[serde(default)]
-    report: Vec<String>,
+    env: IndexMap<String, Spanned<String>>,
+    /// Reports for each run: `json=PATH`, `junit=PATH`. The path may hold `{run_id}`,
+    /// `{date}` (the run's start date) and `{job}` (the job's name, made a file name),
+    /// so that a firing does not overwrite the last one's report.
+    #[serde(default)]
+    report: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +70,10 @@ pub struct Job {
     pub playbook: PathBuf,
     /// Passed to the run with `-e`, keeping their types.
     pub vars: Vec<(String, serde_json::Value)>,
+    /// The environment of its runs (secret file paths, never secret values).
+    pub env: Vec<(String, String)>,
+    /// `FORMAT=PATH`, with `{job}` filled in; `{run_id}` and `{date}` are left for the
+    /// run.
     pub reports: Vec<String>,
 }
 
@@ -162,6 +175,18 @@ impl ScheduleFile {
                     PathBuf::new()
                 }
             };
+            let cron =
+                cron.filter(|cron| fires(cron, zone.as_ref(), &job.cron, file, &mut problems));
+            let vars: Vec<(String, serde_json::Value)> = job
+                .vars
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect();
+            if playbook.is_file() {
+                check_playbook(&playbook, &vars, &job.playbook, file, &mut problems);
+            }
+            let env = environment(&job.env, base, file, &mut problems);
+            let reports = reports(&job.report, &job.name, file, &mut problems);
             if let (Some(cron), Some(zone)) = (cron, zone) {
                 jobs.push(Job {
                     name: job.name.clone(),
@@ -170,12 +195,9 @@ impl ScheduleFile {
                     zone,
                     zone_name,
                     playbook,
-                    vars: job
-                        .vars
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.to_json()))
-                        .collect(),
-                    reports: job.report.clone(),
+                    vars,
+                    env,
+                    reports,
                 });
             }
         }
@@ -188,6 +210,166 @@ impl ScheduleFile {
             catch_up: doc.catch_up.unwrap_or(Duration::from_secs(300)),
         })
     }
+}
+
+/// Keeps `cron` (true) unless it has no firing in the next ten years (`0 0 30 2 *`),
+/// which is reported: a job that would wait forever is a mistake, not a schedule.
+fn fires(
+    cron: &croner::Cron,
+    zone: Option<&TimeZone>,
+    text: &Spanned<String>,
+    file: &Arc<SourceFile>,
+    problems: &mut Vec<Diagnostic>,
+) -> bool {
+    let Some(zone) = zone else { return true };
+    let now = Timestamp::now().to_zoned(zone.clone());
+    let horizon = now
+        .checked_add(jiff::Span::new().years(10))
+        .unwrap_or_else(|_| now.clone());
+    match cron.find_next_occurrence(&now, false) {
+        Ok(next) if next <= horizon => true,
+        _ => {
+            problems.push(
+                Diagnostic::new(
+                    file,
+                    text.span(file),
+                    format!("the cron expression `{}` never fires", text.value),
+                )
+                .with_help(
+                    "check the day of the month against the month (there is no 30 February)",
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// A job's playbook, checked as `emcee check` would with the job's vars: a firing must
+/// not be the first to find it invalid. Its problems point into the playbook.
+fn check_playbook(
+    path: &Path,
+    vars: &[(String, serde_json::Value)],
+    at: &Spanned<String>,
+    file: &Arc<SourceFile>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let checked = crate::playbook::Playbook::load(path).and_then(|playbook| {
+        let known = crate::playbook::KnownVars(vars.iter().map(|(k, _)| k.clone()).collect());
+        Ok(crate::playbook::check(&playbook, &known))
+    });
+    match checked {
+        Ok(found) => problems.extend(found),
+        Err(Error::Invalid(found)) => problems.extend(found),
+        Err(other) => problems.push(Diagnostic::new(file, at.span(file), other.to_string())),
+    }
+}
+
+/// Whether an environment variable's name says it holds a secret's value.
+fn names_a_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    !upper.ends_with("_FILE")
+        && ["PASSWORD", "TOKEN", "SECRET", "CREDENTIAL", "KEY"]
+            .iter()
+            .any(|word| upper.contains(word))
+}
+
+/// A job's environment: names checked, secrets only by file (which must exist), and
+/// relative file paths made absolute from the schedule file's directory.
+fn environment(
+    env: &IndexMap<String, Spanned<String>>,
+    base: &Path,
+    file: &Arc<SourceFile>,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, value) in env {
+        let valid = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            problems.push(Diagnostic::new(
+                file,
+                value.span(file),
+                format!("`{name}` is not an environment variable name (letters, digits and _)"),
+            ));
+            continue;
+        }
+        if names_a_secret(name) {
+            // The message does not repeat the value: it may be the secret.
+            problems.push(
+                Diagnostic::new(
+                    file,
+                    value.span(file),
+                    format!("`{name}` would put a secret's value in the schedule file"),
+                )
+                .with_help(format!(
+                    "give {name}_FILE instead: the path of a file only the scheduler's user can read"
+                )),
+            );
+            continue;
+        }
+        if value.value.contains('\0') {
+            problems.push(Diagnostic::new(
+                file,
+                value.span(file),
+                format!("the value of `{name}` holds a NUL character"),
+            ));
+            continue;
+        }
+        let mut text = value.value.clone();
+        if name.to_ascii_uppercase().ends_with("_FILE") {
+            let path = base.join(&value.value);
+            if !path.is_file() {
+                problems.push(Diagnostic::new(
+                    file,
+                    value.span(file),
+                    format!("`{name}`: no file at {}", path.display()),
+                ));
+                continue;
+            }
+            text = std::path::absolute(&path)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+        }
+        out.push((name.clone(), text));
+    }
+    out
+}
+
+/// A job's `report` entries: `FORMAT=PATH` with known placeholders, `{job}` filled in.
+fn reports(
+    entries: &[Spanned<String>],
+    job: &str,
+    file: &Arc<SourceFile>,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    use crate::report::placeholders;
+    let name = placeholders::file_safe(job);
+    let mut out = Vec::new();
+    for entry in entries {
+        let checked = entry
+            .value
+            .parse::<crate::report::ReportTarget>()
+            .map_err(|_| "a report is json=PATH or junit=PATH".to_owned())
+            .and_then(|target| {
+                placeholders::check(&target.path().to_string_lossy(), placeholders::SCHEDULE)
+            });
+        match checked {
+            Ok(()) => out.push(placeholders::fill(&entry.value, &[("job", &name)])),
+            Err(why) => problems.push(
+                Diagnostic::new(
+                    file,
+                    entry.span(file),
+                    format!("invalid report `{}`: {why}", entry.value),
+                )
+                .with_help("e.g. junit=/var/log/emcee/{job}-{date}-{run_id}.xml"),
+            ),
+        }
+    }
+    out
 }
 
 /// The schedule file's JSON Schema (`schemas/schedule.schema.json`).

@@ -3,12 +3,14 @@
 //! child process, so every run has its own lock, journal and signal handling, and two
 //! runs of one meeting are kept apart by the same lock as under cron.
 
+mod export;
 mod file;
 
 use std::path::PathBuf;
 
 use jiff::{SignedDuration, Timestamp};
 
+pub use export::{CronFlavour, Export};
 pub use file::{Job, ScheduleFile, schema};
 
 use crate::clock::SharedClock;
@@ -75,46 +77,38 @@ impl ScheduleFile {
         S: FnMut(&Job, Timestamp, SignedDuration),
     {
         tokio::pin!(stop);
-        let mut after = clock.now();
+        // Each job's own next firing: jobs due at the same instant all fire.
+        let start = clock.now();
+        let mut next: Vec<Option<Timestamp>> =
+            self.jobs.iter().map(|job| job.next_after(start)).collect();
         loop {
-            let Some(firing) = self.next_firings(after, 1).into_iter().next() else {
+            let Some((index, due)) = next
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.map(|t| (i, t)))
+                .min_by_key(|(i, t)| (*t, *i))
+            else {
                 return;
             };
-            if until.is_some_and(|u| firing.due > u) {
+            if until.is_some_and(|u| due > u) {
                 return;
             }
             tokio::select! {
-                _ = clock.sleep_until(firing.due) => {}
+                _ = clock.sleep_until(due) => {}
                 _ = &mut stop => return,
             }
-            let job = &self.jobs[firing.job];
-            match self.decide(firing.due, clock.now()) {
-                Decision::Run => launch(job, firing.due),
-                Decision::Skip { late } => skipped(job, firing.due, late),
+            let job = &self.jobs[index];
+            match self.decide(due, clock.now()) {
+                Decision::Run => launch(job, due),
+                Decision::Skip { late } => skipped(job, due, late),
             }
             // Firings missed while asleep are not replayed one by one: go on from now.
-            after = firing.due.max(
-                clock
-                    .now()
-                    .checked_sub(self.catch_up.signed())
-                    .unwrap_or(firing.due),
-            );
+            let floor = clock
+                .now()
+                .checked_sub(self.catch_up.signed())
+                .unwrap_or(due);
+            next[index] = job.next_after(due.max(floor));
         }
-    }
-
-    /// The crontab lines that would run the same jobs.
-    pub fn crontab(&self, emcee: &str) -> String {
-        let mut out = format!("# emcee schedule {}\n", self.path.display());
-        for job in &self.jobs {
-            out.push_str(&format!(
-                "# {}\nCRON_TZ={}\n{} {}\n",
-                job.name,
-                job.zone_name,
-                job.cron_text,
-                job.command_line(emcee)
-            ));
-        }
-        out
     }
 }
 
@@ -138,7 +132,9 @@ impl Job {
         args
     }
 
-    fn command_line(&self, emcee: &str) -> String {
+    /// The command line of a firing, quoted for a shell; with `env`, the job's
+    /// environment (secret file paths) in front, as a crontab line sets it.
+    fn command_line(&self, emcee: &str, env: bool) -> String {
         let quote = |s: &str| {
             if s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c))
@@ -148,7 +144,12 @@ impl Job {
                 format!("'{}'", s.replace('\'', r"'\''"))
             }
         };
-        std::iter::once(emcee.to_owned())
+        let env = self
+            .env
+            .iter()
+            .filter(|_| env)
+            .map(|(k, v)| format!("{k}={}", quote(v)));
+        env.chain(std::iter::once(quote(emcee)))
             .chain(self.run_args().iter().map(|a| quote(a)))
             .collect::<Vec<_>>()
             .join(" ")
@@ -170,9 +171,17 @@ mod tests {
     use crate::source::SourceFile;
 
     fn schedule(text: &str) -> ScheduleFile {
-        let dir = std::env::temp_dir();
-        let playbook = dir.join("emcee-schedule-test-playbook.yaml");
-        std::fs::write(&playbook, "name: x\n").unwrap();
+        // Written once: tests run in parallel, and load reads (and checks) it.
+        static PLAYBOOK: std::sync::OnceLock<tempfile::TempPath> = std::sync::OnceLock::new();
+        let playbook = PLAYBOOK.get_or_init(|| {
+            let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+            std::io::Write::write_all(
+                &mut file,
+                b"name: x\nmeeting: { id: \"914044873\", host_password: pw }\nsteps:\n  - lock: {}\n",
+            )
+            .unwrap();
+            file.into_temp_path()
+        });
         let text = text.replace("PLAYBOOK", playbook.to_str().unwrap());
         ScheduleFile::parse(&SourceFile::new("s.yaml", text), Path::new("s.yaml")).unwrap()
     }
@@ -241,6 +250,26 @@ mod tests {
             town_hall,
             "2026-11-23T09:50:00+08:00".parse::<Timestamp>().unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn jobs_due_at_the_same_minute_all_fire() {
+        let s = schedule(
+            "timezone: UTC\njobs:\n  - { name: a, cron: \"0 9 * * *\", playbook: PLAYBOOK }\n  - { name: b, cron: \"0 9 * * *\", playbook: PLAYBOOK }\n  - { name: c, cron: \"0 9 * * 1\", playbook: PLAYBOOK }\n",
+        );
+        // Sunday 2026-11-22: a and b fire Sunday and Monday, c on Monday with them.
+        let start: Timestamp = "2026-11-22T08:00:00Z".parse().unwrap();
+        let clock: SharedClock = VirtualClock::starting_at(start);
+        let launched = std::cell::RefCell::new(Vec::new());
+        s.run(
+            &clock,
+            Some(start + SignedDuration::from_hours(30)),
+            |job, _| launched.borrow_mut().push(job.name.clone()),
+            |_, _, _| panic!("nothing is late on virtual time"),
+            std::future::pending(),
+        )
+        .await;
+        assert_eq!(launched.into_inner(), ["a", "b", "a", "b", "c"]);
     }
 
     /// A clock whose waits end ten minutes late, as a machine that slept through them.

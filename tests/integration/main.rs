@@ -6,6 +6,7 @@ mod support;
 
 mod check_command;
 mod cli_sim;
+mod container_image;
 mod hostile_input;
 mod mutants;
 mod plan_command;
@@ -13,6 +14,7 @@ mod playbook_model;
 mod run_actions;
 mod run_bad_input;
 mod run_hostile;
+mod run_lock_scope;
 mod run_names;
 mod run_reporting;
 mod run_resilience;

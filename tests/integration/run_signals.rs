@@ -250,12 +250,20 @@ async fn resume_refuses_a_journal_of_another_meeting_or_endpoint() {
         .against(&emu)
         .await;
     assert_eq!(first.code, 1, "{}", first.transcript());
+    // By its path: `last` only picks journals of the same meeting and endpoint.
+    let journal = std::fs::read_dir(state.path().join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let journal = journal.to_str().unwrap();
 
     let elsewhere = Run::playbook(text)
         .arg("--state-dir")
         .arg(&state_dir)
         .arg("--resume")
-        .arg("last")
+        .arg(journal)
         .arg("-e")
         .arg(&format!("conference_id={OTHER_MEETING}"))
         .against(&emu)
@@ -273,7 +281,7 @@ async fn resume_refuses_a_journal_of_another_meeting_or_endpoint() {
         .arg("--state-dir")
         .arg(&state_dir)
         .arg("--resume")
-        .arg("last")
+        .arg(journal)
         .against(&other)
         .await;
     assert_eq!(other_endpoint.code, 2, "{}", other_endpoint.transcript());

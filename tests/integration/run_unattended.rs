@@ -37,9 +37,10 @@ async fn a_second_run_on_the_same_meeting_exits_4_naming_the_holder() {
         .await;
     assert_eq!(second.code, 4, "{}", second.transcript());
     assert!(
-        second
-            .stderr
-            .contains("meeting 914044873 is already being run: pid "),
+        second.stderr.contains(&format!(
+            "meeting 914044873 at {} is already being run: pid ",
+            emu.handle.base_url()
+        )),
         "{}",
         second.stderr
     );
