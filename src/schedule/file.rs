@@ -253,10 +253,9 @@ fn check_playbook(
     file: &Arc<SourceFile>,
     problems: &mut Vec<Diagnostic>,
 ) {
-    let checked = crate::playbook::Playbook::load(path).and_then(|playbook| {
-        let known = crate::playbook::KnownVars(vars.iter().map(|(k, _)| k.clone()).collect());
-        Ok(crate::playbook::check(&playbook, &known))
-    });
+    let known = crate::playbook::KnownVars(vars.iter().map(|(k, _)| k.clone()).collect());
+    let checked = crate::playbook::Playbook::load(path)
+        .map(|playbook| crate::playbook::check(&playbook, &known));
     match checked {
         Ok(found) => problems.extend(found),
         Err(Error::Invalid(found)) => problems.extend(found),
