@@ -54,6 +54,18 @@ pub struct Row {
 pub struct Plan {
     pub rows: Vec<Row>,
     pub warnings: Vec<String>,
+    /// The playbook's `deadline`, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<PlannedDeadline>,
+}
+
+/// When the whole run must be over.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedDeadline {
+    /// As written.
+    pub cue: String,
+    pub instant: Timestamp,
+    pub offset: SignedDuration,
 }
 
 pub const AT_RUN_TIME: &str = "(at run time)";
@@ -103,6 +115,7 @@ pub fn plan(
     };
     let mut vars = vars.clone();
     planner.steps(&playbook.doc.steps.value, "", 0, &mut vars);
+    planner.deadline(playbook);
     match planner.refused {
         Some(diagnostic) => Err(diagnostic),
         None => Ok(planner.plan),
@@ -419,6 +432,32 @@ fn human(offset: SignedDuration) -> String {
     crate::duration::human(offset.unsigned_abs())
 }
 
+impl Planner<'_> {
+    /// The deadline, and a warning for every step planned at or after it.
+    fn deadline(&mut self, playbook: &Playbook) {
+        let Some(cue) = &playbook.doc.deadline else {
+            return;
+        };
+        let Ok(instant) = cue.value.resolve(self.start, &self.zone) else {
+            return;
+        };
+        for row in &self.plan.rows {
+            let (When::At { instant: at, .. } | When::NotBefore { instant: at, .. }) = row.when;
+            if at >= instant {
+                self.plan.warnings.push(format!(
+                    "step {} {} is planned at or after the deadline {}: it will not run",
+                    row.id, row.name, cue.value
+                ));
+            }
+        }
+        self.plan.deadline = Some(PlannedDeadline {
+            cue: cue.value.to_string(),
+            instant,
+            offset: instant.duration_since(self.start),
+        });
+    }
+}
+
 fn describe_cue(cue: &Cue, at: Timestamp, zone: &TimeZone) -> String {
     format!("{cue} ({})", at.to_zoned(zone.clone()).strftime("%H:%M:%S"))
 }
@@ -485,6 +524,14 @@ impl Plan {
                 .collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
+        }
+        if let Some(deadline) = &self.deadline {
+            out.push_str(&format!(
+                "deadline: {} at {} ({} after start)\n",
+                deadline.cue,
+                deadline.instant.to_zoned(zone.clone()).strftime("%H:%M:%S"),
+                clock_offset(deadline.offset)
+            ));
         }
         for warning in &self.warnings {
             out.push_str(&format!("warning: {warning}\n"));

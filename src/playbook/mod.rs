@@ -53,6 +53,11 @@ pub struct PlaybookDoc {
     /// Settings every step inherits.
     #[serde(default)]
     pub defaults: Defaults,
+    /// When the whole run must be over, in the forms of a step's `at` (`+2h` counts from
+    /// the run's first start, also when resumed). Past it the current step stops, the
+    /// `always` steps run, and the run fails. `--deadline` overrides it.
+    #[serde(default)]
+    pub deadline: Option<Spanned<crate::plan::Cue>>,
     /// The cues, run in order.
     pub steps: Spanned<Vec<Spanned<Step>>>,
     /// The meeting `--sim` rehearses against: the meeting fields of an emulator seed

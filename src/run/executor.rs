@@ -92,6 +92,8 @@ pub struct Executor<'a> {
     interrupt: std::sync::Arc<super::interrupt::Interrupt>,
     /// How many `always` lists are running: they run even after an interrupt.
     in_always: usize,
+    /// When the whole run must be over.
+    deadline: Option<super::Deadline>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -127,6 +129,7 @@ impl<'a> Executor<'a> {
             inherited_tags: Vec::new(),
             interrupt: super::interrupt::Interrupt::new(),
             in_always: 0,
+            deadline: None,
         }
     }
 
@@ -172,6 +175,19 @@ impl<'a> Executor<'a> {
             .map(|_| interrupted_failure(&self.interrupt))
     }
 
+    /// The run's deadline: past it, steps stop and only `always` steps still start.
+    pub fn deadline(&mut self, deadline: Option<super::Deadline>) {
+        self.deadline = deadline;
+    }
+
+    /// The failure to stop with, once the deadline has passed.
+    fn past_deadline(&self) -> Option<StepFailure> {
+        self.deadline
+            .as_ref()
+            .filter(|d| self.timeline.clock.now() >= d.at)
+            .map(super::Deadline::failure)
+    }
+
     /// Which steps to take: `--tags`, `--skip-tags`, `--start-at`.
     pub fn select(&mut self, selection: crate::playbook::select::Selection) {
         self.started = selection.start_at.is_none();
@@ -186,9 +202,9 @@ impl<'a> Executor<'a> {
         id: String,
         cue: usize,
     ) -> Result<(), StepFailure> {
-        // Once interrupted, only `always` steps still start.
+        // Once interrupted or past the deadline, only `always` steps still start.
         if self.in_always == 0
-            && let Some(failure) = self.interrupted()
+            && let Some(failure) = self.interrupted().or_else(|| self.past_deadline())
         {
             return Err(failure);
         }
@@ -392,6 +408,8 @@ impl<'a> Executor<'a> {
                 };
                 let interrupt = std::sync::Arc::clone(&self.interrupt);
                 let stoppable = self.in_always == 0;
+                let deadline = self.deadline.clone().filter(|_| stoppable);
+                let reached = deadline.as_ref().map(|d| self.timeline.clock.reached(d.at));
                 ctx.deadline = timeout.map(|limit| tokio::time::Instant::now() + limit.std());
                 let calls_before = self.client.calls();
                 let work = async {
@@ -410,8 +428,14 @@ impl<'a> Executor<'a> {
                         None => self.perform(action_name, args, &mut ctx).await,
                     }
                 };
-                // An interrupt stops the step where it is, except in `always`.
+                // An interrupt or the deadline stops the step where it is, except in
+                // `always`. The deadline is looked at first, so that a virtual wait
+                // stopped at it is not carried on.
                 tokio::select! {
+                    biased;
+                    () = async { reached.expect("guarded").await }, if deadline.is_some() => {
+                        Err(deadline.as_ref().expect("guarded").failure())
+                    }
                     result = work => result,
                     _ = interrupt.wait(), if stoppable => Err(interrupted_failure(&interrupt)),
                 }
@@ -449,14 +473,15 @@ impl<'a> Executor<'a> {
                 }
                 self.in_always += 1;
                 let always_prefix = format!("{id}.always.");
-                let after = if self.interrupt.received().is_some() {
-                    // Interrupted: `always` steps get a bounded time.
+                let after = if self.interrupt.received().is_some() || self.past_deadline().is_some()
+                {
+                    // Interrupted or out of time: `always` steps get a bounded time.
                     let grace = super::interrupt::ALWAYS_GRACE;
                     match tokio::time::timeout(grace, self.steps(always, &always_prefix, cue)).await
                     {
                         Ok(result) => result,
                         Err(_) => Err(StepFailure::new(format!(
-                            "`always` steps did not finish within {grace:?} of the interrupt"
+                            "`always` steps did not finish within {grace:?} of the stop"
                         ))),
                     }
                 } else {
@@ -678,7 +703,19 @@ impl Executor<'_> {
             // Log in before the cue, so that the first call at the cue is not held up by
             // it; a failure here is reported by the step itself.
             let _ = self.client.connect().await;
-            self.sleep_until(planned).await;
+            // A cue after the deadline is waited for only until the deadline.
+            let stop = self
+                .deadline
+                .as_ref()
+                .filter(|_| self.in_always == 0)
+                .map(|d| d.at);
+            self.sleep_until(stop.map_or(planned, |s| s.min(planned)))
+                .await;
+            if self.in_always == 0
+                && let Some(failure) = self.past_deadline()
+            {
+                return Err(failure);
+            }
         }
         let cue = timing(self, self.timeline.clock.now(), CueStatus::OnTime);
         self.cues.push(cue.clone());

@@ -11,6 +11,7 @@ mod plan_command;
 mod playbook_model;
 mod run_actions;
 mod run_bad_input;
+mod run_clock;
 mod run_hostile;
 mod run_resilience;
 mod run_secrets;
