@@ -69,9 +69,69 @@ pub struct StepCtx {
     pub name: String,
     pub retry: RetrySpec,
     pub retries: u32,
-    /// When the step's time limit runs out, if it has one: a longer `Retry-After` is
-    /// not waited for.
-    pub deadline: Option<tokio::time::Instant>,
+    /// The step's time limit (a longer `Retry-After` is not waited for), which a fan-out may raise once it knows how many calls it
+    /// makes; shared with the executor's timer.
+    pub limit: StepLimit,
+}
+
+/// A step's time limit: when it runs out, how long it is, and whether it is inherited
+/// (only an inherited limit grows with a fan-out; a step's own `timeout` is kept).
+#[derive(Debug, Clone, Default)]
+pub struct StepLimit(Arc<std::sync::Mutex<Option<Limit>>>);
+
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    at: tokio::time::Instant,
+    length: Dur,
+    /// How much a fan-out added.
+    added: Duration,
+    default: bool,
+}
+
+impl Limit {
+    /// The whole limit, as messages say it.
+    fn shown(&self) -> String {
+        if self.added.is_zero() {
+            self.length.to_string()
+        } else {
+            crate::duration::human(self.length.std() + self.added)
+        }
+    }
+}
+
+impl StepLimit {
+    fn new(length: Option<Dur>, default: bool) -> StepLimit {
+        StepLimit(Arc::new(std::sync::Mutex::new(length.map(|length| {
+            Limit {
+                at: tokio::time::Instant::now() + length.std(),
+                length,
+                added: Duration::ZERO,
+                default,
+            }
+        }))))
+    }
+
+    fn get(&self) -> Option<Limit> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lengthens a default limit by `by`: the time `by` calls take at the rate limit.
+    pub fn extend_default(&self, by: Duration) -> bool {
+        let mut limit = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match limit.as_mut() {
+            Some(limit) if limit.default && !by.is_zero() => {
+                limit.at += by;
+                limit.added += by;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When the limit runs out now, if there is one.
+    pub fn at(&self) -> Option<tokio::time::Instant> {
+        self.get().map(|l| l.at)
+    }
 }
 
 pub struct Executor<'a> {
@@ -391,7 +451,7 @@ impl<'a> Executor<'a> {
             name: name.clone(),
             retry: step.retry.as_ref().map_or(self.defaults.retry, |r| r.value),
             retries: 0,
-            deadline: None,
+            limit: StepLimit::default(),
         };
         let result = match body {
             Body::Action {
@@ -406,26 +466,45 @@ impl<'a> Executor<'a> {
                     (None, "wait" | "wait_for") => None,
                     (None, _) => Some(self.defaults.timeout),
                 };
+                // Only an inherited limit grows with a fan-out: a step's own `timeout`
+                // is the limit someone chose for it.
+                let default = step.timeout.is_none();
+                ctx.limit = StepLimit::new(timeout, default);
+                let limit = ctx.limit.clone();
                 let interrupt = std::sync::Arc::clone(&self.interrupt);
                 let stoppable = self.in_always == 0;
                 let deadline = self.deadline.clone().filter(|_| stoppable);
                 let reached = deadline.as_ref().map(|d| self.timeline.clock.reached(d.at));
-                ctx.deadline = timeout.map(|limit| tokio::time::Instant::now() + limit.std());
                 let calls_before = self.client.calls();
                 let work = async {
-                    match timeout {
-                        Some(limit) => {
-                            match tokio::time::timeout(
-                                limit.std(),
-                                self.perform(action_name, args, &mut ctx),
-                            )
-                            .await
-                            {
-                                Ok(result) => result,
-                                Err(_) => Err(self.timed_out(limit, calls_before)),
+                    if limit.at().is_none() {
+                        return self.perform(action_name, args, &mut ctx).await;
+                    }
+                    let finished = {
+                        let perform = self.perform(action_name, args, &mut ctx);
+                        tokio::pin!(perform);
+                        loop {
+                            let at = limit.at().expect("a limit");
+                            tokio::select! {
+                                result = &mut perform => break Some(result),
+                                () = tokio::time::sleep_until(at) => {
+                                    // A fan-out may have lengthened the limit meanwhile.
+                                    if limit.at().is_some_and(|later| later > at) {
+                                        continue;
+                                    }
+                                    break None;
+                                }
                             }
                         }
-                        None => self.perform(action_name, args, &mut ctx).await,
+                    };
+                    match finished {
+                        Some(result) => result,
+                        None => {
+                            let length = limit
+                                .get()
+                                .map_or_else(|| self.defaults.timeout.to_string(), |l| l.shown());
+                            Err(self.timed_out(&length, calls_before))
+                        }
                     }
                 };
                 // An interrupt or the deadline stops the step where it is, except in
@@ -558,7 +637,7 @@ impl<'a> Executor<'a> {
 impl Executor<'_> {
     /// A step out of time. Out of time while calling an API that has never given a
     /// token means the API cannot be used (exit 3), like any other failure then.
-    fn timed_out(&self, limit: Dur, calls_before: u32) -> StepFailure {
+    fn timed_out(&self, limit: &str, calls_before: u32) -> StepFailure {
         let calling = self.client.calls() > calls_before;
         if calling && !self.client.connected() {
             StepFailure {

@@ -307,7 +307,7 @@ impl Executor<'_> {
         let client = std::sync::Arc::clone(&self.client);
         let clock = std::sync::Arc::clone(&self.timeline.clock);
         let spec = ctx.retry;
-        let deadline = ctx.deadline;
+        let deadline = ctx.limit.at();
         // Each retry is shown as it happens, before its wait.
         send_with_retry(&client, &request, &spec, &clock, deadline, |retry| {
             ctx.retries += 1;
@@ -467,6 +467,11 @@ impl Executor<'_> {
             ));
         }
         let total = targets.len();
+        // One call each, at the rate limit: the step's inherited time limit grows by as
+        // long as that takes, so that a fan-out over hundreds can finish.
+        if let Some(paced) = self.client.paced(total) {
+            ctx.limit.extend_default(paced);
+        }
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(FANOUT));
         let (notes, mut heard) = tokio::sync::mpsc::unbounded_channel::<RetryNote>();
         let mut tasks = tokio::task::JoinSet::new();
@@ -480,7 +485,7 @@ impl Executor<'_> {
             let (request, spec, deadline, name) = (
                 Request::put(tail, body.clone()).participant(&target.pid),
                 ctx.retry,
-                ctx.deadline,
+                ctx.limit.at(),
                 target.name.clone(),
             );
             tasks.spawn(async move {

@@ -262,3 +262,44 @@ async fn a_rehearsal_polling_for_twenty_five_virtual_minutes_never_waits_on_the_
     let polls = requests.iter().filter(|r| r["method"] == "GET").count();
     assert!(polls >= 300, "it polled all along: {polls}");
 }
+
+/// A rehearsal meeting of a host and `guests` guests.
+fn crowd(guests: usize) -> String {
+    let mut text =
+        String::from("rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n");
+    for i in 0..guests {
+        text.push_str(&format!("    - {{ name: Guest {i} }}\n"));
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_fan_out_under_the_rate_limit_gets_the_time_its_calls_take() {
+    // 63 calls at 60 a minute: the burst of 60 goes at once, the last three take a
+    // second each, well past the default limit of a second.
+    let body = format!(
+        "defaults:\n  timeout: 1s\n  rate_limit: 60\nsteps:\n  - mute: {{ role: guest, all: true }}\n{}",
+        crowd(63)
+    );
+    let (output, requests) = rehearse(&body, &[]).await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("muted 63 participants"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(action_calls(&requests).len(), 63);
+
+    // A step's own `timeout` is what its author chose: it is kept.
+    let body = format!(
+        "defaults:\n  rate_limit: 60\nsteps:\n  - mute: {{ role: guest, all: true }}\n    timeout: 1s\n{}",
+        crowd(63)
+    );
+    let (output, _) = rehearse(&body, &[]).await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("timed out after 1s"),
+        "{}",
+        output.stdout
+    );
+}
