@@ -214,11 +214,9 @@ impl Client {
         }
     }
 
-    /// How long `calls` calls to one API take at the rate limit, at the least.
-    pub fn paced(&self, calls: usize) -> Option<std::time::Duration> {
-        (self.per_minute > 0).then(|| {
-            std::time::Duration::from_secs_f64(calls as f64 * 60.0 / f64::from(self.per_minute))
-        })
+    /// Calls per minute per API this client allows itself; 0 for no limit.
+    pub fn rate_limit(&self) -> u32 {
+        self.per_minute
     }
 
     pub fn meeting_id(&self) -> &str {

@@ -48,6 +48,9 @@ pub struct Row {
     /// Who or what the step acts on; `(at run time)` when only a run can tell.
     pub target: Option<String>,
     pub calls: Vec<&'static str>,
+    /// How long a fan-out takes at the rate limit, from the rehearsal's headcount.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub takes: Option<SignedDuration>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -87,6 +90,8 @@ struct Planner<'a> {
     now: Timestamp,
     exact: bool,
     plan: Plan,
+    /// Calls per minute per API, for how long fan-outs take.
+    rate_limit: u32,
     cue_shown: bool,
 }
 
@@ -111,6 +116,11 @@ pub fn plan(
         now: start,
         exact: true,
         plan: Plan::default(),
+        rate_limit: playbook
+            .doc
+            .defaults
+            .rate_limit
+            .unwrap_or(crate::playbook::DEFAULT_RATE_LIMIT),
         cue_shown: false,
     };
     let mut vars = vars.clone();
@@ -276,7 +286,11 @@ impl Planner<'_> {
                     when: self.when(),
                     target,
                     calls: action::info(action_name).map_or(Vec::new(), |info| info.calls.to_vec()),
+                    takes: None,
                 });
+                if let (Some(rehearsal), Some(action)) = (self.rehearsal, &action) {
+                    self.fan_out(step, id, action, rehearsal);
+                }
                 self.advance(action.as_ref(), action_name);
 
                 if let Some(Action::Set(values)) = &action {
@@ -299,6 +313,7 @@ impl Planner<'_> {
                     when: self.when(),
                     target: None,
                     calls: Vec::new(),
+                    takes: None,
                 });
                 let outer = match &step.included {
                     Some(included) => Some(std::mem::replace(
@@ -339,6 +354,46 @@ impl Planner<'_> {
             None if name == "wait" || name == "wait_for" => self.exact = false,
             _ => {}
         }
+    }
+
+    /// A fan-out (one call per participant) over the rehearsal's crowd: how long its
+    /// calls take at the rate limit, the plan's time moved past them, and a warning when
+    /// the step's own `timeout` is shorter (a limit it inherits grows to fit at run time).
+    fn fan_out(&mut self, step: &Step, id: &str, action: &Action, rehearsal: &MeetingSeed) {
+        use crate::playbook::Selector;
+        let (Action::Mute(Selector::Match(wanted)) | Action::Unmute(Selector::Match(wanted))) =
+            action
+        else {
+            return;
+        };
+        if !wanted.all {
+            return;
+        }
+        let offset = self.now.duration_since(self.start);
+        let calls = rehearsal
+            .participants
+            .iter()
+            .filter(|p| p.joins_after.is_none_or(|d| d.signed() <= offset))
+            .filter(|p| p.leaves_after.is_none_or(|d| d.signed() > offset))
+            .filter(|p| crate::playbook::selector::seed_matches(wanted, p))
+            .count();
+        let Some(takes) = fan_out_time(calls, self.rate_limit) else {
+            return;
+        };
+        if let Some(row) = self.plan.rows.last_mut() {
+            row.takes = Some(takes);
+        }
+        if let Some(timeout) = &step.timeout
+            && timeout.value.signed() < takes
+        {
+            self.plan.warnings.push(format!(
+                "step {id}: its timeout {} is shorter than the {} its {calls} calls take at {} a minute",
+                timeout.value,
+                human(takes),
+                self.rate_limit
+            ));
+        }
+        self.now = self.now.checked_add(takes).unwrap_or(self.now);
     }
 
     /// Warns about people a step names who are not expected in the rehearsal by then.
@@ -458,6 +513,12 @@ impl Planner<'_> {
     }
 }
 
+/// How long `calls` calls to one API take at `per_minute` (none for no limit).
+pub fn fan_out_time(calls: usize, per_minute: u32) -> Option<SignedDuration> {
+    (per_minute > 0 && calls > 1)
+        .then(|| SignedDuration::from_secs_f64(calls as f64 * 60.0 / f64::from(per_minute)))
+}
+
 fn describe_cue(cue: &Cue, at: Timestamp, zone: &TimeZone) -> String {
     format!("{cue} ({})", at.to_zoned(zone.clone()).strftime("%H:%M:%S"))
 }
@@ -504,7 +565,14 @@ impl Plan {
                 after,
                 step,
                 row.action.unwrap_or("block").to_owned(),
-                row.target.clone().unwrap_or_default(),
+                match row.takes {
+                    Some(takes) => format!(
+                        "{} (≈ {})",
+                        row.target.clone().unwrap_or_default(),
+                        human(takes)
+                    ),
+                    None => row.target.clone().unwrap_or_default(),
+                },
                 calls,
             ]);
         }

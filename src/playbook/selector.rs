@@ -120,3 +120,25 @@ impl<'de> Deserialize<'de> for Selector {
         deserializer.deserialize_any(SelectorVisitor)
     }
 }
+
+/// Whether a rehearsal participant fits a selector, as far as a plan can tell (ids are
+/// given only when the emulator starts): for estimates before a run.
+pub fn seed_matches(wanted: &SelectorMatch, seed: &crate::sim::ParticipantSeed) -> bool {
+    use crate::sim::Role;
+    wanted
+        .name
+        .as_ref()
+        .is_none_or(|n| n.to_lowercase() == seed.name.to_lowercase())
+        && wanted
+            .phone
+            .as_ref()
+            .is_none_or(|p| seed.phone.as_ref() == Some(p))
+        && wanted.role.is_none_or(|r| {
+            matches!(
+                (r, seed.role),
+                (RoleMatch::Host, Role::Host)
+                    | (RoleMatch::Cohost, Role::Cohost)
+                    | (RoleMatch::Guest, Role::Guest)
+            )
+        })
+}

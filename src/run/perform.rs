@@ -469,8 +469,8 @@ impl Executor<'_> {
         let total = targets.len();
         // One call each, at the rate limit: the step's inherited time limit grows by as
         // long as that takes, so that a fan-out over hundreds can finish.
-        if let Some(paced) = self.client.paced(total) {
-            ctx.limit.extend_default(paced);
+        if let Some(paced) = crate::plan::timeline::fan_out_time(total, self.client.rate_limit()) {
+            ctx.limit.extend_default(paced.unsigned_abs());
         }
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(FANOUT));
         let (notes, mut heard) = tokio::sync::mpsc::unbounded_channel::<RetryNote>();

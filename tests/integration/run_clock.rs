@@ -303,3 +303,40 @@ async fn a_fan_out_under_the_rate_limit_gets_the_time_its_calls_take() {
         output.stdout
     );
 }
+
+#[tokio::test]
+async fn plan_estimates_a_fan_out_from_the_rehearsal_and_warns_of_a_short_timeout() {
+    let playbook = format!(
+        "{HEAD}steps:\n  - mute: {{ role: guest, all: true }}\n    timeout: 30s\n  - lock: {{}}\n{}",
+        crowd(300)
+    );
+    let output = Run::command(&[
+        "plan",
+        "playbook.yaml",
+        "--sim",
+        "--start",
+        "2026-11-22T10:00:00+08:00",
+    ])
+    .file("playbook.yaml", &playbook)
+    .output()
+    .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    // 300 calls at 90 a minute.
+    assert!(
+        output.stdout.contains("role guest, all (≈ 3m 20s)"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("10:03:20  +0:03:20     2 lock"),
+        "the next step comes after the fan-out: {}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(
+            "step 1: its timeout 30s is shorter than the 3m 20s its 300 calls take at 90 a minute"
+        ),
+        "{}",
+        output.stdout
+    );
+}
