@@ -474,7 +474,9 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     reports.write(&options.reports, &secrets)?;
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {
-            let log = secrets.to_json(&handle.requests(), true);
+            let mut requests = serde_json::to_value(handle.requests()).unwrap_or_default();
+            report::varying_instants(&mut requests, &["received"]);
+            let log = secrets.to_json(&requests, true);
             crate::report::atomic::write(path, &(log + "\n"))
                 .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         }
@@ -482,8 +484,9 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
             let text = match options.log_format {
                 // JSON lines stay JSON lines: the final state is one more object.
                 LogFormat::Json => {
-                    let event =
+                    let mut event =
                         serde_json::json!({"event": "rehearsal_finished", "meeting": meeting});
+                    report::varying_instants(&mut event, &["end_time"]);
                     secrets.to_json(&event, false) + "\n"
                 }
                 LogFormat::Text => report::printable_lines(&secrets.redact(&final_state(&meeting))),

@@ -194,14 +194,19 @@ impl Listener for ReportBuilder {
                     continued,
                     retries: *count,
                     retry_reasons: reasons,
-                    elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                    elapsed_ms: super::varying(
+                        u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                    ),
                     detail: detail.clone(),
                 });
             }
             Event::Cue(cue) => report.cues.push(cue.clone()),
             Event::RunFinished { summary } => {
                 report.success = summary.success;
-                report.summary = Some(summary.clone());
+                report.summary = Some(Summary {
+                    elapsed: super::varying(summary.elapsed),
+                    ..summary.clone()
+                });
             }
             _ => {}
         }

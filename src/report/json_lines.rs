@@ -40,6 +40,9 @@ impl<W: Write + Send> Listener for JsonLines<W> {
                 if let Some(Value::Object(summary)) = map.get_mut("summary") {
                     summary.remove("elapsed");
                 }
+                if let Some(Value::String(id)) = map.get_mut("run_id") {
+                    *id = super::varying(std::mem::take(id));
+                }
             } else {
                 map.insert(
                     "ts".into(),
@@ -47,6 +50,7 @@ impl<W: Write + Send> Listener for JsonLines<W> {
                 );
             }
         }
+        super::varying_instants(&mut value, &["started"]);
         let text = self.secrets.to_json(&value, false);
         let _ = writeln!(self.out, "{text}");
         let _ = self.out.flush();

@@ -57,7 +57,8 @@ pub struct Timeline {
 impl Timeline {
     /// An instant as output shows it: RFC 3339 with milliseconds in the playbook's zone.
     pub fn show(&self, at: jiff::Timestamp) -> String {
-        at.to_zoned(self.zone.clone())
+        crate::report::varying(at)
+            .to_zoned(self.zone.clone())
             .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
             .to_string()
     }
@@ -743,7 +744,9 @@ impl Executor<'_> {
             cue: at.value.to_string(),
             planned: this.timeline.show(planned),
             actual: this.timeline.show(actual),
-            late_ms: i64::try_from(actual.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
+            late_ms: crate::report::varying(
+                i64::try_from(actual.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
+            ),
             status,
         };
         if now > deadline {
@@ -777,7 +780,7 @@ impl Executor<'_> {
                 id: id.to_owned(),
                 name: name.clone(),
                 until: self.timeline.show(planned),
-                left: planned.duration_since(now).unsigned_abs(),
+                left: crate::report::varying(planned.duration_since(now).unsigned_abs()),
             });
             // Log in before the cue, so that the first call at the cue is not held up by
             // it; a failure here is reported by the step itself.

@@ -649,7 +649,7 @@ impl Executor<'_> {
             n => format!(
                 "lowered {n} hand{} in {}",
                 if n == 1 { "" } else { "s" },
-                waited(started.elapsed())
+                waited(crate::report::varying(started.elapsed()))
             ),
         };
         Ok((json!({"lowered": first, "rounds": rounds}), Some(detail)))
@@ -737,7 +737,7 @@ impl Executor<'_> {
             id: ctx.id.clone(),
             name: ctx.name.clone(),
             until: self.timeline.show(until),
-            left: until.duration_since(now).unsigned_abs(),
+            left: crate::report::varying(until.duration_since(now).unsigned_abs()),
         });
         self.sleep_until(until).await;
         Ok((json!({}), Some(what)))
@@ -755,8 +755,9 @@ impl Executor<'_> {
         loop {
             let roster = self.roster(ctx).await?;
             if self.satisfied(wait, &roster, pos)? {
-                let waited =
-                    crate::duration::human(clock.now().duration_since(started).unsigned_abs());
+                let waited = crate::duration::human(crate::report::varying(
+                    clock.now().duration_since(started).unsigned_abs(),
+                ));
                 return Ok((
                     roster.as_json(),
                     Some(format!("{} after {waited}", wait.describe())),
@@ -782,7 +783,7 @@ impl Executor<'_> {
                         wait.describe(),
                         self.timeline.show(deadline)
                     ),
-                    left: deadline.duration_since(now).unsigned_abs(),
+                    left: crate::report::varying(deadline.duration_since(now).unsigned_abs()),
                 });
             }
             let next = now

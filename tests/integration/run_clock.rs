@@ -17,6 +17,8 @@ const HEAD: &str = "name: Clock\nmeeting:\n  id: \"914044873\"\n  host_password:
 /// A rehearsal of `body` with `args`; its output and the emulator's request log.
 async fn rehearse(body: &str, args: &[&str]) -> (Output, Vec<Value>) {
     let mut run = Run::playbook(&format!("{HEAD}{body}"))
+        // The timeline itself is under test: real instants, not placeholders.
+        .env("EMCEE_DETERMINISTIC", "0")
         .arg("--sim")
         .arg("--sim-requests")
         .arg("requests.json");
@@ -339,4 +341,46 @@ async fn plan_estimates_a_fan_out_from_the_rehearsal_and_warns_of_a_short_timeou
         "{}",
         output.stdout
     );
+}
+
+/// One rehearsal's every output: stdout, the request log and both reports.
+async fn outputs(body: &str, args: &[&str]) -> Vec<(String, String)> {
+    let mut run = Run::playbook(&format!("{HEAD}{body}"))
+        .arg("--sim")
+        .arg("--sim-requests")
+        .arg("requests.json")
+        .arg("--report")
+        .arg("json=report.json")
+        .arg("--report")
+        .arg("junit=report.xml");
+    for arg in args {
+        run = run.arg(arg);
+    }
+    let (output, dir) = tokio::time::timeout(WATCHDOG, run.output_with_dir())
+        .await
+        .expect("the run ends");
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let mut all = vec![("stdout".to_owned(), output.stdout)];
+    for file in ["requests.json", "report.json", "report.xml"] {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        all.push((file.to_owned(), text));
+    }
+    all
+}
+
+#[tokio::test]
+async fn deterministic_rehearsals_print_the_same_bytes() {
+    // Cues, waits (short, for the runs in real time), a block with `always`, a fan-out,
+    // and polls far enough apart from an arrival that real time cannot reorder them.
+    let body = "steps:\n  - start_recording: {}\n  - at: +300ms\n    name: Cue\n    log: on cue\n  - wait: 200ms\n  - name: Block\n    steps:\n      - mute: { role: guest, all: true }\n      - wait_for: { count: \">= 3\", poll: 1s, timeout: 10s }\n    always:\n      - stop_recording: {}\nrehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Bob Li }\n    - { name: Carol Wu, joins_after: 1s }\n";
+    for time in [&[][..], &["--fast-forward"][..]] {
+        for format in [&[][..], &["--log-format", "json"][..]] {
+            let args: Vec<&str> = time.iter().chain(format).copied().collect();
+            let first = outputs(body, &args).await;
+            let second = outputs(body, &args).await;
+            for ((what, one), (_, two)) in first.iter().zip(&second) {
+                assert_eq!(one, two, "{what} with {args:?} differs between two runs");
+            }
+        }
+    }
 }
