@@ -509,15 +509,16 @@ impl<'a> Executor<'a> {
                     }
                 };
                 // An interrupt or the deadline stops the step where it is, except in
-                // `always`. The deadline is looked at first, so that a virtual wait
-                // stopped at it is not carried on.
+                // `always`. Both are looked at before the step goes on: a step that
+                // never waits must still be stoppable, and a virtual wait stopped at the
+                // deadline must not be carried on.
                 tokio::select! {
                     biased;
                     () = async { reached.expect("guarded").await }, if deadline.is_some() => {
                         Err(deadline.as_ref().expect("guarded").failure())
                     }
-                    result = work => result,
                     _ = interrupt.wait(), if stoppable => Err(interrupted_failure(&interrupt)),
+                    result = work => result,
                 }
             }
             Body::Block {
