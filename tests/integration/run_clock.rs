@@ -384,3 +384,43 @@ async fn deterministic_rehearsals_print_the_same_bytes() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_relative_deadline_counts_from_the_first_start_when_resumed() {
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_owned();
+    let playbook = format!(
+        "{HEAD}vars:\n  go: false\nsteps:\n  - wait: 1s\n  - assert: go\n  - wait: 1500ms\n  - log: finished\n"
+    );
+    let run = |extra: &[&str]| {
+        let mut run = Run::playbook(&playbook)
+            .arg("--sim")
+            .arg("--deadline")
+            .arg("+2s")
+            .arg("--state-dir")
+            .arg(&state_dir);
+        for arg in extra {
+            run = run.arg(arg);
+        }
+        run
+    };
+    let first = tokio::time::timeout(WATCHDOG, run(&[]).output())
+        .await
+        .expect("the run ends");
+    assert_eq!(first.code, 1, "{}", first.transcript());
+    assert!(!first.stdout.contains("deadline"), "{}", first.transcript());
+    // Resumed, 1.5 s more would end before a deadline counted from the resume; counted
+    // from the first start, it passes on the way.
+    let resumed = tokio::time::timeout(
+        WATCHDOG,
+        run(&["--resume", "last", "-e", "go=true"]).output(),
+    )
+    .await
+    .expect("the run ends");
+    assert_eq!(resumed.code, 1, "{}", resumed.transcript());
+    assert!(
+        resumed.stdout.contains("deadline +2s passed") && !resumed.stdout.contains("finished"),
+        "{}",
+        resumed.transcript()
+    );
+}
