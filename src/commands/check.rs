@@ -30,6 +30,9 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                         failed += 1;
                         continue;
                     }
+                    for warning in crate::plan::timeline::short_fan_out_timeouts(&loaded) {
+                        eprintln!("warning: {warning}");
+                    }
                     crate::cli::print_out(&format!(
                         "ok: {} ({} steps)\n",
                         path.display(),

@@ -513,6 +513,71 @@ impl Planner<'_> {
     }
 }
 
+/// For `check`: steps whose own `timeout` is shorter than their fan-out over the whole
+/// rehearsal crowd takes at the rate limit, as `file:line:col: message`. Only literal
+/// selectors in the playbook's own file are looked at; `plan --sim` sees the rest.
+pub fn short_fan_out_timeouts(playbook: &Playbook) -> Vec<String> {
+    fn visit<'a>(
+        steps: &'a [Spanned<Step>],
+        found: &mut Vec<(&'a Spanned<Step>, usize)>,
+        crowd: &MeetingSeed,
+    ) {
+        for step in steps {
+            if step.included.is_some() {
+                continue;
+            }
+            if let Some(Body::Action { name, args, .. }) = step.body()
+                && step.timeout.is_some()
+                && let Ok(
+                    Action::Mute(crate::playbook::Selector::Match(wanted))
+                    | Action::Unmute(crate::playbook::Selector::Match(wanted)),
+                ) = Action::from_parts(name, args.to_json())
+                && wanted.all
+            {
+                let calls = crowd
+                    .participants
+                    .iter()
+                    .filter(|p| crate::playbook::selector::seed_matches(&wanted, p))
+                    .count();
+                found.push((step, calls));
+            }
+            for list in [&step.steps, &step.rescue, &step.always]
+                .into_iter()
+                .flatten()
+            {
+                visit(&list.value, found, crowd);
+            }
+        }
+    }
+    let Some(crowd) = &playbook.doc.rehearsal else {
+        return Vec::new();
+    };
+    let rate = playbook
+        .doc
+        .defaults
+        .rate_limit
+        .unwrap_or(crate::playbook::DEFAULT_RATE_LIMIT);
+    let mut found = Vec::new();
+    visit(&playbook.doc.steps.value, &mut found, &crowd.value);
+    found
+        .into_iter()
+        .filter_map(|(step, calls)| {
+            let timeout = step.timeout.as_ref()?;
+            let takes = fan_out_time(calls, rate)?;
+            (timeout.value.signed() < takes).then(|| {
+                format!(
+                    "{}:{}:{}: timeout {} is shorter than the {} its {calls} calls to the rehearsal's participants take at {rate} a minute",
+                    playbook.file.name(),
+                    timeout.pos.line,
+                    timeout.pos.column,
+                    timeout.value,
+                    human(takes)
+                )
+            })
+        })
+        .collect()
+}
+
 /// How long `calls` calls to one API take at `per_minute` (none for no limit).
 pub fn fan_out_time(calls: usize, per_minute: u32) -> Option<SignedDuration> {
     (per_minute > 0 && calls > 1)

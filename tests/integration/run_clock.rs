@@ -341,6 +341,19 @@ async fn plan_estimates_a_fan_out_from_the_rehearsal_and_warns_of_a_short_timeou
         "{}",
         output.stdout
     );
+    // `check` warns of the same from the rehearsal's list, and passes the playbook.
+    let output = Run::command(&["check", "playbook.yaml"])
+        .file("playbook.yaml", &playbook)
+        .output()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stderr.contains(
+            "warning: playbook.yaml:8:14: timeout 30s is shorter than the 3m 20s its 300 calls"
+        ),
+        "{}",
+        output.transcript()
+    );
 }
 
 /// One rehearsal's every output: stdout, the request log and both reports.
