@@ -25,9 +25,27 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn is_virtual(&self) -> bool {
         false
     }
+
+    /// Resolves once the clock reads `at`, without moving it: for watching a deadline
+    /// while others wait. On virtual time, waits that cross `at` stop there first, so
+    /// the watcher sees the very instant.
+    fn reached(&self, at: Timestamp) -> Wait {
+        self.sleep_until(at)
+    }
 }
 
 pub type SharedClock = Arc<dyn Clock>;
+
+/// The clock of a run: virtual time when `fast_forward`, else the system's; with
+/// `start`, it reads that instant when the run begins (`run --sim --start`), and runs
+/// on from there, virtually or in real time.
+pub fn for_run(fast_forward: bool, start: Option<Timestamp>) -> SharedClock {
+    match (fast_forward, start) {
+        (true, start) => VirtualClock::starting_at(start.unwrap_or_else(Timestamp::now)),
+        (false, Some(start)) => SystemClock::starting_at(start),
+        (false, None) => SystemClock::shared(),
+    }
+}
 
 /// The system clock, plus an offset that [`Clock::advance`] moves forward.
 #[derive(Debug, Default)]
@@ -38,6 +56,14 @@ pub struct SystemClock {
 impl SystemClock {
     pub fn shared() -> SharedClock {
         Arc::new(SystemClock::default())
+    }
+
+    /// The system clock moved so that it reads `at` now, and runs on in real time.
+    pub fn starting_at(at: Timestamp) -> SharedClock {
+        let offset = at.duration_since(Timestamp::now());
+        Arc::new(SystemClock {
+            offset_nanos: AtomicI64::new(i64::try_from(offset.as_nanos()).unwrap_or(i64::MAX)),
+        })
     }
 }
 
@@ -75,48 +101,103 @@ impl Clock for SystemClock {
 /// waits, jumping straight to the end of the wait.
 #[derive(Debug)]
 pub struct VirtualClock {
-    now: Mutex<Timestamp>,
+    inner: Arc<VirtualTime>,
+}
+
+#[derive(Debug)]
+struct VirtualTime {
+    /// The time, and a way for [`Clock::reached`] to hear it move.
+    now: tokio::sync::watch::Sender<Timestamp>,
+    /// Instants someone watches for: a wait that crosses one stops there first.
+    stops: Mutex<Vec<Timestamp>>,
+}
+
+impl VirtualTime {
+    fn now(&self) -> Timestamp {
+        *self.now.borrow()
+    }
+
+    /// Moves the time to `at` if that is later.
+    fn move_to(&self, at: Timestamp) {
+        self.now.send_if_modified(|now| {
+            let later = at > *now;
+            if later {
+                *now = at;
+            }
+            later
+        });
+    }
+
+    /// The first watched instant after now and before `at`.
+    fn next_stop(&self, at: Timestamp) -> Option<Timestamp> {
+        let now = self.now();
+        self.stops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .filter(|s| *s > now && *s < at)
+            .min()
+    }
 }
 
 impl VirtualClock {
     pub fn starting_now() -> Arc<VirtualClock> {
-        Arc::new(VirtualClock {
-            now: Mutex::new(Timestamp::now()),
-        })
+        VirtualClock::starting_at(Timestamp::now())
     }
 
     pub fn starting_at(at: Timestamp) -> Arc<VirtualClock> {
         Arc::new(VirtualClock {
-            now: Mutex::new(at),
+            inner: Arc::new(VirtualTime {
+                now: tokio::sync::watch::Sender::new(at),
+                stops: Mutex::new(Vec::new()),
+            }),
         })
     }
 }
 
 impl Clock for VirtualClock {
     fn now(&self) -> Timestamp {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.now()
     }
 
     fn advance(&self, by: SignedDuration) {
         if by.is_positive() {
-            let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-            *now = now.checked_add(by).unwrap_or(Timestamp::MAX);
+            let now = self.inner.now();
+            self.inner
+                .move_to(now.checked_add(by).unwrap_or(Timestamp::MAX));
         }
     }
 
     fn sleep_until(&self, at: Timestamp) -> Wait {
-        {
-            let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-            if at > *now {
-                *now = at;
+        let time = Arc::clone(&self.inner);
+        Box::pin(async move {
+            // Stop at each watched instant on the way and let its watcher act first.
+            while let Some(stop) = time.next_stop(at) {
+                time.move_to(stop);
+                tokio::task::yield_now().await;
             }
-        }
-        // Let other tasks (the in-process emulator) run, as a real wait would.
-        Box::pin(tokio::task::yield_now())
+            time.move_to(at);
+            // Let other tasks (the in-process emulator) run, as a real wait would.
+            tokio::task::yield_now().await;
+        })
     }
 
     fn is_virtual(&self) -> bool {
         true
+    }
+
+    fn reached(&self, at: Timestamp) -> Wait {
+        let mut stops = self.inner.stops.lock().unwrap_or_else(|e| e.into_inner());
+        if !stops.contains(&at) {
+            stops.push(at);
+        }
+        drop(stops);
+        let mut moved = self.inner.now.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the clock, which outlives the run.
+            let _ = moved.wait_for(|now| *now >= at).await;
+        })
     }
 }
 
@@ -151,5 +232,19 @@ mod tests {
             "never backwards"
         );
         assert!(real.elapsed() < std::time::Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn a_virtual_wait_stops_at_a_watched_instant() {
+        let start: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+        let clock = VirtualClock::starting_at(start);
+        let deadline = start + SignedDuration::from_hours(1);
+        let reached = clock.reached(deadline);
+        let seen = tokio::select! {
+            biased;
+            () = reached => clock.now(),
+            () = clock.sleep_until(start + SignedDuration::from_hours(2)) => clock.now(),
+        };
+        assert_eq!(seen, deadline, "the watcher sees the instant itself");
     }
 }

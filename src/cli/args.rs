@@ -168,6 +168,20 @@ pub struct RunArgs {
     #[arg(long)]
     pub fast_forward: bool,
 
+    /// With --sim: start the rehearsal's clock at this instant instead of now, so that
+    /// wall-clock cues behave the same whenever it runs: 2026-11-22T09:50:00+08:00,
+    /// 2026-11-22T09:50 or 09:50 (in the playbook's time zone). With --fast-forward the
+    /// virtual clock starts there; without, the clock is set to it and runs in real time.
+    #[arg(long, value_name = "TIME", requires = "sim")]
+    pub start: Option<String>,
+
+    /// When the whole run must be over: +2h (after the run's first start, also when
+    /// resumed), 10:30, 2026-11-22T10:30 or an RFC 3339 instant. Past it the current
+    /// step stops, `always` steps run, and emcee exits 1. Overrides the playbook's
+    /// `deadline`.
+    #[arg(long, value_name = "TIME")]
+    pub deadline: Option<String>,
+
     /// Write a report when the run ends, whatever its outcome: json=PATH or junit=PATH
     /// (one test case per step). Repeatable. `{run_id}` and `{date}` (the run's start
     /// date) in PATH are filled in, so that runs do not overwrite each other's reports.

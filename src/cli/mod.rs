@@ -146,6 +146,8 @@ impl TryFrom<args::RunArgs> for RunOptions {
             reports: args.reports,
             resume: args.resume,
             rate_limit: args.rate_limit,
+            deadline: args.deadline,
+            start: args.start,
             progress: match args.progress {
                 args::ProgressArg::Auto => Progress::Auto,
                 args::ProgressArg::Always => Progress::Always,

@@ -49,6 +49,9 @@ struct Outcome {
     kind: &'static str,
     steps: usize,
     problems: Vec<Diagnostic>,
+    /// Not problems, but worth a look: fan-outs whose own `timeout` is shorter than the
+    /// rate limit lets them take.
+    warnings: Vec<String>,
 }
 
 /// Checks each file; writes problems and good files in the chosen format. Exit 0 when
@@ -85,12 +88,18 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 {
                     problems.extend(diagnostics(error)?);
                 }
+                let warnings = if problems.is_empty() {
+                    crate::plan::timeline::short_fan_out_timeouts(&loaded)
+                } else {
+                    Vec::new()
+                };
                 Outcome {
                     order,
                     path,
                     kind: "playbook",
                     steps: loaded.walk().len(),
                     problems,
+                    warnings,
                 }
             }
             Err(error) => Outcome {
@@ -99,6 +108,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 kind: "playbook",
                 steps: 0,
                 problems: diagnostics(error)?,
+                warnings: Vec::new(),
             },
         };
         outcomes.push(outcome);
@@ -118,6 +128,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                     kind: "fragment",
                     steps: loaded.walk().len().saturating_sub(1),
                     problems,
+                    warnings: Vec::new(),
                 }
             }
             Err(error) => Outcome {
@@ -126,6 +137,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 kind: "fragment",
                 steps: 0,
                 problems: diagnostics(error)?,
+                warnings: Vec::new(),
             },
         };
         outcomes.push(outcome);
@@ -136,9 +148,18 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
         CheckFormat::Human => human(&outcomes, failed, options.color)?,
         CheckFormat::Github => {
             let mut out = String::new();
-            for problem in outcomes.iter().flat_map(|o| &o.problems) {
-                out.push_str(&github_annotation(problem));
-                out.push('\n');
+            for outcome in outcomes {
+                for problem in &outcome.problems {
+                    out.push_str(&github_annotation(problem));
+                    out.push('\n');
+                }
+                for warning in &outcome.warnings {
+                    out.push_str(&format!(
+                        "::warning file={},title=emcee check::{}\n",
+                        outcome.path.display().to_string().replace(',', "%2C"),
+                        warning.replace('%', "%25").replace('\n', "%0A")
+                    ));
+                }
             }
             crate::cli::print_out(&out)?;
         }
@@ -171,6 +192,9 @@ fn diagnostics(error: Error) -> Result<Vec<Diagnostic>, Error> {
 
 fn human(outcomes: &[Outcome], failed: usize, color: bool) -> Result<(), Error> {
     for outcome in outcomes {
+        for warning in &outcome.warnings {
+            eprintln!("warning: {}", crate::report::printable(warning));
+        }
         if outcome.problems.is_empty() {
             let kind = if outcome.kind == "fragment" {
                 ", a fragment"
@@ -281,7 +305,7 @@ pub fn github_annotation(problem: &Diagnostic) -> String {
 }
 
 /// The `--format json` document, stable for tools to read:
-/// `{"files": [{"file", "kind", "steps", "ok"}], "problems": [{"file", "line",
+/// `{"files": [{"file", "kind", "steps", "ok", "warnings"}], "problems": [{"file", "line",
 /// "column", "end": {"line", "column"}, "severity", "message", "help"}]}`. Lines and
 /// columns are 1-based, columns count characters, `end` is exclusive, `severity` is
 /// "error", and `help` is null when there is none. `kind` is "playbook" or "fragment".
@@ -294,6 +318,7 @@ fn json_report(outcomes: &[Outcome]) -> serde_json::Value {
                 "kind": o.kind,
                 "steps": o.steps,
                 "ok": o.problems.is_empty(),
+                "warnings": o.warnings,
             })
         })
         .collect();

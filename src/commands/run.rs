@@ -9,7 +9,7 @@ use std::time::Instant;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 use crate::error::{Diagnostic, Error, ExitCode};
 use crate::mmc::{self, Client, Credentials};
 use crate::playbook::{self, DEFAULT_TIMEOUT, Playbook, RetrySpec};
@@ -55,6 +55,10 @@ pub struct RunOptions {
     pub resume: Option<String>,
     /// Where locks and journals go; the user's state directory when absent.
     pub state_dir: Option<PathBuf>,
+    /// `--deadline`: when the whole run must be over; the playbook's when absent.
+    pub deadline: Option<String>,
+    /// With `sim`: the instant the rehearsal's clock starts at (`--start`).
+    pub start: Option<String>,
     /// Calls per minute per API (0: none); the playbook's, or 90, when absent.
     pub rate_limit: Option<u32>,
     /// Reports to write at the end, whatever the outcome.
@@ -91,11 +95,6 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
             "--fast-forward needs --sim: only a rehearsal can skip waiting".into(),
         ));
     }
-    let clock: SharedClock = if options.fast_forward {
-        crate::clock::VirtualClock::starting_now()
-    } else {
-        SystemClock::shared()
-    };
     let zone = match &doc.timezone {
         Some(name) => jiff::tz::TimeZone::get(&name.value).map_err(|e| {
             Error::from(Diagnostic::new(
@@ -106,6 +105,8 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         })?,
         None => jiff::tz::TimeZone::system(),
     };
+    let start = crate::plan::cue::start_option(options.start.as_deref(), options.sim, &zone)?;
+    let clock: SharedClock = crate::clock::for_run(options.fast_forward, start);
     let secrets = Secrets::new(options.sim);
     let engine = Engine::new(Arc::clone(&secrets), Arc::clone(&clock));
     let invalid = |pos: crate::yaml::Pos, message: String| -> Error {
@@ -264,6 +265,8 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     };
     // A resumed run keeps its first start, so that `+15m` cues keep their meaning.
     let run_start = resumed.as_ref().map_or(started_at, |r| r.started);
+    let deadline =
+        crate::run::Deadline::resolve(options.deadline.as_deref(), &playbook, run_start, &zone)?;
     let run_id = format!(
         "{}-{meeting_id}-{}",
         started_at.strftime("%Y%m%dT%H%M%SZ"),
@@ -349,7 +352,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     let timeline = crate::run::Timeline {
         clock: Arc::clone(&clock),
         start: run_start,
-        zone,
+        zone: zone.clone(),
     };
     let mut executor = Executor::new(
         Arc::clone(&client),
@@ -361,6 +364,7 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         timeline,
     );
     executor.select(selection);
+    executor.deadline(deadline);
     let interrupt = crate::run::interrupt::Interrupt::new();
     let listening = interrupt.listen()?;
     executor.interrupt_with(Arc::clone(&interrupt));
@@ -386,7 +390,9 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     reports.write(&report_targets, &secrets)?;
     if let Some(handle) = rehearsal {
         if let Some(path) = &options.sim_requests {
-            let log = secrets.to_json(&handle.requests(), true);
+            let mut requests = serde_json::to_value(handle.requests()).unwrap_or_default();
+            report::varying_instants(&mut requests, &["received"]);
+            let log = secrets.to_json(&requests, true);
             crate::report::atomic::write(path, &(log + "\n"))
                 .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         }
@@ -394,8 +400,9 @@ pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
             let text = match options.log_format {
                 // JSON lines stay JSON lines: the final state is one more object.
                 LogFormat::Json => {
-                    let event =
+                    let mut event =
                         serde_json::json!({"event": "rehearsal_finished", "meeting": meeting});
+                    report::varying_instants(&mut event, &["end_time"]);
                     secrets.to_json(&event, false) + "\n"
                 }
                 LogFormat::Text => report::printable_lines(&secrets.redact(&final_state(&meeting))),

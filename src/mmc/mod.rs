@@ -125,6 +125,8 @@ pub struct Client {
     calls: AtomicU32,
     /// Calls per minute per API, shared by every call of the run.
     limiter: Option<Limiter>,
+    /// Calls per minute per API the limiter lets through; 0 for no limit.
+    per_minute: u32,
     on_secret: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
@@ -175,6 +177,7 @@ impl Client {
             connected: AtomicBool::new(false),
             calls: AtomicU32::new(0),
             limiter: None,
+            per_minute: 0,
             on_secret,
         })
     }
@@ -182,6 +185,7 @@ impl Client {
     /// Limits calls to `per_minute` per API (path), with bursts of as many; 0 for none.
     /// The gateway allows about 100 a minute per API and answers 429 beyond.
     pub fn with_rate_limit(mut self, per_minute: u32) -> Client {
+        self.per_minute = per_minute;
         self.limiter = std::num::NonZeroU32::new(per_minute).map(|n| {
             governor::RateLimiter::hashmap_with_clock(
                 governor::Quota::per_minute(n),
@@ -208,6 +212,11 @@ impl Client {
                 .unwrap_or(Timestamp::MAX);
             self.clock.sleep_until(at).await;
         }
+    }
+
+    /// Calls per minute per API this client allows itself; 0 for no limit.
+    pub fn rate_limit(&self) -> u32 {
+        self.per_minute
     }
 
     pub fn meeting_id(&self) -> &str {

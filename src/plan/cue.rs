@@ -66,6 +66,26 @@ impl Cue {
     }
 }
 
+/// `run --sim --start TIME`: the instant a rehearsal's clock starts at, read like a cue
+/// against the real time now. Only a rehearsal can pretend to start at another time.
+pub fn start_option(
+    text: Option<&str>,
+    sim: bool,
+    zone: &TimeZone,
+) -> Result<Option<Timestamp>, crate::error::Error> {
+    use crate::error::Error;
+    let Some(text) = text else { return Ok(None) };
+    if !sim {
+        return Err(Error::Usage(
+            "--start needs --sim: a real run starts when it is started".into(),
+        ));
+    }
+    text.parse::<Cue>()
+        .and_then(|cue| cue.resolve(Timestamp::now(), zone))
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("--start {text}: {e}")))
+}
+
 impl FromStr for Cue {
     type Err = String;
 

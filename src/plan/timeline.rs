@@ -55,12 +55,27 @@ pub struct Row {
     /// `--skip-tags`, `--start-at`, or a `when` the variables already decide.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// How long a fan-out takes at the rate limit, from the rehearsal's headcount.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub takes: Option<SignedDuration>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
     pub rows: Vec<Row>,
     pub warnings: Vec<String>,
+    /// The playbook's `deadline`, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<PlannedDeadline>,
+}
+
+/// When the whole run must be over.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedDeadline {
+    /// As written.
+    pub cue: String,
+    pub instant: Timestamp,
+    pub offset: SignedDuration,
 }
 
 pub const AT_RUN_TIME: &str = "(at run time)";
@@ -82,6 +97,8 @@ struct Planner<'a> {
     now: Timestamp,
     exact: bool,
     plan: Plan,
+    /// Calls per minute per API, for how long fan-outs take.
+    rate_limit: u32,
     cue_shown: bool,
     /// `--tags`, `--skip-tags`, `--start-at`, decided for each step as a run would.
     selection: &'a Selection,
@@ -120,6 +137,11 @@ pub fn plan(
         now: start,
         exact: true,
         plan: Plan::default(),
+        rate_limit: playbook
+            .doc
+            .defaults
+            .rate_limit
+            .unwrap_or(crate::playbook::DEFAULT_RATE_LIMIT),
         cue_shown: false,
         selection,
         started: selection.start_at.is_none(),
@@ -128,6 +150,7 @@ pub fn plan(
     };
     let mut vars = vars.clone();
     planner.steps(&playbook.doc.steps.value, "", 0, &mut vars);
+    planner.deadline(playbook);
     match planner.refused {
         Some(diagnostic) => Err(diagnostic),
         None => Ok(planner.plan),
@@ -219,6 +242,7 @@ impl Planner<'_> {
             target: None,
             calls: Vec::new(),
             skipped: Some(reason),
+            takes: None,
         });
     }
 
@@ -375,7 +399,11 @@ impl Planner<'_> {
                     target,
                     calls: action::info(action_name).map_or(Vec::new(), |info| info.calls.to_vec()),
                     skipped: None,
+                    takes: None,
                 });
+                if let (Some(rehearsal), Some(action)) = (self.rehearsal, &action) {
+                    self.fan_out(step, id, action, rehearsal);
+                }
                 self.advance(action.as_ref(), action_name);
 
                 if let Some(Action::Set(values)) = &action {
@@ -408,6 +436,7 @@ impl Planner<'_> {
                     target: None,
                     calls: Vec::new(),
                     skipped: None,
+                    takes: None,
                 });
                 let inherited = self.inherited_tags.len();
                 self.inherited_tags
@@ -456,6 +485,46 @@ impl Planner<'_> {
             None if name == "wait" || name == "wait_for" => self.exact = false,
             _ => {}
         }
+    }
+
+    /// A fan-out (one call per participant) over the rehearsal's crowd: how long its
+    /// calls take at the rate limit, the plan's time moved past them, and a warning when
+    /// the step's own `timeout` is shorter (a limit it inherits grows to fit at run time).
+    fn fan_out(&mut self, step: &Step, id: &str, action: &Action, rehearsal: &MeetingSeed) {
+        use crate::playbook::Selector;
+        let (Action::Mute(Selector::Match(wanted)) | Action::Unmute(Selector::Match(wanted))) =
+            action
+        else {
+            return;
+        };
+        if !wanted.all {
+            return;
+        }
+        let offset = self.now.duration_since(self.start);
+        let calls = rehearsal
+            .participants
+            .iter()
+            .filter(|p| p.joins_after.is_none_or(|d| d.signed() <= offset))
+            .filter(|p| p.leaves_after.is_none_or(|d| d.signed() > offset))
+            .filter(|p| crate::playbook::selector::seed_matches(wanted, p))
+            .count();
+        let Some(takes) = fan_out_time(calls, self.rate_limit) else {
+            return;
+        };
+        if let Some(row) = self.plan.rows.last_mut() {
+            row.takes = Some(takes);
+        }
+        if let Some(timeout) = &step.timeout
+            && timeout.value.signed() < takes
+        {
+            self.plan.warnings.push(format!(
+                "step {id}: its timeout {} is shorter than the {} its {calls} calls take at {} a minute",
+                timeout.value,
+                human(takes),
+                self.rate_limit
+            ));
+        }
+        self.now = self.now.checked_add(takes).unwrap_or(self.now);
     }
 
     /// Warns about people a step names who are not expected in the rehearsal by then.
@@ -549,6 +618,103 @@ fn human(offset: SignedDuration) -> String {
     crate::duration::human(offset.unsigned_abs())
 }
 
+impl Planner<'_> {
+    /// The deadline, and a warning for every step planned at or after it.
+    fn deadline(&mut self, playbook: &Playbook) {
+        let Some(cue) = &playbook.doc.deadline else {
+            return;
+        };
+        let Ok(instant) = cue.value.resolve(self.start, &self.zone) else {
+            return;
+        };
+        for row in &self.plan.rows {
+            let (When::At { instant: at, .. } | When::NotBefore { instant: at, .. }) = row.when;
+            if at >= instant {
+                self.plan.warnings.push(format!(
+                    "step {} {} is planned at or after the deadline {}: it will not run",
+                    row.id, row.name, cue.value
+                ));
+            }
+        }
+        self.plan.deadline = Some(PlannedDeadline {
+            cue: cue.value.to_string(),
+            instant,
+            offset: instant.duration_since(self.start),
+        });
+    }
+}
+
+/// For `check`: steps whose own `timeout` is shorter than their fan-out over the whole
+/// rehearsal crowd takes at the rate limit, as `file:line:col: message`. Only literal
+/// selectors in the playbook's own file are looked at; `plan --sim` sees the rest.
+pub fn short_fan_out_timeouts(playbook: &Playbook) -> Vec<String> {
+    fn visit<'a>(
+        steps: &'a [Spanned<Step>],
+        found: &mut Vec<(&'a Spanned<Step>, usize)>,
+        crowd: &MeetingSeed,
+    ) {
+        for step in steps {
+            if step.included.is_some() {
+                continue;
+            }
+            if let Some(Body::Action { name, args, .. }) = step.body()
+                && step.timeout.is_some()
+                && let Ok(
+                    Action::Mute(crate::playbook::Selector::Match(wanted))
+                    | Action::Unmute(crate::playbook::Selector::Match(wanted)),
+                ) = Action::from_parts(name, args.to_json())
+                && wanted.all
+            {
+                let calls = crowd
+                    .participants
+                    .iter()
+                    .filter(|p| crate::playbook::selector::seed_matches(&wanted, p))
+                    .count();
+                found.push((step, calls));
+            }
+            for list in [&step.steps, &step.rescue, &step.always]
+                .into_iter()
+                .flatten()
+            {
+                visit(&list.value, found, crowd);
+            }
+        }
+    }
+    let Some(crowd) = &playbook.doc.rehearsal else {
+        return Vec::new();
+    };
+    let rate = playbook
+        .doc
+        .defaults
+        .rate_limit
+        .unwrap_or(crate::playbook::DEFAULT_RATE_LIMIT);
+    let mut found = Vec::new();
+    visit(&playbook.doc.steps.value, &mut found, &crowd.value);
+    found
+        .into_iter()
+        .filter_map(|(step, calls)| {
+            let timeout = step.timeout.as_ref()?;
+            let takes = fan_out_time(calls, rate)?;
+            (timeout.value.signed() < takes).then(|| {
+                format!(
+                    "{}:{}:{}: timeout {} is shorter than the {} its {calls} calls to the rehearsal's participants take at {rate} a minute",
+                    playbook.file.name(),
+                    timeout.pos.line,
+                    timeout.pos.column,
+                    timeout.value,
+                    human(takes)
+                )
+            })
+        })
+        .collect()
+}
+
+/// How long `calls` calls to one API take at `per_minute` (none for no limit).
+pub fn fan_out_time(calls: usize, per_minute: u32) -> Option<SignedDuration> {
+    (per_minute > 0 && calls > 1)
+        .then(|| SignedDuration::from_secs_f64(calls as f64 * 60.0 / f64::from(per_minute)))
+}
+
 fn describe_cue(cue: &Cue, at: Timestamp, zone: &TimeZone) -> String {
     format!("{cue} ({})", at.to_zoned(zone.clone()).strftime("%H:%M:%S"))
 }
@@ -598,7 +764,14 @@ impl Plan {
                 after,
                 step,
                 row.action.unwrap_or("block").to_owned(),
-                row.target.clone().unwrap_or_default(),
+                match row.takes {
+                    Some(takes) => format!(
+                        "{} (≈ {})",
+                        row.target.clone().unwrap_or_default(),
+                        human(takes)
+                    ),
+                    None => row.target.clone().unwrap_or_default(),
+                },
                 calls,
             ]);
         }
@@ -618,6 +791,14 @@ impl Plan {
                 .collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
+        }
+        if let Some(deadline) = &self.deadline {
+            out.push_str(&format!(
+                "deadline: {} at {} ({} after start)\n",
+                deadline.cue,
+                deadline.instant.to_zoned(zone.clone()).strftime("%H:%M:%S"),
+                clock_offset(deadline.offset)
+            ));
         }
         for warning in &self.warnings {
             out.push_str(&format!("warning: {warning}\n"));

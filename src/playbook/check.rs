@@ -174,6 +174,7 @@ impl Checker<'_> {
         if let Some(retry) = &doc.defaults.retry {
             self.retry(retry);
         }
+        self.deadline();
         if let Some(rehearsal) = &doc.rehearsal {
             if rehearsal.id.is_some() || rehearsal.host_password.is_some() {
                 self.at(
@@ -193,6 +194,48 @@ impl Checker<'_> {
             self.at(doc.steps.pos, "the playbook has no steps");
         }
         self.steps(&doc.steps.value, &known);
+    }
+
+    /// A wall-clock deadline needs the zone; a step cued at or after the deadline (cues
+    /// of the same kind) could never run.
+    fn deadline(&mut self) {
+        let Some(deadline) = &self.playbook.doc.deadline else {
+            return;
+        };
+        if deadline.needs_zone() && self.playbook.doc.timezone.is_none() {
+            self.at(
+                deadline.pos,
+                format!(
+                    "deadline {} is a wall-clock time, but the playbook has no `timezone`",
+                    deadline.value
+                ),
+            )
+            .help =
+                Some("add `timezone: Asia/Shanghai` (or your zone) at the top, or use +2h".into());
+        }
+        // Top-level steps: they are the playbook's own cues, in its own file.
+        let late: Vec<(Pos, String)> = self
+            .playbook
+            .doc
+            .steps
+            .value
+            .iter()
+            .filter_map(|step| step.at.as_ref())
+            .filter(|at| same_kind(&at.value, &deadline.value))
+            .filter(|at| !comes_before(&at.value, &deadline.value))
+            .map(|at| {
+                (
+                    at.pos,
+                    format!(
+                        "cue {} is not before the deadline {} (line {}): the step could never run",
+                        at.value, deadline.value, deadline.pos.line
+                    ),
+                )
+            })
+            .collect();
+        for (pos, message) in late {
+            self.at(pos, message);
+        }
     }
 
     fn retry(&mut self, retry: &Spanned<super::RetrySpec>) {

@@ -55,6 +55,11 @@ pub struct PlaybookDoc {
     /// Settings every step inherits.
     #[serde(default)]
     pub defaults: Defaults,
+    /// When the whole run must be over, in the forms of a step's `at` (`+2h` counts from
+    /// the run's first start, also when resumed). Past it the current step stops, the
+    /// `always` steps run, and the run fails. `--deadline` overrides it.
+    #[serde(default)]
+    pub deadline: Option<Spanned<crate::plan::Cue>>,
     /// The cues, run in order.
     #[schemars(length(min = 1))]
     pub steps: Spanned<Vec<Spanned<Step>>>,

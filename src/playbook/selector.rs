@@ -180,6 +180,28 @@ impl<'de> Deserialize<'de> for Selector {
     }
 }
 
+/// Whether a rehearsal participant fits a selector, as far as a plan can tell (ids are
+/// given only when the emulator starts): for estimates before a run.
+pub fn seed_matches(wanted: &SelectorMatch, seed: &crate::sim::ParticipantSeed) -> bool {
+    use crate::sim::Role;
+    wanted
+        .name
+        .as_ref()
+        .is_none_or(|n| fold_name(n) == fold_name(&seed.name))
+        && wanted
+            .phone
+            .as_ref()
+            .is_none_or(|p| seed.phone.as_ref() == Some(p))
+        && wanted.role.is_none_or(|r| {
+            matches!(
+                (r, seed.role),
+                (RoleMatch::Host, Role::Host)
+                    | (RoleMatch::Cohost, Role::Cohost)
+                    | (RoleMatch::Guest, Role::Guest)
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

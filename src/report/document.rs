@@ -161,8 +161,8 @@ impl Listener for ReportBuilder {
                 ..
             } => {
                 report.version = 1;
-                report.run_id = run_id.clone();
-                report.started = started.clone();
+                report.run_id = super::varying(run_id.clone());
+                report.started = varying_instant(started);
                 report.file = file.clone();
                 report.playbook = playbook.clone();
                 report.meeting = meeting.clone();
@@ -235,7 +235,9 @@ impl Listener for ReportBuilder {
                     continued,
                     retries: *count,
                     retry_reasons: reasons,
-                    elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                    elapsed_ms: super::varying(
+                        u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                    ),
                     started: known(started),
                     finished: known(finished),
                     detail: detail.clone(),
@@ -246,11 +248,25 @@ impl Listener for ReportBuilder {
             Event::Cue(cue) => report.cues.push(cue.clone()),
             Event::RunFinished { summary } => {
                 report.success = summary.success;
-                report.finished = known(&summary.finished);
-                report.summary = Some(summary.clone());
+                let finished = varying_instant(&summary.finished);
+                report.finished = known(&finished);
+                report.summary = Some(Summary {
+                    elapsed: super::varying(summary.elapsed),
+                    finished,
+                    ..summary.clone()
+                });
             }
             _ => {}
         }
+    }
+}
+
+/// An RFC 3339 instant of the run, or its placeholder in deterministic output (an
+/// empty field, from an older journal, stays empty).
+fn varying_instant(text: &str) -> String {
+    match text.parse::<jiff::Timestamp>() {
+        Ok(at) => format!("{:.3}", super::varying(at)),
+        Err(_) => text.to_owned(),
     }
 }
 

@@ -51,6 +51,9 @@ impl<W: Write + Send> Listener for JsonLines<W> {
                     summary.remove("elapsed");
                     summary.remove("finished");
                 }
+                if let Some(Value::String(id)) = map.get_mut("run_id") {
+                    *id = super::varying(std::mem::take(id));
+                }
             } else {
                 map.insert(
                     "ts".into(),
@@ -58,6 +61,7 @@ impl<W: Write + Send> Listener for JsonLines<W> {
                 );
             }
         }
+        super::varying_instants(&mut value, &["started"]);
         let text = self.secrets.to_json(&value, false);
         let _ = writeln!(self.out, "{text}");
         let _ = self.out.flush();

@@ -57,7 +57,8 @@ pub struct Timeline {
 impl Timeline {
     /// An instant as output shows it: RFC 3339 with milliseconds in the playbook's zone.
     pub fn show(&self, at: jiff::Timestamp) -> String {
-        at.to_zoned(self.zone.clone())
+        crate::report::varying(at)
+            .to_zoned(self.zone.clone())
             .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
             .to_string()
     }
@@ -69,9 +70,69 @@ pub struct StepCtx {
     pub name: String,
     pub retry: RetrySpec,
     pub retries: u32,
-    /// When the step's time limit runs out, if it has one: a longer `Retry-After` is
-    /// not waited for.
-    pub deadline: Option<tokio::time::Instant>,
+    /// The step's time limit (a longer `Retry-After` is not waited for), which a fan-out may raise once it knows how many calls it
+    /// makes; shared with the executor's timer.
+    pub limit: StepLimit,
+}
+
+/// A step's time limit: when it runs out, how long it is, and whether it is inherited
+/// (only an inherited limit grows with a fan-out; a step's own `timeout` is kept).
+#[derive(Debug, Clone, Default)]
+pub struct StepLimit(Arc<std::sync::Mutex<Option<Limit>>>);
+
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    at: tokio::time::Instant,
+    length: Dur,
+    /// How much a fan-out added.
+    added: Duration,
+    default: bool,
+}
+
+impl Limit {
+    /// The whole limit, as messages say it.
+    fn shown(&self) -> String {
+        if self.added.is_zero() {
+            self.length.to_string()
+        } else {
+            crate::duration::human(self.length.std() + self.added)
+        }
+    }
+}
+
+impl StepLimit {
+    fn new(length: Option<Dur>, default: bool) -> StepLimit {
+        StepLimit(Arc::new(std::sync::Mutex::new(length.map(|length| {
+            Limit {
+                at: tokio::time::Instant::now() + length.std(),
+                length,
+                added: Duration::ZERO,
+                default,
+            }
+        }))))
+    }
+
+    fn get(&self) -> Option<Limit> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lengthens a default limit by `by`: the time `by` calls take at the rate limit.
+    pub fn extend_default(&self, by: Duration) -> bool {
+        let mut limit = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match limit.as_mut() {
+            Some(limit) if limit.default && !by.is_zero() => {
+                limit.at += by;
+                limit.added += by;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When the limit runs out now, if there is one.
+    pub fn at(&self) -> Option<tokio::time::Instant> {
+        self.get().map(|l| l.at)
+    }
 }
 
 pub struct Executor<'a> {
@@ -92,6 +153,8 @@ pub struct Executor<'a> {
     interrupt: std::sync::Arc<super::interrupt::Interrupt>,
     /// How many `always` lists are running: they run even after an interrupt.
     in_always: usize,
+    /// When the whole run must be over.
+    deadline: Option<super::Deadline>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -127,6 +190,7 @@ impl<'a> Executor<'a> {
             inherited_tags: Vec::new(),
             interrupt: super::interrupt::Interrupt::new(),
             in_always: 0,
+            deadline: None,
         }
     }
 
@@ -180,6 +244,19 @@ impl<'a> Executor<'a> {
             .map(|_| interrupted_failure(&self.interrupt))
     }
 
+    /// The run's deadline: past it, steps stop and only `always` steps still start.
+    pub fn deadline(&mut self, deadline: Option<super::Deadline>) {
+        self.deadline = deadline;
+    }
+
+    /// The failure to stop with, once the deadline has passed.
+    fn past_deadline(&self) -> Option<StepFailure> {
+        self.deadline
+            .as_ref()
+            .filter(|d| self.timeline.clock.now() >= d.at)
+            .map(super::Deadline::failure)
+    }
+
     /// Which steps to take: `--tags`, `--skip-tags`, `--start-at`.
     pub fn select(&mut self, selection: crate::playbook::select::Selection) {
         self.started = selection.start_at.is_none();
@@ -194,9 +271,9 @@ impl<'a> Executor<'a> {
         id: String,
         cue: usize,
     ) -> Result<(), StepFailure> {
-        // Once interrupted, only `always` steps still start.
+        // Once interrupted or past the deadline, only `always` steps still start.
         if self.in_always == 0
-            && let Some(failure) = self.interrupted()
+            && let Some(failure) = self.interrupted().or_else(|| self.past_deadline())
         {
             return Err(failure);
         }
@@ -388,7 +465,7 @@ impl<'a> Executor<'a> {
             name: name.clone(),
             retry: step.retry.as_ref().map_or(self.defaults.retry, |r| r.value),
             retries: 0,
-            deadline: None,
+            limit: StepLimit::default(),
         };
         let result = match body {
             Body::Action {
@@ -403,30 +480,58 @@ impl<'a> Executor<'a> {
                     (None, "wait" | "wait_for") => None,
                     (None, _) => Some(self.defaults.timeout),
                 };
+                // Only an inherited limit grows with a fan-out: a step's own `timeout`
+                // is the limit someone chose for it.
+                let default = step.timeout.is_none();
+                ctx.limit = StepLimit::new(timeout, default);
+                let limit = ctx.limit.clone();
                 let interrupt = std::sync::Arc::clone(&self.interrupt);
                 let stoppable = self.in_always == 0;
-                ctx.deadline = timeout.map(|limit| tokio::time::Instant::now() + limit.std());
+                let deadline = self.deadline.clone().filter(|_| stoppable);
+                let reached = deadline.as_ref().map(|d| self.timeline.clock.reached(d.at));
                 let calls_before = self.client.calls();
                 let work = async {
-                    match timeout {
-                        Some(limit) => {
-                            match tokio::time::timeout(
-                                limit.std(),
-                                self.perform(action_name, args, &mut ctx),
-                            )
-                            .await
-                            {
-                                Ok(result) => result,
-                                Err(_) => Err(self.timed_out(limit, calls_before)),
+                    if limit.at().is_none() {
+                        return self.perform(action_name, args, &mut ctx).await;
+                    }
+                    let finished = {
+                        let perform = self.perform(action_name, args, &mut ctx);
+                        tokio::pin!(perform);
+                        loop {
+                            let at = limit.at().expect("a limit");
+                            tokio::select! {
+                                result = &mut perform => break Some(result),
+                                () = tokio::time::sleep_until(at) => {
+                                    // A fan-out may have lengthened the limit meanwhile.
+                                    if limit.at().is_some_and(|later| later > at) {
+                                        continue;
+                                    }
+                                    break None;
+                                }
                             }
                         }
-                        None => self.perform(action_name, args, &mut ctx).await,
+                    };
+                    match finished {
+                        Some(result) => result,
+                        None => {
+                            let length = limit
+                                .get()
+                                .map_or_else(|| self.defaults.timeout.to_string(), |l| l.shown());
+                            Err(self.timed_out(&length, calls_before))
+                        }
                     }
                 };
-                // An interrupt stops the step where it is, except in `always`.
+                // An interrupt or the deadline stops the step where it is, except in
+                // `always`. Both are looked at before the step goes on: a step that
+                // never waits must still be stoppable, and a virtual wait stopped at the
+                // deadline must not be carried on.
                 tokio::select! {
-                    result = work => result,
+                    biased;
+                    () = async { reached.expect("guarded").await }, if deadline.is_some() => {
+                        Err(deadline.as_ref().expect("guarded").failure())
+                    }
                     _ = interrupt.wait(), if stoppable => Err(interrupted_failure(&interrupt)),
+                    result = work => result,
                 }
             }
             Body::Block {
@@ -462,14 +567,15 @@ impl<'a> Executor<'a> {
                 }
                 self.in_always += 1;
                 let always_prefix = format!("{id}.always.");
-                let after = if self.interrupt.received().is_some() {
-                    // Interrupted: `always` steps get a bounded time.
+                let after = if self.interrupt.received().is_some() || self.past_deadline().is_some()
+                {
+                    // Interrupted or out of time: `always` steps get a bounded time.
                     let grace = super::interrupt::ALWAYS_GRACE;
                     match tokio::time::timeout(grace, self.steps(always, &always_prefix, cue)).await
                     {
                         Ok(result) => result,
                         Err(_) => Err(StepFailure::new(format!(
-                            "`always` steps did not finish within {grace:?} of the interrupt"
+                            "`always` steps did not finish within {grace:?} of the stop"
                         ))),
                     }
                 } else {
@@ -557,7 +663,7 @@ impl<'a> Executor<'a> {
 impl Executor<'_> {
     /// A step out of time. Out of time while calling an API that has never given a
     /// token means the API cannot be used (exit 3), like any other failure then.
-    fn timed_out(&self, limit: Dur, calls_before: u32) -> StepFailure {
+    fn timed_out(&self, limit: &str, calls_before: u32) -> StepFailure {
         let calling = self.client.calls() > calls_before;
         if calling && !self.client.connected() {
             StepFailure {
@@ -630,7 +736,9 @@ impl Executor<'_> {
             cue: at.value.to_string(),
             planned: this.timeline.show(planned),
             actual: this.timeline.show(actual),
-            late_ms: i64::try_from(actual.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
+            late_ms: crate::report::varying(
+                i64::try_from(actual.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
+            ),
             status,
         };
         if now > deadline {
@@ -665,12 +773,24 @@ impl Executor<'_> {
                 id: id.to_owned(),
                 name: name.clone(),
                 until: self.timeline.show(planned),
-                left: planned.duration_since(now).unsigned_abs(),
+                left: crate::report::varying(planned.duration_since(now).unsigned_abs()),
             });
             // Log in before the cue, so that the first call at the cue is not held up by
             // it; a failure here is reported by the step itself.
             let _ = self.client.connect().await;
-            self.sleep_until(planned).await;
+            // A cue after the deadline is waited for only until the deadline.
+            let stop = self
+                .deadline
+                .as_ref()
+                .filter(|_| self.in_always == 0)
+                .map(|d| d.at);
+            self.sleep_until(stop.map_or(planned, |s| s.min(planned)))
+                .await;
+            if self.in_always == 0
+                && let Some(failure) = self.past_deadline()
+            {
+                return Err(failure);
+            }
         }
         let cue = timing(self, self.timeline.clock.now(), CueStatus::OnTime);
         self.cues.push(cue.clone());

@@ -1,6 +1,7 @@
 //! Running a playbook: render the variables and credentials, connect (or start the
 //! emulator for `--sim`), execute the steps, and summarise.
 
+pub mod deadline;
 mod event;
 mod executor;
 pub mod interrupt;
@@ -8,6 +9,7 @@ pub mod lock;
 mod perform;
 mod retry;
 
+pub use deadline::Deadline;
 pub use event::{
     CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, Outcome, Place, StepId, Summary,
 };

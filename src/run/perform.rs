@@ -306,7 +306,7 @@ impl Executor<'_> {
         let client = std::sync::Arc::clone(&self.client);
         let clock = std::sync::Arc::clone(&self.timeline.clock);
         let spec = ctx.retry;
-        let deadline = ctx.deadline;
+        let deadline = ctx.limit.at();
         // Each retry is shown as it happens, before its wait.
         send_with_retry(&client, &request, &spec, &clock, deadline, |retry| {
             ctx.retries += 1;
@@ -466,6 +466,11 @@ impl Executor<'_> {
             ));
         }
         let total = targets.len();
+        // One call each, at the rate limit: the step's inherited time limit grows by as
+        // long as that takes, so that a fan-out over hundreds can finish.
+        if let Some(paced) = crate::plan::timeline::fan_out_time(total, self.client.rate_limit()) {
+            ctx.limit.extend_default(paced.unsigned_abs());
+        }
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(FANOUT));
         let (notes, mut heard) = tokio::sync::mpsc::unbounded_channel::<RetryNote>();
         let mut tasks = tokio::task::JoinSet::new();
@@ -479,7 +484,7 @@ impl Executor<'_> {
             let (request, spec, deadline, name) = (
                 Request::put(tail, body.clone()).participant(&target.pid),
                 ctx.retry,
-                ctx.deadline,
+                ctx.limit.at(),
                 target.name.clone(),
             );
             tasks.spawn(async move {
@@ -643,7 +648,7 @@ impl Executor<'_> {
             n => format!(
                 "lowered {n} hand{} in {}",
                 if n == 1 { "" } else { "s" },
-                waited(started.elapsed())
+                waited(crate::report::varying(started.elapsed()))
             ),
         };
         Ok((json!({"lowered": first, "rounds": rounds}), Some(detail)))
@@ -731,7 +736,7 @@ impl Executor<'_> {
             id: ctx.id.clone(),
             name: ctx.name.clone(),
             until: self.timeline.show(until),
-            left: until.duration_since(now).unsigned_abs(),
+            left: crate::report::varying(until.duration_since(now).unsigned_abs()),
         });
         self.sleep_until(until).await;
         Ok((json!({}), Some(what)))
@@ -749,8 +754,9 @@ impl Executor<'_> {
         loop {
             let roster = self.roster(ctx).await?;
             if self.satisfied(wait, &roster, pos)? {
-                let waited =
-                    crate::duration::human(clock.now().duration_since(started).unsigned_abs());
+                let waited = crate::duration::human(crate::report::varying(
+                    clock.now().duration_since(started).unsigned_abs(),
+                ));
                 return Ok((
                     roster.as_json(),
                     Some(format!("{} after {waited}", wait.describe())),
@@ -776,7 +782,7 @@ impl Executor<'_> {
                         wait.describe(),
                         self.timeline.show(deadline)
                     ),
-                    left: deadline.duration_since(now).unsigned_abs(),
+                    left: crate::report::varying(deadline.duration_since(now).unsigned_abs()),
                 });
             }
             let next = now

@@ -11,6 +11,7 @@ use crate::playbook::RetrySpec;
 pub struct Backoff {
     delays: backon::ExponentialBackoff,
     pub attempts: u32,
+    jitter: fastrand::Rng,
 }
 
 impl Backoff {
@@ -24,6 +25,7 @@ impl Backoff {
         Backoff {
             delays,
             attempts: spec.attempts,
+            jitter: jitter(crate::report::deterministic()),
         }
     }
 
@@ -31,12 +33,18 @@ impl Backoff {
     /// server's `Retry-After` wins over the computed delay.
     pub fn next(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
         let capped = self.delays.next()?;
-        Some(retry_after.unwrap_or_else(|| full_jitter(capped)))
+        Some(retry_after.unwrap_or_else(|| capped.mul_f64(self.jitter.f64())))
     }
 }
 
-fn full_jitter(cap: Duration) -> Duration {
-    cap.mul_f64(fastrand::f64())
+/// The source of jitter: seeded under `EMCEE_DETERMINISTIC`, so that two rehearsals
+/// wait alike.
+fn jitter(deterministic: bool) -> fastrand::Rng {
+    if deterministic {
+        fastrand::Rng::with_seed(0x0065_6d63_6565)
+    } else {
+        fastrand::Rng::new()
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +71,15 @@ mod tests {
             backoff.next(Some(Duration::from_secs(2))),
             Some(Duration::from_secs(2))
         );
+        // Seeded, two policies wait alike.
+        let twice: Vec<Vec<Duration>> = (0..2)
+            .map(|_| {
+                let mut backoff = Backoff::new(&spec);
+                backoff.jitter = jitter(true);
+                std::iter::from_fn(|| backoff.next(None)).collect()
+            })
+            .collect();
+        assert_eq!(twice[0], twice[1]);
         let mut none = Backoff::new(&RetrySpec {
             attempts: 1,
             ..spec

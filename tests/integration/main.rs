@@ -13,6 +13,7 @@ mod plan_command;
 mod playbook_model;
 mod run_actions;
 mod run_bad_input;
+mod run_clock;
 mod run_hostile;
 mod run_lock_scope;
 mod run_names;

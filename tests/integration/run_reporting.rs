@@ -154,6 +154,8 @@ async fn the_json_report_says_which_run_and_when_each_step_ran() {
     ))
     .arg("--report")
     .arg("json=report.json")
+    // Real run ids and times, which deterministic output replaces.
+    .env("EMCEE_DETERMINISTIC", "0")
     .against_keeping_dir(&emu)
     .await;
     assert_eq!(output.code, 0, "{}", output.transcript());
@@ -192,6 +194,7 @@ async fn the_json_report_says_which_run_and_when_each_step_ran() {
         "--state-dir",
         dir.path().join("state").to_str().unwrap(),
     ])
+    .env("EMCEE_DETERMINISTIC", "0")
     .output()
     .await;
     assert_eq!(rebuilt.code, 0, "{}", rebuilt.transcript());

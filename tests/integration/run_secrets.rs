@@ -208,6 +208,8 @@ async fn numeric_passwords_leave_numbers_and_documents_whole() {
             .arg("--sim-requests")
             .arg("requests.json")
             .env("PW", password)
+            // The wait's length is read below: real timings, not placeholders.
+            .env("EMCEE_DETERMINISTIC", "0")
             .output_with_dir()
             .await;
         assert_eq!(output.code, 0, "{}", output.transcript());

@@ -12,6 +12,8 @@ const HEAD: &str = "name: Timeline\nmeeting:\n  id: \"914044873\"\n  host_passwo
 /// Runs a playbook with --sim --fast-forward; the request log and JSON events come back.
 async fn rehearse(body: &str) -> (Output, Vec<Value>, Vec<Value>) {
     let output = Run::playbook(&format!("{HEAD}{body}"))
+        // The timeline itself is under test: real instants, not placeholders.
+        .env("EMCEE_DETERMINISTIC", "0")
         .arg("--sim")
         .arg("--fast-forward")
         .arg("--sim-requests")
