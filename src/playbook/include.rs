@@ -93,7 +93,7 @@ fn spec(file: &Arc<SourceFile>, args: &Spanned<Node>) -> Result<Spec, Diagnostic
 
 /// Most steps a playbook may hold once its includes are resolved: files that include
 /// others several times multiply, and 19 two-line files would otherwise make 786,431.
-pub const MAX_STEPS: usize = 10_000;
+pub const MAX_STEPS: usize = 50_000;
 /// Most files one include may go through, the playbook itself not counted.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// Most bytes all included files may hold together, a file counted each time it is

@@ -169,7 +169,7 @@ async fn includes_that_multiply_are_refused() {
     assert!(
         output
             .stderr
-            .contains("the playbook has more than 10000 steps once its includes are resolved"),
+            .contains("the playbook has more than 50000 steps once its includes are resolved"),
         "{}",
         output.transcript()
     );
