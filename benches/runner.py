@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Runner benchmarks, each measured against a baseline or a second size in the same run.
 
-  python3 benches/runner.py            (builds the release binaries first)
+  python3 benches/runner.py                 (builds the release binaries first)
+  python3 benches/runner.py --before REV    (also measures emcee as built from the commit REV,
+                                             in the same rounds: a change's cost as two ratios)
 
 1. Runner overhead: a playbook of 1,000 raise_hand/lower_hand steps against the
    emulator on loopback, versus a bare reqwest keep-alive loop (benches/baseline/loop.rs)
@@ -33,6 +35,21 @@ ROUNDS = int(os.environ.get("ROUNDS", "7"))
 def build():
     subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "emcee", "--example", "baseline_loop"],
                    cwd=ROOT, check=True)
+
+
+def build_before(rev):
+    """emcee as built from commit `rev`, in a detached worktree; its target directory is
+    kept under target/before so that a second measurement rebuilds only what changed."""
+    target = os.path.join(ROOT, "target", "before")
+    tree = tempfile.mkdtemp(prefix="emcee-before-")
+    subprocess.run(["git", "worktree", "add", "--detach", "--force", tree, rev], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "emcee"], cwd=tree, check=True,
+                       env=dict(os.environ, CARGO_TARGET_DIR=target))
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", tree], cwd=ROOT, check=True)
+    return os.path.join(target, "release", "emcee")
 
 
 def start_sim(seed_text, workdir):
@@ -76,7 +93,7 @@ def playbook_header(name):
             "steps:\n")
 
 
-def runner_overhead(workdir):
+def runner_overhead(workdir, before=None):
     seed = f"meetings:\n  - id: \"{MEETING}\"\n    host_password: {PASSWORD}\n    participants:\n      - {{ name: Alice, role: host }}\n      - {{ name: Bob }}\n"
     proc, url = start_sim(seed, workdir)
     try:
@@ -88,23 +105,31 @@ def runner_overhead(workdir):
             f.write(playbook_header("1000 hand calls") + steps)
         env = dict(os.environ, EMCEE_HOST_PASSWORD=PASSWORD, EMCEE_DETERMINISTIC="1")
         # The runner itself is measured: its own rate limit (90 calls a minute per API) is off.
-        emcee_cmd = [EMCEE, "run", path, "--endpoint", url, "--progress", "never", "--rate-limit", "0"]
+        args = [path, "--endpoint", url, "--progress", "never", "--rate-limit", "0"]
+        emcee_cmd = [EMCEE, "run"] + args
+        before_cmd = [before, "run"] + args if before else None
         base_cmd = [BASELINE, url, MEETING, PASSWORD, pid, "1000"]
         timed(emcee_cmd, env), timed(base_cmd)  # warm-up
+        if before_cmd:
+            timed(before_cmd, env)
         post(f"{url}/_sim/requests", method="DELETE")
-        emcee_times, base_times = [], []
+        emcee_times, before_times, base_times = [], [], []
         for _ in range(ROUNDS):
             emcee_times.append(timed(emcee_cmd, env))
+            if before_cmd:
+                before_times.append(timed(before_cmd, env))
             base_times.append(timed(base_cmd))
         log = get(f"{url}/_sim/requests")
-        per_round = len(log) / (2 * ROUNDS)
-        e, b = statistics.median(emcee_times), statistics.median(base_times)
-        # Each round runs the two back to back: the ratio within a round is robust to the
+        per_round = len(log) / ((3 if before_cmd else 2) * ROUNDS)
+
+        # Each round runs them back to back: the ratio within a round is robust to the
         # machine's load drifting between rounds.
-        ratios = sorted(x / y for x, y in zip(emcee_times, base_times))
-        return {"emcee_s": e, "baseline_s": b, "ratio": statistics.median(ratios),
-                "ratio_low": ratios[len(ratios) // 4], "ratio_high": ratios[(3 * len(ratios)) // 4],
-                "calls_per_run": per_round}
+        def summary(times):
+            ratios = sorted(x / y for x, y in zip(times, base_times))
+            return {"s": statistics.median(times), "ratio": statistics.median(ratios),
+                    "ratio_low": ratios[len(ratios) // 4], "ratio_high": ratios[(3 * len(ratios)) // 4]}
+        return {"emcee": summary(emcee_times), "before": summary(before_times) if before_cmd else None,
+                "baseline_s": statistics.median(base_times), "calls_per_run": per_round}
     finally:
         proc.terminate()
         proc.wait()
@@ -173,18 +198,28 @@ def check_bench(workdir):
 def main():
     if "--no-build" not in sys.argv:
         build()
+    before_rev = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
+    before = build_before(before_rev) if before_rev else None
     cores = os.cpu_count()
     with tempfile.TemporaryDirectory() as workdir:
-        overhead = runner_overhead(workdir)
+        overhead = runner_overhead(workdir, before)
         lower = lower_all_hands(workdir)
         checks = check_bench(workdir)
-    print(f"`python3 benches/runner.py`, {cores} cores, {ROUNDS} rounds\n")
+    command = "python3 benches/runner.py" + (f" --before {before_rev}" if before_rev else "")
+    print(f"`{command}`, {cores} cores, {ROUNDS} rounds\n")
     print("Runner overhead (1,000 hand steps, whole process):\n")
-    print("| | wall time (median) |\n| --- | ---: |")
-    print(f"| emcee run | {overhead['emcee_s'] * 1000:.0f} ms |")
-    print(f"| bare reqwest keep-alive loop | {overhead['baseline_s'] * 1000:.0f} ms |")
-    print(f"| ratio (median of the rounds' ratios) | {overhead['ratio']:.2f} |")
-    print(f"| ratio, middle half of the rounds | {overhead['ratio_low']:.2f} to {overhead['ratio_high']:.2f} |")
+    print("| | wall time (median) | ratio to the loop (median of the rounds') | middle half of the rounds |")
+    print("| --- | ---: | ---: | ---: |")
+    rows = [("emcee run", overhead["emcee"])]
+    if overhead["before"]:
+        rows.append((f"emcee run, built from {before_rev}", overhead["before"]))
+    for label, row in rows:
+        print(f"| {label} | {row['s'] * 1000:.0f} ms | {row['ratio']:.2f} | "
+              f"{row['ratio_low']:.2f} to {row['ratio_high']:.2f} |")
+    print(f"| bare reqwest keep-alive loop | {overhead['baseline_s'] * 1000:.0f} ms | 1 | |")
+    if overhead["before"]:
+        print(f"\nNow against {before_rev}: the median ratio is "
+              f"{overhead['emcee']['ratio'] / overhead['before']['ratio']:.3f} times the earlier one.")
     print(f"\nHTTP calls per run (both): {overhead['calls_per_run']:.0f}\n")
     print("lower_all_hands, 1,000 online, 600 hands up (calls from the emulator's request log):\n")
     for call, n in sorted(lower["calls"].items()):
