@@ -94,7 +94,7 @@ impl Diagnostic {
             annotation = annotation.label(label.as_str());
         }
         // Messages may quote text from outside (names, API answers): shown escaped.
-        let message = crate::report::printable(&self.message);
+        let message = crate::printable::printable(&self.message);
         let mut group = Level::ERROR.primary_title(message.as_ref()).element(
             Snippet::source(self.file.text())
                 .path(self.file.name())
@@ -178,7 +178,7 @@ impl Error {
             }
             other => {
                 let shown =
-                    |text: &dyn fmt::Display| crate::report::printable_lines(&text.to_string());
+                    |text: &dyn fmt::Display| crate::printable::printable_lines(&text.to_string());
                 let mut out = format!("error: {}\n", shown(other));
                 let mut source = std::error::Error::source(other);
                 while let Some(cause) = source {
