@@ -49,10 +49,11 @@ fn registered() -> std::sync::MutexGuard<'static, Vec<Arc<Secrets>>> {
 pub fn redact_all(text: &str) -> String {
     let registered = registered();
     // Nearly every line holds no secret: nothing to gather then.
-    if !registered
-        .iter()
-        .any(|secrets| read(&secrets.masked).iter().any(|v| text.contains(v.as_str())))
-    {
+    if !registered.iter().any(|secrets| {
+        read(&secrets.masked)
+            .iter()
+            .any(|v| text.contains(v.as_str()))
+    }) {
         return text.to_owned();
     }
     let mut values: Vec<String> = Vec::new();

@@ -62,7 +62,10 @@ pub fn human_bytes(bytes: u64) -> String {
 #[derive(Debug)]
 pub enum ReadError {
     /// The file could not be read, or is larger than the cap.
-    Unreadable { path: PathBuf, source: std::io::Error },
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     NotUtf8(NotUtf8),
 }
 

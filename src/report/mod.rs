@@ -12,11 +12,11 @@ pub mod placeholders;
 pub mod replay;
 mod terminal;
 
+pub use crate::printable::{printable, printable_lines}; // moved: re-export until the branches are merged
 pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};
 pub use journal::Journal;
 pub use json_lines::JsonLines;
 pub use lines::Lines;
-pub use crate::printable::{printable, printable_lines}; // moved: re-export until the branches are merged
 pub use terminal::Terminal;
 
 use crate::run::{Event, Outcome};
