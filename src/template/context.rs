@@ -8,7 +8,7 @@ use minijinja::Value;
 use serde_json::Value as Json;
 
 /// The variables in scope: playbook `vars`, files, `-e`, registered results, loop items.
-/// Which source wins is decided in [`vars`].
+/// Which source wins is decided where they are gathered (`vars`), not here.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     vars: IndexMap<String, Json>,
