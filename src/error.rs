@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 
-use crate::source::{SourceFile, Span};
+use crate::source::{NotUtf8, ReadError, SourceFile, Span};
 
 /// The process exit codes, stable and documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl Diagnostic {
             annotation = annotation.label(label.as_str());
         }
         // Messages may quote text from outside (names, API answers): shown escaped.
-        let message = crate::report::printable(&self.message);
+        let message = crate::printable::printable(&self.message);
         let mut group = Level::ERROR.primary_title(message.as_ref()).element(
             Snippet::source(self.file.text())
                 .path(self.file.name())
@@ -145,6 +145,42 @@ impl From<Diagnostic> for Error {
     }
 }
 
+impl From<NotUtf8> for Diagnostic {
+    fn from(error: NotUtf8) -> Self {
+        Diagnostic::new(
+            &error.file,
+            Span::new(error.at, char::REPLACEMENT_CHARACTER.len_utf8()),
+            format!(
+                "the file is not UTF-8 text: byte 0x{:02x} cannot start or continue a character",
+                error.byte
+            ),
+        )
+        .with_help("save the file as UTF-8")
+    }
+}
+
+impl From<NotUtf8> for Error {
+    fn from(error: NotUtf8) -> Self {
+        Diagnostic::from(error).into()
+    }
+}
+
+impl From<ReadError> for Error {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::Unreadable { path, source } => {
+                let context = format!("cannot read {}", path.display());
+                if source.kind() == std::io::ErrorKind::FileTooLarge {
+                    Error::Usage(format!("{context}: {source}"))
+                } else {
+                    Error::io(context, source)
+                }
+            }
+            ReadError::NotUtf8(error) => error.into(),
+        }
+    }
+}
+
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
@@ -178,7 +214,7 @@ impl Error {
             }
             other => {
                 let shown =
-                    |text: &dyn fmt::Display| crate::report::printable_lines(&text.to_string());
+                    |text: &dyn fmt::Display| crate::printable::printable_lines(&text.to_string());
                 let mut out = format!("error: {}\n", shown(other));
                 let mut source = std::error::Error::source(other);
                 while let Some(cause) = source {
@@ -259,5 +295,14 @@ mod tests {
             text,
             "error: unknown field `subjct`\n --> seed.yaml:2:5\n  |\n2 |   - subjct: x\n  |     ^^^^^^\n  |\n  = help: did you mean `subject`?\n"
         );
+    }
+
+    #[test]
+    fn a_bad_byte_is_located() {
+        let error = Diagnostic::from(
+            SourceFile::from_bytes("p.yaml".into(), b"a: 1\nb: \xff\n".to_vec()).unwrap_err(),
+        );
+        assert_eq!(error.position(), "p.yaml:2:4");
+        assert!(error.message.contains("0xff"), "{}", error.message);
     }
 }

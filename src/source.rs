@@ -4,10 +4,8 @@
 //! huge is refused instead of filling memory.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use crate::error::{Diagnostic, Error};
 
 /// Most bytes read from a playbook, included file, vars file, seed or schedule file.
 pub const MAX_INPUT_BYTES: u64 = 4 << 20;
@@ -59,6 +57,34 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// Why [`SourceFile::read`] has no file to give: this module sits below the error
+/// type, which turns these into what a person reads (`From` impls in `error.rs`).
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be read, or is larger than the cap.
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    NotUtf8(NotUtf8),
+}
+
+impl From<NotUtf8> for ReadError {
+    fn from(error: NotUtf8) -> Self {
+        ReadError::NotUtf8(error)
+    }
+}
+
+/// A file whose bytes are not UTF-8: the text with the bad bytes replaced, and where
+/// the first one is.
+#[derive(Debug)]
+pub struct NotUtf8 {
+    pub file: Arc<SourceFile>,
+    /// The byte offset of the first bad byte.
+    pub at: usize,
+    pub byte: u8,
+}
+
 /// A byte range in a [`SourceFile`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -82,21 +108,17 @@ pub struct SourceFile {
 impl SourceFile {
     /// Reads `path` (at most [`MAX_INPUT_BYTES`]) as UTF-8; the name shown in messages
     /// is the path as given. A file too large, or not UTF-8, is invalid input.
-    pub fn read(path: &Path) -> Result<Arc<Self>, Error> {
-        let bytes = read_bytes(path, MAX_INPUT_BYTES).map_err(|source| {
-            let context = format!("cannot read {}", path.display());
-            if source.kind() == std::io::ErrorKind::FileTooLarge {
-                Error::Usage(format!("{context}: {source}"))
-            } else {
-                Error::io(context, source)
-            }
+    pub fn read(path: &Path) -> Result<Arc<Self>, ReadError> {
+        let bytes = read_bytes(path, MAX_INPUT_BYTES).map_err(|source| ReadError::Unreadable {
+            path: path.to_owned(),
+            source,
         })?;
         Ok(Self::from_bytes(path.display().to_string(), bytes)?)
     }
 
-    /// The file from its bytes; bytes that are not UTF-8 are a diagnostic at the first
-    /// bad one, so it can be found in an editor.
-    pub fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<Self>, Diagnostic> {
+    /// The file from its bytes; bytes that are not UTF-8 are an error at the first bad
+    /// one, so it can be found in an editor.
+    pub fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<Self>, NotUtf8> {
         match String::from_utf8(bytes) {
             Ok(text) => Ok(Self::new(name, text)),
             Err(error) => {
@@ -104,12 +126,7 @@ impl SourceFile {
                 let byte = error.as_bytes()[at];
                 // The text up to the bad byte is unchanged, so positions in it hold.
                 let file = Self::new(name, String::from_utf8_lossy(error.as_bytes()));
-                Err(Diagnostic::new(
-                    &file,
-                    Span::new(at, char::REPLACEMENT_CHARACTER.len_utf8()),
-                    format!("the file is not UTF-8 text: byte 0x{byte:02x} cannot start or continue a character"),
-                )
-                .with_help("save the file as UTF-8"))
+                Err(NotUtf8 { file, at, byte })
             }
         }
     }
@@ -200,13 +217,5 @@ mod tests {
         // A file with no end is refused, not read until memory runs out.
         let zero = read_bytes(Path::new("/dev/zero"), MAX_INPUT_BYTES).unwrap_err();
         assert_eq!(zero.kind(), std::io::ErrorKind::FileTooLarge);
-    }
-
-    #[test]
-    fn a_bad_byte_is_located() {
-        let error =
-            SourceFile::from_bytes("p.yaml".into(), b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
-        assert_eq!(error.position(), "p.yaml:2:4");
-        assert!(error.message.contains("0xff"), "{}", error.message);
     }
 }

@@ -9,15 +9,14 @@ mod journal;
 mod json_lines;
 mod lines;
 pub mod placeholders;
-mod printable;
 pub mod replay;
 mod terminal;
 
+pub use crate::printable::{printable, printable_lines}; // moved: re-export until the branches are merged
 pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};
 pub use journal::Journal;
 pub use json_lines::JsonLines;
 pub use lines::Lines;
-pub use printable::{printable, printable_lines};
 pub use terminal::Terminal;
 
 use crate::run::{Event, Outcome};

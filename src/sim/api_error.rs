@@ -1,6 +1,6 @@
 //! The error answers of the emulated service: an HTTP status and the
-//! `{"error_code","error_msg"}` body of `mmc-api.md` §8, with the codes of its
-//! "Emulator decisions" table.
+//! `{"error_code","error_msg"}` body of `docs/api.md#errors`, with the codes of its
+//! emulator decisions (`docs/api.md#emulator`).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};

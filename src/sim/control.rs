@@ -1,8 +1,8 @@
-//! The meeting-control API of `mmc-api.md` §2–§5 and the account login of §6: the
-//! same methods, paths, headers, bodies and answers as the real service. Each handler
-//! checks in the service's order — token present, conference id, token valid for this
-//! meeting, meeting not ended, body, participant — then applies the call to the
-//! meeting under one lock.
+//! The meeting-control API of `docs/api.md` (#token to #real-time-info) and the
+//! account login of its #account-login: the same methods, paths, headers, bodies and
+//! answers as the real service. Each handler checks in the service's order — token
+//! present, conference id, token valid for this meeting, meeting not ended, body,
+//! participant — then applies the call to the meeting under one lock.
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! One emulated meeting and the effect of every control call on it. Pure state: no
-//! HTTP, no clock reads (times are passed in), so the rules of `mmc-api.md` live in
-//! one place and the invariants (one broadcast or roll call at a time, nothing held
-//! by someone who left) are kept by construction.
+//! HTTP, no clock reads (times are passed in), so the rules of `docs/api.md` (#rules,
+//! #emulator) live in one place and the invariants (one broadcast or roll call at a
+//! time, nothing held by someone who left) are kept by construction.
 
 use indexmap::IndexMap;
 use jiff::{SignedDuration, Timestamp};

@@ -14,9 +14,15 @@
 //! count their uses of secrets ([`Secrets::uses`]) so that displays can show `***`
 //! instead, and what such a render produced is kept, not to be masked but to tell that
 //! a later template which prints it (a registered result, say) shows a secret too.
+//!
+//! There is one registry of secrets: each [`Secrets`] is registered with the process
+//! when it is made, and [`redact_all`] — for output that has no run at hand, log lines
+//! and the final error — masks what every registered one knows. A `Secrets` that is
+//! gone and never knew a secret is forgotten; one that knew some stays registered,
+//! since an error printed after its run ended may still quote them.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -32,13 +38,33 @@ pub const MASK: &str = "***";
 /// loop over secrets must not grow memory without bound).
 const MAX_DERIVED: usize = 4096;
 
-/// Every masked string of the process, for output that has no [`Secrets`] at hand (log
-/// lines).
-static ALL: RwLock<Vec<String>> = RwLock::new(Vec::new());
+/// Every [`Secrets`] of the process, for output that has no run at hand.
+static REGISTERED: Mutex<Vec<Arc<Secrets>>> = Mutex::new(Vec::new());
+
+fn registered() -> std::sync::MutexGuard<'static, Vec<Arc<Secrets>>> {
+    REGISTERED.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// `text` with every secret this process has seen replaced by `***`.
 pub fn redact_all(text: &str) -> String {
-    redact_with(&read(&ALL), text)
+    let registered = registered();
+    // Nearly every line holds no secret: nothing to gather then.
+    if !registered.iter().any(|secrets| {
+        read(&secrets.masked)
+            .iter()
+            .any(|v| text.contains(v.as_str()))
+    }) {
+        return text.to_owned();
+    }
+    let mut values: Vec<String> = Vec::new();
+    for secrets in registered.iter() {
+        values.extend(read(&secrets.masked).iter().cloned());
+    }
+    // Longest first across every run too, so that a secret containing another is
+    // masked whole.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    values.dedup();
+    redact_with(&values, text)
 }
 
 fn read(lock: &RwLock<Vec<String>>) -> std::sync::RwLockReadGuard<'_, Vec<String>> {
@@ -117,6 +143,7 @@ fn holds_any(needles: &[String], value: &Value) -> bool {
     }
 }
 
+/// A run's secrets: what to mask, and what templates made of them.
 #[derive(Debug, Default)]
 pub struct Secrets {
     /// Secret values and their derived forms, longest first.
@@ -134,11 +161,18 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// A run's secrets, registered with the process for [`redact_all`].
     pub fn new(placeholders: bool) -> Arc<Secrets> {
-        Arc::new(Secrets {
+        let secrets = Arc::new(Secrets {
             placeholders,
             ..Secrets::default()
-        })
+        });
+        let mut registered = registered();
+        // Those nobody holds and that never knew a secret have nothing to mask: a
+        // checker made per file must not grow the list without bound.
+        registered.retain(|kept| Arc::strong_count(kept) > 1 || !read(&kept.masked).is_empty());
+        registered.push(Arc::clone(&secrets));
+        secrets
     }
 
     /// Records a value to redact from now on, with its derived forms.
@@ -155,11 +189,9 @@ impl Secrets {
         let forms = masked_forms(value);
         let mut masked = write(&self.masked);
         let mut escaped_forms = write(&self.escaped);
-        let mut all = write(&ALL);
         for form in &forms {
             insert_sorted(&mut masked, form);
             insert_sorted(&mut escaped_forms, &escaped(form));
-            insert_sorted(&mut all, form);
         }
     }
 
@@ -410,6 +442,25 @@ mod tests {
         secrets.rendered(mark, &json!("nothing secret"));
         assert_eq!(secrets.uses(), mark);
         assert!(!secrets.shows_secret(&json!({"a": ["nothing secret", 1000]})));
+    }
+
+    #[test]
+    fn log_lines_are_masked_with_the_secrets_of_every_run_ended_or_not() {
+        let first = Secrets::new(false);
+        first.remember("first-run-pw");
+        let second = Secrets::new(false);
+        second.remember("second-run-pw-longer");
+        // A secret that contains another's is masked whole.
+        second.remember("xfirst-run-pwx");
+        assert_eq!(
+            redact_all("a first-run-pw b second-run-pw-longer c xfirst-run-pwx"),
+            "a *** b *** c ***"
+        );
+        drop(first);
+        let _third = Secrets::new(false);
+        assert_eq!(redact_all("FIRST-RUN-PW"), "***");
+        // Only the run's own are masked in what it writes itself.
+        assert_eq!(second.redact("first-run-pw"), "first-run-pw");
     }
 
     #[test]
