@@ -37,6 +37,9 @@ macro_rules! control {
     };
 }
 
+/// What every meeting-control path starts with.
+pub const CONTROL_PREFIX: &str = control!("");
+
 /// A method's name as a literal, for `concat!`.
 macro_rules! verb {
     (Get) => {

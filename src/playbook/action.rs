@@ -1,6 +1,7 @@
 //! Every action a step can take, with its arguments. These types are the single
 //! source for parsing, for the JSON Schema and for `emcee actions`: doc comments
-//! become descriptions, and [`ActionInfo`] adds the API calls and an example.
+//! become descriptions, and the catalogue ([`super::catalogue`]) adds the API calls
+//! and an example. The waiting actions' arguments are in [`super::wait`].
 
 use std::fmt;
 

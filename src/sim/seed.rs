@@ -1,6 +1,7 @@
-//! The emulator's seed: the meetings, participants and accounts it starts with, read
-//! from a YAML file (`emcee sim --seed FILE`) or given in process. The same meeting
-//! shape is accepted by `POST /_sim/meetings`.
+//! The emulator's seed: the meetings (their shape is the meeting vocabulary's
+//! [`MeetingSeed`]) and accounts it starts with, read from a YAML file
+//! (`emcee sim --seed FILE`) or given in process. The same meeting shape is accepted
+//! by `POST /_sim/meetings`.
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -13,12 +13,15 @@ use crate::support::*;
 const MEETING: &str = "name: Calls\nmeeting: { id: \"914044873\", host_password: pw1234 }\n";
 const REHEARSAL: &str = "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Bob Li, hand: raised }\n    - { name: Carol Wu }\n    - { name: Dan Zhou, role: cohost }\n";
 
-/// The steps that rehearse an action, and the files they include; `None` for an
-/// action this test does not know yet, which fails it.
-fn situations(
-    action: &str,
-    lock_path: &str,
-) -> Option<(Vec<String>, Vec<(&'static str, &'static str)>)> {
+/// The steps that rehearse an action, and the files they include.
+struct Situation {
+    steps: Vec<String>,
+    files: Vec<(&'static str, &'static str)>,
+}
+
+/// How an action is rehearsed; `None` for an action this test does not know yet,
+/// which fails it.
+fn situations(action: &str, lock_path: &str) -> Option<Situation> {
     let steps: &[&str] = match action {
         "broadcast" => &["broadcast: Bob Li"],
         "cancel_broadcast" => &["cancel_broadcast: {}"],
@@ -61,12 +64,12 @@ fn situations(
         "set" => &["set: { speaker: Bob Li }"],
         "include" => &["include: parts/hello.yaml"],
         "http" => {
-            return Some((
-                vec![format!(
+            return Some(Situation {
+                steps: vec![format!(
                     "http: {{ method: PUT, path: {lock_path}, body: {{ isLock: 1 }} }}"
                 )],
-                Vec::new(),
-            ));
+                files: Vec::new(),
+            });
         }
         _ => return None,
     };
@@ -74,7 +77,10 @@ fn situations(
         "include" => vec![("parts/hello.yaml", "steps:\n  - log: hello\n")],
         _ => Vec::new(),
     };
-    Some((steps.iter().map(|s| s.to_string()).collect(), files))
+    Some(Situation {
+        steps: steps.iter().map(|s| s.to_string()).collect(),
+        files,
+    })
 }
 
 /// Conditional calls the situations cannot bring about, by action and path ending:
@@ -153,7 +159,7 @@ async fn every_action_calls_what_its_reference_lists() {
     let lock = reference("lock").await;
     let (_, lock_path) = lock.always.first().expect("lock makes a call").clone();
     for name in &names {
-        let Some((steps, files)) = situations(name, &lock_path) else {
+        let Some(Situation { steps, files }) = situations(name, &lock_path) else {
             panic!("action `{name}` has no situation in this test: add one");
         };
         let expected = reference(name).await;
