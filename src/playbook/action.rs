@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 // moved: re-export until the branches are merged
 pub use super::catalogue::{ACTIONS, ActionInfo, action_names, info};
 use super::selector::{RoleMatch, Selector};
+// moved: re-export until the branches are merged (`Action` itself needs `Wait`, `WaitFor`)
 pub use super::wait::{Comparison, HandRaised, Headcount, Wait, WaitFor};
 
 /// What a step does. Written as a single key of the step: `broadcast: Alice Zhang`.
