@@ -6,6 +6,7 @@ pub mod clock;
 pub mod commands;
 pub mod duration;
 pub mod error;
+pub mod meeting;
 pub mod mmc;
 pub mod node;
 pub mod plan;

@@ -1,10 +1,13 @@
 //! `emcee actions [NAME]`: the reference of every action — its arguments, defaults,
-//! the API calls it makes and an example — generated from the playbook schema, so it
-//! can never disagree with what the loader accepts.
+//! the API calls it makes (always, or in some situations) and an example — generated
+//! from the playbook schema and the catalogue, so it can never disagree with what the
+//! loader accepts or with the contract.
 
 use serde_json::Value;
 
 use crate::error::{Error, did_you_mean};
+use crate::meeting::Api;
+use crate::playbook::catalogue::{ANY_CONTROL_CALL, Calls, When};
 use crate::playbook::{self, ACTIONS};
 
 /// The one-line list, or the full entry of one action.
@@ -43,21 +46,47 @@ pub fn text(name: Option<&str>) -> Result<String, Error> {
             );
             out.push_str("Arguments:\n");
             describe(&schema, entry, "  ", &mut out);
-            out.push_str(
-                "\nAPI calls (after the control token, GET /v1/mmc/control/conferences/token):\n",
-            );
-            if action.calls.is_empty() {
-                out.push_str("  none\n");
-            }
-            for call in action.calls {
-                out.push_str(&format!("  {call}\n"));
-            }
+            out.push_str(&format!(
+                "\nAPI calls (after the control token, {}):\n",
+                Api::Token.describe()
+            ));
+            calls(&action.calls, &mut out);
             out.push_str("\nExample:\n");
             for (index, line) in action.example.lines().enumerate() {
                 let prefix = if index == 0 { "  - " } else { "    " };
                 out.push_str(&format!("{prefix}{line}\n"));
             }
             Ok(out)
+        }
+    }
+}
+
+/// The calls of the contract an action makes, each marked `always` or `conditional`
+/// (with when): `  conditional  GET /v1/…/realTimeInfo  (read-back …)`.
+fn calls(calls: &Calls, out: &mut String) {
+    let listed = match calls {
+        Calls::AnyControlCall => {
+            out.push_str(&format!("  {ANY_CONTROL_CALL}\n"));
+            return;
+        }
+        Calls::Listed([]) => {
+            out.push_str("  none\n");
+            return;
+        }
+        Calls::Listed(listed) => listed,
+    };
+    let width = listed
+        .iter()
+        .map(|call| call.when.mark().len())
+        .max()
+        .unwrap_or(0);
+    for call in *listed {
+        let mark = call.when.mark();
+        match call.when {
+            When::Always => out.push_str(&format!("  {mark:width$}  {}\n", call.api)),
+            When::Conditional(when) => {
+                out.push_str(&format!("  {mark:width$}  {}  ({when})\n", call.api))
+            }
         }
     }
 }

@@ -1,13 +1,11 @@
-//! The meeting-control API client: typed requests for every action, one reqwest client
-//! with connections reused (rustls), and the control token kept for the whole run —
-//! obtained with the host password (or given), kept alive before it expires, and
-//! obtained again once if the API refuses it.
+//! The meeting-control API client: requests built from the contract in `meeting`, one
+//! reqwest client with connections reused (rustls), calls paced by a rate limit, and
+//! the control token of `token` kept for the whole run.
 
 mod body;
 mod failure;
-pub mod path;
 mod renewal;
-pub mod roster;
+mod token;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -16,17 +14,17 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
 pub use body::MAX_BODY;
 pub use failure::{Failure, FailureKind};
-pub use path::ApiPath;
-pub use roster::{Participant, Roster};
+pub use token::KeepAlive;
+// moved: re-export until the branches are merged
+pub use crate::meeting::{ApiPath, Participant, Roster};
 
 use crate::clock::SharedClock;
-
-pub const CONTROL: &str = "/v1/mmc/control/conferences";
+use crate::meeting::{self, Api};
 /// The service's default endpoint (China site).
 pub const DEFAULT_ENDPOINT: &str = "https://api.meeting.huaweicloud.com";
 
@@ -51,26 +49,27 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn new(method: Method, tail: &str) -> Request {
+    /// A call of the contract that takes no body.
+    pub fn to(api: Api) -> Request {
         Request {
-            method,
-            path: ApiPath::trusted(format!("{CONTROL}{tail}")),
+            method: method(api.method()),
+            path: ApiPath::from(api),
             query: Vec::new(),
             body: None,
         }
     }
 
-    pub fn put(tail: &str, body: Value) -> Request {
-        Request::new(Method::PUT, tail).body(body)
+    /// A call of the contract with its typed body (from [`meeting::wire`]).
+    pub fn call<B: Serialize>(api: Api, body: &B) -> Request {
+        Request {
+            // The wire types are plain data: serializing them cannot fail.
+            body: Some(serde_json::to_value(body).unwrap_or(Value::Null)),
+            ..Request::to(api)
+        }
     }
 
     pub fn participant(mut self, pid: &str) -> Request {
         self.query.push(("participantID".into(), pid.into()));
-        self
-    }
-
-    pub fn body(mut self, body: Value) -> Request {
-        self.body = Some(body);
         self
     }
 
@@ -86,26 +85,6 @@ pub struct Response {
     pub body: Value,
 }
 
-struct Token {
-    value: SecretString,
-    /// When to renew: well before the server's expiry, on our clock.
-    renew_at: Timestamp,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenAnswer {
-    data: TokenData,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenData {
-    token: String,
-    expire_time: Option<i64>,
-    conf_token_expire_time: Option<i64>,
-}
-
 pub struct Client {
     http: reqwest::Client,
     /// Request URLs are this with the call's path segments appended, never text glued
@@ -113,7 +92,7 @@ pub struct Client {
     endpoint: url::Url,
     meeting_id: String,
     credentials: Credentials,
-    token: tokio::sync::Mutex<Option<Token>>,
+    token: tokio::sync::Mutex<Option<token::Token>>,
     clock: SharedClock,
     request_timeout: Duration,
     renewals: AtomicU32,
@@ -362,176 +341,6 @@ impl Client {
             request_id,
         }))
     }
-
-    /// The token to use now: obtained on first use, kept alive once it nears expiry,
-    /// obtained afresh when `fresh` (after a refusal).
-    async fn token(&self, fresh: bool) -> Result<SecretString, Failure> {
-        let mut slot = self.token.lock().await;
-        let now = self.clock.now();
-        match (&*slot, fresh) {
-            (Some(token), false) if now < token.renew_at => return Ok(token.value.clone()),
-            // Due for renewal: each renewal is spent from the budget (the guard), and
-            // once it is spent the token is kept until the API refuses it (`fresh`).
-            (Some(token), false) if !self.spend_renewal(now) => {
-                tracing::warn!(
-                    "the token was renewed {} times within {}; not renewing it ahead of expiry any more",
-                    renewal::BUDGET,
-                    crate::duration::human(renewal::WINDOW.unsigned_abs())
-                );
-                let value = token.value.clone();
-                if let Some(token) = slot.as_mut() {
-                    token.renew_at = Timestamp::MAX;
-                }
-                return Ok(value);
-            }
-            (Some(token), false) => {
-                // Keep-alive; if the server refuses it, log in again below.
-                let keep = self.token_call(Some(&token.value), None).await;
-                if let Ok(renewed) = keep {
-                    self.renewals.fetch_add(1, Ordering::Relaxed);
-                    let value = renewed.value.clone();
-                    *slot = Some(renewed);
-                    return Ok(value);
-                }
-            }
-            _ => {}
-        }
-        let renewed = slot.is_some();
-        let token = match &self.credentials {
-            Credentials::Password(password) => self.token_call(None, Some(password)).await?,
-            Credentials::Token(token) if !renewed => Token {
-                value: token.clone(),
-                renew_at: Timestamp::MAX,
-            },
-            Credentials::Token(_) => {
-                return Err(Failure {
-                    call: format!("GET {CONTROL}/token"),
-                    kind: FailureKind::Http {
-                        status: 401,
-                        code: Some("MMC.111070004".into()),
-                        msg: Some("the given token was refused and cannot be renewed without the host password".into()),
-                        retry_after: None,
-                        request_id: None,
-                    },
-                });
-            }
-        };
-        if renewed {
-            self.renewals.fetch_add(1, Ordering::Relaxed);
-        }
-        if !matches!(self.credentials, Credentials::Token(_)) {
-            self.connected.store(true, Ordering::Relaxed);
-        }
-        let value = token.value.clone();
-        *slot = Some(token);
-        Ok(value)
-    }
-
-    fn spend_renewal(&self, now: Timestamp) -> bool {
-        self.budget
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .spend(now)
-    }
-
-    async fn token_call(
-        &self,
-        keep_alive: Option<&SecretString>,
-        password: Option<&SecretString>,
-    ) -> Result<Token, Failure> {
-        let url = self.url(&ApiPath::trusted(format!("{CONTROL}/token")));
-        let mut builder = self
-            .http
-            .get(url)
-            .query(&[("conferenceID", self.meeting_id.as_str())])
-            .header("X-Login-Type", "1")
-            .timeout(self.request_timeout);
-        if let Some(token) = keep_alive {
-            builder = builder.header("X-Conference-Authorization", token.expose_secret());
-        }
-        if let Some(password) = password {
-            builder = builder.header("X-Password", password.expose_secret());
-        }
-        let call = format!("GET {CONTROL}/token");
-        let response = self.execute(builder, call.clone()).await?;
-        if response.body.is_null() {
-            return Err(Failure {
-                call,
-                kind: FailureKind::BadAnswer {
-                    status: response.status,
-                    what: "the token answer is empty".into(),
-                    request_id: None,
-                },
-            });
-        }
-        let answer: TokenAnswer = serde_json::from_value(response.body).map_err(|e| Failure {
-            call: call.clone(),
-            kind: FailureKind::Transport(format!("unexpected token answer: {e}")),
-        })?;
-        (self.on_secret)(&answer.data.token);
-        let now = self.clock.now();
-        // Trust the lifetime in seconds over the absolute time: clocks differ.
-        let lifetime = match (answer.data.conf_token_expire_time, answer.data.expire_time) {
-            (Some(seconds), _) if seconds > 0 => SignedDuration::from_secs(seconds),
-            (_, Some(ms)) => Timestamp::from_millisecond(ms)
-                .map(|at| at.duration_since(now))
-                .unwrap_or(SignedDuration::from_mins(30)),
-            _ => SignedDuration::from_mins(30),
-        };
-        Ok(Token {
-            value: SecretString::from(answer.data.token),
-            renew_at: renewal::renew_at(now, lifetime),
-        })
-    }
-
-    /// Logs in now, or renews the token if it is due: credentials are tested before a cue
-    /// rather than at it.
-    pub async fn connect(&self) -> Result<(), Failure> {
-        self.token(false).await.map(|_| ())
-    }
-
-    /// When the token should next be renewed; `None` before the first login and for a
-    /// given token, which cannot be renewed.
-    pub async fn renew_at(&self) -> Option<Timestamp> {
-        let slot = self.token.lock().await;
-        slot.as_ref()
-            .map(|t| t.renew_at)
-            .filter(|at| *at != Timestamp::MAX)
-    }
-
-    /// Keeps the token alive in the background, so that it never expires while the
-    /// run waits between cues (a given token could not be obtained again). Renewals
-    /// start once the first call has obtained a token; the task ends with the client.
-    pub fn keep_alive_in_background(self: &Arc<Self>) -> KeepAlive {
-        let client = Arc::downgrade(self);
-        let task = tokio::spawn(async move {
-            loop {
-                let Some(strong) = client.upgrade() else {
-                    return;
-                };
-                let renew_at = strong.token.lock().await.as_ref().map(|t| t.renew_at);
-                let now = strong.clock.now();
-                let wait = match renew_at {
-                    // Not logged in yet: look again shortly.
-                    None => Duration::from_secs(1),
-                    Some(at) if at > now => at
-                        .duration_since(now)
-                        .unsigned_abs()
-                        .min(Duration::from_secs(60)),
-                    Some(_) => match strong.token(false).await {
-                        Ok(_) => continue,
-                        Err(failure) => {
-                            tracing::debug!("background keep-alive failed: {failure}");
-                            Duration::from_secs(5)
-                        }
-                    },
-                };
-                drop(strong);
-                tokio::time::sleep(wait).await;
-            }
-        });
-        KeepAlive(task)
-    }
 }
 
 /// The rate limiter, keyed by API path, on the run's clock.
@@ -555,12 +364,12 @@ impl governor::clock::Clock for RunClock {
     }
 }
 
-/// The background keep-alive; dropping it stops it.
-pub struct KeepAlive(tokio::task::JoinHandle<()>);
-
-impl Drop for KeepAlive {
-    fn drop(&mut self) {
-        self.0.abort();
+/// The client's method of a call of the contract.
+fn method(method: meeting::Method) -> Method {
+    match method {
+        meeting::Method::Get => Method::GET,
+        meeting::Method::Put => Method::PUT,
+        meeting::Method::Post => Method::POST,
     }
 }
 
@@ -622,7 +431,7 @@ mod tests {
         // wait on the real clock, which would take that minute).
         let paced = async {
             for _ in 0..180 {
-                client.pace("/v1/mmc/control/conferences/lock").await;
+                client.pace(Api::Lock.path()).await;
             }
         };
         tokio::time::timeout(Duration::from_secs(50), paced)
@@ -634,31 +443,19 @@ mod tests {
             "{waited:?}"
         );
         // Other APIs have their own budget.
-        client.pace("/v1/mmc/control/conferences/record").await;
+        client.pace(Api::Record.path()).await;
         assert_eq!(clock.now().duration_since(start), waited);
-    }
-
-    fn path(text: &str) -> ApiPath {
-        ApiPath::try_from(text.to_owned()).unwrap()
     }
 
     #[test]
     fn urls_append_segments_to_the_endpoint() {
-        let lock = path("/v1/mmc/control/conferences/lock");
-        for (endpoint, url) in [
-            (
-                "https://api.meeting.huaweicloud.com",
-                "https://api.meeting.huaweicloud.com/v1/mmc/control/conferences/lock",
-            ),
-            (
-                "http://127.0.0.1:8787/",
-                "http://127.0.0.1:8787/v1/mmc/control/conferences/lock",
-            ),
-            (
-                "https://gateway.example/meeting",
-                "https://gateway.example/meeting/v1/mmc/control/conferences/lock",
-            ),
+        let lock = ApiPath::from(Api::Lock);
+        for endpoint in [
+            "https://api.meeting.huaweicloud.com",
+            "http://127.0.0.1:8787/",
+            "https://gateway.example/meeting",
         ] {
+            let url = format!("{}{}", endpoint.trim_end_matches('/'), Api::Lock.path());
             let endpoint = url::Url::parse(endpoint).unwrap();
             assert_eq!(join(&endpoint, &lock).as_str(), url);
         }

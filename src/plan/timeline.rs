@@ -12,11 +12,11 @@ use serde_json::Value;
 
 use super::cue::Cue;
 use crate::error::Diagnostic;
+use crate::meeting::{MeetingSeed, ParticipantSeed};
 use crate::node::Node;
 use crate::playbook::action::{self, Action, Wait};
 use crate::playbook::select::{self, Decision, Selection};
 use crate::playbook::{Body, Playbook, Step};
-use crate::sim::{MeetingSeed, ParticipantSeed};
 use crate::source::SourceFile;
 use crate::template::vars::IncludeScope;
 use crate::template::{Context, Engine, TemplateError};
@@ -397,7 +397,7 @@ impl Planner<'_> {
                     cue,
                     when: self.when(),
                     target,
-                    calls: action::info(action_name).map_or(Vec::new(), |info| info.calls.to_vec()),
+                    calls: action::info(action_name).map_or(Vec::new(), |info| info.call_texts()),
                     skipped: None,
                     takes: None,
                 });

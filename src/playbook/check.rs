@@ -155,7 +155,7 @@ impl Checker<'_> {
             other => Some(format!("({})", other.kind())),
         };
         if let Some(id) = literal_id
-            && let Err(message) = crate::sim::MeetingId::parse(&id)
+            && let Err(message) = crate::meeting::MeetingId::parse(&id)
         {
             self.at(doc.meeting.id.pos, message);
         }

@@ -2,12 +2,14 @@
 //! the file and nothing else — so `emcee check` can run in CI and pre-commit hooks.
 
 pub mod action;
+pub mod catalogue;
 mod check;
 pub mod include;
 mod schema;
 pub mod select;
 pub mod selector;
 pub mod step;
+pub mod wait;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +18,8 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use action::{ACTIONS, Action, ActionInfo};
+pub use action::Action;
+pub use catalogue::{ACTIONS, ActionInfo};
 pub use check::{KnownVars, check, check_fragment};
 pub use schema::schema;
 pub use selector::{RoleMatch, Selector, SelectorMatch, fold_name, plain_name};
@@ -24,8 +27,8 @@ pub use step::{Body, OnError, RetrySpec, Step};
 
 use crate::duration::Duration;
 use crate::error::{Diagnostic, Error};
+use crate::meeting::MeetingSeed;
 use crate::node::Node;
-use crate::sim::MeetingSeed;
 use crate::source::SourceFile;
 use crate::yaml::{self, Spanned};
 
@@ -104,7 +107,7 @@ pub struct Defaults {
 
 /// A conference id, or a template that gives one.
 fn meeting_id_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let id = generator.subschema_for::<crate::sim::MeetingId>();
+    let id = generator.subschema_for::<crate::meeting::MeetingId>();
     schemars::json_schema!({"anyOf": [id, schema::template()]})
 }
 

@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::meeting::{Participant, Roster};
+
 /// A participant selector: a plain string is a display name (as people type it: case,
 /// spacing and Unicode forms aside, and accents too when that picks one person out);
 /// a map matches on any of `id`, `phone`, `name`, `role`.
@@ -182,8 +184,8 @@ impl<'de> Deserialize<'de> for Selector {
 
 /// Whether a rehearsal participant fits a selector, as far as a plan can tell (ids are
 /// given only when the emulator starts): for estimates before a run.
-pub fn seed_matches(wanted: &SelectorMatch, seed: &crate::sim::ParticipantSeed) -> bool {
-    use crate::sim::Role;
+pub fn seed_matches(wanted: &SelectorMatch, seed: &crate::meeting::ParticipantSeed) -> bool {
+    use crate::meeting::Role;
     wanted
         .name
         .as_ref()
@@ -200,6 +202,74 @@ pub fn seed_matches(wanted: &SelectorMatch, seed: &crate::sim::ParticipantSeed) 
                     | (RoleMatch::Guest, Role::Guest)
             )
         })
+}
+
+impl Selector {
+    /// Everyone online the selector matches. Names are compared [folded](fold_name);
+    /// when that finds nobody, without accents, if that finds exactly one person:
+    /// `Jose` is `José` when no other Jose is online.
+    pub fn select<'r>(&self, roster: &'r Roster) -> Vec<&'r Participant> {
+        let found = self.select_by(roster, fold_name);
+        if !found.is_empty() || self.name().is_none() {
+            return found;
+        }
+        let plain = self.select_by(roster, plain_name);
+        if plain.len() == 1 { plain } else { Vec::new() }
+    }
+
+    fn select_by<'r>(&self, roster: &'r Roster, form: fn(&str) -> String) -> Vec<&'r Participant> {
+        let wanted = self.name().map(form);
+        roster
+            .participants
+            .iter()
+            .filter(|p| wanted.as_ref().is_none_or(|name| form(&p.name) == *name) && self.fits(p))
+            .collect()
+    }
+
+    /// Why the selector matched nobody online, for its error: the people it matches
+    /// without accents when they are several, else who is closest.
+    pub fn nobody(&self, roster: &Roster) -> String {
+        let online = roster.describe();
+        let Some(name) = self.name() else {
+            return online;
+        };
+        let plain = self.select_by(roster, plain_name);
+        if plain.len() > 1 {
+            let names: Vec<&str> = plain.iter().map(|p| p.name.as_str()).collect();
+            return format!(
+                "without accents it could be any of {}: write the name as shown; {online}",
+                names.join(", ")
+            );
+        }
+        // Similar enough to be a misspelling rather than somebody else.
+        const CLOSE: f64 = 0.8;
+        let wanted = plain_name(name);
+        let closest = roster
+            .participants
+            .iter()
+            .map(|p| (strsim::jaro_winkler(&wanted, &plain_name(&p.name)), p))
+            .filter(|(score, _)| *score >= CLOSE)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        match closest {
+            Some((_, p)) => format!("closest: {}; {online}", p.name),
+            None => online,
+        }
+    }
+
+    /// Whether the participant has what the selector asks for besides the name, which
+    /// [`Selector::select`] compares.
+    fn fits(&self, participant: &Participant) -> bool {
+        match self {
+            Selector::Name(_) => true,
+            Selector::Match(SelectorMatch {
+                id, phone, role, ..
+            }) => {
+                id.as_ref().is_none_or(|i| &participant.pid == i)
+                    && phone.as_ref().is_none_or(|p| &participant.phone == p)
+                    && role.is_none_or(|r| participant.role == r.to_string())
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -226,5 +296,76 @@ mod tests {
         assert_eq!(plain_name("Trần Đức"), "tran duc");
         // Letters outside the Latin alphabet stay as they are.
         assert_eq!(plain_name("张伟"), "张伟");
+    }
+
+    fn roster(names: &[&str]) -> Roster {
+        Roster {
+            participants: names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| Participant {
+                    pid: format!("p{i}"),
+                    name: (*name).to_owned(),
+                    phone: String::new(),
+                    role: "guest",
+                    hand: false,
+                    mute: false,
+                    video: false,
+                    state: 0,
+                })
+                .collect(),
+        }
+    }
+
+    fn names<'a>(found: &[&'a Participant]) -> Vec<&'a str> {
+        found.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    fn name(text: &str) -> Selector {
+        Selector::Name(text.to_owned())
+    }
+
+    #[test]
+    fn names_match_as_people_type_them() {
+        let roster = roster(&["Bob Li", "Dmitri Ørsted-Ñúñez", "José Ruiz", "Jose Ruiz"]);
+        assert_eq!(names(&name("  Bob   Li ").select(&roster)), ["Bob Li"]);
+        assert_eq!(
+            names(&name("dmitri orsted-nunez").select(&roster)),
+            ["Dmitri Ørsted-Ñúñez"]
+        );
+        // An exact match wins over one without accents.
+        assert_eq!(names(&name("jose ruiz").select(&roster)), ["Jose Ruiz"]);
+        assert_eq!(names(&name("JOSÉ RUIZ").select(&roster)), ["José Ruiz"]);
+        let map = Selector::Match(SelectorMatch {
+            name: Some("DMITRI ORSTED-NUNEZ".into()),
+            ..Default::default()
+        });
+        assert_eq!(names(&map.select(&roster)), ["Dmitri Ørsted-Ñúñez"]);
+    }
+
+    #[test]
+    fn without_accents_a_name_must_pick_one_person() {
+        let roster = roster(&["José Ruiz", "Josè Ruiz"]);
+        assert!(name("Jose Ruiz").select(&roster).is_empty());
+        let why = name("Jose Ruiz").nobody(&roster);
+        assert!(
+            why.starts_with("without accents it could be any of José Ruiz, Josè Ruiz"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn nobody_names_who_is_closest() {
+        let roster = roster(&["Bob Li", "Dmitri Ørsted-Ñúñez"]);
+        assert!(name("Dmitri Orsted").select(&roster).is_empty());
+        assert_eq!(
+            name("Dmitri Orsted").nobody(&roster),
+            "closest: Dmitri Ørsted-Ñúñez; online: Bob Li, Dmitri Ørsted-Ñúñez"
+        );
+        // Nobody near: just who is online.
+        assert_eq!(
+            name("Zed Nobody").nobody(&roster),
+            "online: Bob Li, Dmitri Ørsted-Ñúñez"
+        );
     }
 }

@@ -13,9 +13,17 @@ use super::event::Event;
 use super::executor::{Executor, StepCtx, StepFailure, waited};
 use super::retry::Backoff;
 use crate::error::ExitCode;
-use crate::mmc::{Failure, Participant, Request, Response, Roster};
+use crate::meeting::wire::{
+    AttendeeBody, AttendeeType, BatchHandsBody, CohostBody, DurationBody, GuestUnmuteBody,
+    HandsBody, HangUpBody, InviteBody, LiveBody, LockBody, MuteBody, MuteMeetingBody, RecordBody,
+    RenameBody, SetRoleBody,
+};
+use crate::meeting::{Api, Participant, Roster};
+use crate::mmc::{Failure, Request, Response};
 use crate::node::Node;
-use crate::playbook::action::{Action, HandRaised, HttpMethod, LogLevel, Wait, WaitFor};
+use crate::playbook::action::{
+    Action, DeviceType, HandRaised, HttpMethod, LogLevel, Wait, WaitFor,
+};
 use crate::playbook::{Selector, SelectorMatch};
 use crate::yaml::Spanned;
 
@@ -50,19 +58,24 @@ impl Executor<'_> {
         })?;
         match action {
             Action::Broadcast(who) => {
-                self.one(ctx, &who, "/participants/broadcast", None, "broadcasting")
+                self.one(ctx, &who, Request::to(Api::Broadcast), "broadcasting")
                     .await
             }
             Action::RollCall(who) => {
-                self.one(ctx, &who, "/participants/rollCall", None, "roll call for")
+                self.one(ctx, &who, Request::to(Api::RollCall), "roll call for")
                     .await
             }
             Action::SetHost(who) => {
                 self.one(
                     ctx,
                     &who,
-                    "/participants/role",
-                    Some(json!({"applyChair": 1})),
+                    Request::call(
+                        Api::Role,
+                        &SetRoleBody {
+                            apply_chair: true.into(),
+                            chairman_pwd: None,
+                        },
+                    ),
                     "host is now",
                 )
                 .await
@@ -71,8 +84,12 @@ impl Executor<'_> {
                 self.one(
                     ctx,
                     &who,
-                    "/participants/cohost",
-                    Some(json!({"isCohost": 1})),
+                    Request::call(
+                        Api::Cohost,
+                        &CohostBody {
+                            is_cohost: true.into(),
+                        },
+                    ),
                     "co-host:",
                 )
                 .await
@@ -81,8 +98,12 @@ impl Executor<'_> {
                 self.one(
                     ctx,
                     &who,
-                    "/participants/cohost",
-                    Some(json!({"isCohost": 0})),
+                    Request::call(
+                        Api::Cohost,
+                        &CohostBody {
+                            is_cohost: false.into(),
+                        },
+                    ),
                     "no longer co-host:",
                 )
                 .await
@@ -93,8 +114,12 @@ impl Executor<'_> {
                 self.each(
                     ctx,
                     &who,
-                    "/participants/mute",
-                    json!({"isMute": 1}),
+                    Request::call(
+                        Api::Mute,
+                        &MuteBody {
+                            is_mute: true.into(),
+                        },
+                    ),
                     "muted",
                 )
                 .await
@@ -103,8 +128,12 @@ impl Executor<'_> {
                 self.each(
                     ctx,
                     &who,
-                    "/participants/mute",
-                    json!({"isMute": 0}),
+                    Request::call(
+                        Api::Mute,
+                        &MuteBody {
+                            is_mute: false.into(),
+                        },
+                    ),
                     "unmuted",
                 )
                 .await
@@ -112,9 +141,12 @@ impl Executor<'_> {
             Action::HangUp(who) => self.hang_up(ctx, &who).await,
             Action::Rename(rename) => {
                 let target = self.single(ctx, &rename.who).await?;
-                let body = json!({"participantID": target.pid, "number": target.phone, "newName": rename.to});
-                self.call(ctx, Request::put("/participants/name", body))
-                    .await?;
+                let body = RenameBody {
+                    participant_id: Some(target.pid.clone()),
+                    number: target.phone.clone(),
+                    new_name: rename.to.clone(),
+                };
+                self.call(ctx, Request::call(Api::Rename, &body)).await?;
                 Ok((
                     json!({"pid": target.pid, "name": rename.to}),
                     Some(format!("{} is now {}", target.name, rename.to)),
@@ -123,8 +155,16 @@ impl Executor<'_> {
             Action::LowerAllHands(_) => self.lower_all_hands(ctx).await,
             Action::MuteAll(args) => self.mute_all(ctx, args.allow_self_unmute).await,
             Action::UnmuteAll(_) => {
-                self.simple(ctx, "/mute", json!({"isMute": 0}), "everyone unmuted")
-                    .await
+                let body = MuteMeetingBody {
+                    is_mute: false.into(),
+                    allow_unmute_by_oneself: None,
+                };
+                self.simple(
+                    ctx,
+                    Request::call(Api::MuteMeeting, &body),
+                    "everyone unmuted",
+                )
+                .await
             }
             Action::AllowSelfUnmute(allow) => {
                 let detail = if allow {
@@ -134,67 +174,101 @@ impl Executor<'_> {
                 };
                 self.simple(
                     ctx,
-                    "/mute/guestUnMute",
-                    json!({"allowUnmuteByOneself": u8::from(allow)}),
+                    Request::call(
+                        Api::GuestUnmute,
+                        &GuestUnmuteBody {
+                            allow_unmute_by_oneself: allow.into(),
+                        },
+                    ),
                     detail,
                 )
                 .await
             }
             Action::CancelBroadcast(_) => {
-                self.call(ctx, Request::new(Method::PUT, "/cancelBroadcast"))
-                    .await?;
+                self.call(ctx, Request::to(Api::CancelBroadcast)).await?;
                 Ok((json!({}), Some("broadcast cancelled".into())))
             }
             Action::Lock(_) => {
-                self.simple(ctx, "/lock", json!({"isLock": 1}), "locked")
-                    .await
+                let request = Request::call(
+                    Api::Lock,
+                    &LockBody {
+                        is_lock: true.into(),
+                    },
+                );
+                self.simple(ctx, request, "locked").await
             }
             Action::Unlock(_) => {
-                self.simple(ctx, "/lock", json!({"isLock": 0}), "unlocked")
-                    .await
+                let request = Request::call(
+                    Api::Lock,
+                    &LockBody {
+                        is_lock: false.into(),
+                    },
+                );
+                self.simple(ctx, request, "unlocked").await
             }
             Action::StartRecording(_) => {
-                self.simple(ctx, "/record", json!({"isRecord": 1}), "recording")
-                    .await
+                let request = Request::call(
+                    Api::Record,
+                    &RecordBody {
+                        is_record: true.into(),
+                    },
+                );
+                self.simple(ctx, request, "recording").await
             }
             Action::StopRecording(_) => {
-                self.simple(ctx, "/record", json!({"isRecord": 0}), "recording stopped")
-                    .await
+                let request = Request::call(
+                    Api::Record,
+                    &RecordBody {
+                        is_record: false.into(),
+                    },
+                );
+                self.simple(ctx, request, "recording stopped").await
             }
             Action::StartLive(_) => {
-                self.simple(ctx, "/live", json!({"isLive": 1}), "live")
-                    .await
+                let request = Request::call(
+                    Api::Live,
+                    &LiveBody {
+                        is_live: true.into(),
+                    },
+                );
+                self.simple(ctx, request, "live").await
             }
             Action::StopLive(_) => {
-                self.simple(ctx, "/live", json!({"isLive": 0}), "live stopped")
-                    .await
+                let request = Request::call(
+                    Api::Live,
+                    &LiveBody {
+                        is_live: false.into(),
+                    },
+                );
+                self.simple(ctx, request, "live stopped").await
             }
             Action::EndMeeting(_) => {
-                self.call(ctx, Request::new(Method::PUT, "/stop")).await?;
+                self.call(ctx, Request::to(Api::Stop)).await?;
                 Ok((json!({}), Some("meeting ended".into())))
             }
             Action::Extend(extend) => {
-                let body = if extend.auto {
-                    json!({"auto": 1})
-                } else {
-                    json!({"auto": 0, "duration": extend.minutes})
+                let body = DurationBody {
+                    auto: extend.auto.into(),
+                    duration: (!extend.auto).then_some(i64::from(extend.minutes)),
                 };
                 let detail = if extend.auto {
                     "automatic extension on".to_owned()
                 } else {
                     format!("extended by {} minutes", extend.minutes)
                 };
-                self.simple(ctx, "/duration", body, &detail).await
+                self.simple(ctx, Request::call(Api::Duration, &body), &detail)
+                    .await
             }
             Action::Invite(invite) => {
-                let attendees: Vec<Value> = invite
+                let attendees = invite
                     .0
                     .iter()
-                    .map(|p| json!({"name": p.name, "phone": p.phone, "type": p.kind}))
+                    .map(|p| {
+                        AttendeeBody::new(p.name.clone(), p.phone.clone(), attendee_type(p.kind))
+                    })
                     .collect();
                 let names: Vec<&str> = invite.0.iter().map(|p| p.name.as_str()).collect();
-                let request = Request::new(Method::POST, "/participants")
-                    .body(json!({"attendees": attendees}));
+                let request = Request::call(Api::Invite, &InviteBody { attendees });
                 self.call(ctx, request).await?;
                 Ok((
                     json!({"invited": names}),
@@ -323,15 +397,13 @@ impl Executor<'_> {
         .await
     }
 
-    async fn simple(&mut self, ctx: &mut StepCtx, tail: &str, body: Value, detail: &str) -> Done {
-        self.call(ctx, Request::put(tail, body)).await?;
+    async fn simple(&mut self, ctx: &mut StepCtx, request: Request, detail: &str) -> Done {
+        self.call(ctx, request).await?;
         Ok((json!({}), Some(detail.to_owned())))
     }
 
     pub(super) async fn roster(&mut self, ctx: &mut StepCtx) -> Result<Roster, StepFailure> {
-        let response = self
-            .call(ctx, Request::new(Method::GET, "/realTimeInfo"))
-            .await?;
+        let response = self.call(ctx, Request::to(Api::RealTimeInfo)).await?;
         Roster::parse(&response.body).map_err(StepFailure::new)
     }
 
@@ -350,23 +422,14 @@ impl Executor<'_> {
             ..
         }) = who
         {
-            return Ok(vec![Participant {
-                pid: id.clone(),
-                name: id.clone(),
-                phone: String::new(),
-                role: "guest",
-                hand: false,
-                mute: false,
-                video: false,
-                state: 0,
-            }]);
+            return Ok(vec![Participant::by_id(id)]);
         }
         let roster = self.roster(ctx).await?;
-        let found: Vec<Participant> = roster.matching(who).into_iter().cloned().collect();
+        let found: Vec<Participant> = who.select(&roster).into_iter().cloned().collect();
         match found.len() {
             0 => Err(StepFailure::new(format!(
                 "no participant matches `{who}`; {}",
-                roster.nobody(who)
+                who.nobody(&roster)
             ))),
             1 => Ok(found),
             n if who.all() => {
@@ -429,15 +492,11 @@ impl Executor<'_> {
         &mut self,
         ctx: &mut StepCtx,
         who: &Selector,
-        tail: &str,
-        body: Option<Value>,
+        request: Request,
         verb: &str,
     ) -> Done {
         let target = self.single(ctx, who).await?;
-        let mut request = Request::new(Method::PUT, tail).participant(&target.pid);
-        if let Some(body) = body {
-            request = request.body(body);
-        }
+        let request = request.participant(&target.pid);
         self.call_for(ctx, request, &target).await?;
         Ok((
             json!({"pid": target.pid, "name": target.name}),
@@ -452,13 +511,12 @@ impl Executor<'_> {
         &mut self,
         ctx: &mut StepCtx,
         who: &Selector,
-        tail: &str,
-        body: Value,
+        request: Request,
         verb: &'static str,
     ) -> Done {
         let targets = self.resolve(ctx, who).await?;
         if let [target] = &targets[..] {
-            let request = Request::put(tail, body).participant(&target.pid);
+            let request = request.participant(&target.pid);
             self.call_for(ctx, request, target).await?;
             return Ok((
                 targets_json(&targets),
@@ -482,7 +540,7 @@ impl Executor<'_> {
                 notes.clone(),
             );
             let (request, spec, deadline, name) = (
-                Request::put(tail, body.clone()).participant(&target.pid),
+                request.clone().participant(&target.pid),
                 ctx.retry,
                 ctx.limit.at(),
                 target.name.clone(),
@@ -540,14 +598,15 @@ impl Executor<'_> {
 
     async fn hands(&mut self, ctx: &mut StepCtx, who: &Selector, raise: bool) -> Done {
         let targets = self.resolve(ctx, who).await?;
-        let state = u8::from(raise);
         if let [target] = &targets[..] {
-            let request = Request::put("/participants/hands", json!({"handsState": state}))
-                .participant(&target.pid);
+            let body = HandsBody {
+                hands_state: raise.into(),
+            };
+            let request = Request::call(Api::Hands, &body).participant(&target.pid);
             self.call_for(ctx, request, target).await?;
         } else {
             let pids: Vec<String> = targets.iter().map(|t| t.pid.clone()).collect();
-            self.batch_hands(ctx, &pids, state).await?;
+            self.batch_hands(ctx, &pids, raise).await?;
         }
         let verb = if raise {
             "raised the hand of"
@@ -565,17 +624,18 @@ impl Executor<'_> {
         &mut self,
         ctx: &mut StepCtx,
         pids: &[String],
-        state: u8,
+        raise: bool,
     ) -> Result<(), StepFailure> {
         let total = pids.len();
         let mut done = 0;
         for batch in pids.chunks(BATCH) {
             let mut chunk: Vec<String> = batch.to_vec();
             loop {
-                let request = Request::put(
-                    "/participants/batch/hands",
-                    json!({"handsState": state, "pids": chunk}),
-                );
+                let body = BatchHandsBody {
+                    hands_state: raise.into(),
+                    pids: chunk.clone(),
+                };
+                let request = Request::call(Api::BatchHands, &body);
                 match self.call(ctx, request).await {
                     Ok(_) => break,
                     Err(failure) if failure.participant_gone => {
@@ -632,7 +692,7 @@ impl Executor<'_> {
                 )));
             }
             rounds += 1;
-            self.batch_hands(ctx, &raised, 0).await?;
+            self.batch_hands(ctx, &raised, false).await?;
             // Read back: only those still online with a hand up are left to do.
             let roster = self.roster(ctx).await?;
             let lowered: HashSet<&String> = raised.iter().collect();
@@ -655,8 +715,12 @@ impl Executor<'_> {
     }
 
     async fn mute_all(&mut self, ctx: &mut StepCtx, allow_self_unmute: bool) -> Done {
-        let body = json!({"isMute": 1, "allowUnmuteByOneself": u8::from(allow_self_unmute)});
-        self.call(ctx, Request::put("/mute", body)).await?;
+        let body = MuteMeetingBody {
+            is_mute: true.into(),
+            allow_unmute_by_oneself: Some(allow_self_unmute.into()),
+        };
+        self.call(ctx, Request::call(Api::MuteMeeting, &body))
+            .await?;
         let mut fixed = 0;
         for _ in 0..READ_BACK_ROUNDS {
             let roster = self.roster(ctx).await?;
@@ -673,8 +737,13 @@ impl Executor<'_> {
                 return Ok((json!({"muted_again": fixed}), Some(detail)));
             }
             for participant in &open {
-                let request = Request::put("/participants/mute", json!({"isMute": 1}))
-                    .participant(&participant.pid);
+                let request = Request::call(
+                    Api::Mute,
+                    &MuteBody {
+                        is_mute: true.into(),
+                    },
+                )
+                .participant(&participant.pid);
                 match self.call(ctx, request).await {
                     Ok(_) => fixed += 1,
                     // They left meanwhile: nothing to mute.
@@ -690,9 +759,10 @@ impl Executor<'_> {
 
     async fn hang_up(&mut self, ctx: &mut StepCtx, who: &Selector) -> Done {
         let targets = self.resolve(ctx, who).await?;
-        let pids: Vec<&str> = targets.iter().map(|t| t.pid.as_str()).collect();
-        let request = Request::new(Method::POST, "/participants/delete")
-            .body(json!({"bulkHangUpParticipants": pids}));
+        let body = HangUpBody {
+            bulk_hang_up_participants: targets.iter().map(|t| t.pid.clone()).collect(),
+        };
+        let request = Request::call(Api::HangUp, &body);
         match self.call(ctx, request).await {
             Err(failure) if failure.participant_gone => {
                 let online = self
@@ -800,7 +870,7 @@ impl Executor<'_> {
         pos: crate::yaml::Pos,
     ) -> Result<bool, StepFailure> {
         if let Some(who) = &wait.joined {
-            return Ok(!roster.matching(who).is_empty());
+            return Ok(!who.select(roster).is_empty());
         }
         if let Some(count) = wait.count {
             return Ok(count.holds(roster.participants.len()));
@@ -808,7 +878,7 @@ impl Executor<'_> {
         if let Some(hand) = &wait.hand_raised {
             return Ok(match hand {
                 HandRaised::Anyone => roster.participants.iter().any(|p| p.hand),
-                HandRaised::Who(who) => roster.matching(who).iter().any(|p| p.hand),
+                HandRaised::Who(who) => who.select(roster).iter().any(|p| p.hand),
             });
         }
         let condition = wait.condition.as_deref().unwrap_or("false");
@@ -899,6 +969,18 @@ fn api_failure(client: &crate::mmc::Client, failure: Failure, attempts: u32) -> 
             ExitCode::Unreachable
         },
         participant_gone: failure.is_participant_not_found(),
+    }
+}
+
+/// The invite call's type of what the playbook says is called.
+fn attendee_type(kind: DeviceType) -> AttendeeType {
+    match kind {
+        DeviceType::Normal => AttendeeType::Normal,
+        DeviceType::Terminal => AttendeeType::Terminal,
+        DeviceType::Outside => AttendeeType::Outside,
+        DeviceType::Mobile => AttendeeType::Mobile,
+        DeviceType::Ideahub => AttendeeType::Ideahub,
+        DeviceType::Board => AttendeeType::Board,
     }
 }
 

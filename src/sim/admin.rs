@@ -17,10 +17,10 @@ use super::api_error::ApiError;
 use super::faults::FaultConfig;
 use super::meeting::{MeetingView, ParticipantView};
 use super::request_log::LoggedRequest;
-use super::seed::{MeetingSeed, Role};
 use super::state::Sim;
 use super::wire::parse_body;
 use crate::duration::Duration;
+use crate::meeting::{MeetingSeed, Role};
 
 pub fn routes() -> Router<Arc<Sim>> {
     Router::new()
@@ -94,7 +94,7 @@ async fn join(
     bytes: Bytes,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let spec: super::seed::ParticipantSeed = body(&bytes)?;
+    let spec: crate::meeting::ParticipantSeed = body(&bytes)?;
     let now = sim.clock.now();
     let mut state = sim.lock();
     let meeting = state.meeting(&id)?;

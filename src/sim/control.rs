@@ -1,8 +1,9 @@
 //! The meeting-control API of `docs/api.md` (#token to #real-time-info) and the
 //! account login of its #account-login: the same methods, paths, headers, bodies and
-//! answers as the real service. Each handler checks in the service's order — token
-//! present, conference id, token valid for this meeting, meeting not ended, body,
-//! participant — then applies the call to the meeting under one lock.
+//! answers as the real service, routed by the contract's table ([`Api`]) and parsed
+//! into its body types. Each handler checks in the service's order — token present,
+//! conference id, token valid for this meeting, meeting not ended, body, participant —
+//! then applies the call to the meeting under one lock.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::routing::{get, post, put};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -21,40 +22,53 @@ use super::api_error::ApiError;
 use super::ids::Ids;
 use super::meeting::Meeting;
 use super::state::{ACCESS_TOKEN_TTL, Grant, Sim};
-use super::wire::{
+use super::wire::parse_body;
+use crate::meeting::wire::{
     AccountLoginBody, AccountLoginResponse, AccountUser, BatchHandsBody, CohostBody, DurationBody,
     GuestUnmuteBody, HandsBody, HangUpBody, InviteBody, LiveBody, LockBody, MuteBody,
     MuteMeetingBody, RealTimeInfo, RecordBody, RenameBody, SetRoleBody, TokenData, TokenResponse,
-    WsTokenResponse, parse_body,
+    WsTokenResponse,
 };
+use crate::meeting::{self, Api};
 
-const CONTROL: &str = "/v1/mmc/control/conferences";
-
+/// Every call of the contract, at its method and path.
 pub fn routes() -> Router<Arc<Sim>> {
-    let path = |tail: &str| format!("{CONTROL}{tail}");
-    Router::new()
-        .route(&path("/token"), get(token))
-        .route(&path("/wsToken"), get(ws_token))
-        .route(&path("/realTimeInfo"), get(real_time_info))
-        .route(&path("/participants/broadcast"), put(broadcast))
-        .route(&path("/cancelBroadcast"), put(cancel_broadcast))
-        .route(&path("/participants/rollCall"), put(roll_call))
-        .route(&path("/participants/hands"), put(hands))
-        .route(&path("/participants/batch/hands"), put(batch_hands))
-        .route(&path("/participants/mute"), put(mute))
-        .route(&path("/mute"), put(mute_meeting))
-        .route(&path("/mute/guestUnMute"), put(guest_unmute))
-        .route(&path("/participants/role"), put(set_role))
-        .route(&path("/participants/cohost"), put(set_cohost))
-        .route(&path("/lock"), put(lock))
-        .route(&path("/record"), put(record))
-        .route(&path("/live"), put(live))
-        .route(&path("/participants/delete"), post(hang_up))
-        .route(&path("/participants"), post(invite))
-        .route(&path("/participants/name"), put(rename))
-        .route(&path("/duration"), put(extend))
-        .route(&path("/stop"), put(stop))
-        .route("/v1/usg/acs/auth/account", post(account_login))
+    Api::ALL.iter().fold(Router::new(), |router, &api| {
+        router.route(api.path(), endpoint(api))
+    })
+}
+
+/// The handler of a call; a call added to the contract is not served until it has one.
+fn endpoint(api: Api) -> MethodRouter<Arc<Sim>> {
+    let method = match api.method() {
+        meeting::Method::Get => MethodFilter::GET,
+        meeting::Method::Put => MethodFilter::PUT,
+        meeting::Method::Post => MethodFilter::POST,
+    };
+    match api {
+        Api::Token => on(method, token),
+        Api::WsToken => on(method, ws_token),
+        Api::RealTimeInfo => on(method, real_time_info),
+        Api::Broadcast => on(method, broadcast),
+        Api::CancelBroadcast => on(method, cancel_broadcast),
+        Api::RollCall => on(method, roll_call),
+        Api::Hands => on(method, hands),
+        Api::BatchHands => on(method, batch_hands),
+        Api::Mute => on(method, mute),
+        Api::MuteMeeting => on(method, mute_meeting),
+        Api::GuestUnmute => on(method, guest_unmute),
+        Api::Role => on(method, set_role),
+        Api::Cohost => on(method, set_cohost),
+        Api::Lock => on(method, lock),
+        Api::Record => on(method, record),
+        Api::Live => on(method, live),
+        Api::HangUp => on(method, hang_up),
+        Api::Invite => on(method, invite),
+        Api::Rename => on(method, rename),
+        Api::Duration => on(method, extend),
+        Api::Stop => on(method, stop),
+        Api::AccountLogin => on(method, account_login),
+    }
 }
 
 /// What every control call carries outside its body.
@@ -236,20 +250,22 @@ fn token_response(
             tmp_ws_token,
             ws_url: format!("{ws_base}/cms/open/websocket/confctl/increment/conn"),
             role: grant.role,
-            expire_time: grant.expires.as_millisecond(),
+            expire_time: Some(grant.expires.as_millisecond()),
             user_id: "emcee-sim-user".into(),
             org_id: "emcee-sim".into(),
             participant_id: String::new(),
-            conf_token_expire_time: ttl.as_secs(),
+            conf_token_expire_time: Some(ttl.as_secs()),
             vmr_current_conf_id: grant.meeting_id.clone(),
-            support_notify_type: vec![
+            support_notify_type: [
                 "ConfBasicInfoNotify",
                 "ConfDynamicInfoNotify",
                 "ParticipantsNotify",
                 "AttendeesNotify",
                 "SpeakerChangeNotify",
                 "InviteResultNotify",
-            ],
+            ]
+            .map(String::from)
+            .to_vec(),
         },
         address_token,
         gloabl_public_ip: "127.0.0.1".into(),

@@ -9,11 +9,13 @@ use serde::Serialize;
 
 use super::api_error::ApiError;
 use super::ids::Ids;
-use super::seed::{
+use crate::meeting::wire::{
+    AttendeeBody, ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant,
+};
+use crate::meeting::{
     AttendeeSeed, MAX_COHOSTS, MeetingSeed, MeetingStatus, ParticipantSeed, ParticipantState, Role,
     validate_name,
 };
-use super::wire::{AttendeeBody, ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant};
 
 /// Most pids one batch call may carry.
 pub const MAX_BATCH_PIDS: usize = 500;

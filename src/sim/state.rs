@@ -13,8 +13,9 @@ use super::faults::{FaultConfig, Faults};
 use super::ids::Ids;
 use super::meeting::Meeting;
 use super::request_log::RequestLog;
-use super::seed::{MeetingId, MeetingSeed, ParticipantSeed, Role, Seed};
+use super::seed::Seed;
 use crate::clock::SharedClock;
+use crate::meeting::{MeetingId, MeetingSeed, ParticipantSeed, Role};
 
 /// The service's control tokens last half an hour.
 pub const DEFAULT_TOKEN_TTL: SignedDuration = SignedDuration::from_mins(30);

@@ -4,6 +4,8 @@
 mod hostile_server;
 mod support;
 
+mod action_calls;
+
 mod check_command;
 mod cli_sim;
 mod container_image;

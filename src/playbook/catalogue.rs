@@ -1,0 +1,323 @@
+//! The reference of every action, for `emcee actions` and the plan: which calls of the
+//! contract ([`Api`]) each makes — those it always makes, and those it makes only in
+//! some situations — and an example. The calls are the contract's own entries, never
+//! paths written again, and a test runs every action against the emulator to check
+//! that what is listed here is what is called.
+
+use crate::meeting::Api;
+
+/// Reference information about one action, for `emcee actions`.
+pub struct ActionInfo {
+    pub name: &'static str,
+    /// The calls the action makes, in the order it makes them.
+    pub calls: Calls,
+    pub example: &'static str,
+}
+
+/// What an action calls.
+pub enum Calls {
+    /// These calls of the contract; none for an action that calls nothing.
+    Listed(&'static [ApiCall]),
+    /// Whatever call the playbook gives (`http`).
+    AnyControlCall,
+}
+
+/// One call an action makes, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiCall {
+    pub api: Api,
+    pub when: When,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Every time the action succeeds.
+    Always,
+    /// Only in some situations, said here: a read-back, a retry after a departure, the
+    /// online-list read a selector by id alone skips.
+    Conditional(&'static str),
+}
+
+impl When {
+    /// How `emcee actions` marks the call.
+    pub fn mark(self) -> &'static str {
+        match self {
+            When::Always => "always",
+            When::Conditional(_) => "conditional",
+        }
+    }
+}
+
+const fn always(api: Api) -> ApiCall {
+    ApiCall {
+        api,
+        when: When::Always,
+    }
+}
+
+const fn conditional(api: Api, when: &'static str) -> ApiCall {
+    ApiCall {
+        api,
+        when: When::Conditional(when),
+    }
+}
+
+/// The online-list read of an action aimed at participants.
+const FIND: ApiCall = conditional(
+    Api::RealTimeInfo,
+    "to find who the selector means, unless it is an id alone; to say who is online when someone left",
+);
+
+/// An action aimed at participants: it finds them, then makes its call.
+macro_rules! at_participants {
+    ($api:expr) => {
+        Calls::Listed(&[FIND, always($api)])
+    };
+}
+
+/// An action that makes one call, every time.
+macro_rules! once {
+    ($api:expr) => {
+        Calls::Listed(&[always($api)])
+    };
+}
+
+const HANDS: &[ApiCall] = &[
+    FIND,
+    conditional(Api::Hands, "for one participant"),
+    conditional(
+        Api::BatchHands,
+        "for several, in batches of 100; again without those who left",
+    ),
+];
+
+const NONE: Calls = Calls::Listed(&[]);
+
+/// Every action, in the order the reference lists them.
+pub const ACTIONS: &[ActionInfo] = &[
+    ActionInfo {
+        name: "broadcast",
+        calls: at_participants!(Api::Broadcast),
+        example: "broadcast: Alice Zhang",
+    },
+    ActionInfo {
+        name: "cancel_broadcast",
+        calls: once!(Api::CancelBroadcast),
+        example: "cancel_broadcast: {}",
+    },
+    ActionInfo {
+        name: "roll_call",
+        calls: at_participants!(Api::RollCall),
+        example: "roll_call: { phone: \"+8613800000002\" }",
+    },
+    ActionInfo {
+        name: "raise_hand",
+        calls: Calls::Listed(HANDS),
+        example: "raise_hand: Bob Li",
+    },
+    ActionInfo {
+        name: "lower_hand",
+        calls: Calls::Listed(HANDS),
+        example: "lower_hand: Bob Li",
+    },
+    ActionInfo {
+        name: "lower_all_hands",
+        calls: Calls::Listed(&[
+            always(Api::RealTimeInfo),
+            conditional(
+                Api::BatchHands,
+                "when hands are up, in batches of 100; again without those who left",
+            ),
+            conditional(
+                Api::RealTimeInfo,
+                "read-back after lowering, and who left when a batch is refused",
+            ),
+        ]),
+        example: "lower_all_hands: {}",
+    },
+    ActionInfo {
+        name: "mute",
+        calls: at_participants!(Api::Mute),
+        example: "mute: { role: guest, all: true }",
+    },
+    ActionInfo {
+        name: "unmute",
+        calls: at_participants!(Api::Mute),
+        example: "unmute: Carol Wu",
+    },
+    ActionInfo {
+        name: "mute_all",
+        calls: Calls::Listed(&[
+            always(Api::MuteMeeting),
+            always(Api::RealTimeInfo),
+            conditional(Api::Mute, "for anyone the read-back finds unmuted"),
+        ]),
+        example: "mute_all: { allow_self_unmute: false }",
+    },
+    ActionInfo {
+        name: "unmute_all",
+        calls: once!(Api::MuteMeeting),
+        example: "unmute_all: {}",
+    },
+    ActionInfo {
+        name: "allow_self_unmute",
+        calls: once!(Api::GuestUnmute),
+        example: "allow_self_unmute: true",
+    },
+    ActionInfo {
+        name: "set_host",
+        calls: at_participants!(Api::Role),
+        example: "set_host: Alice Zhang",
+    },
+    ActionInfo {
+        name: "set_cohost",
+        calls: at_participants!(Api::Cohost),
+        example: "set_cohost: Carol Wu",
+    },
+    ActionInfo {
+        name: "unset_cohost",
+        calls: at_participants!(Api::Cohost),
+        example: "unset_cohost: Carol Wu",
+    },
+    ActionInfo {
+        name: "lock",
+        calls: once!(Api::Lock),
+        example: "lock: {}",
+    },
+    ActionInfo {
+        name: "unlock",
+        calls: once!(Api::Lock),
+        example: "unlock: {}",
+    },
+    ActionInfo {
+        name: "start_recording",
+        calls: once!(Api::Record),
+        example: "start_recording: {}",
+    },
+    ActionInfo {
+        name: "stop_recording",
+        calls: once!(Api::Record),
+        example: "stop_recording: {}",
+    },
+    ActionInfo {
+        name: "start_live",
+        calls: once!(Api::Live),
+        example: "start_live: {}",
+    },
+    ActionInfo {
+        name: "stop_live",
+        calls: once!(Api::Live),
+        example: "stop_live: {}",
+    },
+    ActionInfo {
+        name: "hang_up",
+        calls: at_participants!(Api::HangUp),
+        example: "hang_up: { name: Spam Caller, all: true }",
+    },
+    ActionInfo {
+        name: "invite",
+        calls: once!(Api::Invite),
+        example: "invite: { name: Dan Zhou, phone: \"+8613800000004\" }",
+    },
+    ActionInfo {
+        name: "rename",
+        calls: at_participants!(Api::Rename),
+        example: "rename: { who: Bob Li, to: \"Bob Li (panel)\" }",
+    },
+    ActionInfo {
+        name: "extend",
+        calls: once!(Api::Duration),
+        example: "extend: { minutes: 30 }",
+    },
+    ActionInfo {
+        name: "end_meeting",
+        calls: once!(Api::Stop),
+        example: "end_meeting: {}",
+    },
+    ActionInfo {
+        name: "participants",
+        calls: once!(Api::RealTimeInfo),
+        example: "participants: { hand: true }\nregister: raised",
+    },
+    ActionInfo {
+        name: "wait",
+        calls: NONE,
+        example: "wait: 5m",
+    },
+    ActionInfo {
+        name: "wait_for",
+        calls: once!(Api::RealTimeInfo),
+        example: "wait_for: { count: \">= 20\", timeout: 15m }",
+    },
+    ActionInfo {
+        name: "log",
+        calls: NONE,
+        example: "log: \"{{ raised | length }} hands up\"",
+    },
+    ActionInfo {
+        name: "assert",
+        calls: NONE,
+        example: "assert: { that: \"raised | length < 10\", msg: too many hands }",
+    },
+    ActionInfo {
+        name: "set",
+        calls: NONE,
+        example: "set: { speaker: \"{{ panel[0] }}\" }",
+    },
+    ActionInfo {
+        name: "include",
+        calls: NONE,
+        example: "include: { file: common/open-doors.yaml, vars: { speaker: Bob Li } }",
+    },
+    ActionInfo {
+        name: "http",
+        calls: Calls::AnyControlCall,
+        example: "http: { method: PUT, path: /v1/mmc/control/conferences/lock, body: { isLock: 1 } }",
+    },
+];
+
+impl ActionInfo {
+    /// Each call as `PUT /v1/…/lock`, in order, for the plan's table.
+    pub fn call_texts(&self) -> Vec<&'static str> {
+        match &self.calls {
+            Calls::Listed(calls) => calls.iter().map(|call| call.api.describe()).collect(),
+            Calls::AnyControlCall => vec![ANY_CONTROL_CALL],
+        }
+    }
+}
+
+/// How the reference and the plan name the calls of `http`.
+pub const ANY_CONTROL_CALL: &str = "any control call";
+
+/// The names of every action, in the order of [`ACTIONS`].
+pub fn action_names() -> &'static [&'static str] {
+    static NAMES: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(|| ACTIONS.iter().map(|a| a.name).collect());
+    &NAMES
+}
+
+pub fn info(name: &str) -> Option<&'static ActionInfo> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_call_is_one_of_the_contract() {
+        for action in ACTIONS {
+            if let Calls::Listed(calls) = action.calls {
+                for call in calls {
+                    assert!(call.api.is_control(), "{}: {}", action.name, call.api);
+                }
+            }
+        }
+        let broadcast = info("broadcast").unwrap();
+        assert_eq!(
+            broadcast.call_texts(),
+            [Api::RealTimeInfo.describe(), Api::Broadcast.describe()]
+        );
+        assert!(matches!(info("http").unwrap().calls, Calls::AnyControlCall));
+    }
+}
