@@ -5,6 +5,7 @@ pub mod action;
 mod check;
 pub mod include;
 mod schema;
+pub mod scope;
 pub mod select;
 pub mod selector;
 pub mod step;
