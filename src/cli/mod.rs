@@ -13,7 +13,7 @@ use crate::commands::run::RunOptions;
 use crate::commands::sim::SimCommand;
 use crate::commands::{self};
 use crate::error::{Error, ExitCode};
-use crate::session::{Display, LogFormat, Progress};
+use crate::session::{DisplayOptions, LogFormat, Progress};
 
 pub use args::Args;
 
@@ -143,7 +143,7 @@ impl TryFrom<args::RunArgs> for RunOptions {
             rate_limit: args.rate_limit,
             deadline: args.deadline,
             start: args.start,
-            display: Display {
+            display: DisplayOptions {
                 progress: match args.progress {
                     args::ProgressArg::Auto => Progress::Auto,
                     args::ProgressArg::Always => Progress::Always,
@@ -300,6 +300,44 @@ fn current_thread() -> Result<tokio::runtime::Runtime, Error> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    use super::Args;
+
+    /// The error clap gives for `emcee ARGS`, or `None` when it accepts them.
+    fn refusal(args: &[&str]) -> Option<String> {
+        let argv = std::iter::once("emcee").chain(args.iter().copied());
+        Args::try_parse_from(argv).err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn rehearsal_flags_need_sim() {
+        for flag in [
+            &["--fast-forward"][..],
+            &["--sim-requests", "log.json"],
+            &["--start", "09:50"],
+        ] {
+            let args: Vec<&str> = ["run", "p.yaml"].iter().chain(flag).copied().collect();
+            let error = refusal(&args).unwrap_or_else(|| panic!("{flag:?} without --sim"));
+            assert!(
+                error.contains("required arguments were not provided"),
+                "{error}"
+            );
+            let with_sim: Vec<&str> = args.iter().copied().chain(["--sim"]).collect();
+            assert_eq!(refusal(&with_sim), None, "{flag:?} with --sim");
+        }
+        let error = refusal(&["run", "p.yaml", "--sim", "--endpoint", "https://x"]).unwrap();
+        assert!(error.contains("cannot be used with"), "{error}");
+    }
+
+    #[test]
+    fn a_resumed_run_starts_where_it_stopped_not_at_start_at() {
+        let error = refusal(&["run", "p.yaml", "--resume", "last", "--start-at", "3"]).unwrap();
+        assert!(error.contains("cannot be used with"), "{error}");
+        assert_eq!(refusal(&["run", "p.yaml", "--resume", "last"]), None);
+        assert_eq!(refusal(&["run", "p.yaml", "--start-at", "3"]), None);
+    }
+
     #[test]
     fn log_lines_keep_one_line_and_their_colours() {
         // The logging layer has escaped the value's ESC already; what is left is its

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::error::{Error, ExitCode};
-use crate::session::{Display, Prepared, Session, Target};
+use crate::session::{DisplayOptions, Prepared, Session, Target};
 use crate::template::{Engine, Secrets};
 
 /// `emcee run`, as plain options.
@@ -42,7 +42,7 @@ pub struct RunOptions {
     /// Reports to write at the end, whatever the outcome.
     pub reports: Vec<crate::report::ReportTarget>,
     /// Progress, text or JSON lines, colour, `-q`.
-    pub display: Display,
+    pub display: DisplayOptions,
 }
 
 pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {

@@ -28,7 +28,7 @@ pub enum LogFormat {
 
 /// What the user asked to see of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Display {
+pub struct DisplayOptions {
     pub progress: Progress,
     pub log_format: LogFormat,
     pub color: bool,
@@ -36,7 +36,7 @@ pub struct Display {
     pub quiet: bool,
 }
 
-impl Display {
+impl DisplayOptions {
     /// The listener that shows the run on standard output.
     pub fn listener(&self, secrets: &Arc<Secrets>, clock: &SharedClock) -> Box<dyn Listener> {
         let deterministic = report::deterministic();

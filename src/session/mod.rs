@@ -34,7 +34,7 @@ use crate::sim::SimHandle;
 use crate::template::{Context, Engine, Secrets};
 
 pub use endpoint::check_endpoint;
-pub use listeners::{Display, LogFormat, Progress};
+pub use listeners::{DisplayOptions, LogFormat, Progress};
 pub use prepare::{Meeting, Prepared, zone};
 pub use report_files::check_placeholders;
 pub use vars::ExtraVars;
@@ -78,7 +78,7 @@ pub struct Session {
     pub rate_limit: Option<u32>,
     /// Reports to write at the end, whatever the outcome.
     pub reports: Vec<ReportTarget>,
-    pub display: Display,
+    pub display: DisplayOptions,
     /// When the command started: the summary's elapsed time counts from here.
     pub started: Instant,
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use super::listeners::{Display, LogFormat};
+use super::listeners::{DisplayOptions, LogFormat};
 use super::prepare::Meeting;
 use crate::clock::SharedClock;
 use crate::error::Error;
@@ -71,7 +71,7 @@ pub async fn finish(
     handle: SimHandle,
     meeting_id: &str,
     requests: Option<&Path>,
-    display: &Display,
+    display: &DisplayOptions,
     secrets: &Secrets,
 ) -> Result<(), Error> {
     if let Some(path) = requests {
