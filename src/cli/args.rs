@@ -165,7 +165,7 @@ pub struct RunArgs {
 
     /// With --sim: waits and cues take no real time, while the timeline, token expiry
     /// and rehearsal arrivals happen at the right virtual instants.
-    #[arg(long)]
+    #[arg(long, requires = "sim")]
     pub fast_forward: bool,
 
     /// With --sim: start the rehearsal's clock at this instant instead of now, so that
@@ -191,7 +191,8 @@ pub struct RunArgs {
     /// Continue an interrupted or failed run from its journal: the steps it finished
     /// are not run again, its cues keep their times. A path, or `last`: the newest
     /// journal of this playbook in this meeting at this endpoint (the log says which).
-    #[arg(long, value_name = "JOURNAL")]
+    /// It starts where that run stopped, so --start-at cannot be given with it.
+    #[arg(long, value_name = "JOURNAL", conflicts_with = "start_at")]
     pub resume: Option<String>,
 
     /// Calls per minute per API that emcee allows itself, in bursts of as many (0: no
@@ -205,7 +206,7 @@ pub struct RunArgs {
 
     /// With --sim: write the emulator's request log (every call, when, and its answer)
     /// to this JSON file after the run.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "sim")]
     pub sim_requests: Option<PathBuf>,
 
     /// The API endpoint.

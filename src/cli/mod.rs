@@ -9,10 +9,11 @@ use std::net::SocketAddr;
 use clap::Parser;
 
 use crate::commands::check::CheckOptions;
-use crate::commands::run::{LogFormat, Progress, RunOptions};
+use crate::commands::run::RunOptions;
 use crate::commands::sim::SimCommand;
 use crate::commands::{self};
 use crate::error::{Error, ExitCode};
+use crate::session::{DisplayOptions, LogFormat, Progress};
 
 pub use args::Args;
 
@@ -86,21 +87,6 @@ fn log_line(text: &str) -> String {
     format!("{shown}{end}")
 }
 
-/// Writes to stdout; a reader that went away (`emcee actions | head -1`) is not an error.
-pub fn print_out(text: &str) -> Result<(), Error> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::io("cannot write to standard output", e))
-        }
-        _ => Ok(()),
-    }
-}
-
 impl From<args::SelectArgs> for crate::playbook::select::Selection {
     fn from(args: args::SelectArgs) -> Self {
         crate::playbook::select::Selection {
@@ -123,9 +109,18 @@ impl From<args::SimArgs> for SimCommand {
     }
 }
 
+impl From<args::LogFormatArg> for LogFormat {
+    fn from(arg: args::LogFormatArg) -> Self {
+        match arg {
+            args::LogFormatArg::Text => LogFormat::Text,
+            args::LogFormatArg::Json => LogFormat::Json,
+        }
+    }
+}
+
 fn key_values(vars: &[String]) -> Result<Vec<(String, serde_json::Value)>, Error> {
     vars.iter()
-        .map(|arg| crate::template::vars::parse_cli(arg))
+        .map(|arg| crate::session::vars::parse_cli(arg))
         .collect()
 }
 
@@ -148,18 +143,17 @@ impl TryFrom<args::RunArgs> for RunOptions {
             rate_limit: args.rate_limit,
             deadline: args.deadline,
             start: args.start,
-            progress: match args.progress {
-                args::ProgressArg::Auto => Progress::Auto,
-                args::ProgressArg::Always => Progress::Always,
-                args::ProgressArg::Never => Progress::Never,
+            display: DisplayOptions {
+                progress: match args.progress {
+                    args::ProgressArg::Auto => Progress::Auto,
+                    args::ProgressArg::Always => Progress::Always,
+                    args::ProgressArg::Never => Progress::Never,
+                },
+                log_format: args.log_format.into(),
+                color: std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                quiet: false,
             },
-            log_format: match args.log_format {
-                args::LogFormatArg::Text => LogFormat::Text,
-                args::LogFormatArg::Json => LogFormat::Json,
-            },
-            color: std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-            quiet: false,
         })
     }
 }
@@ -182,15 +176,13 @@ pub fn main() -> std::process::ExitCode {
 fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
     match command {
         args::Command::Run(run_args) => {
-            let options = RunOptions {
-                quiet,
-                ..RunOptions::try_from(run_args)?
-            };
+            let mut options = RunOptions::try_from(run_args)?;
+            options.display.quiet = quiet;
             // Sequential calls: the current-thread runtime costs about half the CPU per call.
             current_thread()?.block_on(commands::run::run(options))
         }
         args::Command::Check(check) => {
-            let vars = crate::template::vars::ExtraVars::load(
+            let vars = crate::session::vars::ExtraVars::load(
                 &key_values(&check.vars.vars)?,
                 &check.vars.vars_file,
             )?;
@@ -242,10 +234,7 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
                 system_zone,
                 print_systemd,
                 next,
-                log_format: match log_format {
-                    args::LogFormatArg::Text => LogFormat::Text,
-                    args::LogFormatArg::Json => LogFormat::Json,
-                },
+                log_format: log_format.into(),
             };
             current_thread()?.block_on(commands::schedule::run(options))
         }
@@ -257,7 +246,7 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
                 "emcee",
                 &mut out,
             );
-            print_out(&String::from_utf8_lossy(&out))?;
+            crate::output::print_out(&String::from_utf8_lossy(&out))?;
             Ok(ExitCode::Success)
         }
         args::Command::Man => {
@@ -265,15 +254,15 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
             clap_mangen::Man::new(<Args as clap::CommandFactory>::command())
                 .render(&mut out)
                 .map_err(|e| Error::io("cannot render the man page", e))?;
-            print_out(&String::from_utf8_lossy(&out))?;
+            crate::output::print_out(&String::from_utf8_lossy(&out))?;
             Ok(ExitCode::Success)
         }
         args::Command::Actions { name } => {
-            print_out(&commands::actions::text(name.as_deref())?)?;
+            crate::output::print_out(&commands::actions::text(name.as_deref())?)?;
             Ok(ExitCode::Success)
         }
         args::Command::Schema { report, schedule } => {
-            print_out(&if report {
+            crate::output::print_out(&if report {
                 crate::report::report_schema()
             } else if schedule {
                 crate::schedule::schema()
@@ -311,6 +300,44 @@ fn current_thread() -> Result<tokio::runtime::Runtime, Error> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    use super::Args;
+
+    /// The error clap gives for `emcee ARGS`, or `None` when it accepts them.
+    fn refusal(args: &[&str]) -> Option<String> {
+        let argv = std::iter::once("emcee").chain(args.iter().copied());
+        Args::try_parse_from(argv).err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn rehearsal_flags_need_sim() {
+        for flag in [
+            &["--fast-forward"][..],
+            &["--sim-requests", "log.json"],
+            &["--start", "09:50"],
+        ] {
+            let args: Vec<&str> = ["run", "p.yaml"].iter().chain(flag).copied().collect();
+            let error = refusal(&args).unwrap_or_else(|| panic!("{flag:?} without --sim"));
+            assert!(
+                error.contains("required arguments were not provided"),
+                "{error}"
+            );
+            let with_sim: Vec<&str> = args.iter().copied().chain(["--sim"]).collect();
+            assert_eq!(refusal(&with_sim), None, "{flag:?} with --sim");
+        }
+        let error = refusal(&["run", "p.yaml", "--sim", "--endpoint", "https://x"]).unwrap();
+        assert!(error.contains("cannot be used with"), "{error}");
+    }
+
+    #[test]
+    fn a_resumed_run_starts_where_it_stopped_not_at_start_at() {
+        let error = refusal(&["run", "p.yaml", "--resume", "last", "--start-at", "3"]).unwrap();
+        assert!(error.contains("cannot be used with"), "{error}");
+        assert_eq!(refusal(&["run", "p.yaml", "--resume", "last"]), None);
+        assert_eq!(refusal(&["run", "p.yaml", "--start-at", "3"]), None);
+    }
+
     #[test]
     fn log_lines_keep_one_line_and_their_colours() {
         // The logging layer has escaped the value's ESC already; what is left is its

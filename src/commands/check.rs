@@ -20,7 +20,7 @@ pub struct CheckOptions {
     /// Files and directories.
     pub playbooks: Vec<PathBuf>,
     /// Variables given outside the playbooks (`-e`, `--vars-file`).
-    pub vars: crate::template::vars::ExtraVars,
+    pub vars: crate::session::ExtraVars,
     /// Tags and `--start-at` to check against each playbook.
     pub selection: crate::playbook::select::Selection,
     pub color: bool,
@@ -161,13 +161,13 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                     ));
                 }
             }
-            crate::cli::print_out(&out)?;
+            crate::output::print_out(&out)?;
         }
         CheckFormat::Json => {
             let mut text = serde_json::to_string_pretty(&json_report(&outcomes))
                 .map_err(|e| Error::Failed(e.to_string()))?;
             text.push('\n');
-            crate::cli::print_out(&text)?;
+            crate::output::print_out(&text)?;
         }
     }
     Ok(if failed > 0 {
@@ -201,7 +201,7 @@ fn human(outcomes: &[Outcome], failed: usize, color: bool) -> Result<(), Error> 
             } else {
                 ""
             };
-            crate::cli::print_out(&format!(
+            crate::output::print_out(&format!(
                 "ok: {} ({} steps{kind})\n",
                 outcome.path.display(),
                 outcome.steps

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::SystemClock;
 use crate::error::{Error, ExitCode};
-use crate::playbook::Playbook;
-use crate::template::vars::ExtraVars;
+use crate::session::Prepared;
 use crate::template::{Engine, Secrets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,7 +19,7 @@ pub enum PlanFormat {
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub playbook: PathBuf,
-    /// `-e`, parsed (see [`crate::template::vars::parse_cli`]).
+    /// `-e`, parsed (see [`crate::session::vars::parse_cli`]).
     pub vars: Vec<(String, serde_json::Value)>,
     pub vars_files: Vec<PathBuf>,
     /// Check the targets against the playbook's rehearsal meeting.
@@ -34,38 +33,28 @@ pub struct PlanOptions {
 }
 
 pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
-    let playbook = Playbook::load(&options.playbook)?;
-    let extra = ExtraVars::load(&options.vars, &options.vars_files)?;
-    let problems = extra.check(&playbook);
-    if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
-    }
-    options.selection.validate(&playbook)?;
-    let zone = match &playbook.doc.timezone {
-        Some(name) => {
-            jiff::tz::TimeZone::get(&name.value).map_err(|e| Error::Usage(e.to_string()))?
-        }
-        None => jiff::tz::TimeZone::system(),
-    };
+    let prepared = Prepared::load(&options.playbook, &options.vars, &options.vars_files)?;
+    let (playbook, zone) = (&prepared.playbook, &prepared.zone);
+    options.selection.validate(playbook)?;
     let now = jiff::Timestamp::now();
     let start = match &options.start {
         None => now,
         Some(text) => text
             .parse::<crate::plan::Cue>()
-            .and_then(|cue| cue.resolve(now, &zone))
+            .and_then(|cue| cue.resolve(now, zone))
             .map_err(|e| Error::Usage(format!("--start {text}: {e}")))?,
     };
     // Secrets are never needed to plan: placeholders stand in, and are masked.
     let secrets = Secrets::new(true);
     let engine = Engine::new(Arc::clone(&secrets), SystemClock::shared());
-    let vars = extra.prepare(&playbook, &engine)?;
+    let vars = prepared.vars(&engine)?;
     let rehearsal = if options.sim {
         playbook.doc.rehearsal.as_ref().map(|r| &r.value)
     } else {
         None
     };
     let plan = crate::plan::plan(
-        &playbook,
+        playbook,
         &vars,
         &engine,
         start,
@@ -74,9 +63,9 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
         &options.selection,
     )?;
     let text = match options.format {
-        PlanFormat::Table => crate::report::printable_lines(&secrets.redact(&plan.table(&zone))),
+        PlanFormat::Table => crate::report::printable_lines(&secrets.redact(&plan.table(zone))),
         PlanFormat::Json => secrets.to_json(&plan, true) + "\n",
     };
-    crate::cli::print_out(&text)?;
+    crate::output::print_out(&text)?;
     Ok(ExitCode::Success)
 }

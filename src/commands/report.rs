@@ -26,7 +26,7 @@ pub fn run(
     let secrets = Secrets::new(false);
     if targets.is_empty() {
         let text = serde_json::to_string_pretty(&builder.report()).unwrap_or_default() + "\n";
-        crate::cli::print_out(&text)?;
+        crate::output::print_out(&text)?;
     } else {
         builder.write(targets, &secrets)?;
     }

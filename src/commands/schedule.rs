@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::commands::run::LogFormat;
 use crate::error::{Error, ExitCode};
 use crate::schedule::ScheduleFile;
+use crate::session::LogFormat;
 
 #[derive(Debug, Clone)]
 pub struct ScheduleOptions {
@@ -41,7 +41,7 @@ fn log(
         }
         LogFormat::Text => format!("{:.3} {text}", clock.now()),
     };
-    let _ = crate::cli::print_out(&format!("{line}\n"));
+    let _ = crate::output::print_out(&format!("{line}\n"));
 }
 
 /// Longest line of a child's output passed on whole; longer ones are cut there (a
@@ -89,7 +89,7 @@ async fn relay(
             use std::io::Write;
             let _ = std::io::stderr().lock().write_all(shown.as_bytes());
         } else {
-            let _ = crate::cli::print_out(&shown);
+            let _ = crate::output::print_out(&shown);
         }
     }
 }
@@ -116,7 +116,7 @@ pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
             };
             schedule.crontab(&emcee, options.cron_flavour, &system)
         };
-        crate::cli::print_out(&export.text)?;
+        crate::output::print_out(&export.text)?;
         if export.commented_out > 0 {
             tracing::warn!(
                 "{} job(s) printed commented out: the reasons are above them",
@@ -141,7 +141,7 @@ pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
                 .strftime("%Y-%m-%dT%H:%M:%S%:z");
             out.push_str(&format!("{when}  {}\n", job.name));
         }
-        crate::cli::print_out(&out)?;
+        crate::output::print_out(&out)?;
         return Ok(ExitCode::Success);
     }
 

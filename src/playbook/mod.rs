@@ -6,6 +6,7 @@ pub mod catalogue;
 mod check;
 pub mod include;
 mod schema;
+pub mod scope;
 pub mod select;
 pub mod selector;
 pub mod step;

@@ -152,7 +152,7 @@ impl ScheduleFile {
             };
             // A name `-e` refuses would fail every firing.
             for (name, value) in &job.vars {
-                if let Err(why) = crate::template::vars::check_name(name) {
+                if let Err(why) = crate::session::vars::check_name(name) {
                     problems.push(Diagnostic::new(
                         file,
                         value.span(file),

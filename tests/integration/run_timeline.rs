@@ -185,7 +185,9 @@ async fn fast_forward_needs_sim() {
         .await;
     assert_eq!(output.code, 2, "{}", output.transcript());
     assert!(
-        output.stderr.contains("--fast-forward needs --sim"),
+        output
+            .stderr
+            .contains("the following required arguments were not provided:\n  --sim"),
         "{}",
         output.stderr
     );

@@ -1,0 +1,347 @@
+//! A run as a value. [`Prepared`] is what `run`, `plan` and `check` share before
+//! anything is contacted: the playbook checked with the variables given outside it,
+//! its zone, the variables in scope, the meeting and its credentials, the step
+//! defaults. A [`Session`] holds everything one run needs on top, and
+//! [`Session::run`] carries it out: the rehearsal emulator or the checked endpoint,
+//! the journal to resume, the report files tried, the meeting's lock and the run's
+//! journal, the client with its rate limit, the listeners, the executor, the final
+//! reports and the rehearsal's final state; it returns the exit code.
+//!
+//! The executor (`crate::run`) only performs steps and emits events; the displays,
+//! journal and reports (`crate::report`) only listen. This module wires them up.
+
+mod endpoint;
+mod listeners;
+mod prepare;
+mod rehearsal;
+mod report_files;
+mod resume;
+pub mod vars;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::clock::SharedClock;
+use crate::error::{Error, ExitCode};
+use crate::mmc::Client;
+use crate::playbook::select::Selection;
+use crate::report::replay::{JournalRun, RunKey};
+use crate::report::{Journal, ReportBuilder, ReportTarget};
+use crate::run::lock::{Holder, MeetingLock};
+use crate::run::{Deadline, Event, Executor, Fanout, Listener, Summary, Timeline};
+use crate::sim::SimHandle;
+use crate::template::{Context, Engine, Secrets};
+
+pub use endpoint::check_endpoint;
+pub use listeners::{DisplayOptions, LogFormat, Progress};
+pub use prepare::{Meeting, Prepared, zone};
+pub use report_files::check_placeholders;
+pub use vars::ExtraVars;
+
+/// Where a run's calls go.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `--sim`: the built-in emulator, seeded from the playbook; its request log is
+    /// written to `requests` after the run when given.
+    Rehearsal { requests: Option<PathBuf> },
+    /// A service at `endpoint` (see [`check_endpoint`]).
+    Service {
+        endpoint: String,
+        allow_insecure_http: bool,
+    },
+}
+
+/// One run, ready to go: what was prepared, and what the command line asked for.
+pub struct Session {
+    /// The playbook as named on the command line; journals and locks show it so.
+    pub path: PathBuf,
+    pub prepared: Prepared,
+    /// Real or virtual time (`--fast-forward`), from `--start` when rehearsing.
+    pub clock: SharedClock,
+    /// Every secret of the run, masked in all it writes.
+    pub secrets: Arc<Secrets>,
+    pub engine: Engine,
+    /// The variables in scope at the start (see [`Prepared::vars`]).
+    pub vars: Context,
+    pub meeting: Meeting,
+    pub target: Target,
+    /// `--tags`, `--skip-tags`, `--start-at`; a resumed run starts where it stopped.
+    pub selection: Selection,
+    /// A journal to resume (a path, or `last`).
+    pub resume: Option<String>,
+    /// Where locks and journals go; the user's state directory when absent.
+    pub state_dir: Option<PathBuf>,
+    /// `--deadline`: when the whole run must be over; the playbook's when absent.
+    pub deadline: Option<String>,
+    /// Calls per minute per API (0: none); the playbook's, or 90, when absent.
+    pub rate_limit: Option<u32>,
+    /// Reports to write at the end, whatever the outcome.
+    pub reports: Vec<ReportTarget>,
+    pub display: DisplayOptions,
+    /// When the command started: the summary's elapsed time counts from here.
+    pub started: Instant,
+}
+
+/// The service a run talks to.
+struct Connection {
+    /// The emulator of a rehearsal.
+    rehearsal: Option<SimHandle>,
+    /// What the client calls.
+    endpoint: String,
+    /// The endpoint as journals and reports show it.
+    label: String,
+}
+
+/// What a run keeps on record: its identity, its lock, its journal and its reports.
+struct Records {
+    run_id: String,
+    /// The run's first start (a resumed run keeps its journal's).
+    start: jiff::Timestamp,
+    deadline: Option<Deadline>,
+    /// Held until the run ends; a rehearsal leaves the real meeting alone, so it has none.
+    _lock: Option<MeetingLock>,
+    journal: Journal,
+    reports: Vec<ReportTarget>,
+}
+
+impl Session {
+    /// Runs the playbook and writes the final reports; the exit code says how it went.
+    pub async fn run(mut self) -> Result<ExitCode, Error> {
+        let connection = self.connect().await?;
+        let resumed = match self.resume.clone() {
+            None => None,
+            Some(which) => match self.resumed(&which, &connection)? {
+                Some(journal) => Some(journal),
+                None => {
+                    if let Some(handle) = connection.rehearsal {
+                        handle.stop().await;
+                    }
+                    return Ok(ExitCode::Success);
+                }
+            },
+        };
+        self.selection.validate(&self.prepared.playbook)?;
+        if let Target::Rehearsal {
+            requests: Some(path),
+        } = &self.target
+        {
+            report_files::probe_request_log(path)?;
+        }
+        let records = self.records(&connection, resumed.as_ref())?;
+        let result = self.execute(&connection, records).await?;
+        if let Some(handle) = connection.rehearsal {
+            let requests = match &self.target {
+                Target::Rehearsal { requests } => requests.as_deref(),
+                Target::Service { .. } => None,
+            };
+            rehearsal::finish(
+                handle,
+                &self.meeting.id,
+                requests,
+                &self.display,
+                &self.secrets,
+            )
+            .await?;
+        }
+        Ok(result)
+    }
+
+    /// The rehearsal emulator, started; or the service's endpoint, checked.
+    async fn connect(&self) -> Result<Connection, Error> {
+        Ok(match &self.target {
+            Target::Rehearsal { .. } => {
+                let handle =
+                    rehearsal::start(&self.prepared.playbook.doc, &self.meeting, &self.clock)
+                        .await?;
+                let endpoint = handle.base_url().to_owned();
+                tracing::debug!("rehearsing against the emulator at {endpoint}");
+                Connection {
+                    rehearsal: Some(handle),
+                    endpoint,
+                    label: "the built-in emulator".to_owned(),
+                }
+            }
+            Target::Service {
+                endpoint,
+                allow_insecure_http,
+            } => {
+                let endpoint = check_endpoint(endpoint, *allow_insecure_http)?;
+                Connection {
+                    rehearsal: None,
+                    label: endpoint.clone(),
+                    endpoint,
+                }
+            }
+        })
+    }
+
+    /// The journal to resume, with the selection set to start where it stopped; `None`
+    /// when that run had already finished.
+    fn resumed(
+        &mut self,
+        which: &str,
+        connection: &Connection,
+    ) -> Result<Option<JournalRun>, Error> {
+        let key = RunKey {
+            playbook: &self.path,
+            meeting: &self.meeting.id,
+            endpoint: &connection.label,
+        };
+        let state_dir = crate::run::lock::state_dir(self.state_dir.as_deref());
+        let journal = resume::journal(which, &state_dir, &self.prepared.playbook, &key)?;
+        if let Some(journal) = &journal {
+            self.selection.start_at.clone_from(&journal.resume_at);
+        }
+        Ok(journal)
+    }
+
+    /// The run's id and start, its deadline, the meeting's lock, the run's journal and
+    /// the report files, each tried before the first cue.
+    fn records(
+        &self,
+        connection: &Connection,
+        resumed: Option<&JournalRun>,
+    ) -> Result<Records, Error> {
+        let state_dir = crate::run::lock::state_dir(self.state_dir.as_deref());
+        let started_at = self.clock.now();
+        let holder = Holder {
+            pid: std::process::id(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            started: format!("{started_at:.0}"),
+            playbook: self.path.display().to_string(),
+            endpoint: connection.endpoint.clone(),
+        };
+        let lock = if connection.rehearsal.is_none() {
+            Some(MeetingLock::acquire(
+                &state_dir,
+                &connection.endpoint,
+                &self.meeting.id,
+                &holder,
+            )?)
+        } else {
+            None
+        };
+        // A resumed run keeps its first start, so that `+15m` cues keep their meaning.
+        let start = resumed.map_or(started_at, |r| r.started);
+        let zone = &self.prepared.zone;
+        let deadline = Deadline::resolve(
+            self.deadline.as_deref(),
+            &self.prepared.playbook,
+            start,
+            zone,
+        )?;
+        let run_id = format!(
+            "{}-{}-{}",
+            started_at.strftime("%Y%m%dT%H%M%SZ"),
+            self.meeting.id,
+            std::process::id()
+        );
+        let date = started_at
+            .to_zoned(zone.clone())
+            .strftime("%Y-%m-%d")
+            .to_string();
+        let reports = report_files::filled(&self.reports, &run_id, &date)?;
+        let journal = Journal::create(
+            &state_dir,
+            &run_id,
+            Arc::clone(&self.secrets),
+            Arc::clone(&self.clock),
+        )?;
+        tracing::debug!("journal: {}", journal.path().display());
+        Ok(Records {
+            run_id,
+            start,
+            deadline,
+            _lock: lock,
+            journal,
+            reports,
+        })
+    }
+
+    /// The steps, run by the executor with the display, the journal and the report
+    /// builder listening; then the reports written. The run's own outcome is the exit
+    /// code; an error is what stopped the reports.
+    async fn execute(&self, connection: &Connection, records: Records) -> Result<ExitCode, Error> {
+        let playbook = &self.prepared.playbook;
+        let doc = &playbook.doc;
+        let remember = Arc::clone(&self.secrets);
+        let client = Arc::new(
+            Client::new(
+                &connection.endpoint,
+                &self.meeting.id,
+                self.meeting.credentials.clone(),
+                Arc::clone(&self.clock),
+                Arc::new(move |s: &str| remember.remember(s)),
+            )
+            .map_err(Error::Failed)?
+            .with_rate_limit(
+                self.rate_limit
+                    .or(doc.defaults.rate_limit)
+                    .unwrap_or(crate::playbook::DEFAULT_RATE_LIMIT),
+            ),
+        );
+        // On virtual time the executor's own waits keep the token alive; a background
+        // task would sleep in real time.
+        let keep_alive = (!self.clock.is_virtual()).then(|| client.keep_alive_in_background());
+        let reports = ReportBuilder::default();
+        let mut listener: Box<dyn Listener> = Box::new(Fanout(vec![
+            self.display.listener(&self.secrets, &self.clock),
+            Box::new(records.journal),
+            Box::new(reports.clone()),
+        ]));
+        listener.on(&Event::RunStarted {
+            playbook: doc.name.value.clone(),
+            meeting: self.meeting.id.clone(),
+            endpoint: connection.label.clone(),
+            steps: doc.steps.len(),
+            file: self.path.display().to_string(),
+            playbook_hash: playbook.hash(),
+            started: format!("{:.3}", records.start),
+            run_id: records.run_id,
+        });
+        let timeline = Timeline {
+            clock: Arc::clone(&self.clock),
+            start: records.start,
+            zone: self.prepared.zone.clone(),
+        };
+        let mut executor = Executor::new(
+            Arc::clone(&client),
+            &self.engine,
+            Arc::clone(&playbook.file),
+            listener.as_mut(),
+            self.vars.clone(),
+            self.prepared.step_defaults(),
+            timeline,
+        );
+        executor.select(self.selection.clone());
+        executor.deadline(records.deadline);
+        let interrupt = crate::run::interrupt::Interrupt::new();
+        let listening = interrupt.listen()?;
+        executor.interrupt_with(Arc::clone(&interrupt));
+        let result = executor.run(&doc.steps.value).await;
+        let counts = executor.counts();
+        let summary = Summary {
+            ok: counts.ok,
+            failed: counts.failed,
+            skipped: counts.skipped,
+            retries: counts.retries,
+            token_renewals: client.renewals(),
+            api_calls: client.calls(),
+            elapsed: self.started.elapsed(),
+            success: result.is_ok(),
+            finished: format!("{:.3}", self.clock.now()),
+            cues: executor.cues().to_vec(),
+            cue_summary: crate::run::CueSummary::of(executor.cues()),
+        };
+        drop(keep_alive);
+        listener.on(&Event::RunFinished { summary });
+        drop(listener);
+        drop(listening);
+        reports.write(&records.reports, &self.secrets)?;
+        Ok(match result {
+            Ok(()) => ExitCode::Success,
+            Err(failure) => failure.exit,
+        })
+    }
+}
