@@ -57,7 +57,7 @@ pub struct Timeline {
 impl Timeline {
     /// An instant as output shows it: RFC 3339 with milliseconds in the playbook's zone.
     pub fn show(&self, at: jiff::Timestamp) -> String {
-        crate::report::varying(at)
+        crate::determinism::varying(at)
             .to_zoned(self.zone.clone())
             .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
             .to_string()
@@ -704,7 +704,7 @@ impl Executor<'_> {
     /// Waits for a step's cue. `Ok(false)` when a late cue is skipped.
     async fn cue(&mut self, step: &Spanned<Step>, id: &str) -> Result<bool, StepFailure> {
         use super::event::{CueStatus, CueTiming};
-        use crate::plan::Late;
+        use crate::playbook::cue::Late;
         let Some(at) = &step.at else { return Ok(true) };
         let planned = at
             .resolve(self.timeline.start, &self.timeline.zone)
@@ -736,7 +736,7 @@ impl Executor<'_> {
             cue: at.value.to_string(),
             planned: this.timeline.show(planned),
             actual: this.timeline.show(actual),
-            late_ms: crate::report::varying(
+            late_ms: crate::determinism::varying(
                 i64::try_from(actual.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
             ),
             status,
@@ -773,7 +773,7 @@ impl Executor<'_> {
                 id: id.to_owned(),
                 name: name.clone(),
                 until: self.timeline.show(planned),
-                left: crate::report::varying(planned.duration_since(now).unsigned_abs()),
+                left: crate::determinism::varying(planned.duration_since(now).unsigned_abs()),
             });
             // Log in before the cue, so that the first call at the cue is not held up by
             // it; a failure here is reported by the step itself.
