@@ -1,7 +1,7 @@
 //! Time in a playbook, resolved without running anything: when each cue fires.
 
-pub mod cue;
 pub mod timeline;
 
-pub use cue::{Cue, Late};
+// moved: re-export until the branches are merged
+pub use crate::playbook::cue::{self, Cue, Late};
 pub use timeline::{Plan, Row, When, plan};

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::cue::Cue;
+use crate::playbook::cue::Cue;
 use crate::error::Diagnostic;
 use crate::node::Node;
 use crate::playbook::action::{self, Action, Wait};

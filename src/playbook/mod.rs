@@ -3,6 +3,7 @@
 
 pub mod action;
 mod check;
+pub mod cue;
 pub mod include;
 mod schema;
 pub mod select;
@@ -59,7 +60,7 @@ pub struct PlaybookDoc {
     /// the run's first start, also when resumed). Past it the current step stops, the
     /// `always` steps run, and the run fails. `--deadline` overrides it.
     #[serde(default)]
-    pub deadline: Option<Spanned<crate::plan::Cue>>,
+    pub deadline: Option<Spanned<crate::playbook::cue::Cue>>,
     /// The cues, run in order.
     #[schemars(length(min = 1))]
     pub steps: Spanned<Vec<Spanned<Step>>>,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::action::action_names;
 use crate::duration::Duration;
 use crate::node::Node;
-use crate::plan::{Cue, Late};
+use super::cue::{Cue, Late};
 use crate::yaml::{Pos, Spanned};
 
 /// Keys every step may have; with the action names, all keys a step may have.

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 
 use super::executor::StepFailure;
 use crate::error::{Diagnostic, Error};
-use crate::plan::Cue;
+use crate::playbook::cue::Cue;
 use crate::playbook::Playbook;
 
 /// The deadline of a run, resolved.
