@@ -9,6 +9,7 @@ mod schema;
 pub mod select;
 pub mod selector;
 pub mod step;
+pub mod step_id;
 
 use std::path::Path;
 use std::sync::Arc;
