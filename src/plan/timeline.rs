@@ -10,11 +10,12 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::playbook::cue::Cue;
 use crate::error::Diagnostic;
 use crate::node::Node;
 use crate::playbook::action::{self, Action, Wait};
+use crate::playbook::cue::Cue;
 use crate::playbook::select::{self, Decision, Selection};
+use crate::playbook::step_id::{Siblings, StepId};
 use crate::playbook::{Body, Playbook, Step};
 use crate::sim::{MeetingSeed, ParticipantSeed};
 use crate::source::SourceFile;
@@ -40,7 +41,7 @@ pub enum When {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
-    pub id: String,
+    pub id: StepId,
     /// Nesting depth: 0 for top-level steps.
     pub depth: usize,
     pub name: String,
@@ -149,7 +150,12 @@ pub fn plan(
         unknown: BTreeSet::new(),
     };
     let mut vars = vars.clone();
-    planner.steps(&playbook.doc.steps.value, "", 0, &mut vars);
+    planner.steps(
+        &playbook.doc.steps.value,
+        &Siblings::top_level(),
+        0,
+        &mut vars,
+    );
     planner.deadline(playbook);
     match planner.refused {
         Some(diagnostic) => Err(diagnostic),
@@ -188,16 +194,22 @@ impl Planner<'_> {
         }
     }
 
-    fn steps(&mut self, steps: &[Spanned<Step>], prefix: &str, depth: usize, vars: &mut Context) {
+    fn steps(
+        &mut self,
+        steps: &[Spanned<Step>],
+        list: &Siblings,
+        depth: usize,
+        vars: &mut Context,
+    ) {
         for (index, step) in steps.iter().enumerate() {
-            let id = format!("{prefix}{}", index + 1);
+            let id = list.id(index + 1);
             self.selected(step, &id, depth, vars);
         }
     }
 
     /// A step, if the selection takes it; a skipped one is listed as such, and its cue
     /// is not waited for, as in a run.
-    fn selected(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+    fn selected(&mut self, step: &Spanned<Step>, id: &StepId, depth: usize, vars: &mut Context) {
         let decision = self
             .selection
             .decide(step, id, &self.inherited_tags, self.started);
@@ -222,7 +234,7 @@ impl Planner<'_> {
     fn skipped_row(
         &mut self,
         step: &Spanned<Step>,
-        id: &str,
+        id: &StepId,
         depth: usize,
         name: String,
         cue: Option<String>,
@@ -233,7 +245,7 @@ impl Planner<'_> {
             _ => None,
         };
         self.plan.rows.push(Row {
-            id: id.to_owned(),
+            id: id.clone(),
             depth,
             name,
             action,
@@ -261,7 +273,7 @@ impl Planner<'_> {
         Some(value.is_true())
     }
 
-    fn step(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+    fn step(&mut self, step: &Spanned<Step>, id: &StepId, depth: usize, vars: &mut Context) {
         if self.refused.is_some() {
             return;
         }
@@ -294,7 +306,7 @@ impl Planner<'_> {
                     self.cue_shown = index > 0;
                     vars.set("item", item);
                     vars.set("loop", serde_json::json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == length, "length": length}));
-                    self.once(step, &format!("{id}#{}", index + 1), depth, vars);
+                    self.once(step, &id.item(index + 1), depth, vars);
                 }
             }
             _ => {
@@ -304,7 +316,7 @@ impl Planner<'_> {
                     .into_iter()
                     .filter(|n| self.unknown.insert((*n).to_owned()))
                     .collect();
-                self.once(step, &format!("{id}#…"), depth, vars);
+                self.once(step, &id.item_at_run_time(), depth, vars);
                 for name in fresh {
                     self.unknown.remove(name);
                 }
@@ -312,7 +324,7 @@ impl Planner<'_> {
         }
     }
 
-    fn once(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+    fn once(&mut self, step: &Spanned<Step>, id: &StepId, depth: usize, vars: &mut Context) {
         // A looped step's cue fires once, before its first item.
         let cue_shown = std::mem::take(&mut self.cue_shown);
         if self.plan.rows.len() >= MAX_ROWS {
@@ -390,7 +402,7 @@ impl Planner<'_> {
                     }
                 }
                 self.plan.rows.push(Row {
-                    id: id.to_owned(),
+                    id: id.clone(),
                     depth,
                     name,
                     action: Some(action_name),
@@ -427,7 +439,7 @@ impl Planner<'_> {
                 always,
             }) => {
                 self.plan.rows.push(Row {
-                    id: id.to_owned(),
+                    id: id.clone(),
                     depth,
                     name,
                     action: None,
@@ -450,20 +462,20 @@ impl Planner<'_> {
                         let (scope, entered) =
                             IncludeScope::enter(self.engine, included, given, vars);
                         self.rendered(entered);
-                        self.steps(steps, &format!("{id}."), depth + 1, vars);
+                        self.steps(steps, &Siblings::steps_of(id), depth + 1, vars);
                         scope.leave(vars);
                         self.file = outer;
                     }
-                    None => self.steps(steps, &format!("{id}."), depth + 1, vars),
+                    None => self.steps(steps, &Siblings::steps_of(id), depth + 1, vars),
                 }
                 if !rescue.is_empty() {
                     // A rescue runs only on failure: plan it, but it takes no time on the plan.
                     let (now, exact) = (self.now, self.exact);
-                    self.steps(rescue, &format!("{id}.rescue."), depth + 1, vars);
+                    self.steps(rescue, &Siblings::rescue_of(id), depth + 1, vars);
                     self.now = now;
                     self.exact = exact;
                 }
-                self.steps(always, &format!("{id}.always."), depth + 1, vars);
+                self.steps(always, &Siblings::always_of(id), depth + 1, vars);
                 self.inherited_tags.truncate(inherited);
             }
             None => {}
@@ -490,7 +502,7 @@ impl Planner<'_> {
     /// A fan-out (one call per participant) over the rehearsal's crowd: how long its
     /// calls take at the rate limit, the plan's time moved past them, and a warning when
     /// the step's own `timeout` is shorter (a limit it inherits grows to fit at run time).
-    fn fan_out(&mut self, step: &Step, id: &str, action: &Action, rehearsal: &MeetingSeed) {
+    fn fan_out(&mut self, step: &Step, id: &StepId, action: &Action, rehearsal: &MeetingSeed) {
         use crate::playbook::Selector;
         let (Action::Mute(Selector::Match(wanted)) | Action::Unmute(Selector::Match(wanted))) =
             action
@@ -528,7 +540,7 @@ impl Planner<'_> {
     }
 
     /// Warns about people a step names who are not expected in the rehearsal by then.
-    fn check_people(&mut self, id: &str, name: &str, action: &Action, rehearsal: &MeetingSeed) {
+    fn check_people(&mut self, id: &StepId, name: &str, action: &Action, rehearsal: &MeetingSeed) {
         let Some(wanted) = named_person(action) else {
             return;
         };

@@ -151,6 +151,48 @@ impl StepId {
     }
 }
 
+/// The steps of one list (the playbook's `steps:`, or a block's `steps`, `rescue` or
+/// `always`), for naming them in turn as a run or a plan walks them.
+#[derive(Debug, Clone)]
+pub struct Siblings {
+    parent: StepId,
+    list: List,
+}
+
+impl Siblings {
+    /// The playbook's `steps:`.
+    pub fn top_level() -> Siblings {
+        Siblings::of(&StepId::run(), List::Steps)
+    }
+
+    /// A block's `steps`.
+    pub fn steps_of(block: &StepId) -> Siblings {
+        Siblings::of(block, List::Steps)
+    }
+
+    /// A block's `rescue`.
+    pub fn rescue_of(block: &StepId) -> Siblings {
+        Siblings::of(block, List::Rescue)
+    }
+
+    /// A block's `always`.
+    pub fn always_of(block: &StepId) -> Siblings {
+        Siblings::of(block, List::Always)
+    }
+
+    fn of(parent: &StepId, list: List) -> Siblings {
+        Siblings {
+            parent: parent.clone(),
+            list,
+        }
+    }
+
+    /// The id of the list's `index`th step, from 1.
+    pub fn id(&self, index: usize) -> StepId {
+        self.parent.below(self.list, index)
+    }
+}
+
 impl fmt::Display for StepId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (depth, segment) in self.path.iter().enumerate() {
@@ -214,9 +256,8 @@ impl FromStr for StepId {
 
 /// A place or item number as ids write it: from 1, digits only, no leading zero.
 fn number(text: &str) -> Option<usize> {
-    let canonical = !text.is_empty()
-        && !text.starts_with('0')
-        && text.bytes().all(|b| b.is_ascii_digit());
+    let canonical =
+        !text.is_empty() && !text.starts_with('0') && text.bytes().all(|b| b.is_ascii_digit());
     canonical.then(|| text.parse().ok()).flatten()
 }
 

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::run::{CueTiming, Event, Listener, Outcome, Summary};
+use crate::run::{CueTiming, Event, Listener, Outcome, StepId, Summary};
 use crate::template::Secrets;
 
 /// Where to write which report.
@@ -70,7 +70,7 @@ pub struct Report {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StepReport {
-    pub id: String,
+    pub id: StepId,
     pub name: String,
     /// The action, or absent for a block.
     pub action: Option<String>,
@@ -112,7 +112,7 @@ pub struct ReportBuilder(Arc<Mutex<Collected>>);
 struct Collected {
     report: Report,
     /// Retries of steps still running: the step's id and why.
-    retries: Vec<(String, String)>,
+    retries: Vec<(StepId, String)>,
 }
 
 impl ReportBuilder {

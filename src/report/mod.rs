@@ -228,7 +228,7 @@ mod tests {
 
     fn cue(status: CueStatus, late_ms: i64) -> CueTiming {
         CueTiming {
-            id: "1".into(),
+            id: crate::run::StepId::top_level(1),
             name: "Keynote".into(),
             cue: "+15m".into(),
             planned: String::new(),

@@ -20,6 +20,21 @@ fn constructors_write_every_form() {
 }
 
 #[test]
+fn siblings_name_the_steps_of_a_list() {
+    let block = StepId::top_level(3).item(2);
+    assert_eq!(Siblings::top_level().id(4), StepId::top_level(4));
+    assert_eq!(Siblings::steps_of(&block).id(1), block.child(1));
+    assert_eq!(
+        Siblings::rescue_of(&block).id(2).to_string(),
+        "3#2.rescue.2"
+    );
+    assert_eq!(
+        Siblings::always_of(&block).id(1).to_string(),
+        "3#2.always.1"
+    );
+}
+
+#[test]
 fn reading_what_is_written_gives_the_same_id() {
     for text in [
         "",
@@ -68,8 +83,14 @@ fn bad_ids_are_refused_with_why() {
         ("3#", "bad item ``"),
         ("3#2#1", "bad item `2#1`"),
         ("3.rescue", "a place is missing at the end"),
-        ("rescue.1", "a top-level step is not in a `rescue` or `always`"),
-        ("always.1", "a top-level step is not in a `rescue` or `always`"),
+        (
+            "rescue.1",
+            "a top-level step is not in a `rescue` or `always`",
+        ),
+        (
+            "always.1",
+            "a top-level step is not in a `rescue` or `always`",
+        ),
     ] {
         let error = text.parse::<StepId>().unwrap_err();
         assert_eq!(error, format!("`{text}` is not a step id: {why}"));
@@ -79,7 +100,17 @@ fn bad_ids_are_refused_with_why() {
 #[test]
 fn ordered_as_a_run_meets_the_steps() {
     let order = [
-        "", "1", "1#1", "1#1.1", "1#2", "2", "2.1", "2.2", "2.10", "2.rescue.1", "2.always.1",
+        "",
+        "1",
+        "1#1",
+        "1#1.1",
+        "1#2",
+        "2",
+        "2.1",
+        "2.2",
+        "2.10",
+        "2.rescue.1",
+        "2.always.1",
         "10",
     ];
     let ids: Vec<StepId> = order.iter().map(|t| id(t)).collect();
