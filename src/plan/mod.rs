@@ -1,5 +1,7 @@
-//! Time in a playbook, resolved without running anything: when each cue fires.
+//! Time in a playbook, resolved without running anything: when each step is planned,
+//! what it acts on, and which calls it makes (`timeline`), shown as a table (`table`).
 
+mod table;
 pub mod timeline;
 
 // moved: re-export until the branches are merged
