@@ -153,7 +153,10 @@ fn contains(steps: &[Spanned<Step>], target: &str) -> bool {
 }
 
 fn has_tagged_below(step: &Spanned<Step>, wanted: &[String]) -> bool {
-    children(step, &StepId::run()).any(|(child, _)| {
-        child.tags.iter().any(|t| wanted.contains(&t.value)) || has_tagged_below(child, wanted)
-    })
+    [&step.steps, &step.rescue, &step.always]
+        .into_iter()
+        .flat_map(list)
+        .any(|child| {
+            child.tags.iter().any(|t| wanted.contains(&t.value)) || has_tagged_below(child, wanted)
+        })
 }
