@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod determinism;
 pub mod duration;
 pub mod error;
 pub mod meeting;

@@ -1,7 +1,9 @@
-//! Time in a playbook, resolved without running anything: when each cue fires.
+//! Time in a playbook, resolved without running anything: when each step is planned,
+//! what it acts on, and which calls it makes (`timeline`), shown as a table (`table`).
 
-pub mod cue;
+mod table;
 pub mod timeline;
 
-pub use cue::{Cue, Late};
+// moved: re-export until the branches are merged
+pub use crate::playbook::cue::{self, Cue, Late};
 pub use timeline::{Plan, Row, When, plan};

@@ -10,17 +10,23 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::cue::Cue;
 use crate::error::Diagnostic;
-use crate::meeting::{MeetingSeed, ParticipantSeed};
+use crate::meeting::MeetingSeed;
 use crate::node::Node;
 use crate::playbook::action::{self, Action, Wait};
+use crate::playbook::cue::Cue;
 use crate::playbook::select::{self, Decision, Selection};
+use crate::playbook::step_id::{Siblings, StepId};
 use crate::playbook::{Body, Playbook, Step};
 use crate::source::SourceFile;
 use crate::template::vars::IncludeScope;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::Spanned;
+
+mod crowd;
+
+// moved: re-export until the branches are merged
+pub use crowd::{fan_out_time, short_fan_out_timeouts};
 
 /// When a step is planned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,7 +46,7 @@ pub enum When {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
-    pub id: String,
+    pub id: StepId,
     /// Nesting depth: 0 for top-level steps.
     pub depth: usize,
     pub name: String,
@@ -149,7 +155,12 @@ pub fn plan(
         unknown: BTreeSet::new(),
     };
     let mut vars = vars.clone();
-    planner.steps(&playbook.doc.steps.value, "", 0, &mut vars);
+    planner.steps(
+        &playbook.doc.steps.value,
+        &Siblings::top_level(),
+        0,
+        &mut vars,
+    );
     planner.deadline(playbook);
     match planner.refused {
         Some(diagnostic) => Err(diagnostic),
@@ -188,16 +199,22 @@ impl Planner<'_> {
         }
     }
 
-    fn steps(&mut self, steps: &[Spanned<Step>], prefix: &str, depth: usize, vars: &mut Context) {
+    fn steps(
+        &mut self,
+        steps: &[Spanned<Step>],
+        list: &Siblings,
+        depth: usize,
+        vars: &mut Context,
+    ) {
         for (index, step) in steps.iter().enumerate() {
-            let id = format!("{prefix}{}", index + 1);
+            let id = list.id(index + 1);
             self.selected(step, &id, depth, vars);
         }
     }
 
     /// A step, if the selection takes it; a skipped one is listed as such, and its cue
     /// is not waited for, as in a run.
-    fn selected(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+    fn selected(&mut self, step: &Spanned<Step>, id: &StepId, depth: usize, vars: &mut Context) {
         let decision = self
             .selection
             .decide(step, id, &self.inherited_tags, self.started);
@@ -222,7 +239,7 @@ impl Planner<'_> {
     fn skipped_row(
         &mut self,
         step: &Spanned<Step>,
-        id: &str,
+        id: &StepId,
         depth: usize,
         name: String,
         cue: Option<String>,
@@ -233,7 +250,7 @@ impl Planner<'_> {
             _ => None,
         };
         self.plan.rows.push(Row {
-            id: id.to_owned(),
+            id: id.clone(),
             depth,
             name,
             action,
@@ -261,7 +278,7 @@ impl Planner<'_> {
         Some(value.is_true())
     }
 
-    fn step(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+    fn step(&mut self, step: &Spanned<Step>, id: &StepId, depth: usize, vars: &mut Context) {
         if self.refused.is_some() {
             return;
         }
@@ -294,7 +311,7 @@ impl Planner<'_> {
                     self.cue_shown = index > 0;
                     vars.set("item", item);
                     vars.set("loop", serde_json::json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == length, "length": length}));
-                    self.once(step, &format!("{id}#{}", index + 1), depth, vars);
+                    self.once(step, &id.item(index + 1), depth, vars);
                 }
             }
             _ => {
@@ -304,7 +321,7 @@ impl Planner<'_> {
                     .into_iter()
                     .filter(|n| self.unknown.insert((*n).to_owned()))
                     .collect();
-                self.once(step, &format!("{id}#…"), depth, vars);
+                self.once(step, &id.item_at_run_time(), depth, vars);
                 for name in fresh {
                     self.unknown.remove(name);
                 }
@@ -312,7 +329,7 @@ impl Planner<'_> {
         }
     }
 
-    fn once(&mut self, step: &Spanned<Step>, id: &str, depth: usize, vars: &mut Context) {
+    fn once(&mut self, step: &Spanned<Step>, id: &StepId, depth: usize, vars: &mut Context) {
         // A looped step's cue fires once, before its first item.
         let cue_shown = std::mem::take(&mut self.cue_shown);
         if self.plan.rows.len() >= MAX_ROWS {
@@ -390,7 +407,7 @@ impl Planner<'_> {
                     }
                 }
                 self.plan.rows.push(Row {
-                    id: id.to_owned(),
+                    id: id.clone(),
                     depth,
                     name,
                     action: Some(action_name),
@@ -427,7 +444,7 @@ impl Planner<'_> {
                 always,
             }) => {
                 self.plan.rows.push(Row {
-                    id: id.to_owned(),
+                    id: id.clone(),
                     depth,
                     name,
                     action: None,
@@ -450,20 +467,20 @@ impl Planner<'_> {
                         let (scope, entered) =
                             IncludeScope::enter(self.engine, included, given, vars);
                         self.rendered(entered);
-                        self.steps(steps, &format!("{id}."), depth + 1, vars);
+                        self.steps(steps, &Siblings::steps_of(id), depth + 1, vars);
                         scope.leave(vars);
                         self.file = outer;
                     }
-                    None => self.steps(steps, &format!("{id}."), depth + 1, vars),
+                    None => self.steps(steps, &Siblings::steps_of(id), depth + 1, vars),
                 }
                 if !rescue.is_empty() {
                     // A rescue runs only on failure: plan it, but it takes no time on the plan.
                     let (now, exact) = (self.now, self.exact);
-                    self.steps(rescue, &format!("{id}.rescue."), depth + 1, vars);
+                    self.steps(rescue, &Siblings::rescue_of(id), depth + 1, vars);
                     self.now = now;
                     self.exact = exact;
                 }
-                self.steps(always, &format!("{id}.always."), depth + 1, vars);
+                self.steps(always, &Siblings::always_of(id), depth + 1, vars);
                 self.inherited_tags.truncate(inherited);
             }
             None => {}
@@ -485,98 +502,6 @@ impl Planner<'_> {
             None if name == "wait" || name == "wait_for" => self.exact = false,
             _ => {}
         }
-    }
-
-    /// A fan-out (one call per participant) over the rehearsal's crowd: how long its
-    /// calls take at the rate limit, the plan's time moved past them, and a warning when
-    /// the step's own `timeout` is shorter (a limit it inherits grows to fit at run time).
-    fn fan_out(&mut self, step: &Step, id: &str, action: &Action, rehearsal: &MeetingSeed) {
-        use crate::playbook::Selector;
-        let (Action::Mute(Selector::Match(wanted)) | Action::Unmute(Selector::Match(wanted))) =
-            action
-        else {
-            return;
-        };
-        if !wanted.all {
-            return;
-        }
-        let offset = self.now.duration_since(self.start);
-        let calls = rehearsal
-            .participants
-            .iter()
-            .filter(|p| p.joins_after.is_none_or(|d| d.signed() <= offset))
-            .filter(|p| p.leaves_after.is_none_or(|d| d.signed() > offset))
-            .filter(|p| crate::playbook::selector::seed_matches(wanted, p))
-            .count();
-        let Some(takes) = fan_out_time(calls, self.rate_limit) else {
-            return;
-        };
-        if let Some(row) = self.plan.rows.last_mut() {
-            row.takes = Some(takes);
-        }
-        if let Some(timeout) = &step.timeout
-            && timeout.value.signed() < takes
-        {
-            self.plan.warnings.push(format!(
-                "step {id}: its timeout {} is shorter than the {} its {calls} calls take at {} a minute",
-                timeout.value,
-                human(takes),
-                self.rate_limit
-            ));
-        }
-        self.now = self.now.checked_add(takes).unwrap_or(self.now);
-    }
-
-    /// Warns about people a step names who are not expected in the rehearsal by then.
-    fn check_people(&mut self, id: &str, name: &str, action: &Action, rehearsal: &MeetingSeed) {
-        let Some(wanted) = named_person(action) else {
-            return;
-        };
-        let offset = self.now.duration_since(self.start);
-        let expected: Vec<&ParticipantSeed> = rehearsal
-            .participants
-            .iter()
-            .filter(|p| p.name.to_lowercase() == wanted.to_lowercase())
-            .collect();
-        match expected.first() {
-            None => self.plan.warnings.push(format!(
-                "step {id} ({name}) names {wanted}, who is not among the rehearsal's participants"
-            )),
-            // After a wait of unknown length the time is a lower bound: whether they are
-            // there by then cannot be told.
-            Some(_) if !self.exact => {}
-            Some(person) => {
-                let joins = person
-                    .joins_after
-                    .map_or(SignedDuration::ZERO, |d| d.signed());
-                let leaves = person.leaves_after.map(|d| d.signed());
-                if joins > offset {
-                    self.plan.warnings.push(format!(
-                        "step {id} ({name}) names {wanted} at +{}, but they are expected to join at +{}",
-                        human(offset),
-                        human(joins)
-                    ));
-                } else if leaves.is_some_and(|l| l <= offset) {
-                    self.plan.warnings.push(format!(
-                        "step {id} ({name}) names {wanted} at +{}, but they are expected to have left at +{}",
-                        human(offset),
-                        human(leaves.unwrap_or_default())
-                    ));
-                }
-            }
-        }
-    }
-}
-
-/// The display name a participant action names, when it names one by name.
-fn named_person(action: &Action) -> Option<String> {
-    use crate::playbook::{Selector, SelectorMatch};
-    match action.selector()? {
-        Selector::Name(name) => Some(name.clone()),
-        Selector::Match(SelectorMatch {
-            name: Some(name), ..
-        }) => Some(name.clone()),
-        Selector::Match(_) => None,
     }
 }
 
@@ -608,16 +533,6 @@ fn target_of(action: Option<&Action>, args: &Spanned<Node>) -> Option<String> {
     Some(text)
 }
 
-/// `+1:15:00`: hours, minutes and seconds after the start.
-fn clock_offset(offset: SignedDuration) -> String {
-    let secs = offset.as_secs().max(0);
-    format!("+{}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
-fn human(offset: SignedDuration) -> String {
-    crate::duration::human(offset.unsigned_abs())
-}
-
 impl Planner<'_> {
     /// The deadline, and a warning for every step planned at or after it.
     fn deadline(&mut self, playbook: &Playbook) {
@@ -644,165 +559,6 @@ impl Planner<'_> {
     }
 }
 
-/// For `check`: steps whose own `timeout` is shorter than their fan-out over the whole
-/// rehearsal crowd takes at the rate limit, as `file:line:col: message`. Only literal
-/// selectors in the playbook's own file are looked at; `plan --sim` sees the rest.
-pub fn short_fan_out_timeouts(playbook: &Playbook) -> Vec<String> {
-    fn visit<'a>(
-        steps: &'a [Spanned<Step>],
-        found: &mut Vec<(&'a Spanned<Step>, usize)>,
-        crowd: &MeetingSeed,
-    ) {
-        for step in steps {
-            if step.included.is_some() {
-                continue;
-            }
-            if let Some(Body::Action { name, args, .. }) = step.body()
-                && step.timeout.is_some()
-                && let Ok(
-                    Action::Mute(crate::playbook::Selector::Match(wanted))
-                    | Action::Unmute(crate::playbook::Selector::Match(wanted)),
-                ) = Action::from_parts(name, args.to_json())
-                && wanted.all
-            {
-                let calls = crowd
-                    .participants
-                    .iter()
-                    .filter(|p| crate::playbook::selector::seed_matches(&wanted, p))
-                    .count();
-                found.push((step, calls));
-            }
-            for list in [&step.steps, &step.rescue, &step.always]
-                .into_iter()
-                .flatten()
-            {
-                visit(&list.value, found, crowd);
-            }
-        }
-    }
-    let Some(crowd) = &playbook.doc.rehearsal else {
-        return Vec::new();
-    };
-    let rate = playbook
-        .doc
-        .defaults
-        .rate_limit
-        .unwrap_or(crate::playbook::DEFAULT_RATE_LIMIT);
-    let mut found = Vec::new();
-    visit(&playbook.doc.steps.value, &mut found, &crowd.value);
-    found
-        .into_iter()
-        .filter_map(|(step, calls)| {
-            let timeout = step.timeout.as_ref()?;
-            let takes = fan_out_time(calls, rate)?;
-            (timeout.value.signed() < takes).then(|| {
-                format!(
-                    "{}:{}:{}: timeout {} is shorter than the {} its {calls} calls to the rehearsal's participants take at {rate} a minute",
-                    playbook.file.name(),
-                    timeout.pos.line,
-                    timeout.pos.column,
-                    timeout.value,
-                    human(takes)
-                )
-            })
-        })
-        .collect()
-}
-
-/// How long `calls` calls to one API take at `per_minute` (none for no limit).
-pub fn fan_out_time(calls: usize, per_minute: u32) -> Option<SignedDuration> {
-    (per_minute > 0 && calls > 1)
-        .then(|| SignedDuration::from_secs_f64(calls as f64 * 60.0 / f64::from(per_minute)))
-}
-
 fn describe_cue(cue: &Cue, at: Timestamp, zone: &TimeZone) -> String {
     format!("{cue} ({})", at.to_zoned(zone.clone()).strftime("%H:%M:%S"))
-}
-
-impl Plan {
-    /// The plan as a table for people.
-    pub fn table(&self, zone: &TimeZone) -> String {
-        let mut rows: Vec<[String; 6]> = vec![[
-            "time".into(),
-            "after start".into(),
-            "step".into(),
-            "action".into(),
-            "target".into(),
-            "API calls".into(),
-        ]];
-        for row in &self.rows {
-            let (instant, offset, prefix) = match row.when {
-                When::At { instant, offset } => (instant, offset, ""),
-                When::NotBefore { instant, offset } => (instant, offset, "≥ "),
-            };
-            let time = format!(
-                "{prefix}{}",
-                instant.to_zoned(zone.clone()).strftime("%H:%M:%S")
-            );
-            let after = format!("{prefix}{}", clock_offset(offset));
-            let indent = "  ".repeat(row.depth);
-            let mut step = match &row.cue {
-                Some(cue) => format!("{indent}{} {} [at {cue}]", row.id, row.name),
-                None => format!("{indent}{} {}", row.id, row.name),
-            };
-            if let Some(reason) = &row.skipped {
-                step.push_str(&format!(" [skipped: {reason}]"));
-            }
-            let calls = row
-                .calls
-                .iter()
-                .map(|c| {
-                    c.trim_start_matches("PUT ")
-                        .trim_start_matches("GET ")
-                        .trim_start_matches("POST ")
-                        .trim_start_matches("/v1/mmc/control/conferences")
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            rows.push([
-                time,
-                after,
-                step,
-                row.action.unwrap_or("block").to_owned(),
-                match row.takes {
-                    Some(takes) => format!(
-                        "{} (≈ {})",
-                        row.target.clone().unwrap_or_default(),
-                        human(takes)
-                    ),
-                    None => row.target.clone().unwrap_or_default(),
-                },
-                calls,
-            ]);
-        }
-        let widths: Vec<usize> = (0..6)
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
-        let mut out = String::new();
-        for row in &rows {
-            let line: Vec<String> = row
-                .iter()
-                .enumerate()
-                // Padded by hand: a format width is limited to 65,535 and a cell is not.
-                .map(|(c, cell)| {
-                    let pad = widths[c].saturating_sub(cell.chars().count());
-                    format!("{cell}{}", " ".repeat(pad))
-                })
-                .collect();
-            out.push_str(line.join("  ").trim_end());
-            out.push('\n');
-        }
-        if let Some(deadline) = &self.deadline {
-            out.push_str(&format!(
-                "deadline: {} at {} ({} after start)\n",
-                deadline.cue,
-                deadline.instant.to_zoned(zone.clone()).strftime("%H:%M:%S"),
-                clock_offset(deadline.offset)
-            ));
-        }
-        for warning in &self.warnings {
-            out.push_str(&format!("warning: {warning}\n"));
-        }
-        out
-    }
 }

@@ -12,7 +12,7 @@ use super::step::{Body, Step};
 use crate::clock::SystemClock;
 use crate::error::{Diagnostic, did_you_mean};
 use crate::node::Node;
-use crate::plan::Cue;
+use crate::playbook::cue::Cue;
 use crate::source::SourceFile;
 use crate::template::{Context, Engine, Secrets, TemplateError, is_template};
 use crate::yaml::{Pos, Spanned};

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod catalogue;
 mod check;
+pub mod cue;
 pub mod include;
 mod schema;
 pub mod scope;
@@ -11,6 +12,7 @@ pub mod select;
 pub mod selector;
 pub mod step;
 pub mod wait;
+pub mod step_id;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -63,7 +65,7 @@ pub struct PlaybookDoc {
     /// the run's first start, also when resumed). Past it the current step stops, the
     /// `always` steps run, and the run fails. `--deadline` overrides it.
     #[serde(default)]
-    pub deadline: Option<Spanned<crate::plan::Cue>>,
+    pub deadline: Option<Spanned<crate::playbook::cue::Cue>>,
     /// The cues, run in order.
     #[schemars(length(min = 1))]
     pub steps: Spanned<Vec<Spanned<Step>>>,

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::Playbook;
 use super::step::Step;
+use super::step_id::{Siblings, StepId};
 use crate::error::{Error, did_you_mean};
 use crate::yaml::Spanned;
 
@@ -51,7 +52,7 @@ impl Selection {
             }
         }
         if let Some(target) = &self.start_at
-            && !contains(&playbook.doc.steps.value, "", target)
+            && !contains(&playbook.doc.steps.value, target)
         {
             let names: Vec<String> = playbook
                 .walk()
@@ -74,7 +75,7 @@ impl Selection {
     pub fn decide(
         &self,
         step: &Spanned<Step>,
-        id: &str,
+        id: &StepId,
         inherited: &[String],
         started: bool,
     ) -> Decision {
@@ -107,8 +108,8 @@ impl Selection {
 }
 
 /// Whether `step` is the one `target` names: its id, or its name (case-insensitive).
-pub fn matches(step: &Spanned<Step>, id: &str, target: &str) -> bool {
-    id == target
+pub fn matches(step: &Spanned<Step>, id: &StepId, target: &str) -> bool {
+    target.parse::<StepId>().is_ok_and(|target| target == *id)
         || step
             .name
             .as_ref()
@@ -119,36 +120,43 @@ fn list(l: &Option<Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
     l.as_ref().map(|l| l.value.as_slice()).unwrap_or_default()
 }
 
-fn children(step: &Step) -> impl Iterator<Item = (&Spanned<Step>, &'static str)> {
-    let steps = list(&step.steps).iter().map(|s| (s, ""));
-    let rescue = list(&step.rescue).iter().map(|s| (s, "rescue."));
-    let always = list(&step.always).iter().map(|s| (s, "always."));
-    steps.chain(rescue).chain(always)
+/// The steps of a block, each with its id under `id`.
+fn children<'a>(
+    step: &'a Step,
+    id: &'a StepId,
+) -> impl Iterator<Item = (&'a Spanned<Step>, StepId)> + 'a {
+    [
+        (&step.steps, Siblings::steps_of(id)),
+        (&step.rescue, Siblings::rescue_of(id)),
+        (&step.always, Siblings::always_of(id)),
+    ]
+    .into_iter()
+    .flat_map(|(steps, siblings)| {
+        list(steps)
+            .iter()
+            .enumerate()
+            .map(move |(index, child)| (child, siblings.id(index + 1)))
+    })
 }
 
-fn contains_below(step: &Spanned<Step>, id: &str, target: &str) -> bool {
-    let mut counters = [0usize; 3];
-    children(step).any(|(child, part)| {
-        let slot = match part {
-            "" => 0,
-            "rescue." => 1,
-            _ => 2,
-        };
-        counters[slot] += 1;
-        let child_id = format!("{id}.{part}{}", counters[slot]);
+fn contains_below(step: &Spanned<Step>, id: &StepId, target: &str) -> bool {
+    children(step, id).any(|(child, child_id)| {
         matches(child, &child_id, target) || contains_below(child, &child_id, target)
     })
 }
 
-fn contains(steps: &[Spanned<Step>], prefix: &str, target: &str) -> bool {
+fn contains(steps: &[Spanned<Step>], target: &str) -> bool {
     steps.iter().enumerate().any(|(i, step)| {
-        let id = format!("{prefix}{}", i + 1);
+        let id = Siblings::top_level().id(i + 1);
         matches(step, &id, target) || contains_below(step, &id, target)
     })
 }
 
 fn has_tagged_below(step: &Spanned<Step>, wanted: &[String]) -> bool {
-    children(step).any(|(child, _)| {
-        child.tags.iter().any(|t| wanted.contains(&t.value)) || has_tagged_below(child, wanted)
-    })
+    [&step.steps, &step.rescue, &step.always]
+        .into_iter()
+        .flat_map(list)
+        .any(|child| {
+            child.tags.iter().any(|t| wanted.contains(&t.value)) || has_tagged_below(child, wanted)
+        })
 }

@@ -9,9 +9,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::action::action_names;
+use super::cue::{Cue, Late};
 use crate::duration::Duration;
 use crate::node::Node;
-use crate::plan::{Cue, Late};
 use crate::yaml::{Pos, Spanned};
 
 /// Keys every step may have; with the action names, all keys a step may have.

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::run::{CueTiming, Event, Listener, Outcome, Summary};
+use crate::run::{CueTiming, Event, Listener, Outcome, StepId, Summary};
 use crate::template::Secrets;
 
 /// Where to write which report.
@@ -70,7 +70,7 @@ pub struct Report {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StepReport {
-    pub id: String,
+    pub id: StepId,
     pub name: String,
     /// The action, or absent for a block.
     pub action: Option<String>,
@@ -112,7 +112,7 @@ pub struct ReportBuilder(Arc<Mutex<Collected>>);
 struct Collected {
     report: Report,
     /// Retries of steps still running: the step's id and why.
-    retries: Vec<(String, String)>,
+    retries: Vec<(StepId, String)>,
 }
 
 impl ReportBuilder {
@@ -165,7 +165,7 @@ impl Listener for ReportBuilder {
                 ..
             } => {
                 report.version = 1;
-                report.run_id = super::varying(run_id.clone());
+                report.run_id = crate::determinism::varying(run_id.clone());
                 report.started = varying_instant(started);
                 report.file = file.clone();
                 report.playbook = playbook.clone();
@@ -239,7 +239,7 @@ impl Listener for ReportBuilder {
                     continued,
                     retries: *count,
                     retry_reasons: reasons,
-                    elapsed_ms: super::varying(
+                    elapsed_ms: crate::determinism::varying(
                         u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
                     ),
                     started: known(started),
@@ -255,7 +255,7 @@ impl Listener for ReportBuilder {
                 let finished = varying_instant(&summary.finished);
                 report.finished = known(&finished);
                 report.summary = Some(Summary {
-                    elapsed: super::varying(summary.elapsed),
+                    elapsed: crate::determinism::varying(summary.elapsed),
                     finished,
                     ..summary.clone()
                 });
@@ -269,7 +269,7 @@ impl Listener for ReportBuilder {
 /// empty field, from an older journal, stays empty).
 fn varying_instant(text: &str) -> String {
     match text.parse::<jiff::Timestamp>() {
-        Ok(at) => format!("{:.3}", super::varying(at)),
+        Ok(at) => format!("{:.3}", crate::determinism::varying(at)),
         Err(_) => text.to_owned(),
     }
 }

@@ -52,7 +52,7 @@ impl<W: Write + Send> Listener for JsonLines<W> {
                     summary.remove("finished");
                 }
                 if let Some(Value::String(id)) = map.get_mut("run_id") {
-                    *id = super::varying(std::mem::take(id));
+                    *id = crate::determinism::varying(std::mem::take(id));
                 }
             } else {
                 map.insert(
@@ -61,7 +61,7 @@ impl<W: Write + Send> Listener for JsonLines<W> {
                 );
             }
         }
-        super::varying_instants(&mut value, &["started"]);
+        crate::determinism::varying_instants(&mut value, &["started"]);
         let text = self.secrets.to_json(&value, false);
         let _ = writeln!(self.out, "{text}");
         let _ = self.out.flush();

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::playbook::action::action_names;
-use crate::run::{CueSummary, CueTiming, Event, Outcome, Place, Summary};
+use crate::run::{CueSummary, CueTiming, Event, Outcome, Place, StepId, Summary};
 
 /// What a journal says about its run.
 #[derive(Debug, Clone)]
@@ -27,8 +27,8 @@ pub struct JournalRun {
     /// The run reached its end (successful or not).
     pub finished: bool,
     pub success: bool,
-    /// The id of the first top-level step not done: where a resumed run starts.
-    /// `None` when every top-level step is done.
+    /// The id of the first top-level step not done, as `--start-at` takes it: where a
+    /// resumed run starts. `None` when every top-level step is done.
     pub resume_at: Option<String>,
     pub top_level_steps: usize,
 }
@@ -132,7 +132,7 @@ struct Started {
 
 #[derive(Deserialize)]
 struct Finished {
-    id: String,
+    id: StepId,
     name: String,
     action: Option<String>,
     cue: usize,
@@ -151,7 +151,7 @@ struct Finished {
 
 #[derive(Deserialize)]
 struct Skipped {
-    id: String,
+    id: StepId,
     name: String,
     reason: String,
     #[serde(flatten)]
@@ -160,7 +160,7 @@ struct Skipped {
 
 #[derive(Deserialize)]
 struct Retried {
-    id: String,
+    id: StepId,
     name: String,
     attempt: u32,
     attempts: u32,
@@ -180,7 +180,7 @@ fn static_action(name: Option<String>) -> Option<&'static str> {
 
 /// The top-level step a step id belongs to: `3` for `3`, `3.2`, `3#1.1`.
 fn top_level(id: &str) -> Option<usize> {
-    id.split(['.', '#']).next()?.parse().ok()
+    id.parse::<StepId>().ok()?.top_level_index()
 }
 
 pub fn read(path: &Path) -> Result<JournalRun, Error> {
@@ -207,8 +207,7 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
             .ok_or_else(|| corrupt(number, "no `event`".into()))?
             .to_owned();
 
-        let id = value["id"].as_str().map(str::to_owned);
-        if let Some(top) = id.as_deref().and_then(top_level) {
+        if let Some(top) = value["id"].as_str().and_then(top_level) {
             highest_started = highest_started.max(top);
         }
         let event = match kind.as_str() {
@@ -239,8 +238,8 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
                             ..
                         }
                 );
-                if ok && !f.id.contains(['.', '#']) {
-                    done_top_level.insert(top_level(&f.id).unwrap_or(0));
+                if ok && f.id.is_top_level() {
+                    done_top_level.insert(f.id.top_level_index().unwrap_or(0));
                 }
                 Some(Event::StepFinished {
                     id: f.id,
@@ -259,8 +258,8 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
             "step_skipped" => {
                 let s: Skipped =
                     serde_json::from_value(value).map_err(|e| corrupt(number, e.to_string()))?;
-                if !s.id.contains(['.', '#']) {
-                    done_top_level.insert(top_level(&s.id).unwrap_or(0));
+                if s.id.is_top_level() {
+                    done_top_level.insert(s.id.top_level_index().unwrap_or(0));
                 }
                 Some(Event::StepSkipped {
                     id: s.id,
@@ -306,12 +305,13 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
         .map_err(|e| corrupt(1, format!("bad start time: {e}")))?;
     // A loop or block not finished is started again from its beginning.
     let resume_at = if highest_started == 0 {
-        Some("1".to_owned())
+        Some(StepId::top_level(1))
     } else if done_top_level.contains(&highest_started) {
-        (highest_started < started.steps).then(|| (highest_started + 1).to_string())
+        (highest_started < started.steps).then(|| StepId::top_level(highest_started + 1))
     } else {
-        Some(highest_started.to_string())
-    };
+        Some(StepId::top_level(highest_started))
+    }
+    .map(|id| id.to_string());
     Ok(JournalRun {
         path: path.to_owned(),
         events,

@@ -9,13 +9,13 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::describe;
-use crate::run::{Event, Listener, Outcome};
+use crate::run::{Event, Listener, Outcome, StepId};
 use crate::template::Secrets;
 
 pub struct Terminal {
     multi: MultiProgress,
     overall: ProgressBar,
-    fanout: HashMap<String, ProgressBar>,
+    fanout: HashMap<StepId, ProgressBar>,
     /// The countdown while the run waits for a cue or a time.
     waiting: Option<ProgressBar>,
     secrets: Arc<Secrets>,

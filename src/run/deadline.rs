@@ -5,10 +5,10 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::executor::StepFailure;
+use super::step::StepFailure;
 use crate::error::{Diagnostic, Error};
-use crate::plan::Cue;
 use crate::playbook::Playbook;
+use crate::playbook::cue::Cue;
 
 /// The deadline of a run, resolved.
 #[derive(Debug, Clone)]

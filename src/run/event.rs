@@ -8,8 +8,7 @@ use serde::Serialize;
 
 use crate::playbook::action::LogLevel;
 
-/// Where a step sits: `3`, `3.2`, `3.2#1` (the first item of a loop).
-pub type StepId = String;
+pub use crate::playbook::step_id::StepId;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

@@ -25,7 +25,7 @@ impl Backoff {
         Backoff {
             delays,
             attempts: spec.attempts,
-            jitter: jitter(crate::report::deterministic()),
+            jitter: jitter(crate::determinism::deterministic()),
         }
     }
 

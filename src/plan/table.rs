@@ -1,0 +1,101 @@
+//! The plan as a table for people: one line per step, its time, what it acts on and
+//! the API calls it makes, then the deadline and the warnings.
+
+use jiff::SignedDuration;
+use jiff::tz::TimeZone;
+
+use super::timeline::{Plan, When};
+
+/// `+1:15:00`: hours, minutes and seconds after the start.
+fn clock_offset(offset: SignedDuration) -> String {
+    let secs = offset.as_secs().max(0);
+    format!("+{}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+impl Plan {
+    /// The plan as a table for people.
+    pub fn table(&self, zone: &TimeZone) -> String {
+        let mut rows: Vec<[String; 6]> = vec![[
+            "time".into(),
+            "after start".into(),
+            "step".into(),
+            "action".into(),
+            "target".into(),
+            "API calls".into(),
+        ]];
+        for row in &self.rows {
+            let (instant, offset, prefix) = match row.when {
+                When::At { instant, offset } => (instant, offset, ""),
+                When::NotBefore { instant, offset } => (instant, offset, "≥ "),
+            };
+            let time = format!(
+                "{prefix}{}",
+                instant.to_zoned(zone.clone()).strftime("%H:%M:%S")
+            );
+            let after = format!("{prefix}{}", clock_offset(offset));
+            let indent = "  ".repeat(row.depth);
+            let mut step = match &row.cue {
+                Some(cue) => format!("{indent}{} {} [at {cue}]", row.id, row.name),
+                None => format!("{indent}{} {}", row.id, row.name),
+            };
+            if let Some(reason) = &row.skipped {
+                step.push_str(&format!(" [skipped: {reason}]"));
+            }
+            let calls = row
+                .calls
+                .iter()
+                .map(|c| {
+                    c.trim_start_matches("PUT ")
+                        .trim_start_matches("GET ")
+                        .trim_start_matches("POST ")
+                        .trim_start_matches(crate::meeting::api::CONTROL_PREFIX)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            rows.push([
+                time,
+                after,
+                step,
+                row.action.unwrap_or("block").to_owned(),
+                match row.takes {
+                    Some(takes) => format!(
+                        "{} (≈ {})",
+                        row.target.clone().unwrap_or_default(),
+                        crate::duration::human(takes.unsigned_abs())
+                    ),
+                    None => row.target.clone().unwrap_or_default(),
+                },
+                calls,
+            ]);
+        }
+        let widths: Vec<usize> = (0..6)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for row in &rows {
+            let line: Vec<String> = row
+                .iter()
+                .enumerate()
+                // Padded by hand: a format width is limited to 65,535 and a cell is not.
+                .map(|(c, cell)| {
+                    let pad = widths[c].saturating_sub(cell.chars().count());
+                    format!("{cell}{}", " ".repeat(pad))
+                })
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        if let Some(deadline) = &self.deadline {
+            out.push_str(&format!(
+                "deadline: {} at {} ({} after start)\n",
+                deadline.cue,
+                deadline.instant.to_zoned(zone.clone()).strftime("%H:%M:%S"),
+                clock_offset(deadline.offset)
+            ));
+        }
+        for warning in &self.warnings {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+        out
+    }
+}

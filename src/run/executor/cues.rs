@@ -1,0 +1,163 @@
+//! Cues: waiting for the moment a step is due (renewing the token on the way, and
+//! stopping at the run's deadline), and judging a late one by its `late` policy.
+
+use super::Executor;
+use crate::playbook::Step;
+use crate::playbook::cue::Late;
+use crate::run::event::{CueStatus, CueTiming, Event, StepId};
+use crate::run::step::StepFailure;
+use crate::yaml::Spanned;
+
+impl Executor<'_> {
+    /// Waits for a step's cue. `Ok(false)` when a late cue is skipped.
+    pub(super) async fn cue(
+        &mut self,
+        step: &Spanned<Step>,
+        id: &StepId,
+    ) -> Result<bool, StepFailure> {
+        let Some(at) = &step.at else { return Ok(true) };
+        let planned = at
+            .resolve(self.timeline.start, &self.timeline.zone)
+            .map_err(|e| {
+                StepFailure::new(format!("{}: cue {}: {e}", self.position(at.pos), at.value))
+            })?;
+        let grace = step
+            .grace
+            .as_ref()
+            .map_or(crate::playbook::step::DEFAULT_GRACE, |g| g.value);
+        let policy = step.late.as_ref().map_or(Late::Run, |l| l.value);
+        // A cue fires before any loop item exists: what cannot be rendered yet shows as `…`.
+        let mark = self.engine.secrets().uses();
+        let name = match &step.name {
+            Some(name) => match self.engine.render_string(name, &self.vars) {
+                Ok(_) if self.engine.secrets().uses() != mark => crate::template::MASK.to_owned(),
+                Ok(name) => name,
+                Err(_) => elide_templates(&name.value),
+            },
+            None => step.label(),
+        };
+        let now = self.timeline.clock.now();
+        let deadline = planned
+            .checked_add(grace.signed())
+            .unwrap_or(jiff::Timestamp::MAX);
+        let timing = |this: &Self, actual: jiff::Timestamp, status| CueTiming {
+            id: id.clone(),
+            name: name.clone(),
+            cue: at.value.to_string(),
+            planned: this.timeline.show(planned),
+            actual: this.timeline.show(actual),
+            late_ms: crate::determinism::varying(
+                i64::try_from(actual.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
+            ),
+            status,
+        };
+        if now > deadline {
+            let late = crate::duration::human(now.duration_since(planned).unsigned_abs());
+            let (status, result) = match policy {
+                Late::Run => (CueStatus::Late, Ok(true)),
+                Late::Skip => (CueStatus::Skipped, Ok(false)),
+                Late::Fail => (
+                    CueStatus::Missed,
+                    Err(StepFailure::new(format!(
+                        "missed its cue {} by {late} (grace {grace}, late: fail)",
+                        at.value
+                    ))),
+                ),
+            };
+            let cue = timing(self, now, status);
+            self.cues.push(cue.clone());
+            self.emit(Event::Cue(cue));
+            if status == CueStatus::Skipped {
+                self.counts.skipped += 1;
+                self.emit(Event::StepSkipped {
+                    id: id.clone(),
+                    name: name.clone(),
+                    reason: format!("cue {} missed by {late} (late: skip)", at.value),
+                    at: self.place(step),
+                });
+            }
+            return result;
+        }
+        if now < planned {
+            self.emit(Event::Waiting {
+                id: id.clone(),
+                name: name.clone(),
+                until: self.timeline.show(planned),
+                left: crate::determinism::varying(planned.duration_since(now).unsigned_abs()),
+            });
+            // Log in before the cue, so that the first call at the cue is not held up by
+            // it; a failure here is reported by the step itself.
+            let _ = self.client.connect().await;
+            // A cue after the deadline is waited for only until the deadline.
+            let stop = self
+                .deadline
+                .as_ref()
+                .filter(|_| self.in_always == 0)
+                .map(|d| d.at);
+            self.sleep_until(stop.map_or(planned, |s| s.min(planned)))
+                .await;
+            if self.in_always == 0
+                && let Some(failure) = self.past_deadline()
+            {
+                return Err(failure);
+            }
+        }
+        let cue = timing(self, self.timeline.clock.now(), CueStatus::OnTime);
+        self.cues.push(cue.clone());
+        self.emit(Event::Cue(cue));
+        Ok(true)
+    }
+
+    /// Waits on the run's clock until `at`, renewing the token whenever it falls due on
+    /// the way, so a long wait never lets it lapse.
+    pub(in crate::run) async fn sleep_until(&mut self, at: jiff::Timestamp) {
+        let clock = std::sync::Arc::clone(&self.timeline.clock);
+        let mut quiet_until = None;
+        loop {
+            let now = clock.now();
+            if now >= at {
+                return;
+            }
+            let renew = self.client.renew_at().await.filter(|r| *r < at);
+            let renew = renew
+                .filter(|r| quiet_until.is_none_or(|q| *r >= q))
+                .or(quiet_until.filter(|q| *q < at));
+            let next = renew.map_or(at, |r| r.max(now));
+            clock.sleep_until(next).await;
+            if renew.is_some_and(|r| clock.now() >= r) && clock.now() < at {
+                match self.client.connect().await {
+                    Ok(()) => quiet_until = None,
+                    Err(failure) => {
+                        // Try again in a while rather than at once.
+                        quiet_until = clock
+                            .now()
+                            .checked_add(jiff::SignedDuration::from_secs(10))
+                            .ok();
+                        self.emit(Event::Message {
+                            id: StepId::run(),
+                            level: crate::playbook::action::LogLevel::Warn,
+                            text: format!(
+                                "keeping the token alive failed, will try again: {failure}"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `Round {{ loop.index }}` → `Round …`.
+fn elide_templates(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        out.push('…');
+        rest = rest[start..]
+            .find("}}")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    out.push_str(rest);
+    out
+}

@@ -1,0 +1,113 @@
+//! A step's action under its time limit: the limit a fan-out may lengthen, and the
+//! interrupt and the run's deadline, which stop the action where it is (except in
+//! `always`).
+
+use serde_json::Value;
+
+use super::Executor;
+use crate::error::ExitCode;
+use crate::node::Node;
+use crate::playbook::Step;
+use crate::run::interrupt::Interrupt;
+use crate::run::step::{StepCtx, StepFailure, StepLimit};
+use crate::yaml::Spanned;
+
+impl Executor<'_> {
+    /// Performs the action `action_name` of `step` with `ctx`.
+    pub(super) async fn act(
+        &mut self,
+        step: &Spanned<Step>,
+        action_name: &'static str,
+        args: &Spanned<Node>,
+        ctx: &mut StepCtx,
+    ) -> Result<(Value, Option<String>), StepFailure> {
+        // The default time limit is for the API; a `wait` is as long as it says,
+        // unless the step itself sets a limit.
+        let timeout = match (&step.timeout, action_name) {
+            (Some(timeout), _) => Some(timeout.value),
+            (None, "wait" | "wait_for") => None,
+            (None, _) => Some(self.defaults.timeout),
+        };
+        // Only an inherited limit grows with a fan-out: a step's own `timeout`
+        // is the limit someone chose for it.
+        let default = step.timeout.is_none();
+        ctx.limit = StepLimit::new(timeout, default);
+        let limit = ctx.limit.clone();
+        let interrupt = std::sync::Arc::clone(&self.interrupt);
+        let stoppable = self.in_always == 0;
+        let deadline = self.deadline.clone().filter(|_| stoppable);
+        let reached = deadline.as_ref().map(|d| self.timeline.clock.reached(d.at));
+        let calls_before = self.client.calls();
+        let work = async {
+            if limit.at().is_none() {
+                return self.perform(action_name, args, ctx).await;
+            }
+            let finished = {
+                let perform = self.perform(action_name, args, ctx);
+                tokio::pin!(perform);
+                loop {
+                    let at = limit.at().expect("a limit");
+                    tokio::select! {
+                        result = &mut perform => break Some(result),
+                        () = tokio::time::sleep_until(at) => {
+                            // A fan-out may have lengthened the limit meanwhile.
+                            if limit.at().is_some_and(|later| later > at) {
+                                continue;
+                            }
+                            break None;
+                        }
+                    }
+                }
+            };
+            match finished {
+                Some(result) => result,
+                None => {
+                    let length = limit
+                        .get()
+                        .map_or_else(|| self.defaults.timeout.to_string(), |l| l.shown());
+                    Err(self.timed_out(&length, calls_before))
+                }
+            }
+        };
+        // An interrupt or the deadline stops the step where it is, except in
+        // `always`. Both are looked at before the step goes on: a step that
+        // never waits must still be stoppable, and a virtual wait stopped at the
+        // deadline must not be carried on.
+        tokio::select! {
+            biased;
+            () = async { reached.expect("guarded").await }, if deadline.is_some() => {
+                Err(deadline.as_ref().expect("guarded").failure())
+            }
+            _ = interrupt.wait(), if stoppable => Err(interrupted_failure(&interrupt)),
+            result = work => result,
+        }
+    }
+
+    /// A step out of time. Out of time while calling an API that has never given a
+    /// token means the API cannot be used (exit 3), like any other failure then.
+    fn timed_out(&self, limit: &str, calls_before: u32) -> StepFailure {
+        let calling = self.client.calls() > calls_before;
+        if calling && !self.client.connected() {
+            StepFailure {
+                exit: ExitCode::Unreachable,
+                ..StepFailure::new(format!(
+                    "timed out after {limit} without a usable answer from the API"
+                ))
+            }
+        } else {
+            StepFailure::new(format!("timed out after {limit}"))
+        }
+    }
+}
+
+/// The failure an interrupt (SIGINT, SIGTERM) stops the run with.
+pub(super) fn interrupted_failure(interrupt: &Interrupt) -> StepFailure {
+    let signal = interrupt
+        .received()
+        .unwrap_or(crate::signals::Received::Interrupt);
+    StepFailure {
+        message: format!("interrupted by {signal}"),
+        exit: crate::run::interrupt::exit_code(signal),
+        participant_gone: false,
+    }
+}

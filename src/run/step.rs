@@ -1,0 +1,130 @@
+//! What a step runs with and ends with: its id and name, its retry policy and time
+//! limit (which a fan-out may lengthen), the defaults it inherits, the run's timeline,
+//! and why it failed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::event::StepId;
+use crate::duration::Duration as Dur;
+use crate::error::ExitCode;
+use crate::playbook::RetrySpec;
+
+/// Why a step failed, and what that means for the exit code.
+#[derive(Debug, Clone)]
+pub struct StepFailure {
+    pub message: String,
+    /// `Failed` (1) for a step's own failure; `Unreachable` (3) for an API failure
+    /// before the API ever gave (or accepted) a token.
+    pub exit: ExitCode,
+    /// The API answered that a participant is not in the meeting: set from the typed
+    /// error, so steps aimed at someone who just left need not read the message.
+    pub participant_gone: bool,
+}
+
+impl StepFailure {
+    pub fn new(message: impl Into<String>) -> StepFailure {
+        StepFailure {
+            message: message.into(),
+            exit: ExitCode::Failed,
+            participant_gone: false,
+        }
+    }
+}
+
+/// Settings every step inherits unless it sets its own.
+#[derive(Debug, Clone, Copy)]
+pub struct StepDefaults {
+    pub retry: RetrySpec,
+    pub timeout: Dur,
+}
+
+/// The run's time: its clock, when it started (for `+15m` cues), and the time zone
+/// wall-clock cues are read in.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub clock: crate::clock::SharedClock,
+    pub start: jiff::Timestamp,
+    pub zone: jiff::tz::TimeZone,
+}
+
+impl Timeline {
+    /// An instant as output shows it: RFC 3339 with milliseconds in the playbook's zone.
+    pub fn show(&self, at: jiff::Timestamp) -> String {
+        crate::determinism::varying(at)
+            .to_zoned(self.zone.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string()
+    }
+}
+
+/// What one step runs with, for actions to report against.
+pub struct StepCtx {
+    pub id: StepId,
+    pub name: String,
+    pub retry: RetrySpec,
+    pub retries: u32,
+    /// The step's time limit (a longer `Retry-After` is not waited for), which a fan-out may raise once it knows how many calls it
+    /// makes; shared with the executor's timer.
+    pub limit: StepLimit,
+}
+
+/// A step's time limit: when it runs out, how long it is, and whether it is inherited
+/// (only an inherited limit grows with a fan-out; a step's own `timeout` is kept).
+#[derive(Debug, Clone, Default)]
+pub struct StepLimit(Arc<std::sync::Mutex<Option<Limit>>>);
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limit {
+    at: tokio::time::Instant,
+    length: Dur,
+    /// How much a fan-out added.
+    added: Duration,
+    default: bool,
+}
+
+impl Limit {
+    /// The whole limit, as messages say it.
+    pub(super) fn shown(&self) -> String {
+        if self.added.is_zero() {
+            self.length.to_string()
+        } else {
+            crate::duration::human(self.length.std() + self.added)
+        }
+    }
+}
+
+impl StepLimit {
+    pub(super) fn new(length: Option<Dur>, default: bool) -> StepLimit {
+        StepLimit(Arc::new(std::sync::Mutex::new(length.map(|length| {
+            Limit {
+                at: tokio::time::Instant::now() + length.std(),
+                length,
+                added: Duration::ZERO,
+                default,
+            }
+        }))))
+    }
+
+    pub(super) fn get(&self) -> Option<Limit> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lengthens a default limit by `by`: the time `by` calls take at the rate limit.
+    pub fn extend_default(&self, by: Duration) -> bool {
+        let mut limit = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match limit.as_mut() {
+            Some(limit) if limit.default && !by.is_zero() => {
+                limit.at += by;
+                limit.added += by;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When the limit runs out now, if there is one.
+    pub fn at(&self) -> Option<tokio::time::Instant> {
+        self.get().map(|l| l.at)
+    }
+}
