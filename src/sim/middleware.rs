@@ -18,7 +18,6 @@ use super::api_error::{ApiError, ErrorCode};
 use super::faults::{Action, DropPoint};
 use super::guard;
 use super::request_log::{LoggedRequest, masked_body, masked_query};
-use super::server::BodyPause;
 use super::state::Sim;
 
 /// The log target of one line per API request; `emcee sim` shows it, a rehearsal
@@ -27,6 +26,12 @@ pub const REQUEST_LOG_TARGET: &str = "emcee_sim_requests";
 
 /// Largest request body accepted; the service's bodies are far smaller.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The idle timeout, handed by the server to the middleware with each request: reading
+/// the body is the middleware's business. The two types here are all the server and the
+/// middleware exchange, so the server depends on the middleware and not back.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyPause(pub Duration);
 
 /// Marks a response whose connection must be dropped instead of answered.
 #[derive(Debug, Clone, Copy)]
