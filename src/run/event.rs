@@ -214,7 +214,7 @@ pub trait Listener: Send {
 }
 
 /// Sends every event to several listeners.
-pub struct Fanout(pub Vec<Box<dyn Listener>>);
+pub struct Fanout(pub(crate) Vec<Box<dyn Listener>>);
 
 impl Listener for Fanout {
     fn on(&mut self, event: &Event) {
