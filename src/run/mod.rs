@@ -13,6 +13,8 @@ pub(crate) mod lock;
 mod retry;
 mod sleep;
 mod step;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use deadline::Deadline;
 pub use event::{
