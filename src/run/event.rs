@@ -240,3 +240,13 @@ mod millis {
         <u64 as serde::Deserialize>::deserialize(deserializer).map(Duration::from_millis)
     }
 }
+
+impl LogLevel {
+    /// How a message's level is written in plain output.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+        }
+    }
+}

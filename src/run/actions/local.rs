@@ -4,13 +4,13 @@
 use indexmap::IndexMap;
 use serde_json::{Value, json};
 
-use super::{Outcome, Performed, Room};
+use super::{ActionResult, Performed, Room};
 use crate::playbook::action::{Assert, Log};
 use crate::run::event::Event;
 use crate::run::step::StepFailure;
 use crate::yaml::Pos;
 
-pub(super) fn set(room: &mut Room<'_>, values: IndexMap<String, Value>) -> Outcome {
+pub(super) fn set(room: &mut Room<'_>, values: IndexMap<String, Value>) -> ActionResult {
     let names: Vec<String> = values.keys().cloned().collect();
     for (name, value) in values {
         room.vars.set(name, value);
@@ -21,7 +21,7 @@ pub(super) fn set(room: &mut Room<'_>, values: IndexMap<String, Value>) -> Outco
     ))
 }
 
-pub(super) fn log(room: &mut Room<'_>, log: &Log) -> Outcome {
+pub(super) fn log(room: &mut Room<'_>, log: &Log) -> ActionResult {
     // A message rendered from a secret is shown as `***`, never in part.
     let text = if room.engine.secrets().shows_secret(&json!(log.msg)) {
         crate::secrets::MASK.to_owned()
@@ -41,7 +41,7 @@ pub(super) fn log(room: &mut Room<'_>, log: &Log) -> Outcome {
 
 /// Each expression of `assert` is evaluated with the run's variables; the first false
 /// one fails the step.
-pub(super) fn assert(room: &mut Room<'_>, assert: &Assert, pos: Pos) -> Outcome {
+pub(super) fn assert(room: &mut Room<'_>, assert: &Assert, pos: Pos) -> ActionResult {
     for expression in &assert.that {
         let value = room
             .engine

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::participants::{call_on_participant, names, resolve_selector, targets_json};
-use super::{Outcome, Performed, Room};
+use super::{ActionResult, Performed, Room};
 use crate::meeting::wire::{BatchHandsBody, HandsBody, MuteBody, MuteMeetingBody};
 use crate::meeting::{Api, Participant};
 use crate::mmc::Request;
@@ -23,7 +23,7 @@ const READ_BACK_ROUNDS: usize = 3;
 
 /// Raises or lowers the hands of those `who` matches: one by its own call, several by
 /// the batch call.
-pub(super) async fn hands(room: &mut Room<'_>, who: &Selector, raise: bool) -> Outcome {
+pub(super) async fn hands(room: &mut Room<'_>, who: &Selector, raise: bool) -> ActionResult {
     let targets = resolve_selector(room, who).await?;
     if let [target] = &targets[..] {
         let body = HandsBody {
@@ -89,7 +89,7 @@ async fn batch_hands(room: &mut Room<'_>, pids: &[String], raise: bool) -> Resul
 
 /// Lowers every raised hand, reading the list back until none is up (or the rounds
 /// run out).
-pub(super) async fn lower_all_hands(room: &mut Room<'_>) -> Outcome {
+pub(super) async fn lower_all_hands(room: &mut Room<'_>) -> ActionResult {
     let started = Instant::now();
     let roster = room.roster().await?;
     let mut raised: Vec<String> = roster
@@ -142,7 +142,7 @@ pub(super) async fn lower_all_hands(room: &mut Room<'_>) -> Outcome {
 
 /// Mutes everyone but the host, then reads the list back and mutes whoever is still
 /// open, one by one.
-pub(super) async fn mute_all(room: &mut Room<'_>, allow_self_unmute: bool) -> Outcome {
+pub(super) async fn mute_all(room: &mut Room<'_>, allow_self_unmute: bool) -> ActionResult {
     let body = MuteMeetingBody {
         is_mute: true.into(),
         allow_unmute_by_oneself: Some(allow_self_unmute.into()),

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Outcome, Performed, Room};
+use super::{ActionResult, Performed, Room};
 use crate::meeting::Api;
 use crate::meeting::wire::{
     AttendeeBody, AttendeeType, DurationBody, GuestUnmuteBody, InviteBody, LiveBody, LockBody,
@@ -15,12 +15,12 @@ use crate::playbook::action::{DeviceType, Extend, Http, HttpMethod, Invite};
 use crate::run::step::StepFailure;
 
 /// A change to a meeting-wide setting, whose detail line says what it now is.
-async fn meeting_setting(room: &mut Room<'_>, request: Request, detail: &str) -> Outcome {
+async fn meeting_setting(room: &mut Room<'_>, request: Request, detail: &str) -> ActionResult {
     room.call(request).await?;
     Ok(Performed::said(json!({}), detail))
 }
 
-pub(super) async fn unmute_all(room: &mut Room<'_>) -> Outcome {
+pub(super) async fn unmute_all(room: &mut Room<'_>) -> ActionResult {
     let body = MuteMeetingBody {
         is_mute: false.into(),
         allow_unmute_by_oneself: None,
@@ -29,7 +29,7 @@ pub(super) async fn unmute_all(room: &mut Room<'_>) -> Outcome {
     meeting_setting(room, request, "everyone unmuted").await
 }
 
-pub(super) async fn allow_self_unmute(room: &mut Room<'_>, allow: bool) -> Outcome {
+pub(super) async fn allow_self_unmute(room: &mut Room<'_>, allow: bool) -> ActionResult {
     let body = GuestUnmuteBody {
         allow_unmute_by_oneself: allow.into(),
     };
@@ -41,7 +41,7 @@ pub(super) async fn allow_self_unmute(room: &mut Room<'_>, allow: bool) -> Outco
     meeting_setting(room, Request::call(Api::GuestUnmute, &body), detail).await
 }
 
-pub(super) async fn lock(room: &mut Room<'_>, lock: bool) -> Outcome {
+pub(super) async fn lock(room: &mut Room<'_>, lock: bool) -> ActionResult {
     let body = LockBody {
         is_lock: lock.into(),
     };
@@ -49,7 +49,7 @@ pub(super) async fn lock(room: &mut Room<'_>, lock: bool) -> Outcome {
     meeting_setting(room, Request::call(Api::Lock, &body), detail).await
 }
 
-pub(super) async fn record(room: &mut Room<'_>, record: bool) -> Outcome {
+pub(super) async fn record(room: &mut Room<'_>, record: bool) -> ActionResult {
     let body = RecordBody {
         is_record: record.into(),
     };
@@ -61,7 +61,7 @@ pub(super) async fn record(room: &mut Room<'_>, record: bool) -> Outcome {
     meeting_setting(room, Request::call(Api::Record, &body), detail).await
 }
 
-pub(super) async fn live(room: &mut Room<'_>, live: bool) -> Outcome {
+pub(super) async fn live(room: &mut Room<'_>, live: bool) -> ActionResult {
     let body = LiveBody {
         is_live: live.into(),
     };
@@ -69,7 +69,7 @@ pub(super) async fn live(room: &mut Room<'_>, live: bool) -> Outcome {
     meeting_setting(room, Request::call(Api::Live, &body), detail).await
 }
 
-pub(super) async fn extend(room: &mut Room<'_>, extend: &Extend) -> Outcome {
+pub(super) async fn extend(room: &mut Room<'_>, extend: &Extend) -> ActionResult {
     let body = DurationBody {
         auto: extend.auto.into(),
         duration: (!extend.auto).then_some(i64::from(extend.minutes)),
@@ -82,17 +82,17 @@ pub(super) async fn extend(room: &mut Room<'_>, extend: &Extend) -> Outcome {
     meeting_setting(room, Request::call(Api::Duration, &body), &detail).await
 }
 
-pub(super) async fn cancel_broadcast(room: &mut Room<'_>) -> Outcome {
+pub(super) async fn cancel_broadcast(room: &mut Room<'_>) -> ActionResult {
     room.call(Request::to(Api::CancelBroadcast)).await?;
     Ok(Performed::said(json!({}), "broadcast cancelled"))
 }
 
-pub(super) async fn end(room: &mut Room<'_>) -> Outcome {
+pub(super) async fn end(room: &mut Room<'_>) -> ActionResult {
     room.call(Request::to(Api::Stop)).await?;
     Ok(Performed::said(json!({}), "meeting ended"))
 }
 
-pub(super) async fn invite(room: &mut Room<'_>, invite: &Invite) -> Outcome {
+pub(super) async fn invite(room: &mut Room<'_>, invite: &Invite) -> ActionResult {
     let attendees = invite
         .0
         .iter()
@@ -109,7 +109,7 @@ pub(super) async fn invite(room: &mut Room<'_>, invite: &Invite) -> Outcome {
 
 /// The raw call: what the playbook writes is sent as it is, and an `expect`ed status
 /// is checked.
-pub(super) async fn http(room: &mut Room<'_>, http: Http) -> Outcome {
+pub(super) async fn http(room: &mut Room<'_>, http: Http) -> ActionResult {
     let method = match http.method {
         HttpMethod::Get => Method::GET,
         HttpMethod::Put => Method::PUT,

@@ -16,7 +16,7 @@ use crate::meeting::wire::{CohostBody, MuteBody, SetRoleBody};
 use crate::meeting::{Api, Roster};
 use crate::mmc::{Client, Request, Response};
 use crate::node::Node;
-use crate::playbook::action::{Action, LogLevel};
+use crate::playbook::action::Action;
 use crate::source::SourceFile;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::{Pos, Spanned};
@@ -45,7 +45,7 @@ impl Performed {
 }
 
 /// An action's result: what it did, or why its step failed.
-pub(crate) type Outcome = Result<Performed, StepFailure>;
+pub(crate) type ActionResult = Result<Performed, StepFailure>;
 
 /// Where an action's events go: the run's listener, and its count of retries, which
 /// each retry of the step adds to.
@@ -154,7 +154,7 @@ pub(crate) async fn perform(
     room: &mut Room<'_>,
     name: &'static str,
     args: &Spanned<Node>,
-) -> Outcome {
+) -> ActionResult {
     let rendered = if name == "assert" {
         args.to_json()
     } else {
@@ -236,14 +236,5 @@ pub(crate) async fn perform(
             "{}: include was not resolved when the playbook was loaded",
             room.position(args.pos)
         ))),
-    }
-}
-
-impl LogLevel {
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-        }
     }
 }

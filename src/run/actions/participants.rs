@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Outcome, Performed, Room};
+use super::{ActionResult, Performed, Room};
 use crate::meeting::wire::{HangUpBody, RenameBody};
 use crate::meeting::{Api, Participant};
 use crate::mmc::Request;
@@ -97,7 +97,7 @@ pub(super) async fn act_on_one(
     who: &Selector,
     request: Request,
     verb: &str,
-) -> Outcome {
+) -> ActionResult {
     let target = resolve_one(room, who).await?;
     let request = request.participant(&target.pid);
     call_on_participant(room, request, &target).await?;
@@ -113,7 +113,7 @@ pub(super) async fn act_on_each(
     who: &Selector,
     request: Request,
     verb: &'static str,
-) -> Outcome {
+) -> ActionResult {
     let targets = resolve_selector(room, who).await?;
     if let [target] = &targets[..] {
         let request = request.participant(&target.pid);
@@ -195,7 +195,7 @@ async fn fan_out(
 }
 
 /// Hangs up on everyone `who` matches, in one call.
-pub(super) async fn hang_up(room: &mut Room<'_>, who: &Selector) -> Outcome {
+pub(super) async fn hang_up(room: &mut Room<'_>, who: &Selector) -> ActionResult {
     let targets = resolve_selector(room, who).await?;
     let body = HangUpBody {
         bulk_hang_up_participants: targets.iter().map(|t| t.pid.clone()).collect(),
@@ -220,7 +220,7 @@ pub(super) async fn hang_up(room: &mut Room<'_>, who: &Selector) -> Outcome {
 }
 
 /// Gives the one person `rename.who` names a new display name.
-pub(super) async fn rename(room: &mut Room<'_>, rename: &Rename) -> Outcome {
+pub(super) async fn rename(room: &mut Room<'_>, rename: &Rename) -> ActionResult {
     let target = resolve_one(room, &rename.who).await?;
     let body = RenameBody {
         participant_id: Some(target.pid.clone()),
@@ -235,7 +235,7 @@ pub(super) async fn rename(room: &mut Room<'_>, rename: &Rename) -> Outcome {
 }
 
 /// The online list, filtered.
-pub(super) async fn list(room: &mut Room<'_>, filter: &ParticipantFilter) -> Outcome {
+pub(super) async fn list(room: &mut Room<'_>, filter: &ParticipantFilter) -> ActionResult {
     let roster = room.roster().await?;
     let name = filter.name.as_deref().map(crate::playbook::fold_name);
     let selected: Vec<&Participant> = roster

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{Outcome, Performed, Room};
+use super::{ActionResult, Performed, Room};
 use crate::determinism::varying;
 use crate::meeting::Roster;
 use crate::playbook::wait::{HandRaised, Wait, WaitFor};
@@ -19,7 +19,7 @@ async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp) {
     sleep_keeping_token(room.client, &clock, room.sink.listener, at).await;
 }
 
-pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> Outcome {
+pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionResult {
     let timeline = room.timeline;
     let now = timeline.clock.now();
     let (until, what) = match wait {
@@ -51,7 +51,7 @@ pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> Outcome 
     Ok(Performed::said(json!({}), what))
 }
 
-pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> Outcome {
+pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> ActionResult {
     wait.validate()
         .map_err(|e| StepFailure::new(format!("{}: wait_for: {e}", room.position(pos))))?;
     let timeline = room.timeline;

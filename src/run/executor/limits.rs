@@ -6,20 +6,21 @@ use super::Executor;
 use crate::error::ExitCode;
 use crate::node::Node;
 use crate::playbook::Step;
-use crate::run::actions::{self, Outcome, Room, Sink};
+use crate::run::actions::{self, ActionResult, Room, Sink};
 use crate::run::interrupt::Interrupt;
 use crate::run::step::{StepCtx, StepFailure, StepLimit};
 use crate::yaml::Spanned;
 
 impl Executor<'_> {
-    /// Performs the action `action_name` of `step` with `ctx`.
+    /// Performs the action `action_name` of `step` with `ctx`, in a room of its own:
+    /// the few things of the run an action may use.
     pub(super) async fn act(
         &mut self,
         step: &Spanned<Step>,
         action_name: &'static str,
         args: &Spanned<Node>,
         ctx: &mut StepCtx,
-    ) -> Outcome {
+    ) -> ActionResult {
         // The default time limit is for the API; a `wait` is as long as it says,
         // unless the step itself sets a limit.
         let timeout = match (&step.timeout, action_name) {
