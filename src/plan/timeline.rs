@@ -23,7 +23,7 @@ use crate::template::vars::IncludeScope;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::Spanned;
 
-mod crowd;
+pub(crate) mod crowd;
 
 // moved: re-export until the branches are merged
 pub use crowd::{fan_out_time, short_fan_out_timeouts};

@@ -12,16 +12,16 @@ use crate::playbook::cue::Cue;
 
 /// The deadline of a run, resolved.
 #[derive(Debug, Clone)]
-pub struct Deadline {
+pub(crate) struct Deadline {
     /// As written, for messages.
-    pub cue: Cue,
-    pub at: Timestamp,
+    pub(crate) cue: Cue,
+    pub(crate) at: Timestamp,
 }
 
 impl Deadline {
     /// `--deadline` if given, else the playbook's `deadline`, against the run's first
     /// start (so that `+2h` keeps its meaning when the run is resumed).
-    pub fn resolve(
+    pub(crate) fn resolve(
         option: Option<&str>,
         playbook: &Playbook,
         start: Timestamp,
@@ -54,7 +54,7 @@ impl Deadline {
 
     /// The failure of the step the deadline stopped, or of the steps it kept from
     /// starting.
-    pub fn failure(&self) -> StepFailure {
+    pub(crate) fn failure(&self) -> StepFailure {
         StepFailure::new(format!("the run's deadline {} passed", self.cue))
     }
 }

@@ -214,7 +214,7 @@ pub trait Listener: Send {
 }
 
 /// Sends every event to several listeners.
-pub struct Fanout(pub Vec<Box<dyn Listener>>);
+pub struct Fanout(pub(crate) Vec<Box<dyn Listener>>);
 
 impl Listener for Fanout {
     fn on(&mut self, event: &Event) {
@@ -238,5 +238,15 @@ mod millis {
         deserializer: D,
     ) -> Result<Duration, D::Error> {
         <u64 as serde::Deserialize>::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+impl LogLevel {
+    /// How a message's level is written in plain output.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Runs steps in order: `when`, `loop`, `register`, `retry`, `timeout`, `on_error`,
 //! and blocks with `rescue` and `always`. Waiting for cues is in `cues.rs`, an action
-//! under its time limit in `limits.rs`, and the actions themselves in `perform.rs`.
+//! under its time limit in `limits.rs`, and the actions themselves in `run/actions/`.
 //! Everything the executor does is reported as [`Event`]s.
 
 use std::sync::Arc;
@@ -8,32 +8,31 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::actions::Performed;
 use super::event::{Event, Listener, Outcome, StepId};
-use super::step::{StepDefaults, StepLimit, Timeline};
+use super::step::{StepCtx, StepDefaults, StepFailure, StepLimit, Timeline};
 use crate::mmc::Client;
+use crate::playbook::scope::IncludeScope;
 use crate::playbook::step_id::Siblings;
 use crate::playbook::{Body, OnError, Step};
 use crate::source::SourceFile;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::{Pos, Spanned};
 
-// moved: re-export until the branches are merged
-pub(super) use super::step::{StepCtx, StepFailure};
-
 mod cues;
 mod limits;
 
 use limits::interrupted_failure;
 
-pub struct Executor<'a> {
-    pub(super) client: Arc<Client>,
-    pub(super) engine: &'a Engine,
-    pub(super) file: Arc<SourceFile>,
-    pub(super) listener: &'a mut dyn Listener,
-    pub(super) vars: Context,
+pub(crate) struct Executor<'a> {
+    client: Arc<Client>,
+    engine: &'a Engine,
+    file: Arc<SourceFile>,
+    listener: &'a mut dyn Listener,
+    vars: Context,
     defaults: StepDefaults,
-    pub(super) counts: Counts,
-    pub(super) timeline: Timeline,
+    counts: Counts,
+    timeline: Timeline,
     cues: Vec<super::event::CueTiming>,
     selection: crate::playbook::select::Selection,
     /// Whether `--start-at` has been reached (always, without one).
@@ -48,15 +47,15 @@ pub struct Executor<'a> {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Counts {
-    pub ok: u32,
-    pub failed: u32,
-    pub skipped: u32,
-    pub retries: u32,
+pub(crate) struct Counts {
+    pub(crate) ok: u32,
+    pub(crate) failed: u32,
+    pub(crate) skipped: u32,
+    pub(crate) retries: u32,
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(
+    pub(crate) fn new(
         client: Arc<Client>,
         engine: &'a Engine,
         file: Arc<SourceFile>,
@@ -85,20 +84,20 @@ impl<'a> Executor<'a> {
     }
 
     /// Every cue so far, planned against actual.
-    pub fn cues(&self) -> &[super::event::CueTiming] {
+    pub(crate) fn cues(&self) -> &[super::event::CueTiming] {
         &self.cues
     }
 
-    pub fn counts(&self) -> Counts {
+    pub(crate) fn counts(&self) -> Counts {
         self.counts
     }
 
-    pub(super) fn emit(&mut self, event: Event) {
+    fn emit(&mut self, event: Event) {
         self.listener.on(&event);
     }
 
     /// A template error as a failure that says where it is.
-    pub(super) fn template_failure(&self, error: TemplateError) -> StepFailure {
+    fn template_failure(&self, error: TemplateError) -> StepFailure {
         StepFailure::new(format!("{}: {}", self.position(error.pos), error.message))
     }
 
@@ -110,12 +109,12 @@ impl<'a> Executor<'a> {
         }
     }
 
-    pub(super) fn position(&self, pos: Pos) -> String {
+    fn position(&self, pos: Pos) -> String {
         format!("{}:{}:{}", self.file.name(), pos.line, pos.column)
     }
 
     /// The top-level steps: each is a cue.
-    pub async fn run(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
+    pub(crate) async fn run(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
         for (index, step) in steps.iter().enumerate() {
             self.selected(step, StepId::top_level(index + 1), index + 1)
                 .await?;
@@ -124,7 +123,10 @@ impl<'a> Executor<'a> {
     }
 
     /// Where an interrupt (SIGINT, SIGTERM) comes from.
-    pub fn interrupt_with(&mut self, interrupt: std::sync::Arc<super::interrupt::Interrupt>) {
+    pub(crate) fn interrupt_with(
+        &mut self,
+        interrupt: std::sync::Arc<super::interrupt::Interrupt>,
+    ) {
         self.interrupt = interrupt;
     }
 
@@ -135,7 +137,7 @@ impl<'a> Executor<'a> {
     }
 
     /// The run's deadline: past it, steps stop and only `always` steps still start.
-    pub fn deadline(&mut self, deadline: Option<super::Deadline>) {
+    pub(crate) fn deadline(&mut self, deadline: Option<super::Deadline>) {
         self.deadline = deadline;
     }
 
@@ -148,7 +150,7 @@ impl<'a> Executor<'a> {
     }
 
     /// Which steps to take: `--tags`, `--skip-tags`, `--start-at`.
-    pub fn select(&mut self, selection: crate::playbook::select::Selection) {
+    pub(crate) fn select(&mut self, selection: crate::playbook::select::Selection) {
         self.started = selection.start_at.is_none();
         self.selection = selection;
     }
@@ -283,7 +285,7 @@ impl<'a> Executor<'a> {
         let mut name = match &step.name {
             // A name rendered from a secret is shown as `***`, never in part.
             Some(name) => match self.engine.render_string(name, &self.vars) {
-                Ok(_) if secrets.uses() != mark => crate::template::MASK.to_owned(),
+                Ok(_) if secrets.uses() != mark => crate::secrets::MASK.to_owned(),
                 Ok(name) => name,
                 Err(error) => {
                     let failure = self.template_failure(error);
@@ -406,7 +408,10 @@ impl<'a> Executor<'a> {
                 self.in_always -= 1;
                 self.inherited_tags.truncate(inherited);
                 self.defaults = outer;
-                result.and(after).map(|()| (Value::Null, None))
+                result.and(after).map(|()| Performed {
+                    output: Value::Null,
+                    detail: None,
+                })
             }
         };
         let elapsed = started.elapsed();
@@ -418,7 +423,10 @@ impl<'a> Executor<'a> {
         // What an action says of arguments rendered from a secret shows them as `***`.
         let result = if action.is_some() && secrets.uses() != mark {
             result
-                .map(|(value, detail)| (value, detail.map(|d| secrets.hide_fields(&d))))
+                .map(|performed| Performed {
+                    detail: performed.detail.map(|d| secrets.hide_fields(&d)),
+                    ..performed
+                })
                 .map_err(|failure| StepFailure {
                     message: secrets.hide_fields(&failure.message),
                     ..failure
@@ -427,9 +435,9 @@ impl<'a> Executor<'a> {
             result
         };
         match result {
-            Ok((value, detail)) => {
+            Ok(Performed { output, detail }) => {
                 if let (Some(register), Some(Body::Action { .. })) = (&step.register, step.body()) {
-                    self.vars.set(register.value.clone(), value);
+                    self.vars.set(register.value.clone(), output);
                 }
                 if action.is_some() {
                     self.counts.ok += 1;
@@ -484,7 +492,7 @@ impl<'a> Executor<'a> {
 
 impl Executor<'_> {
     /// The steps of an include: its variables are set for them (see
-    /// [`crate::template::vars`]) and put back afterwards, and messages point into the
+    /// [`IncludeScope`]) and put back afterwards, and messages point into the
     /// included file.
     async fn included(
         &mut self,
@@ -493,7 +501,6 @@ impl Executor<'_> {
         list: &Siblings,
         cue: usize,
     ) -> Result<(), StepFailure> {
-        use crate::template::vars::IncludeScope;
         let given = IncludeScope::given(self.engine, included, &self.vars)
             .map_err(|e| self.template_failure(e))?;
         let outer_file = std::mem::replace(&mut self.file, std::sync::Arc::clone(&included.file));
@@ -552,9 +559,4 @@ pub(super) fn kind(value: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "a map",
     }
-}
-
-/// How long to wait, as the action's detail line says it.
-pub(super) fn waited(duration: Duration) -> String {
-    crate::duration::human(duration)
 }

@@ -11,26 +11,26 @@ use crate::error::Error;
 use crate::signals::{Received, Watch};
 
 /// How long `always` steps may take once the run is interrupted.
-pub const ALWAYS_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const ALWAYS_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, Default)]
-pub struct Interrupt {
+pub(crate) struct Interrupt {
     received: Mutex<Option<Received>>,
     notify: Notify,
 }
 
 impl Interrupt {
-    pub fn new() -> Arc<Interrupt> {
+    pub(crate) fn new() -> Arc<Interrupt> {
         Arc::new(Interrupt::default())
     }
 
     /// The signal that interrupted the run, if one has.
-    pub fn received(&self) -> Option<Received> {
+    pub(crate) fn received(&self) -> Option<Received> {
         *self.received.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Marks the run interrupted (for tests and for the signal task).
-    pub fn raise(&self, signal: Received) {
+    pub(crate) fn raise(&self, signal: Received) {
         let mut received = self.received.lock().unwrap_or_else(|e| e.into_inner());
         if received.is_none() {
             *received = Some(signal);
@@ -39,7 +39,7 @@ impl Interrupt {
     }
 
     /// Resolves once the run is interrupted.
-    pub async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         loop {
             let notified = self.notify.notified();
             if self.received().is_some() {
@@ -52,7 +52,7 @@ impl Interrupt {
     /// Listens for signals for the rest of the run: the first interrupts it, a second
     /// exits the process at once with the signal's exit code. Dropping the watch stops
     /// listening.
-    pub fn listen(self: &Arc<Self>) -> Result<Watch, Error> {
+    pub(crate) fn listen(self: &Arc<Self>) -> Result<Watch, Error> {
         let interrupt = Arc::clone(self);
         crate::signals::watch(move |signal| {
             if interrupt.received().is_some() {
@@ -66,7 +66,7 @@ impl Interrupt {
     }
 }
 
-pub fn exit_code(signal: Received) -> crate::error::ExitCode {
+pub(crate) fn exit_code(signal: Received) -> crate::error::ExitCode {
     match signal {
         Received::Interrupt => crate::error::ExitCode::Interrupted,
         Received::Terminate => crate::error::ExitCode::Terminated,

@@ -14,26 +14,25 @@ use crate::error::Error;
 
 /// Who holds a meeting's lock.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Holder {
-    pub pid: u32,
-    pub host: String,
-    pub started: String,
-    pub playbook: String,
+pub(crate) struct Holder {
+    pub(crate) pid: u32,
+    pub(crate) host: String,
+    pub(crate) started: String,
+    pub(crate) playbook: String,
     /// The endpoint the holder runs against (absent in locks of older versions).
     #[serde(default)]
-    pub endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 /// A held lock; dropping it releases it.
 #[derive(Debug)]
-pub struct MeetingLock {
+pub(crate) struct MeetingLock {
     file: File,
-    path: PathBuf,
 }
 
 impl MeetingLock {
     /// Takes the lock of `meeting` at `endpoint` in `state_dir`, or says who holds it.
-    pub fn acquire(
+    pub(crate) fn acquire(
         state_dir: &Path,
         endpoint: &str,
         meeting: &str,
@@ -80,11 +79,7 @@ impl MeetingLock {
             .and_then(|()| file.write_all(record.as_bytes()))
             .and_then(|()| file.flush())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-        Ok(MeetingLock { file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(MeetingLock { file })
     }
 }
 
@@ -128,7 +123,7 @@ fn file_name(endpoint: &str, meeting: &str) -> String {
 
 /// The state directory: `--state-dir`, `EMCEE_STATE_DIR`, or the user's XDG state
 /// directory (`~/.local/state/emcee`).
-pub fn state_dir(given: Option<&Path>) -> PathBuf {
+pub(crate) fn state_dir(given: Option<&Path>) -> PathBuf {
     if let Some(dir) = given {
         return dir.to_owned();
     }

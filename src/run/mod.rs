@@ -4,25 +4,27 @@
 //! its events. Preparing a run (variables, credentials, the meeting, the clock) is
 //! done before it, by its callers.
 
-pub mod deadline;
+mod actions;
+pub(crate) mod deadline;
 mod event;
 mod executor;
-pub mod interrupt;
-pub mod lock;
-mod perform;
+pub(crate) mod interrupt;
+pub(crate) mod lock;
 mod retry;
+mod sleep;
 mod step;
+#[cfg(test)]
+mod tests;
 
-pub use deadline::Deadline;
+pub(crate) use deadline::Deadline;
 pub use event::{
     CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, Outcome, Place, StepId, Summary,
 };
-pub use executor::{Counts, Executor};
-pub use perform::BATCH;
-pub use retry::Backoff;
-pub use step::{StepDefaults, StepFailure, Timeline};
+pub(crate) use executor::Executor;
+pub use step::StepDefaults;
+pub(crate) use step::Timeline;
 
 /// "a list", "a map"…: for messages about a value of the wrong kind.
-pub fn kind_of(value: &serde_json::Value) -> &'static str {
+pub(crate) fn kind_of(value: &serde_json::Value) -> &'static str {
     executor::kind(value)
 }

@@ -12,18 +12,18 @@ use crate::playbook::RetrySpec;
 
 /// Why a step failed, and what that means for the exit code.
 #[derive(Debug, Clone)]
-pub struct StepFailure {
-    pub message: String,
+pub(crate) struct StepFailure {
+    pub(crate) message: String,
     /// `Failed` (1) for a step's own failure; `Unreachable` (3) for an API failure
     /// before the API ever gave (or accepted) a token.
-    pub exit: ExitCode,
+    pub(crate) exit: ExitCode,
     /// The API answered that a participant is not in the meeting: set from the typed
     /// error, so steps aimed at someone who just left need not read the message.
-    pub participant_gone: bool,
+    pub(crate) participant_gone: bool,
 }
 
 impl StepFailure {
-    pub fn new(message: impl Into<String>) -> StepFailure {
+    pub(crate) fn new(message: impl Into<String>) -> StepFailure {
         StepFailure {
             message: message.into(),
             exit: ExitCode::Failed,
@@ -42,15 +42,15 @@ pub struct StepDefaults {
 /// The run's time: its clock, when it started (for `+15m` cues), and the time zone
 /// wall-clock cues are read in.
 #[derive(Debug, Clone)]
-pub struct Timeline {
-    pub clock: crate::clock::SharedClock,
-    pub start: jiff::Timestamp,
-    pub zone: jiff::tz::TimeZone,
+pub(crate) struct Timeline {
+    pub(crate) clock: crate::clock::SharedClock,
+    pub(crate) start: jiff::Timestamp,
+    pub(crate) zone: jiff::tz::TimeZone,
 }
 
 impl Timeline {
     /// An instant as output shows it: RFC 3339 with milliseconds in the playbook's zone.
-    pub fn show(&self, at: jiff::Timestamp) -> String {
+    pub(crate) fn show(&self, at: jiff::Timestamp) -> String {
         crate::determinism::varying(at)
             .to_zoned(self.zone.clone())
             .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
@@ -59,20 +59,20 @@ impl Timeline {
 }
 
 /// What one step runs with, for actions to report against.
-pub struct StepCtx {
-    pub id: StepId,
-    pub name: String,
-    pub retry: RetrySpec,
-    pub retries: u32,
+pub(crate) struct StepCtx {
+    pub(crate) id: StepId,
+    pub(crate) name: String,
+    pub(crate) retry: RetrySpec,
+    pub(crate) retries: u32,
     /// The step's time limit (a longer `Retry-After` is not waited for), which a fan-out may raise once it knows how many calls it
     /// makes; shared with the executor's timer.
-    pub limit: StepLimit,
+    pub(crate) limit: StepLimit,
 }
 
 /// A step's time limit: when it runs out, how long it is, and whether it is inherited
 /// (only an inherited limit grows with a fan-out; a step's own `timeout` is kept).
 #[derive(Debug, Clone, Default)]
-pub struct StepLimit(Arc<std::sync::Mutex<Option<Limit>>>);
+pub(crate) struct StepLimit(Arc<std::sync::Mutex<Option<Limit>>>);
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limit {
@@ -111,7 +111,7 @@ impl StepLimit {
     }
 
     /// Lengthens a default limit by `by`: the time `by` calls take at the rate limit.
-    pub fn extend_default(&self, by: Duration) -> bool {
+    pub(crate) fn extend_default(&self, by: Duration) -> bool {
         let mut limit = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match limit.as_mut() {
             Some(limit) if limit.default && !by.is_zero() => {
@@ -124,7 +124,7 @@ impl StepLimit {
     }
 
     /// When the limit runs out now, if there is one.
-    pub fn at(&self) -> Option<tokio::time::Instant> {
+    pub(crate) fn at(&self) -> Option<tokio::time::Instant> {
         self.get().map(|l| l.at)
     }
 }

@@ -5,6 +5,7 @@ use super::Executor;
 use crate::playbook::Step;
 use crate::playbook::cue::Late;
 use crate::run::event::{CueStatus, CueTiming, Event, StepId};
+use crate::run::sleep::sleep_keeping_token;
 use crate::run::step::StepFailure;
 use crate::yaml::Spanned;
 
@@ -30,7 +31,7 @@ impl Executor<'_> {
         let mark = self.engine.secrets().uses();
         let name = match &step.name {
             Some(name) => match self.engine.render_string(name, &self.vars) {
-                Ok(_) if self.engine.secrets().uses() != mark => crate::template::MASK.to_owned(),
+                Ok(_) if self.engine.secrets().uses() != mark => crate::secrets::MASK.to_owned(),
                 Ok(name) => name,
                 Err(_) => elide_templates(&name.value),
             },
@@ -108,42 +109,10 @@ impl Executor<'_> {
         Ok(true)
     }
 
-    /// Waits on the run's clock until `at`, renewing the token whenever it falls due on
-    /// the way, so a long wait never lets it lapse.
-    pub(in crate::run) async fn sleep_until(&mut self, at: jiff::Timestamp) {
+    /// Waits on the run's clock until `at`, keeping the token alive.
+    async fn sleep_until(&mut self, at: jiff::Timestamp) {
         let clock = std::sync::Arc::clone(&self.timeline.clock);
-        let mut quiet_until = None;
-        loop {
-            let now = clock.now();
-            if now >= at {
-                return;
-            }
-            let renew = self.client.renew_at().await.filter(|r| *r < at);
-            let renew = renew
-                .filter(|r| quiet_until.is_none_or(|q| *r >= q))
-                .or(quiet_until.filter(|q| *q < at));
-            let next = renew.map_or(at, |r| r.max(now));
-            clock.sleep_until(next).await;
-            if renew.is_some_and(|r| clock.now() >= r) && clock.now() < at {
-                match self.client.connect().await {
-                    Ok(()) => quiet_until = None,
-                    Err(failure) => {
-                        // Try again in a while rather than at once.
-                        quiet_until = clock
-                            .now()
-                            .checked_add(jiff::SignedDuration::from_secs(10))
-                            .ok();
-                        self.emit(Event::Message {
-                            id: StepId::run(),
-                            level: crate::playbook::action::LogLevel::Warn,
-                            text: format!(
-                                "keeping the token alive failed, will try again: {failure}"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        sleep_keeping_token(&self.client, &clock, &mut *self.listener, at).await;
     }
 }
 

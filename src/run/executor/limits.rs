@@ -2,25 +2,25 @@
 //! interrupt and the run's deadline, which stop the action where it is (except in
 //! `always`).
 
-use serde_json::Value;
-
 use super::Executor;
 use crate::error::ExitCode;
 use crate::node::Node;
 use crate::playbook::Step;
+use crate::run::actions::{self, ActionResult, Room, Sink};
 use crate::run::interrupt::Interrupt;
 use crate::run::step::{StepCtx, StepFailure, StepLimit};
 use crate::yaml::Spanned;
 
 impl Executor<'_> {
-    /// Performs the action `action_name` of `step` with `ctx`.
+    /// Performs the action `action_name` of `step` with `ctx`, in a room of its own:
+    /// the few things of the run an action may use.
     pub(super) async fn act(
         &mut self,
         step: &Spanned<Step>,
         action_name: &'static str,
         args: &Spanned<Node>,
         ctx: &mut StepCtx,
-    ) -> Result<(Value, Option<String>), StepFailure> {
+    ) -> ActionResult {
         // The default time limit is for the API; a `wait` is as long as it says,
         // unless the step itself sets a limit.
         let timeout = match (&step.timeout, action_name) {
@@ -39,11 +39,20 @@ impl Executor<'_> {
         let reached = deadline.as_ref().map(|d| self.timeline.clock.reached(d.at));
         let calls_before = self.client.calls();
         let work = async {
-            if limit.at().is_none() {
-                return self.perform(action_name, args, ctx).await;
-            }
             let finished = {
-                let perform = self.perform(action_name, args, ctx);
+                let mut room = Room::new(
+                    &self.client,
+                    self.engine,
+                    &mut self.vars,
+                    &self.timeline,
+                    &self.file,
+                    Sink::new(&mut *self.listener, &mut self.counts.retries),
+                    ctx,
+                );
+                let perform = actions::perform(&mut room, action_name, args);
+                if limit.at().is_none() {
+                    return perform.await;
+                }
                 tokio::pin!(perform);
                 loop {
                     let at = limit.at().expect("a limit");

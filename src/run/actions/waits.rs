@@ -1,0 +1,132 @@
+//! Waiting in a step: `wait` for a while or until a time, and `wait_for` someone to
+//! join, a headcount, a hand, or an expression over the online list, reading it every
+//! `poll` until the step's own `timeout`.
+
+use serde_json::json;
+
+use super::{ActionResult, Performed, Room};
+use crate::determinism::varying;
+use crate::meeting::Roster;
+use crate::playbook::wait::{HandRaised, Wait, WaitFor};
+use crate::run::event::Event;
+use crate::run::sleep::sleep_keeping_token;
+use crate::run::step::StepFailure;
+use crate::yaml::Pos;
+
+/// Waits on the run's clock until `at`, keeping the token alive.
+async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp) {
+    let clock = std::sync::Arc::clone(&room.timeline.clock);
+    sleep_keeping_token(room.client, &clock, room.sink.listener, at).await;
+}
+
+pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionResult {
+    let timeline = room.timeline;
+    let now = timeline.clock.now();
+    let (until, what) = match wait {
+        Wait::For(duration) => (
+            now.checked_add(duration.signed())
+                .unwrap_or(jiff::Timestamp::MAX),
+            format!("waited {duration}"),
+        ),
+        Wait::Until(cue) => {
+            let at = cue
+                .resolve(timeline.start, &timeline.zone)
+                .map_err(|e| StepFailure::new(format!("{}: {e}", room.position(pos))))?;
+            if at <= now {
+                return Ok(Performed::said(
+                    json!({}),
+                    format!("{cue} had already passed"),
+                ));
+            }
+            (at, format!("waited until {}", timeline.show(at)))
+        }
+    };
+    room.emit(Event::Waiting {
+        id: room.step.id.clone(),
+        name: room.step.name.clone(),
+        until: timeline.show(until),
+        left: varying(until.duration_since(now).unsigned_abs()),
+    });
+    sleep_until(room, until).await;
+    Ok(Performed::said(json!({}), what))
+}
+
+pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> ActionResult {
+    wait.validate()
+        .map_err(|e| StepFailure::new(format!("{}: wait_for: {e}", room.position(pos))))?;
+    let timeline = room.timeline;
+    let clock = &timeline.clock;
+    let started = clock.now();
+    let deadline = started
+        .checked_add(wait.timeout.signed())
+        .unwrap_or(jiff::Timestamp::MAX);
+    let mut announced = false;
+    loop {
+        let roster = room.roster().await?;
+        if satisfied(room, wait, &roster, pos)? {
+            let waited =
+                crate::duration::human(varying(clock.now().duration_since(started).unsigned_abs()));
+            return Ok(Performed::said(
+                roster.as_json(),
+                format!("{} after {waited}", wait.describe()),
+            ));
+        }
+        let now = clock.now();
+        if now >= deadline {
+            return Err(StepFailure::new(format!(
+                "waited {} for {}; {} ({} online)",
+                wait.timeout,
+                wait.describe(),
+                roster.describe(),
+                roster.participants.len()
+            )));
+        }
+        if !announced {
+            announced = true;
+            room.emit(Event::Waiting {
+                id: room.step.id.clone(),
+                name: room.step.name.clone(),
+                until: format!(
+                    "{} (at the latest {})",
+                    wait.describe(),
+                    timeline.show(deadline)
+                ),
+                left: varying(deadline.duration_since(now).unsigned_abs()),
+            });
+        }
+        let next = now
+            .checked_add(wait.poll.signed())
+            .unwrap_or(deadline)
+            .min(deadline);
+        sleep_until(room, next).await;
+    }
+}
+
+/// Whether what `wait` waits for holds for `roster`.
+fn satisfied(
+    room: &Room<'_>,
+    wait: &WaitFor,
+    roster: &Roster,
+    pos: Pos,
+) -> Result<bool, StepFailure> {
+    if let Some(who) = &wait.joined {
+        return Ok(!who.select(roster).is_empty());
+    }
+    if let Some(count) = wait.count {
+        return Ok(count.holds(roster.participants.len()));
+    }
+    if let Some(hand) = &wait.hand_raised {
+        return Ok(match hand {
+            HandRaised::Anyone => roster.participants.iter().any(|p| p.hand),
+            HandRaised::Who(who) => who.select(roster).iter().any(|p| p.hand),
+        });
+    }
+    let condition = wait.condition.as_deref().unwrap_or("false");
+    let mut vars = room.vars.clone();
+    vars.set("participants", roster.as_json());
+    let value = room
+        .engine
+        .eval(condition, pos, &vars)
+        .map_err(|e| room.template_failure(e))?;
+    Ok(value.is_true())
+}
