@@ -89,7 +89,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                     problems.extend(diagnostics(error)?);
                 }
                 let warnings = if problems.is_empty() {
-                    crate::plan::timeline::short_fan_out_timeouts(&loaded)
+                    crate::plan::timeline::crowd::short_fan_out_timeouts(&loaded)
                 } else {
                     Vec::new()
                 };
@@ -193,7 +193,7 @@ fn diagnostics(error: Error) -> Result<Vec<Diagnostic>, Error> {
 fn human(outcomes: &[Outcome], failed: usize, color: bool) -> Result<(), Error> {
     for outcome in outcomes {
         for warning in &outcome.warnings {
-            eprintln!("warning: {}", crate::report::printable(warning));
+            eprintln!("warning: {}", crate::printable::printable(warning));
         }
         if outcome.problems.is_empty() {
             let kind = if outcome.kind == "fragment" {
@@ -292,7 +292,7 @@ pub fn github_annotation(problem: &Diagnostic) -> String {
         data(text).replace(':', "%3A").replace(',', "%2C")
     }
     let ((line, column), (end_line, end_column)) = range(problem);
-    let mut message = crate::report::printable(&problem.message).into_owned();
+    let mut message = crate::printable::printable(&problem.message).into_owned();
     if let Some(help) = &problem.help {
         message.push_str(&format!("\nhelp: {help}"));
     }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use crate::clock::SystemClock;
 use crate::error::{Error, ExitCode};
+use crate::secrets::Secrets;
 use crate::session::Prepared;
-use crate::template::{Engine, Secrets};
+use crate::template::Engine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlanFormat {
@@ -40,7 +41,7 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     let start = match &options.start {
         None => now,
         Some(text) => text
-            .parse::<crate::plan::Cue>()
+            .parse::<crate::playbook::cue::Cue>()
             .and_then(|cue| cue.resolve(now, zone))
             .map_err(|e| Error::Usage(format!("--start {text}: {e}")))?,
     };
@@ -63,7 +64,7 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
         &options.selection,
     )?;
     let text = match options.format {
-        PlanFormat::Table => crate::report::printable_lines(&secrets.redact(&plan.table(zone))),
+        PlanFormat::Table => crate::printable::printable_lines(&secrets.redact(&plan.table(zone))),
         PlanFormat::Json => secrets.to_json(&plan, true) + "\n",
     };
     crate::output::print_out(&text)?;

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::error::{Error, ExitCode};
 use crate::report::{ReportBuilder, ReportTarget, replay};
 use crate::run::Listener;
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
 pub fn run(
     journal: &str,

@@ -20,11 +20,9 @@ use serde_json::Value;
 pub use body::MAX_BODY;
 pub use failure::{Failure, FailureKind};
 pub use token::KeepAlive;
-// moved: re-export until the branches are merged
-pub use crate::meeting::{ApiPath, Participant, Roster};
 
 use crate::clock::SharedClock;
-use crate::meeting::{self, Api};
+use crate::meeting::{self, Api, ApiPath};
 /// The service's default endpoint (China site).
 pub const DEFAULT_ENDPOINT: &str = "https://api.meeting.huaweicloud.com";
 

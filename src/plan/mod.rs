@@ -4,6 +4,4 @@
 mod table;
 pub mod timeline;
 
-// moved: re-export until the branches are merged
-pub use crate::playbook::cue::{self, Cue, Late};
 pub use timeline::{Plan, Row, When, plan};

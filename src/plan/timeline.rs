@@ -13,20 +13,22 @@ use serde_json::Value;
 use crate::error::Diagnostic;
 use crate::meeting::MeetingSeed;
 use crate::node::Node;
-use crate::playbook::action::{self, Action, Wait};
+use crate::playbook::action::Action;
+use crate::playbook::catalogue;
 use crate::playbook::cue::Cue;
+use crate::playbook::scope::IncludeScope;
 use crate::playbook::select::{self, Decision, Selection};
 use crate::playbook::step_id::{Siblings, StepId};
+use crate::playbook::wait::Wait;
 use crate::playbook::{Body, Playbook, Step};
 use crate::source::SourceFile;
-use crate::template::vars::IncludeScope;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::Spanned;
 
-mod crowd;
+pub mod crowd;
 
-// moved: re-export until the branches are merged
-pub use crowd::{fan_out_time, short_fan_out_timeouts};
+// moved: re-export until the branches are merged (only src/run/ still uses this path)
+pub use crowd::fan_out_time;
 
 /// When a step is planned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -360,7 +362,7 @@ impl Planner<'_> {
         .unwrap_or_else(|| step.label());
         // A field rendered from a secret is shown as `***`, never in part.
         let name = if secrets.uses() != mark {
-            crate::template::MASK.to_owned()
+            crate::secrets::MASK.to_owned()
         } else {
             name
         };
@@ -414,7 +416,8 @@ impl Planner<'_> {
                     cue,
                     when: self.when(),
                     target,
-                    calls: action::info(action_name).map_or(Vec::new(), |info| info.call_texts()),
+                    calls: catalogue::info(action_name)
+                        .map_or(Vec::new(), |info| info.call_texts()),
                     skipped: None,
                     takes: None,
                 });

@@ -10,11 +10,9 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-// moved: re-export until the branches are merged
-pub use super::catalogue::{ACTIONS, ActionInfo, action_names, info};
 use super::selector::{RoleMatch, Selector};
-// moved: re-export until the branches are merged (`Action` itself needs `Wait`, `WaitFor`)
-pub use super::wait::{Comparison, HandRaised, Headcount, Wait, WaitFor};
+// moved: re-export until the branches are merged (`Action` itself needs `Wait`, `WaitFor`; only src/run/ still uses this path)
+pub use super::wait::{HandRaised, Wait, WaitFor};
 
 /// What a step does. Written as a single key of the step: `broadcast: Alice Zhang`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -7,14 +7,16 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::Playbook;
-use super::action::{Action, Wait};
+use super::action::Action;
 use super::step::{Body, Step};
+use super::wait::Wait;
 use crate::clock::SystemClock;
 use crate::error::{Diagnostic, did_you_mean};
 use crate::node::Node;
 use crate::playbook::cue::Cue;
+use crate::secrets::Secrets;
 use crate::source::SourceFile;
-use crate::template::{Context, Engine, Secrets, TemplateError, is_template};
+use crate::template::{Context, Engine, TemplateError, is_template};
 use crate::yaml::{Pos, Spanned};
 
 /// Variables defined outside the playbook (`--vars-file`, `-e`).

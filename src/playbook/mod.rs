@@ -11,8 +11,8 @@ pub mod scope;
 pub mod select;
 pub mod selector;
 pub mod step;
-pub mod wait;
 pub mod step_id;
+pub mod wait;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -110,7 +110,7 @@ mod tests {
         assert_eq!(step["dependentRequired"]["rescue"][0], "steps");
         assert_eq!(
             step["oneOf"].as_array().unwrap().len(),
-            super::super::action::action_names().len() + 1
+            crate::playbook::catalogue::action_names().len() + 1
         );
     }
 }

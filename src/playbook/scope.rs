@@ -77,8 +77,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use crate::node::Node;
+    use crate::secrets::Secrets;
     use crate::source::SourceFile;
-    use crate::template::Secrets;
     use crate::yaml::Spanned;
     use serde_json::json;
 

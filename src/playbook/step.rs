@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::action::action_names;
+use super::catalogue::action_names;
 use super::cue::{Cue, Late};
 use crate::duration::Duration;
 use crate::node::Node;

@@ -16,7 +16,7 @@ use crate::duration::Duration;
 #[schemars(with = "WaitSchema")]
 pub enum Wait {
     For(Duration),
-    Until(crate::plan::Cue),
+    Until(crate::playbook::cue::Cue),
 }
 
 #[derive(JsonSchema)]
@@ -26,7 +26,7 @@ enum WaitSchema {
     For(Duration),
     Until {
         /// A time of day, a date and time in the playbook's time zone, or +15m after the start.
-        until: crate::plan::Cue,
+        until: crate::playbook::cue::Cue,
     },
 }
 
@@ -35,7 +35,7 @@ impl<'de> Deserialize<'de> for Wait {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Until {
-            until: crate::plan::Cue,
+            until: crate::playbook::cue::Cue,
         }
         struct WaitVisitor;
         impl<'de> Visitor<'de> for WaitVisitor {

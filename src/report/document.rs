@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::run::{CueTiming, Event, Listener, Outcome, StepId, Summary};
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
 /// Where to write which report.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,14 +12,13 @@ pub mod placeholders;
 pub mod replay;
 mod terminal;
 
-pub use crate::printable::{printable, printable_lines}; // moved: re-export until the branches are merged
 pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};
 pub use journal::Journal;
 pub use json_lines::JsonLines;
 pub use lines::Lines;
 pub use terminal::Terminal;
-// moved: re-export until the branches are merged
-pub use crate::determinism::{Varying, deterministic, varying, varying_instants};
+// moved: re-export until the branches are merged (only src/run/ still uses this path)
+pub use crate::determinism::varying;
 
 use crate::run::{Event, Outcome};
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::playbook::action::action_names;
+use crate::playbook::catalogue::action_names;
 use crate::run::{CueSummary, CueTiming, Event, Outcome, Place, StepId, Summary};
 
 /// What a journal says about its run.

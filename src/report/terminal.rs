@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::describe;
 use crate::run::{Event, Listener, Outcome, StepId};
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
 pub struct Terminal {
     multi: MultiProgress,
@@ -56,7 +56,7 @@ impl Terminal {
 
     /// Text as the terminal may show it: secrets masked, control characters escaped.
     fn shown(&self, text: &str) -> String {
-        super::printable(&self.secrets.redact(text)).into_owned()
+        crate::printable::printable(&self.secrets.redact(text)).into_owned()
     }
 }
 

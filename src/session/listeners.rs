@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
-use crate::report::{self, JsonLines, Lines, Terminal};
+use crate::report::{JsonLines, Lines, Terminal};
 use crate::run::Listener;
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Progress {
@@ -39,7 +39,7 @@ pub struct DisplayOptions {
 impl DisplayOptions {
     /// The listener that shows the run on standard output.
     pub fn listener(&self, secrets: &Arc<Secrets>, clock: &SharedClock) -> Box<dyn Listener> {
-        let deterministic = report::deterministic();
+        let deterministic = crate::determinism::deterministic();
         let terminal = std::io::stdout().is_terminal();
         match (self.log_format, self.progress) {
             (LogFormat::Json, _) => Box::new(

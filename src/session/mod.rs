@@ -30,8 +30,9 @@ use crate::report::replay::{JournalRun, RunKey};
 use crate::report::{Journal, ReportBuilder, ReportTarget};
 use crate::run::lock::{Holder, MeetingLock};
 use crate::run::{Deadline, Event, Executor, Fanout, Listener, Summary, Timeline};
+use crate::secrets::Secrets;
 use crate::sim::SimHandle;
-use crate::template::{Context, Engine, Secrets};
+use crate::template::{Context, Engine};
 
 pub use endpoint::check_endpoint;
 pub use listeners::{DisplayOptions, LogFormat, Progress};

@@ -11,11 +11,12 @@ use serde_json::Value as Json;
 
 use super::vars::ExtraVars;
 use crate::error::{Diagnostic, Error};
+use crate::meeting::MeetingId;
 use crate::mmc::Credentials;
 use crate::playbook::{DEFAULT_TIMEOUT, Playbook, RetrySpec};
 use crate::run::StepDefaults;
-use crate::sim::MeetingId;
-use crate::template::{Context, Engine, Secrets};
+use crate::secrets::Secrets;
+use crate::template::{Context, Engine};
 use crate::yaml::Pos;
 
 /// A playbook fit to run with the variables given outside it.

@@ -12,11 +12,11 @@ use super::listeners::{DisplayOptions, LogFormat};
 use super::prepare::Meeting;
 use crate::clock::SharedClock;
 use crate::error::Error;
+use crate::meeting::{MeetingId, MeetingSeed};
 use crate::mmc::Credentials;
 use crate::playbook::PlaybookDoc;
-use crate::report;
-use crate::sim::{self, MeetingId, MeetingSeed, MeetingView, Seed, SimHandle};
-use crate::template::Secrets;
+use crate::secrets::Secrets;
+use crate::sim::{self, MeetingView, Seed, SimHandle};
 
 /// The host password of a rehearsal whose playbook brings a token instead: the
 /// emulator's meeting needs one, and nobody logs in with it.
@@ -76,7 +76,7 @@ pub async fn finish(
 ) -> Result<(), Error> {
     if let Some(path) = requests {
         let mut log = serde_json::to_value(handle.requests()).unwrap_or_default();
-        report::varying_instants(&mut log, &["received"]);
+        crate::determinism::varying_instants(&mut log, &["received"]);
         let text = secrets.to_json(&log, true);
         crate::report::atomic::write(path, &(text + "\n"))
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
@@ -87,10 +87,12 @@ pub async fn finish(
             LogFormat::Json => {
                 let mut event =
                     serde_json::json!({"event": "rehearsal_finished", "meeting": meeting});
-                report::varying_instants(&mut event, &["end_time"]);
+                crate::determinism::varying_instants(&mut event, &["end_time"]);
                 secrets.to_json(&event, false) + "\n"
             }
-            LogFormat::Text => report::printable_lines(&secrets.redact(&final_state(&meeting))),
+            LogFormat::Text => {
+                crate::printable::printable_lines(&secrets.redact(&final_state(&meeting)))
+            }
         };
         crate::output::print_out(&text)?;
     }
@@ -123,8 +125,8 @@ fn final_state(meeting: &MeetingView) -> String {
         "\nRehearsal meeting {} at the end ({}):\n  host: {}\n  broadcast: {}\n  roll call: {}\n  hands up: {}\n  muted: {}\n  locked: {}, recording: {}, live: {}, everyone muted: {}\n  online: {}\n",
         meeting.id,
         match meeting.status {
-            sim::MeetingStatus::Active => "in progress",
-            sim::MeetingStatus::Ended => "ended",
+            crate::meeting::MeetingStatus::Active => "in progress",
+            crate::meeting::MeetingStatus::Ended => "ended",
         },
         name(&meeting.host),
         name(&meeting.broadcast),

@@ -220,7 +220,7 @@ mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use crate::playbook::scope::tests::{included, scoped};
-    use crate::template::Secrets;
+    use crate::secrets::Secrets;
     use serde_json::json;
 
     fn engine() -> Engine {

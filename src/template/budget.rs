@@ -207,7 +207,8 @@ mod tests {
 
     #[test]
     fn trying_out_finds_runaways_and_reads_no_secrets() {
-        use crate::template::{Context, Engine, Secrets};
+        use crate::secrets::Secrets;
+        use crate::template::{Context, Engine};
         let engine = Engine::new(Secrets::new(false), crate::clock::SystemClock::shared());
         let pos = crate::yaml::Pos::default();
         let runaway =

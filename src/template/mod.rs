@@ -15,10 +15,12 @@ use std::sync::Arc;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
-pub use crate::secrets::{MASK, MIN_REDACTED_LEN, Secrets, redact_all}; // moved: re-export until the branches are merged
+// moved: re-export until the branches are merged (only src/run/ still uses this path)
+pub use crate::secrets::MASK;
 
 use crate::clock::SharedClock;
 use crate::node::Node;
+use crate::secrets::Secrets;
 use crate::yaml::{Pos, Spanned};
 
 pub use check::{FILTERS, TESTS};

@@ -5,10 +5,10 @@
 use jiff::SignedDuration;
 
 use super::Planner;
+use crate::meeting::{MeetingSeed, ParticipantSeed};
 use crate::playbook::action::Action;
 use crate::playbook::step_id::StepId;
 use crate::playbook::{Body, Playbook, Step};
-use crate::meeting::{MeetingSeed, ParticipantSeed};
 use crate::yaml::Spanned;
 
 impl Planner<'_> {
