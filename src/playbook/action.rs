@@ -98,7 +98,7 @@ fn allow_templates_in_variants(schema: &mut schemars::Schema) {
     {
         for variant in variants {
             if let Ok(variant) = <&mut schemars::Schema>::try_from(variant) {
-                super::schema::allow_templates(variant);
+                super::templated::allow_templates(variant);
             }
         }
     }
@@ -143,7 +143,7 @@ impl<'de> Deserialize<'de> for Empty {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct MuteAll {
     /// Whether participants may unmute themselves afterwards.
     #[serde(default = "yes")]
@@ -195,7 +195,7 @@ impl<'de> Deserialize<'de> for Invite {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct Invitee {
     /// Display name (at most 96 characters).
     pub name: String,
@@ -220,7 +220,7 @@ pub enum DeviceType {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct Rename {
     /// Who to rename.
     pub who: Selector,
@@ -230,7 +230,7 @@ pub struct Rename {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct Extend {
     /// Minutes to add (1 to 1440).
     #[serde(default = "fifteen")]
@@ -247,7 +247,7 @@ fn fifteen() -> u32 {
 /// Which online participants to list; every given field must match.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct ParticipantFilter {
     #[serde(default)]
     pub name: Option<String>,
@@ -411,7 +411,7 @@ impl<'de> Deserialize<'de> for Assert {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct Http {
     /// GET, PUT, POST or DELETE.
     #[serde(default = "put")]

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::Playbook;
 use super::action::Action;
+use super::model::Playbook;
 use super::step::{Body, Step};
 use super::wait::Wait;
 use crate::clock::SystemClock;
@@ -240,7 +240,7 @@ impl Checker<'_> {
         }
     }
 
-    fn retry(&mut self, retry: &Spanned<super::RetrySpec>) {
+    fn retry(&mut self, retry: &Spanned<super::step::RetrySpec>) {
         if !(1..=20).contains(&retry.attempts) {
             self.at(
                 retry.pos,

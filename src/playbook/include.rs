@@ -12,22 +12,13 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+// moved: re-export until the branches are merged (only src/run/ still uses this path)
+pub use super::step::Included;
 use super::step::Step;
 use crate::error::{Diagnostic, Error};
 use crate::node::Node;
 use crate::source::SourceFile;
 use crate::yaml::{self, Pos, Spanned};
-
-/// What an include brought in.
-#[derive(Debug, Clone)]
-pub struct Included {
-    /// The file the steps came from.
-    pub file: Arc<SourceFile>,
-    /// The include's own `vars`, written in the including file.
-    pub given: IndexMap<String, Spanned<Node>>,
-    /// The included file's default `vars`, for those the include does not give.
-    pub defaults: IndexMap<String, Spanned<Node>>,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,7 +5,7 @@
 
 use serde_json::Value as Json;
 
-use super::include::Included;
+use super::step::Included;
 use crate::template::{Context, Engine, TemplateError};
 
 /// An include's variables while its steps run, and the values to put back after.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::Playbook;
+use super::model::Playbook;
 use super::step::Step;
 use super::step_id::{Siblings, StepId};
 use crate::error::{Error, did_you_mean};

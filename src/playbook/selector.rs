@@ -23,7 +23,7 @@ pub enum Selector {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct SelectorMatch {
     /// Display name, regardless of case, extra spaces and Unicode forms; regardless of
     /// accents too, when that finds exactly one person.

@@ -3,7 +3,9 @@
 //! reported where it stands, with the closest known key or action suggested.
 
 use std::fmt;
+use std::sync::Arc;
 
+use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -12,7 +14,19 @@ use super::catalogue::action_names;
 use super::cue::{Cue, Late};
 use crate::duration::Duration;
 use crate::node::Node;
+use crate::source::SourceFile;
 use crate::yaml::{Pos, Spanned};
+
+/// What an include brought in.
+#[derive(Debug, Clone)]
+pub struct Included {
+    /// The file the steps came from.
+    pub file: Arc<SourceFile>,
+    /// The include's own `vars`, written in the including file.
+    pub given: IndexMap<String, Spanned<Node>>,
+    /// The included file's default `vars`, for those the include does not give.
+    pub defaults: IndexMap<String, Spanned<Node>>,
+}
 
 /// Keys every step may have; with the action names, all keys a step may have.
 const COMMON_KEYS: &[&str] = &[
@@ -45,7 +59,7 @@ pub struct Step {
     pub rescue: Option<Spanned<Vec<Spanned<Step>>>>,
     pub always: Option<Spanned<Vec<Spanned<Step>>>>,
     /// For an `include`, resolved at load: the steps' file and variables.
-    pub included: Option<super::include::Included>,
+    pub included: Option<Included>,
     /// Names to select steps by, with `--tags` and `--skip-tags`.
     pub tags: Vec<Spanned<String>>,
     /// A key of the step was reported while loading: what the step lacks for it is
@@ -459,7 +473,7 @@ pub struct StepCommon {
 
 /// A list, or a template that gives one.
 fn loop_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({"anyOf": [{"type": "array"}, super::schema::template()]})
+    schemars::json_schema!({"anyOf": [{"type": "array"}, super::templated::template()]})
 }
 
 #[derive(JsonSchema)]

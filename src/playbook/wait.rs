@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for Wait {
 /// What to wait for; give exactly one of `joined`, `count`, `hand_raised`, `condition`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct WaitFor {
     /// Someone matching this selector is online.
     #[serde(default)]

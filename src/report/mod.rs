@@ -226,7 +226,7 @@ mod tests {
 
     fn cue(status: CueStatus, late_ms: i64) -> CueTiming {
         CueTiming {
-            id: crate::run::StepId::top_level(1),
+            id: crate::playbook::step_id::StepId::top_level(1),
             name: "Keynote".into(),
             cue: "+15m".into(),
             planned: String::new(),

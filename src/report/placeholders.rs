@@ -2,7 +2,7 @@
 //! or a schedule) does not overwrite the last run's report: `{run_id}` and `{date}` are
 //! filled in by each run, `{job}` by the scheduler.
 
-use super::ReportTarget;
+use super::document::ReportTarget;
 
 /// What `emcee run --report` fills in: the run id, and the run's start date
 /// (`YYYY-MM-DD`, in the playbook's time zone).

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::playbook::catalogue::action_names;
-use crate::run::{CueSummary, CueTiming, Event, Outcome, Place, StepId, Summary};
+use crate::playbook::step_id::StepId;
+use crate::run::{CueSummary, CueTiming, Event, Outcome, Place, Summary};
 
 /// What a journal says about its run.
 #[derive(Debug, Clone)]

@@ -9,7 +9,8 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::describe;
-use crate::run::{Event, Listener, Outcome, StepId};
+use crate::playbook::step_id::StepId;
+use crate::run::{Event, Listener, Outcome};
 use crate::secrets::Secrets;
 
 pub struct Terminal {

@@ -17,8 +17,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use super::api_error::{ApiError, ErrorCode};
 use super::faults::{Action, DropPoint};
 use super::guard;
+use super::handover::{BodyPause, DropConnection};
 use super::request_log::{LoggedRequest, masked_body, masked_query};
-use super::server::BodyPause;
 use super::state::Sim;
 
 /// The log target of one line per API request; `emcee sim` shows it, a rehearsal
@@ -27,10 +27,6 @@ pub const REQUEST_LOG_TARGET: &str = "emcee_sim_requests";
 
 /// Largest request body accepted; the service's bodies are far smaller.
 pub const BODY_LIMIT: usize = 1024 * 1024;
-
-/// Marks a response whose connection must be dropped instead of answered.
-#[derive(Debug, Clone, Copy)]
-pub struct DropConnection;
 
 pub async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
     let request_id = sim.next_request_id();

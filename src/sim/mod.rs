@@ -8,6 +8,7 @@ mod api_error;
 mod control;
 mod faults;
 mod guard;
+mod handover;
 mod ids;
 mod meeting;
 mod middleware;

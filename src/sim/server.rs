@@ -24,7 +24,7 @@ use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use super::middleware::DropConnection;
+use super::handover::{BodyPause, DropConnection};
 
 /// How long in-flight requests get to finish once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -59,11 +59,6 @@ impl Default for ServerLimits {
         }
     }
 }
-
-/// The idle timeout, handed to the middleware with each request: reading the body is
-/// its business.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyPause(pub Duration);
 
 #[derive(Debug)]
 struct DroppedByFault;
