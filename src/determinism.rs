@@ -3,7 +3,7 @@
 //! the same bytes. At the ground of the crate: the executor and every display use it.
 
 /// `EMCEE_DETERMINISTIC=1` leaves out timestamps and timings, for snapshot tests.
-pub fn deterministic() -> bool {
+pub(crate) fn deterministic() -> bool {
     std::env::var_os("EMCEE_DETERMINISTIC").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
@@ -57,7 +57,7 @@ impl Varying for String {
 }
 
 /// Passes the RFC 3339 instants under `keys`, anywhere in `value`, through [`varying`].
-pub fn varying_instants(value: &mut serde_json::Value, keys: &[&str]) {
+pub(crate) fn varying_instants(value: &mut serde_json::Value, keys: &[&str]) {
     use serde_json::Value;
     if !deterministic() {
         return;

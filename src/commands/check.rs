@@ -16,7 +16,7 @@ use crate::playbook::{self, Playbook};
 use crate::source::SourceFile;
 
 #[derive(Debug, Clone, Default)]
-pub struct CheckOptions {
+pub(crate) struct CheckOptions {
     /// Files and directories.
     pub playbooks: Vec<PathBuf>,
     /// Variables given outside the playbooks (`-e`, `--vars-file`).
@@ -29,7 +29,7 @@ pub struct CheckOptions {
 
 /// How problems are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CheckFormat {
+pub(crate) enum CheckFormat {
     /// Each problem with its source line and a caret, on standard error; `ok:` lines
     /// for good files on standard output.
     #[default]
@@ -56,7 +56,7 @@ struct Outcome {
 
 /// Checks each file; writes problems and good files in the chosen format. Exit 0 when
 /// every file is sound, 2 when any has a problem.
-pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
+pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
     let known = playbook::KnownVars(options.vars.names());
     let (named, found) = expand(&options.playbooks)?;
     let mut outcomes = Vec::new();
@@ -282,7 +282,7 @@ fn range(problem: &Diagnostic) -> ((usize, usize), (usize, usize)) {
 
 /// `::error file=F,line=L,col=C,endLine=L,endColumn=C,title=emcee check::message`,
 /// escaped as GitHub's workflow commands require; the help follows on a line of its own.
-pub fn github_annotation(problem: &Diagnostic) -> String {
+pub(crate) fn github_annotation(problem: &Diagnostic) -> String {
     fn data(text: &str) -> String {
         text.replace('%', "%25")
             .replace('\r', "%0D")

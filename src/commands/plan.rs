@@ -11,14 +11,14 @@ use crate::session::Prepared;
 use crate::template::Engine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PlanFormat {
+pub(crate) enum PlanFormat {
     #[default]
     Table,
     Json,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     pub playbook: PathBuf,
     /// `-e`, parsed (see [`crate::session::vars::parse_cli`]).
     pub vars: Vec<(String, serde_json::Value)>,
@@ -33,7 +33,7 @@ pub struct PlanOptions {
     pub selection: crate::playbook::select::Selection,
 }
 
-pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
+pub(crate) fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     let prepared = Prepared::load(&options.playbook, &options.vars, &options.vars_files)?;
     let (playbook, zone) = (&prepared.playbook, &prepared.zone);
     options.selection.validate(playbook)?;

@@ -7,7 +7,7 @@ use crate::report::{ReportBuilder, ReportTarget, replay};
 use crate::run::Listener;
 use crate::secrets::Secrets;
 
-pub fn run(
+pub(crate) fn run(
     journal: &str,
     targets: &[ReportTarget],
     state_dir: Option<&Path>,

@@ -16,7 +16,7 @@ use crate::template::Engine;
 
 /// `emcee run`, as plain options.
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     pub playbook: PathBuf,
     /// `-e`, parsed (see [`crate::session::vars::parse_cli`]).
     pub vars: Vec<(String, Value)>,
@@ -46,7 +46,7 @@ pub struct RunOptions {
     pub display: DisplayOptions,
 }
 
-pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
+pub(crate) async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let prepared = Prepared::load(&options.playbook, &options.vars, &options.vars_files)?;
     crate::session::check_placeholders(&options.reports)?;

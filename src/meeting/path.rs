@@ -60,7 +60,7 @@ impl fmt::Display for ApiPath {
 /// Why `path` is not an absolute path of the API, naming the character (1-based) at fault.
 /// Only unreserved characters are allowed: the API's paths need nothing else, and
 /// anything else (`@`, `:`, `%`, `?`, `#`, `\`) could change where the call goes.
-pub fn check(path: &str) -> Result<(), String> {
+pub(crate) fn check(path: &str) -> Result<(), String> {
     let hint = format!(
         "an absolute path of the API such as {}",
         super::Api::Lock.path()

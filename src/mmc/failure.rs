@@ -156,7 +156,7 @@ impl std::error::Error for Failure {}
 
 /// Reads `error_code`/`error_msg`, or the `errorCode`/`errorMsg` and `code`/`message`
 /// spellings some gateways use.
-pub fn error_fields(value: &serde_json::Value) -> (Option<String>, Option<String>) {
+pub(super) fn error_fields(value: &serde_json::Value) -> (Option<String>, Option<String>) {
     let text = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| value.get(*k))
@@ -173,7 +173,7 @@ pub fn error_fields(value: &serde_json::Value) -> (Option<String>, Option<String
 }
 
 /// `Retry-After` in seconds or as an HTTP date.
-pub fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+pub(super) fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds.min(3600)));

@@ -17,14 +17,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use body::MAX_BODY;
-pub use failure::{Failure, FailureKind};
-pub use token::KeepAlive;
+pub(crate) use body::MAX_BODY;
+pub(crate) use failure::{Failure, FailureKind};
 
 use crate::clock::SharedClock;
 use crate::meeting::{self, Api, ApiPath};
 /// The service's default endpoint (China site).
-pub const DEFAULT_ENDPOINT: &str = "https://api.meeting.huaweicloud.com";
+pub(crate) const DEFAULT_ENDPOINT: &str = "https://api.meeting.huaweicloud.com";
 
 /// How one logs in to the meeting.
 #[derive(Clone)]

@@ -2,6 +2,6 @@
 //! what it acts on, and which calls it makes (`timeline`), shown as a table (`table`).
 
 mod table;
-pub mod timeline;
+pub(crate) mod timeline;
 
-pub use timeline::{Plan, Row, When, plan};
+pub(crate) use timeline::plan;

@@ -25,15 +25,15 @@ use crate::source::SourceFile;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::Spanned;
 
-pub mod crowd;
+pub(crate) mod crowd;
 
 // moved: re-export until the branches are merged (only src/run/ still uses this path)
-pub use crowd::fan_out_time;
+pub(crate) use crowd::fan_out_time;
 
 /// When a step is planned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum When {
+pub(crate) enum When {
     /// At this instant.
     At {
         instant: Timestamp,
@@ -47,7 +47,7 @@ pub enum When {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub id: StepId,
     /// Nesting depth: 0 for top-level steps.
     pub depth: usize,
@@ -69,7 +69,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub rows: Vec<Row>,
     pub warnings: Vec<String>,
     /// The playbook's `deadline`, when it has one.
@@ -79,18 +79,18 @@ pub struct Plan {
 
 /// When the whole run must be over.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlannedDeadline {
+pub(crate) struct PlannedDeadline {
     /// As written.
     pub cue: String,
     pub instant: Timestamp,
     pub offset: SignedDuration,
 }
 
-pub const AT_RUN_TIME: &str = "(at run time)";
+pub(crate) const AT_RUN_TIME: &str = "(at run time)";
 
 /// Most rows a plan may have: loops multiply the steps inside them, and loops inside
 /// loops could otherwise make a plan too large to print or hold.
-pub const MAX_ROWS: usize = 100_000;
+pub(crate) const MAX_ROWS: usize = 100_000;
 
 struct Planner<'a> {
     engine: &'a Engine,
@@ -126,7 +126,7 @@ const RUN_TIME_FUNCTIONS: &[&str] = &["secret", "env", "now"];
 /// takes. With a rehearsal meeting, selectors are checked against the people expected
 /// in it. A template that passes the bounds on its work or output is an error, as it
 /// would be in a run.
-pub fn plan(
+pub(crate) fn plan(
     playbook: &Playbook,
     vars: &Context,
     engine: &Engine,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::selector::{RoleMatch, Selector};
 // moved: re-export until the branches are merged (`Action` itself needs `Wait`, `WaitFor`; only src/run/ still uses this path)
-pub use super::wait::{HandRaised, Wait, WaitFor};
+pub(crate) use super::wait::{HandRaised, Wait, WaitFor};
 
 /// What a step does. Written as a single key of the step: `broadcast: Alice Zhang`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

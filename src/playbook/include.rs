@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 // moved: re-export until the branches are merged (only src/run/ still uses this path)
-pub use super::step::Included;
+pub(crate) use super::step::Included;
 use super::step::Step;
 use crate::error::{Diagnostic, Error};
 use crate::node::Node;
@@ -84,18 +84,18 @@ fn spec(file: &Arc<SourceFile>, args: &Spanned<Node>) -> Result<Spec, Diagnostic
 
 /// Most steps a playbook may hold once its includes are resolved: files that include
 /// others several times multiply, and 19 two-line files would otherwise make 786,431.
-pub const MAX_STEPS: usize = 50_000;
+pub(crate) const MAX_STEPS: usize = 50_000;
 /// Most files one include may go through, the playbook itself not counted.
-pub const MAX_INCLUDE_DEPTH: usize = 16;
+pub(crate) const MAX_INCLUDE_DEPTH: usize = 16;
 /// Most bytes all included files may hold together, a file counted each time it is
 /// included: each inclusion is read, parsed, kept and hashed on its own.
-pub const MAX_INCLUDED_BYTES: usize = 64 << 20;
+pub(crate) const MAX_INCLUDED_BYTES: usize = 64 << 20;
 /// Most levels of blocks within blocks, across included files: checking, planning and
 /// running recurse once per level.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// The state of resolving one playbook's includes.
-pub struct Resolver {
+pub(crate) struct Resolver {
     /// The files being included, outermost first, to find cycles.
     chain: Vec<(PathBuf, String)>,
     /// Steps met so far, blocks and their contents alike.
@@ -110,7 +110,7 @@ pub struct Resolver {
 
 impl Resolver {
     /// For a playbook at `own` (canonical) shown as `name`.
-    pub fn new(own: Option<PathBuf>, name: &str) -> Resolver {
+    pub(crate) fn new(own: Option<PathBuf>, name: &str) -> Resolver {
         Resolver {
             chain: own.into_iter().map(|p| (p, name.to_owned())).collect(),
             steps: 0,
@@ -121,7 +121,7 @@ impl Resolver {
     }
 
     /// Resolves every include under `steps`, which came from `file`, at `at` in it.
-    pub fn resolve_all(
+    pub(crate) fn resolve_all(
         mut self,
         steps: &mut [Spanned<Step>],
         file: &Arc<SourceFile>,

@@ -1,21 +1,21 @@
 //! The playbook: its model, loading and checking. Everything here is pure — it reads
 //! the file and nothing else — so `emcee check` can run in CI and pre-commit hooks.
 
-pub mod action;
-pub mod catalogue;
+pub(crate) mod action;
+pub(crate) mod catalogue;
 mod check;
-pub mod cue;
-pub mod include;
+pub(crate) mod cue;
+pub(crate) mod include;
 mod load;
 mod model;
 mod schema;
-pub mod scope;
-pub mod select;
-pub mod selector;
-pub mod step;
-pub mod step_id;
+pub(crate) mod scope;
+pub(crate) mod select;
+pub(crate) mod selector;
+pub(crate) mod step;
+pub(crate) mod step_id;
 mod templated;
-pub mod wait;
+pub(crate) mod wait;
 
 pub use action::Action;
 pub use catalogue::{ACTIONS, ActionInfo};

@@ -108,7 +108,7 @@ impl Selection {
 }
 
 /// Whether `step` is the one `target` names: its id, or its name (case-insensitive).
-pub fn matches(step: &Spanned<Step>, id: &StepId, target: &str) -> bool {
+pub(crate) fn matches(step: &Spanned<Step>, id: &StepId, target: &str) -> bool {
     target.parse::<StepId>().is_ok_and(|target| target == *id)
         || step
             .name

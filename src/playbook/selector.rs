@@ -184,7 +184,7 @@ impl<'de> Deserialize<'de> for Selector {
 
 /// Whether a rehearsal participant fits a selector, as far as a plan can tell (ids are
 /// given only when the emulator starts): for estimates before a run.
-pub fn seed_matches(wanted: &SelectorMatch, seed: &crate::meeting::ParticipantSeed) -> bool {
+pub(crate) fn seed_matches(wanted: &SelectorMatch, seed: &crate::meeting::ParticipantSeed) -> bool {
     use crate::meeting::Role;
     wanted
         .name

@@ -442,7 +442,7 @@ fn tags(node: &Spanned<Node>) -> Result<Vec<Spanned<String>>, Problem> {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-pub struct StepCommon {
+pub(crate) struct StepCommon {
     /// Shown in the output and reports; defaults to the action's name.
     name: Option<String>,
     /// Run the step only when this expression is true (no `{{ }}`), e.g. `raised | length > 0`.
@@ -485,7 +485,7 @@ enum TagsSchema {
 }
 
 /// How late a cue may start and still count as on time, when the step does not say.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs_const(30);
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs_const(30);
 
 #[cfg(test)]
 mod tests {

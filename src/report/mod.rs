@@ -3,13 +3,13 @@
 //! Every line passes through the secret redactor on its way out, and text lines are
 //! made [`printable`].
 
-pub mod atomic;
+pub(crate) mod atomic;
 mod document;
 mod journal;
 mod json_lines;
 mod lines;
-pub mod placeholders;
-pub mod replay;
+pub(crate) mod placeholders;
+pub(crate) mod replay;
 mod terminal;
 
 pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};

@@ -26,7 +26,7 @@ const TOKEN_REHEARSAL_PASSWORD: &str = "rehearsal-host-password";
 /// meeting that section describes when it gives only `subject:` (the playbook's name),
 /// so that a rehearsal meeting's defaults are written once, in its seed type. Its id
 /// and host password are the playbook's meeting's.
-pub fn meeting_seed(doc: &PlaybookDoc, meeting: &Meeting) -> Result<MeetingSeed, Error> {
+pub(super) fn meeting_seed(doc: &PlaybookDoc, meeting: &Meeting) -> Result<MeetingSeed, Error> {
     let mut seed = match &doc.rehearsal {
         Some(rehearsal) => rehearsal.value.clone(),
         None => MeetingSeed::deserialize(serde_json::json!({ "subject": doc.name.value }))
@@ -42,7 +42,7 @@ pub fn meeting_seed(doc: &PlaybookDoc, meeting: &Meeting) -> Result<MeetingSeed,
 
 /// Starts the emulator on `clock` with the rehearsal meeting, accepting the playbook's
 /// token when it brings one.
-pub async fn start(
+pub(super) async fn start(
     doc: &PlaybookDoc,
     meeting: &Meeting,
     clock: &SharedClock,
@@ -67,7 +67,7 @@ pub async fn start(
 
 /// After the run: the request log to `requests` when asked for, the meeting's final
 /// state on standard output unless quiet; then the emulator stops.
-pub async fn finish(
+pub(super) async fn finish(
     handle: SimHandle,
     meeting_id: &str,
     requests: Option<&Path>,

@@ -32,7 +32,7 @@ use crate::meeting::wire::{
 use crate::meeting::{self, Api};
 
 /// Every call of the contract, at its method and path.
-pub fn routes() -> Router<Arc<Sim>> {
+pub(super) fn routes() -> Router<Arc<Sim>> {
     Api::ALL.iter().fold(Router::new(), |router, &api| {
         router.route(api.path(), endpoint(api))
     })
@@ -72,7 +72,7 @@ fn endpoint(api: Api) -> MethodRouter<Arc<Sim>> {
 }
 
 /// What every control call carries outside its body.
-pub struct Call {
+pub(super) struct Call {
     authorization: Option<String>,
     password: Option<String>,
     login_type: Option<String>,

@@ -7,8 +7,8 @@ use std::time::Duration;
 /// The idle timeout, handed to the middleware with each request: reading the body is
 /// its business.
 #[derive(Debug, Clone, Copy)]
-pub struct BodyPause(pub Duration);
+pub(super) struct BodyPause(pub Duration);
 
 /// Marks a response whose connection must be dropped instead of answered.
 #[derive(Debug, Clone, Copy)]
-pub struct DropConnection;
+pub(super) struct DropConnection;

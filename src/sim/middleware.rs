@@ -26,9 +26,9 @@ use super::state::Sim;
 pub const REQUEST_LOG_TARGET: &str = "emcee_sim_requests";
 
 /// Largest request body accepted; the service's bodies are far smaller.
-pub const BODY_LIMIT: usize = 1024 * 1024;
+pub(super) const BODY_LIMIT: usize = 1024 * 1024;
 
-pub async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
+pub(super) async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
     let request_id = sim.next_request_id();
     let admin = request.uri().path().starts_with("/_sim");
     let mut response = if admin {

@@ -71,7 +71,7 @@ impl std::fmt::Display for DroppedByFault {
 
 impl std::error::Error for DroppedByFault {}
 
-pub async fn serve(
+pub(super) async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,

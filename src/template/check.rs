@@ -14,7 +14,7 @@ use crate::yaml::{Pos, Spanned};
 
 /// minijinja's filters with the features emcee builds it with, for "did you mean"
 /// (the engine is asked whether a filter exists; a test keeps this list true).
-pub const FILTERS: &[&str] = &[
+pub(super) const FILTERS: &[&str] = &[
     "abs",
     "attr",
     "batch",
@@ -66,7 +66,7 @@ pub const FILTERS: &[&str] = &[
 ];
 
 /// minijinja's tests (`x is defined`), as [`FILTERS`].
-pub const TESTS: &[&str] = &[
+pub(super) const TESTS: &[&str] = &[
     "boolean",
     "defined",
     "divisibleby",

@@ -4,10 +4,10 @@
 //! A string that is a single `{{ expression }}` keeps the expression's type (a list
 //! stays a list); any other template renders to a string.
 
-pub mod budget;
+pub(crate) mod budget;
 mod check;
 mod context;
-pub mod vars;
+pub(crate) mod vars;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,18 +16,17 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
 // moved: re-export until the branches are merged (only src/run/ still uses this path)
-pub use crate::secrets::MASK;
+pub(crate) use crate::secrets::MASK;
 
 use crate::clock::SharedClock;
 use crate::node::Node;
 use crate::secrets::Secrets;
 use crate::yaml::{Pos, Spanned};
 
-pub use check::{FILTERS, TESTS};
-pub use context::Context;
+pub(crate) use context::Context;
 
 /// Names every template may use besides variables.
-pub const FUNCTIONS: &[&str] = &["secret", "env", "now"];
+pub(crate) const FUNCTIONS: &[&str] = &["secret", "env", "now"];
 
 /// A template problem, at the position of the field it is in.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +48,7 @@ impl TemplateError {
 }
 
 /// Whether a string holds template syntax at all.
-pub fn is_template(text: &str) -> bool {
+pub(crate) fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
