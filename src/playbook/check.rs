@@ -536,3 +536,6 @@ fn touches_template(node: &Spanned<Node>, path: &str) -> bool {
     // A templated value anywhere under the failing point may render to what is needed.
     find(node, pos).is_some_and(|n| any_template(&n.value))
 }
+
+#[cfg(test)]
+mod tests;
