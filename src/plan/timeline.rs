@@ -565,3 +565,6 @@ impl Planner<'_> {
 fn describe_cue(cue: &Cue, at: Timestamp, zone: &TimeZone) -> String {
     format!("{cue} ({})", at.to_zoned(zone.clone()).strftime("%H:%M:%S"))
 }
+
+#[cfg(test)]
+mod tests;
