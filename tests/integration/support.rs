@@ -337,6 +337,14 @@ pub(crate) struct Run {
 
 pub(crate) const HOST_PASSWORD_ENV: &str = "EMCEE_HOST_PASSWORD";
 
+/// A playbook called `name` for [`MEETING`], the host password from the environment,
+/// with these `steps` (YAML list items, indented under `steps:`).
+pub(crate) fn playbook_with_steps(name: &str, steps: &str) -> String {
+    format!(
+        "name: {name}\nmeeting:\n  id: \"{MEETING}\"\n  host_password: \"{{{{ secret('{HOST_PASSWORD_ENV}') }}}}\"\nsteps:\n{steps}"
+    )
+}
+
 impl Run {
     /// `emcee run PLAYBOOK` with the playbook's text written to `playbook.yaml`.
     pub(crate) fn playbook(text: &str) -> Run {
