@@ -85,7 +85,7 @@ fn calls(calls: &Calls, out: &mut String) {
         match call.when {
             When::Always => out.push_str(&format!("  {mark:width$}  {}\n", call.api)),
             When::Conditional(when) => {
-                out.push_str(&format!("  {mark:width$}  {}  ({when})\n", call.api))
+                out.push_str(&format!("  {mark:width$}  {}  ({when})\n", call.api));
             }
         }
     }

@@ -116,8 +116,8 @@ pub(crate) fn matches(step: &Spanned<Step>, id: &StepId, target: &str) -> bool {
             .is_some_and(|n| n.value.to_lowercase() == target.to_lowercase())
 }
 
-fn list(l: &Option<Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
-    l.as_ref().map(|l| l.value.as_slice()).unwrap_or_default()
+fn list(l: Option<&Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
+    l.map(|l| l.value.as_slice()).unwrap_or_default()
 }
 
 /// The steps of a block, each with its id under `id`.
@@ -126,9 +126,9 @@ fn children<'a>(
     id: &'a StepId,
 ) -> impl Iterator<Item = (&'a Spanned<Step>, StepId)> + 'a {
     [
-        (&step.steps, Siblings::steps_of(id)),
-        (&step.rescue, Siblings::rescue_of(id)),
-        (&step.always, Siblings::always_of(id)),
+        (step.steps.as_ref(), Siblings::steps_of(id)),
+        (step.rescue.as_ref(), Siblings::rescue_of(id)),
+        (step.always.as_ref(), Siblings::always_of(id)),
     ]
     .into_iter()
     .flat_map(|(steps, siblings)| {
@@ -153,7 +153,7 @@ fn contains(steps: &[Spanned<Step>], target: &str) -> bool {
 }
 
 fn has_tagged_below(step: &Spanned<Step>, wanted: &[String]) -> bool {
-    [&step.steps, &step.rescue, &step.always]
+    [step.steps.as_ref(), step.rescue.as_ref(), step.always.as_ref()]
         .into_iter()
         .flat_map(list)
         .any(|child| {

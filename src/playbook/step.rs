@@ -94,8 +94,8 @@ impl Step {
             }),
             ([], Some(steps)) => Some(Body::Block {
                 steps: &steps.value,
-                rescue: block_list(&self.rescue),
-                always: block_list(&self.always),
+                rescue: block_list(self.rescue.as_ref()),
+                always: block_list(self.always.as_ref()),
             }),
             _ => None,
         }
@@ -117,8 +117,8 @@ impl Step {
     }
 }
 
-fn block_list(list: &Option<Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
-    list.as_ref().map_or(&[], |l| &l.value[..])
+fn block_list(list: Option<&Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
+    list.map_or(&[], |l| &l.value[..])
 }
 
 /// Retries of a step's API calls on transient failures (transport errors, timeouts,

@@ -38,11 +38,7 @@ pub(crate) struct DisplayOptions {
 
 impl DisplayOptions {
     /// The listener that shows the run on standard output.
-    pub(crate) fn listener(
-        &self,
-        secrets: &Arc<Secrets>,
-        clock: &SharedClock,
-    ) -> Box<dyn Listener> {
+    pub(crate) fn listener(self, secrets: &Arc<Secrets>, clock: &SharedClock) -> Box<dyn Listener> {
         let deterministic = crate::determinism::deterministic();
         let terminal = std::io::stdout().is_terminal();
         match (self.log_format, self.progress) {

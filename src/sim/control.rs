@@ -101,10 +101,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Call {
         for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
             match &*key {
                 "conferenceID" if !value.is_empty() => {
-                    call.conference_id = Some(value.into_owned())
+                    call.conference_id = Some(value.into_owned());
                 }
                 "participantID" if !value.is_empty() => {
-                    call.participant_id = Some(value.into_owned())
+                    call.participant_id = Some(value.into_owned());
                 }
                 _ => {}
             }

@@ -310,7 +310,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].undefined.as_deref(), Some("cfo"));
         let syntax = e.check("{{ ceo ", false, Pos::default(), &known);
-        assert!(syntax[0].message.contains("syntax"), "{:?}", syntax);
+        assert!(syntax[0].message.contains("syntax"), "{syntax:?}");
         assert!(
             e.check("ceo ==", true, Pos::default(), &known)[0]
                 .message
