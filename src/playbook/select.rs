@@ -153,10 +153,14 @@ fn contains(steps: &[Spanned<Step>], target: &str) -> bool {
 }
 
 fn has_tagged_below(step: &Spanned<Step>, wanted: &[String]) -> bool {
-    [step.steps.as_ref(), step.rescue.as_ref(), step.always.as_ref()]
-        .into_iter()
-        .flat_map(list)
-        .any(|child| {
-            child.tags.iter().any(|t| wanted.contains(&t.value)) || has_tagged_below(child, wanted)
-        })
+    [
+        step.steps.as_ref(),
+        step.rescue.as_ref(),
+        step.always.as_ref(),
+    ]
+    .into_iter()
+    .flat_map(list)
+    .any(|child| {
+        child.tags.iter().any(|t| wanted.contains(&t.value)) || has_tagged_below(child, wanted)
+    })
 }
