@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
 
-pub type Wait = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+pub(crate) type Wait = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> Timestamp;
@@ -34,12 +34,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     }
 }
 
-pub type SharedClock = Arc<dyn Clock>;
+pub(crate) type SharedClock = Arc<dyn Clock>;
 
 /// The clock of a run: virtual time when `fast_forward`, else the system's; with
 /// `start`, it reads that instant when the run begins (`run --sim --start`), and runs
 /// on from there, virtually or in real time.
-pub fn for_run(fast_forward: bool, start: Option<Timestamp>) -> SharedClock {
+pub(crate) fn for_run(fast_forward: bool, start: Option<Timestamp>) -> SharedClock {
     match (fast_forward, start) {
         (true, start) => VirtualClock::starting_at(start.unwrap_or_else(Timestamp::now)),
         (false, Some(start)) => SystemClock::starting_at(start),
@@ -49,17 +49,17 @@ pub fn for_run(fast_forward: bool, start: Option<Timestamp>) -> SharedClock {
 
 /// The system clock, plus an offset that [`Clock::advance`] moves forward.
 #[derive(Debug, Default)]
-pub struct SystemClock {
+pub(crate) struct SystemClock {
     offset_nanos: AtomicI64,
 }
 
 impl SystemClock {
-    pub fn shared() -> SharedClock {
+    pub(crate) fn shared() -> SharedClock {
         Arc::new(SystemClock::default())
     }
 
     /// The system clock moved so that it reads `at` now, and runs on in real time.
-    pub fn starting_at(at: Timestamp) -> SharedClock {
+    pub(crate) fn starting_at(at: Timestamp) -> SharedClock {
         let offset = at.duration_since(Timestamp::now());
         Arc::new(SystemClock {
             offset_nanos: AtomicI64::new(i64::try_from(offset.as_nanos()).unwrap_or(i64::MAX)),
@@ -100,7 +100,7 @@ impl Clock for SystemClock {
 /// Virtual time for rehearsals: it starts at the real time and moves only when someone
 /// waits, jumping straight to the end of the wait.
 #[derive(Debug)]
-pub struct VirtualClock {
+pub(crate) struct VirtualClock {
     inner: Arc<VirtualTime>,
 }
 
@@ -142,11 +142,7 @@ impl VirtualTime {
 }
 
 impl VirtualClock {
-    pub fn starting_now() -> Arc<VirtualClock> {
-        VirtualClock::starting_at(Timestamp::now())
-    }
-
-    pub fn starting_at(at: Timestamp) -> Arc<VirtualClock> {
+    pub(crate) fn starting_at(at: Timestamp) -> Arc<VirtualClock> {
         Arc::new(VirtualClock {
             inner: Arc::new(VirtualTime {
                 now: tokio::sync::watch::Sender::new(at),

@@ -3,7 +3,7 @@
 //! the same bytes. At the ground of the crate: the executor and every display use it.
 
 /// `EMCEE_DETERMINISTIC=1` leaves out timestamps and timings, for snapshot tests.
-pub fn deterministic() -> bool {
+pub(crate) fn deterministic() -> bool {
     std::env::var_os("EMCEE_DETERMINISTIC").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
@@ -11,7 +11,7 @@ pub fn deterministic() -> bool {
 /// output shows it: itself, or with `EMCEE_DETERMINISTIC` a fixed placeholder of the same
 /// type, so that two rehearsals print the same bytes in every format. Everything that
 /// puts such a value in output passes it through here.
-pub fn varying<T: Varying>(value: T) -> T {
+pub(crate) fn varying<T: Varying>(value: T) -> T {
     if deterministic() {
         T::placeholder()
     } else {
@@ -20,7 +20,7 @@ pub fn varying<T: Varying>(value: T) -> T {
 }
 
 /// A type of value that differs from run to run, and its placeholder.
-pub trait Varying {
+pub(crate) trait Varying {
     fn placeholder() -> Self;
 }
 
@@ -57,7 +57,7 @@ impl Varying for String {
 }
 
 /// Passes the RFC 3339 instants under `keys`, anywhere in `value`, through [`varying`].
-pub fn varying_instants(value: &mut serde_json::Value, keys: &[&str]) {
+pub(crate) fn varying_instants(value: &mut serde_json::Value, keys: &[&str]) {
     use serde_json::Value;
     if !deterministic() {
         return;

@@ -41,7 +41,7 @@ impl Duration {
 }
 
 /// A short human form of a std duration: `420ms`, `1.2s`, `3m 5s`.
-pub fn human(duration: std::time::Duration) -> String {
+pub(crate) fn human(duration: std::time::Duration) -> String {
     let millis = duration.as_millis();
     if millis < 1000 {
         format!("{millis}ms")

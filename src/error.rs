@@ -230,7 +230,7 @@ impl Error {
 /// The candidate closest to `word`, if it is close enough to be a likely misspelling:
 /// a typo or two (Damerau-Levenshtein, which counts a swap of neighbours as one), or a
 /// high Jaro-Winkler similarity for longer words.
-pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lowered = word.to_lowercase();
     candidates
         .iter()

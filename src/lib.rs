@@ -1,26 +1,29 @@
 //! emcee runs meeting choreography against Huawei Cloud Meeting's meeting-control API,
 //! and ships an emulator of that API for rehearsal and tests.
+//!
+//! The library exists for the binary, the integration tests and the benchmarks: only
+//! what they use is public, so that the compiler can tell what nothing else needs.
 
 pub mod cli;
-pub mod clock;
+mod clock;
 pub mod commands;
-pub mod determinism;
-pub mod duration;
-pub mod error;
-pub mod meeting;
-pub mod mmc;
-pub mod node;
-pub mod output;
-pub mod plan;
+mod determinism;
+mod duration;
+mod error;
+mod meeting;
+mod mmc;
+mod node;
+mod output;
+mod plan;
 pub mod playbook;
-pub mod printable;
+mod printable;
 pub mod report;
-pub mod run;
+mod run;
 pub mod schedule;
-pub mod secrets;
-pub mod session;
-pub mod signals;
+mod secrets;
+mod session;
+mod signals;
 pub mod sim;
 pub mod source;
-pub mod template;
-pub mod yaml;
+mod template;
+mod yaml;

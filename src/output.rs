@@ -4,7 +4,7 @@
 use crate::error::Error;
 
 /// Writes to stdout; a reader that went away (`emcee actions | head -1`) is not an error.
-pub fn print_out(text: &str) -> Result<(), Error> {
+pub(crate) fn print_out(text: &str) -> Result<(), Error> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout

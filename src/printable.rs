@@ -20,7 +20,7 @@ fn hidden(c: char) -> bool {
 }
 
 /// `text` as one line, with every hidden character (line breaks too) escaped.
-pub fn printable(text: &str) -> Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(hidden) {
         return Cow::Borrowed(text);
     }
@@ -36,7 +36,7 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 }
 
 /// Text of several lines, each made [`printable`]; the line breaks stay.
-pub fn printable_lines(text: &str) -> String {
+pub(crate) fn printable_lines(text: &str) -> String {
     text.split('\n')
         .map(printable)
         .collect::<Vec<_>>()

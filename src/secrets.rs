@@ -29,10 +29,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// Values shorter than this cannot be redacted without mangling ordinary text.
-pub const MIN_REDACTED_LEN: usize = 4;
+pub(crate) const MIN_REDACTED_LEN: usize = 4;
 
 /// What a secret, or a field showing one, is replaced by.
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// At most this many secret-derived field values are kept to recognise later (a long
 /// loop over secrets must not grow memory without bound).
@@ -46,7 +46,7 @@ fn registered() -> std::sync::MutexGuard<'static, Vec<Arc<Secrets>>> {
 }
 
 /// `text` with every secret this process has seen replaced by `***`.
-pub fn redact_all(text: &str) -> String {
+pub(crate) fn redact_all(text: &str) -> String {
     let registered = registered();
     // Nearly every line holds no secret: nothing to gather then.
     if !registered.iter().any(|secrets| {
@@ -99,7 +99,7 @@ fn insert_sorted(values: &mut Vec<String>, value: &str) {
 
 /// The forms of a secret to mask: itself and what the `upper`, `lower`, `title` and
 /// `reverse` filters make of it, each long enough to mask safely.
-pub fn masked_forms(value: &str) -> Vec<String> {
+pub(crate) fn masked_forms(value: &str) -> Vec<String> {
     let mut forms = vec![
         value.to_owned(),
         value.to_uppercase(),

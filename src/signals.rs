@@ -8,7 +8,7 @@ use crate::error::Error;
 
 /// Which signal arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Received {
+pub(crate) enum Received {
     Interrupt,
     Terminate,
     /// The terminal went away (a dropped SSH session).
@@ -39,7 +39,7 @@ impl Received {
 
 /// The signal thread; dropping it stops the thread (the signals stay caught, and are
 /// then ignored, as the process is about to end).
-pub struct Watch {
+pub(crate) struct Watch {
     #[cfg(unix)]
     handle: signal_hook::iterator::Handle,
 }
@@ -54,7 +54,7 @@ impl Drop for Watch {
 /// Calls `handler` on the signal thread for every signal that arrives. SIGHUP is
 /// watched only if it was not ignored when the process started: under `nohup` the
 /// user asked for the run to outlive the terminal.
-pub fn watch(mut handler: impl FnMut(Received) + Send + 'static) -> Result<Watch, Error> {
+pub(crate) fn watch(mut handler: impl FnMut(Received) + Send + 'static) -> Result<Watch, Error> {
     #[cfg(unix)]
     {
         let mut wanted = vec![libc::SIGINT, libc::SIGTERM];
@@ -97,13 +97,13 @@ fn hangup_ignored() -> bool {
 }
 
 /// Signals as a stream for async code: the signal thread forwards each one.
-pub struct Signals {
+pub(crate) struct Signals {
     receiver: tokio::sync::mpsc::UnboundedReceiver<Received>,
     _watch: Watch,
 }
 
 impl Signals {
-    pub fn new() -> Result<Signals, Error> {
+    pub(crate) fn new() -> Result<Signals, Error> {
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         let watch = watch(move |signal| {
             let _ = sender.send(signal);
@@ -115,7 +115,7 @@ impl Signals {
     }
 
     /// Waits for the next signal.
-    pub async fn recv(&mut self) -> Received {
+    pub(crate) async fn recv(&mut self) -> Received {
         match self.receiver.recv().await {
             Some(signal) => signal,
             // The thread never ends while the watch is held.
@@ -123,7 +123,7 @@ impl Signals {
         }
     }
 
-    pub async fn wait(mut self) -> Received {
+    pub(crate) async fn wait(mut self) -> Received {
         self.recv().await
     }
 }

@@ -92,7 +92,7 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
 /// keys, wrong types and unknown keys all come back as a [`Diagnostic`] at the
 /// offending position, with a "did you mean" for misspelt keys and variants; problems
 /// the types could [`report`] and read past come back together, in file order.
-pub fn parse<T: DeserializeOwned>(file: &Arc<SourceFile>) -> Result<T, Error> {
+pub(crate) fn parse<T: DeserializeOwned>(file: &Arc<SourceFile>) -> Result<T, Error> {
     let (value, problems) = parse_all(file)?;
     if problems.is_empty() {
         Ok(value)
@@ -117,7 +117,7 @@ thread_local! {
 /// Records a problem at `pos` of the document being parsed, for a type that can go on
 /// without the value. False when no [`parse_all`] is collecting: the caller must then
 /// fail with the problem itself, so that nothing is ever dropped.
-pub fn report(pos: Pos, message: impl Into<String>, help: Option<String>) -> bool {
+pub(crate) fn report(pos: Pos, message: impl Into<String>, help: Option<String>) -> bool {
     PROBLEMS.with(|problems| match problems.borrow_mut().as_mut() {
         Some(list) => {
             list.push(Problem {
@@ -134,7 +134,7 @@ pub fn report(pos: Pos, message: impl Into<String>, help: Option<String>) -> boo
 /// Like [`parse`], but a document that could be read despite reported problems comes
 /// back with them, so that later checks can add theirs. A problem that stopped the
 /// reading comes back as the error, after those reported before it.
-pub fn parse_all<T: DeserializeOwned>(
+pub(crate) fn parse_all<T: DeserializeOwned>(
     file: &Arc<SourceFile>,
 ) -> Result<(T, Vec<Diagnostic>), Error> {
     let outer = PROBLEMS.with(|problems| problems.replace(Some(Vec::new())));
@@ -167,7 +167,7 @@ pub fn parse_all<T: DeserializeOwned>(
 
 /// "unknown key `x`" (or value), with the likeliest intended name as help, or else
 /// all of them: the one wording of an unknown name, whoever finds it.
-pub fn unknown(what: &str, word: &str, expected: &[&str]) -> (String, String) {
+pub(crate) fn unknown(what: &str, word: &str, expected: &[&str]) -> (String, String) {
     let help = match did_you_mean(word, expected) {
         Some(candidate) => format!("did you mean `{candidate}`?"),
         None => format!("expected one of: {}", expected.join(", ")),
@@ -176,7 +176,7 @@ pub fn unknown(what: &str, word: &str, expected: &[&str]) -> (String, String) {
 }
 
 /// The span of a spanned value (where it is referenced, for aliases).
-pub fn span_of<T>(file: &SourceFile, value: &Spanned<T>) -> Span {
+pub(crate) fn span_of<T>(file: &SourceFile, value: &Spanned<T>) -> Span {
     value.span(file)
 }
 

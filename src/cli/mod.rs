@@ -45,7 +45,7 @@ fn init_logging(verbose: u8, quiet: bool, sim_requests: bool) {
         .with_writer(|| RedactingStderr)
         .with_ansi(color())
         .with_target(false);
-    let _ = if crate::report::deterministic() {
+    let _ = if crate::determinism::deterministic() {
         builder.without_time().try_init()
     } else {
         builder.try_init()
@@ -72,7 +72,7 @@ impl std::io::Write for RedactingStderr {
 /// One log line as stderr shows it: secrets masked, control characters escaped, the
 /// line's own end kept.
 fn log_line(text: &str) -> String {
-    let text = crate::template::redact_all(text);
+    let text = crate::secrets::redact_all(text);
     let (line, end) = match text.strip_suffix('\n') {
         Some(line) => (line, "\n"),
         None => (text.as_str(), ""),
@@ -81,7 +81,7 @@ fn log_line(text: &str) -> String {
     // escapes those of the values it prints.
     let shown = line
         .split('\x1b')
-        .map(crate::report::printable)
+        .map(crate::printable::printable)
         .collect::<Vec<_>>()
         .join("\x1b");
     format!("{shown}{end}")
@@ -167,7 +167,7 @@ pub fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => exit_code(code),
         Err(error) => {
-            eprint!("{}", crate::template::redact_all(&error.render(color())));
+            eprint!("{}", crate::secrets::redact_all(&error.render(color())));
             exit_code(error.exit_code())
         }
     }

@@ -11,7 +11,7 @@ use crate::playbook::catalogue::{ANY_CONTROL_CALL, Calls, When};
 use crate::playbook::{self, ACTIONS};
 
 /// The one-line list, or the full entry of one action.
-pub fn text(name: Option<&str>) -> Result<String, Error> {
+pub(crate) fn text(name: Option<&str>) -> Result<String, Error> {
     let schema = playbook::schema();
     let properties = &schema["$defs"]["Step"]["properties"];
     match name {
@@ -85,7 +85,7 @@ fn calls(calls: &Calls, out: &mut String) {
         match call.when {
             When::Always => out.push_str(&format!("  {mark:width$}  {}\n", call.api)),
             When::Conditional(when) => {
-                out.push_str(&format!("  {mark:width$}  {}  ({when})\n", call.api))
+                out.push_str(&format!("  {mark:width$}  {}  ({when})\n", call.api));
             }
         }
     }

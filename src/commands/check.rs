@@ -16,7 +16,7 @@ use crate::playbook::{self, Playbook};
 use crate::source::SourceFile;
 
 #[derive(Debug, Clone, Default)]
-pub struct CheckOptions {
+pub(crate) struct CheckOptions {
     /// Files and directories.
     pub playbooks: Vec<PathBuf>,
     /// Variables given outside the playbooks (`-e`, `--vars-file`).
@@ -29,7 +29,7 @@ pub struct CheckOptions {
 
 /// How problems are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CheckFormat {
+pub(crate) enum CheckFormat {
     /// Each problem with its source line and a caret, on standard error; `ok:` lines
     /// for good files on standard output.
     #[default]
@@ -56,7 +56,7 @@ struct Outcome {
 
 /// Checks each file; writes problems and good files in the chosen format. Exit 0 when
 /// every file is sound, 2 when any has a problem.
-pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
+pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
     let known = playbook::KnownVars(options.vars.names());
     let (named, found) = expand(&options.playbooks)?;
     let mut outcomes = Vec::new();
@@ -89,7 +89,7 @@ pub fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                     problems.extend(diagnostics(error)?);
                 }
                 let warnings = if problems.is_empty() {
-                    crate::plan::timeline::short_fan_out_timeouts(&loaded)
+                    crate::plan::timeline::crowd::short_fan_out_timeouts(&loaded)
                 } else {
                     Vec::new()
                 };
@@ -193,7 +193,7 @@ fn diagnostics(error: Error) -> Result<Vec<Diagnostic>, Error> {
 fn human(outcomes: &[Outcome], failed: usize, color: bool) -> Result<(), Error> {
     for outcome in outcomes {
         for warning in &outcome.warnings {
-            eprintln!("warning: {}", crate::report::printable(warning));
+            eprintln!("warning: {}", crate::printable::printable(warning));
         }
         if outcome.problems.is_empty() {
             let kind = if outcome.kind == "fragment" {
@@ -282,7 +282,7 @@ fn range(problem: &Diagnostic) -> ((usize, usize), (usize, usize)) {
 
 /// `::error file=F,line=L,col=C,endLine=L,endColumn=C,title=emcee check::message`,
 /// escaped as GitHub's workflow commands require; the help follows on a line of its own.
-pub fn github_annotation(problem: &Diagnostic) -> String {
+pub(crate) fn github_annotation(problem: &Diagnostic) -> String {
     fn data(text: &str) -> String {
         text.replace('%', "%25")
             .replace('\r', "%0D")
@@ -292,7 +292,7 @@ pub fn github_annotation(problem: &Diagnostic) -> String {
         data(text).replace(':', "%3A").replace(',', "%2C")
     }
     let ((line, column), (end_line, end_column)) = range(problem);
-    let mut message = crate::report::printable(&problem.message).into_owned();
+    let mut message = crate::printable::printable(&problem.message).into_owned();
     if let Some(help) = &problem.help {
         message.push_str(&format!("\nhelp: {help}"));
     }

@@ -1,11 +1,11 @@
 //! One module per command. Each takes plain options (never clap's types) and returns
 //! the exit code or an error.
 
-pub mod actions;
-pub mod check;
-pub mod plan;
-pub mod report;
-pub mod run;
-pub mod schedule;
+pub(crate) mod actions;
+pub(crate) mod check;
+pub(crate) mod plan;
+pub(crate) mod report;
+pub(crate) mod run;
+pub(crate) mod schedule;
 pub mod schema;
-pub mod sim;
+pub(crate) mod sim;

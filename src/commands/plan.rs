@@ -6,18 +6,19 @@ use std::sync::Arc;
 
 use crate::clock::SystemClock;
 use crate::error::{Error, ExitCode};
+use crate::secrets::Secrets;
 use crate::session::Prepared;
-use crate::template::{Engine, Secrets};
+use crate::template::Engine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PlanFormat {
+pub(crate) enum PlanFormat {
     #[default]
     Table,
     Json,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     pub playbook: PathBuf,
     /// `-e`, parsed (see [`crate::session::vars::parse_cli`]).
     pub vars: Vec<(String, serde_json::Value)>,
@@ -32,7 +33,7 @@ pub struct PlanOptions {
     pub selection: crate::playbook::select::Selection,
 }
 
-pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
+pub(crate) fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     let prepared = Prepared::load(&options.playbook, &options.vars, &options.vars_files)?;
     let (playbook, zone) = (&prepared.playbook, &prepared.zone);
     options.selection.validate(playbook)?;
@@ -40,7 +41,7 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
     let start = match &options.start {
         None => now,
         Some(text) => text
-            .parse::<crate::plan::Cue>()
+            .parse::<crate::playbook::cue::Cue>()
             .and_then(|cue| cue.resolve(now, zone))
             .map_err(|e| Error::Usage(format!("--start {text}: {e}")))?,
     };
@@ -63,7 +64,7 @@ pub fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
         &options.selection,
     )?;
     let text = match options.format {
-        PlanFormat::Table => crate::report::printable_lines(&secrets.redact(&plan.table(zone))),
+        PlanFormat::Table => crate::printable::printable_lines(&secrets.redact(&plan.table(zone))),
         PlanFormat::Json => secrets.to_json(&plan, true) + "\n",
     };
     crate::output::print_out(&text)?;

@@ -5,9 +5,9 @@ use std::path::Path;
 use crate::error::{Error, ExitCode};
 use crate::report::{ReportBuilder, ReportTarget, replay};
 use crate::run::Listener;
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
-pub fn run(
+pub(crate) fn run(
     journal: &str,
     targets: &[ReportTarget],
     state_dir: Option<&Path>,

@@ -10,12 +10,13 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::error::{Error, ExitCode};
+use crate::secrets::Secrets;
 use crate::session::{DisplayOptions, Prepared, Session, Target};
-use crate::template::{Engine, Secrets};
+use crate::template::Engine;
 
 /// `emcee run`, as plain options.
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     pub playbook: PathBuf,
     /// `-e`, parsed (see [`crate::session::vars::parse_cli`]).
     pub vars: Vec<(String, Value)>,
@@ -45,12 +46,12 @@ pub struct RunOptions {
     pub display: DisplayOptions,
 }
 
-pub async fn run(options: RunOptions) -> Result<ExitCode, Error> {
+pub(crate) async fn run(options: RunOptions) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let prepared = Prepared::load(&options.playbook, &options.vars, &options.vars_files)?;
     crate::session::check_placeholders(&options.reports)?;
     let start =
-        crate::plan::cue::start_option(options.start.as_deref(), options.sim, &prepared.zone)?;
+        crate::playbook::cue::start_option(options.start.as_deref(), options.sim, &prepared.zone)?;
     let clock = crate::clock::for_run(options.fast_forward, start);
     // A rehearsal fills unset secrets with placeholders.
     let secrets = Secrets::new(options.sim);

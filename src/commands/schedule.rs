@@ -12,7 +12,7 @@ use crate::schedule::ScheduleFile;
 use crate::session::LogFormat;
 
 #[derive(Debug, Clone)]
-pub struct ScheduleOptions {
+pub(crate) struct ScheduleOptions {
     pub file: PathBuf,
     pub print_crontab: bool,
     pub cron_flavour: crate::schedule::CronFlavour,
@@ -96,9 +96,9 @@ async fn relay(
 
 /// Most firings `--next` lists: a year of a job every hour, well under what would
 /// strain memory or time.
-pub const MAX_NEXT: usize = 10_000;
+pub(crate) const MAX_NEXT: usize = 10_000;
 
-pub async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
+pub(crate) async fn run(options: ScheduleOptions) -> Result<ExitCode, Error> {
     let schedule = ScheduleFile::load(&options.file)?;
     let clock: SharedClock = SystemClock::shared();
     if options.print_crontab || options.print_systemd {

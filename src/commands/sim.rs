@@ -10,7 +10,7 @@ use crate::sim::{self, Seed, SimOptions};
 
 /// `emcee sim`, as plain options.
 #[derive(Debug, Clone)]
-pub struct SimCommand {
+pub(crate) struct SimCommand {
     pub bind: SocketAddr,
     pub seed: Option<PathBuf>,
     pub tls: bool,
@@ -18,7 +18,7 @@ pub struct SimCommand {
     pub rng_seed: u64,
 }
 
-pub async fn serve(command: SimCommand) -> Result<(), Error> {
+pub(crate) async fn serve(command: SimCommand) -> Result<(), Error> {
     let seed = match &command.seed {
         Some(path) => Seed::load(path)?,
         None => Seed::default(),

@@ -38,7 +38,7 @@ macro_rules! control {
 }
 
 /// What every meeting-control path starts with.
-pub const CONTROL_PREFIX: &str = control!("");
+pub(crate) const CONTROL_PREFIX: &str = control!("");
 
 /// A method's name as a literal, for `concat!`.
 macro_rules! verb {

@@ -4,16 +4,16 @@
 //! (`sim`), the playbook and the plan all speak these types; this module imports
 //! nothing of emcee above the duration type.
 
-pub mod api;
-pub mod path;
-pub mod roster;
-pub mod seed;
-pub mod wire;
+pub(crate) mod api;
+pub(crate) mod path;
+pub(crate) mod roster;
+pub(crate) mod seed;
+pub(crate) mod wire;
 
-pub use api::{Api, Method};
-pub use path::ApiPath;
-pub use roster::{Participant, Roster};
-pub use seed::{
-    AttendeeSeed, Hand, MAX_COHOSTS, MAX_NAME_CHARS, MeetingId, MeetingSeed, MeetingStatus,
-    ParticipantSeed, ParticipantState, Role, validate_name,
+pub(crate) use api::{Api, Method};
+pub(crate) use path::ApiPath;
+pub(crate) use roster::{Participant, Roster};
+pub(crate) use seed::{
+    AttendeeSeed, MAX_COHOSTS, MeetingId, MeetingSeed, MeetingStatus, ParticipantSeed,
+    ParticipantState, Role, validate_name,
 };

@@ -30,8 +30,8 @@ impl ApiPath {
     }
 }
 
-impl From<super::Api> for ApiPath {
-    fn from(api: super::Api) -> ApiPath {
+impl From<super::api::Api> for ApiPath {
+    fn from(api: super::api::Api) -> ApiPath {
         ApiPath::trusted(api.path().to_owned())
     }
 }
@@ -60,10 +60,10 @@ impl fmt::Display for ApiPath {
 /// Why `path` is not an absolute path of the API, naming the character (1-based) at fault.
 /// Only unreserved characters are allowed: the API's paths need nothing else, and
 /// anything else (`@`, `:`, `%`, `?`, `#`, `\`) could change where the call goes.
-pub fn check(path: &str) -> Result<(), String> {
+pub(crate) fn check(path: &str) -> Result<(), String> {
     let hint = format!(
         "an absolute path of the API such as {}",
-        super::Api::Lock.path()
+        super::api::Api::Lock.path()
     );
     if !path.starts_with('/') {
         return Err(format!(
@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn accepts_api_paths_only() {
-        let contract = super::super::Api::ALL.iter().map(|api| api.path());
+        let contract = super::super::api::Api::ALL.iter().map(|api| api.path());
         for good in contract.chain(["/a-b_c.d~e"]) {
             assert!(check(good).is_ok(), "{good}");
         }

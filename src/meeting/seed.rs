@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::duration::Duration;
 
 /// Longest display name the service accepts (the invite call's limit).
-pub const MAX_NAME_CHARS: usize = 96;
+pub(crate) const MAX_NAME_CHARS: usize = 96;
 /// Most co-hosts a meeting may have.
-pub const MAX_COHOSTS: usize = 100;
+pub(crate) const MAX_COHOSTS: usize = 100;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -289,7 +289,7 @@ impl ParticipantSeed {
     }
 }
 
-pub fn validate_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_name(name: &str) -> Result<(), String> {
     if name.trim().is_empty() {
         return Err("a participant's `name` must not be empty".into());
     }

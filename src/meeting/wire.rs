@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// An integer that must be 0 or 1, as the API encodes most booleans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Flag(pub bool);
+pub(crate) struct Flag(pub bool);
 
 impl<'de> Deserialize<'de> for Flag {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -55,14 +55,14 @@ impl From<bool> for Flag {
 /// `PUT …/participants/hands?participantID=`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HandsBody {
+pub(crate) struct HandsBody {
     pub hands_state: Flag,
 }
 
 /// `PUT …/participants/batch/hands`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BatchHandsBody {
+pub(crate) struct BatchHandsBody {
     pub hands_state: Flag,
     pub pids: Vec<String>,
 }
@@ -70,14 +70,14 @@ pub struct BatchHandsBody {
 /// `PUT …/participants/mute?participantID=`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MuteBody {
+pub(crate) struct MuteBody {
     pub is_mute: Flag,
 }
 
 /// `PUT …/mute`: the whole meeting.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MuteMeetingBody {
+pub(crate) struct MuteMeetingBody {
     pub is_mute: Flag,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_unmute_by_oneself: Option<Flag>,
@@ -86,14 +86,14 @@ pub struct MuteMeetingBody {
 /// `PUT …/mute/guestUnMute`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct GuestUnmuteBody {
+pub(crate) struct GuestUnmuteBody {
     pub allow_unmute_by_oneself: Flag,
 }
 
 /// `PUT …/participants/role?participantID=`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SetRoleBody {
+pub(crate) struct SetRoleBody {
     pub apply_chair: Flag,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chairman_pwd: Option<String>,
@@ -102,42 +102,42 @@ pub struct SetRoleBody {
 /// `PUT …/participants/cohost?participantID=`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CohostBody {
+pub(crate) struct CohostBody {
     pub is_cohost: Flag,
 }
 
 /// `PUT …/lock`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LockBody {
+pub(crate) struct LockBody {
     pub is_lock: Flag,
 }
 
 /// `PUT …/record`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RecordBody {
+pub(crate) struct RecordBody {
     pub is_record: Flag,
 }
 
 /// `PUT …/live`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LiveBody {
+pub(crate) struct LiveBody {
     pub is_live: Flag,
 }
 
 /// `POST …/participants/delete`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HangUpBody {
+pub(crate) struct HangUpBody {
     pub bulk_hang_up_participants: Vec<String>,
 }
 
 /// `POST …/participants`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct InviteBody {
+pub(crate) struct InviteBody {
     pub attendees: Vec<AttendeeBody>,
 }
 
@@ -145,7 +145,7 @@ pub struct InviteBody {
 /// shape is refused, but the emulator keeps only what `realTimeInfo` shows.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AttendeeBody {
+pub(crate) struct AttendeeBody {
     pub name: String,
     pub phone: String,
     #[serde(rename = "type")]
@@ -172,7 +172,7 @@ pub struct AttendeeBody {
 
 impl AttendeeBody {
     /// Someone to call in by name and number, the other fields left out.
-    pub fn new(name: String, phone: String, kind: AttendeeType) -> AttendeeBody {
+    pub(crate) fn new(name: String, phone: String, kind: AttendeeType) -> AttendeeBody {
         AttendeeBody {
             name,
             phone,
@@ -192,7 +192,7 @@ impl AttendeeBody {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AttendeeType {
+pub(crate) enum AttendeeType {
     Normal,
     Terminal,
     Outside,
@@ -204,7 +204,7 @@ pub enum AttendeeType {
 /// `PUT …/participants/name`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RenameBody {
+pub(crate) struct RenameBody {
     #[serde(rename = "participantID", skip_serializing_if = "Option::is_none")]
     pub participant_id: Option<String>,
     pub number: String,
@@ -214,7 +214,7 @@ pub struct RenameBody {
 /// `PUT …/duration`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DurationBody {
+pub(crate) struct DurationBody {
     pub auto: Flag,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
@@ -224,7 +224,7 @@ pub struct DurationBody {
 /// tolerated here: SDK versions add optional login fields over time.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountLoginBody {
+pub(crate) struct AccountLoginBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
 }
@@ -233,7 +233,7 @@ pub struct AccountLoginBody {
 /// optional, and the rest is what the service adds.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TokenResponse {
+pub(crate) struct TokenResponse {
     pub data: TokenData,
     #[serde(default)]
     pub address_token: String,
@@ -244,7 +244,7 @@ pub struct TokenResponse {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TokenData {
+pub(crate) struct TokenData {
     pub token: String,
     #[serde(default)]
     pub tmp_ws_token: String,
@@ -273,7 +273,7 @@ pub struct TokenData {
 /// The answer of `GET …/wsToken`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WsTokenResponse {
+pub(crate) struct WsTokenResponse {
     pub web_socket_token: String,
 }
 
@@ -281,7 +281,7 @@ pub struct WsTokenResponse {
 /// Everything but a participant's id may be missing from the service's answer.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RealTimeInfo {
+pub(crate) struct RealTimeInfo {
     #[serde(default)]
     pub attendees: Vec<RealTimeAttendee>,
     #[serde(default)]
@@ -292,7 +292,7 @@ pub struct RealTimeInfo {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RealTimeAttendee {
+pub(crate) struct RealTimeAttendee {
     #[serde(rename = "accountID", default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     #[serde(rename = "userUUID", default, skip_serializing_if = "Option::is_none")]
@@ -305,7 +305,7 @@ pub struct RealTimeAttendee {
 
 /// One online participant; every flag is an integer, as the real service sends it.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct RealTimeParticipant {
+pub(crate) struct RealTimeParticipant {
     pub pid: String,
     #[serde(default)]
     pub name: String,
@@ -323,7 +323,7 @@ pub struct RealTimeParticipant {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConfInfo {
+pub(crate) struct ConfInfo {
     #[serde(rename = "chairID", default, skip_serializing_if = "Option::is_none")]
     pub chair_id: Option<String>,
     #[serde(default)]
@@ -333,7 +333,7 @@ pub struct ConfInfo {
 /// The answer of `POST /v1/usg/acs/auth/account`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountLoginResponse {
+pub(crate) struct AccountLoginResponse {
     pub access_token: String,
     /// Seconds.
     pub valid_period: i64,
@@ -347,7 +347,7 @@ pub struct AccountLoginResponse {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountUser {
+pub(crate) struct AccountUser {
     pub user_id: String,
     pub user_name: String,
     pub corp_id: String,
@@ -415,7 +415,7 @@ mod tests {
 
     /// Serialized text of any body, for the assertions above.
     mod erased {
-        pub trait Body {
+        pub(super) trait Body {
             fn json(&self) -> String;
         }
         impl<T: serde::Serialize> Body for T {

@@ -6,11 +6,11 @@ use serde_json::Value;
 
 /// The largest body read; the API's biggest answers (the online list of a large
 /// meeting) are far below it.
-pub const MAX_BODY: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// What an answer's body turned out to be.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Body {
+pub(super) enum Body {
     Empty,
     Json(Value),
     /// An HTML page, by its content type or its first character.
@@ -20,7 +20,7 @@ pub enum Body {
 }
 
 impl Body {
-    pub fn classify(content_type: Option<&str>, bytes: &[u8]) -> Body {
+    pub(super) fn classify(content_type: Option<&str>, bytes: &[u8]) -> Body {
         let text = bytes.trim_ascii();
         if text.is_empty() {
             return Body::Empty;
@@ -40,7 +40,7 @@ impl Body {
     }
 
     /// How a body that is not the API's JSON is described in a failure.
-    pub fn complaint(&self) -> Option<String> {
+    pub(super) fn complaint(&self) -> Option<String> {
         match self {
             Body::Empty | Body::Json(_) => None,
             Body::Html => Some("the answer is an HTML page, not the API's JSON".into()),
@@ -50,7 +50,7 @@ impl Body {
 }
 
 /// Reads a body chunk by chunk, giving up once it passes `cap` bytes.
-pub async fn read_capped(
+pub(super) async fn read_capped(
     response: &mut reqwest::Response,
     cap: usize,
 ) -> Result<Vec<u8>, BodyError> {
@@ -68,7 +68,7 @@ pub async fn read_capped(
 }
 
 #[derive(Debug)]
-pub enum BodyError {
+pub(super) enum BodyError {
     TooLarge(usize),
     Read(reqwest::Error),
 }

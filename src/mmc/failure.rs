@@ -10,7 +10,7 @@ use std::time::Duration;
 const FLOW_CONTROL: &str = "100000429";
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum FailureKind {
+pub(crate) enum FailureKind {
     /// No answer: connection refused, reset, dropped, TLS or DNS failure.
     Transport(String),
     /// No answer in time.
@@ -39,14 +39,14 @@ pub enum FailureKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// `METHOD /path`, without the query.
     pub call: String,
     pub kind: FailureKind,
 }
 
 impl Failure {
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         match &self.kind {
             FailureKind::Transport(_) | FailureKind::Timeout(_) | FailureKind::BadAnswer { .. } => {
                 true
@@ -61,14 +61,14 @@ impl Failure {
     }
 
     /// The wait the server asked for, if any.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match &self.kind {
             FailureKind::Http { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
 
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match &self.kind {
             FailureKind::Http { status, .. }
             | FailureKind::Redirect { status, .. }
@@ -77,12 +77,12 @@ impl Failure {
         }
     }
 
-    pub fn is_participant_not_found(&self) -> bool {
+    pub(crate) fn is_participant_not_found(&self) -> bool {
         matches!(&self.kind, FailureKind::Http { msg: Some(m), .. } if m == "PARTICIPANT_NOT_FOUND")
     }
 
     /// A short reason for retry lines: `HTTP 503 MMC.111070003`, `connection reset`.
-    pub fn brief(&self) -> String {
+    pub(crate) fn brief(&self) -> String {
         match &self.kind {
             FailureKind::Transport(reason) => reason.clone(),
             FailureKind::Timeout(after) => {
@@ -156,7 +156,7 @@ impl std::error::Error for Failure {}
 
 /// Reads `error_code`/`error_msg`, or the `errorCode`/`errorMsg` and `code`/`message`
 /// spellings some gateways use.
-pub fn error_fields(value: &serde_json::Value) -> (Option<String>, Option<String>) {
+pub(super) fn error_fields(value: &serde_json::Value) -> (Option<String>, Option<String>) {
     let text = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| value.get(*k))
@@ -173,7 +173,7 @@ pub fn error_fields(value: &serde_json::Value) -> (Option<String>, Option<String
 }
 
 /// `Retry-After` in seconds or as an HTTP date.
-pub fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+pub(super) fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds.min(3600)));

@@ -17,20 +17,17 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use body::MAX_BODY;
-pub use failure::{Failure, FailureKind};
-pub use token::KeepAlive;
-// moved: re-export until the branches are merged
-pub use crate::meeting::{ApiPath, Participant, Roster};
+pub(crate) use body::MAX_BODY;
+pub(crate) use failure::{Failure, FailureKind};
 
 use crate::clock::SharedClock;
-use crate::meeting::{self, Api};
+use crate::meeting::{self, Api, ApiPath};
 /// The service's default endpoint (China site).
-pub const DEFAULT_ENDPOINT: &str = "https://api.meeting.huaweicloud.com";
+pub(crate) const DEFAULT_ENDPOINT: &str = "https://api.meeting.huaweicloud.com";
 
 /// How one logs in to the meeting.
 #[derive(Clone)]
-pub enum Credentials {
+pub(crate) enum Credentials {
     /// The host password: a token is obtained with it, and again whenever needed.
     Password(SecretString),
     /// A token obtained elsewhere; it cannot be renewed once the API refuses it.
@@ -39,7 +36,7 @@ pub enum Credentials {
 
 /// One control call.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: Method,
     /// The path after the endpoint.
     pub path: ApiPath,
@@ -50,7 +47,7 @@ pub struct Request {
 
 impl Request {
     /// A call of the contract that takes no body.
-    pub fn to(api: Api) -> Request {
+    pub(crate) fn to(api: Api) -> Request {
         Request {
             method: method(api.method()),
             path: ApiPath::from(api),
@@ -60,7 +57,7 @@ impl Request {
     }
 
     /// A call of the contract with its typed body (from [`meeting::wire`]).
-    pub fn call<B: Serialize>(api: Api, body: &B) -> Request {
+    pub(crate) fn call<B: Serialize>(api: Api, body: &B) -> Request {
         Request {
             // The wire types are plain data: serializing them cannot fail.
             body: Some(serde_json::to_value(body).unwrap_or(Value::Null)),
@@ -68,24 +65,24 @@ impl Request {
         }
     }
 
-    pub fn participant(mut self, pid: &str) -> Request {
+    pub(crate) fn participant(mut self, pid: &str) -> Request {
         self.query.push(("participantID".into(), pid.into()));
         self
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 }
 
 /// A successful answer; its body was JSON, or empty (`Null`).
 #[derive(Debug, Clone)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub body: Value,
 }
 
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     /// Request URLs are this with the call's path segments appended, never text glued
     /// together, so no path can change the host.
@@ -111,7 +108,7 @@ pub struct Client {
 
 impl Client {
     /// `on_secret` is told every token obtained, so output can redact it.
-    pub fn new(
+    pub(crate) fn new(
         endpoint: &str,
         meeting_id: &str,
         credentials: Credentials,
@@ -163,7 +160,7 @@ impl Client {
 
     /// Limits calls to `per_minute` per API (path), with bursts of as many; 0 for none.
     /// The gateway allows about 100 a minute per API and answers 429 beyond.
-    pub fn with_rate_limit(mut self, per_minute: u32) -> Client {
+    pub(crate) fn with_rate_limit(mut self, per_minute: u32) -> Client {
         self.per_minute = per_minute;
         self.limiter = std::num::NonZeroU32::new(per_minute).map(|n| {
             governor::RateLimiter::hashmap_with_clock(
@@ -194,33 +191,29 @@ impl Client {
     }
 
     /// Calls per minute per API this client allows itself; 0 for no limit.
-    pub fn rate_limit(&self) -> u32 {
+    pub(crate) fn rate_limit(&self) -> u32 {
         self.per_minute
     }
 
-    pub fn meeting_id(&self) -> &str {
-        &self.meeting_id
-    }
-
     /// Times the token was renewed or obtained again after the first.
-    pub fn renewals(&self) -> u32 {
+    pub(crate) fn renewals(&self) -> u32 {
         self.renewals.load(Ordering::Relaxed)
     }
 
     /// Whether the API has given a token or, for a given token, accepted it. Before
     /// that, a failure means the API cannot be used at all.
-    pub fn connected(&self) -> bool {
+    pub(crate) fn connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
     }
 
     /// HTTP calls made, token calls included.
-    pub fn calls(&self) -> u32 {
+    pub(crate) fn calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
     }
 
     /// One attempt at a control call. A 401 makes the client obtain a fresh token and
     /// try once more; retries of transient failures are the caller's policy.
-    pub async fn send(&self, request: &Request) -> Result<Response, Failure> {
+    pub(crate) async fn send(&self, request: &Request) -> Result<Response, Failure> {
         let token = self.token(false).await?;
         let result = match self.attempt(request, Some(&token)).await {
             Err(failure) if failure.status() == Some(401) => {

@@ -8,16 +8,16 @@ use std::collections::VecDeque;
 use jiff::{SignedDuration, Timestamp};
 
 /// A token is never renewed sooner than this after it was obtained.
-pub const FLOOR: SignedDuration = SignedDuration::from_secs(1);
+pub(super) const FLOOR: SignedDuration = SignedDuration::from_secs(1);
 /// At most this many keep-alive renewals in [`WINDOW`]; tokens normally live for
 /// hours, so a handful an hour is already unusual. Past it, the token is kept until
 /// the API refuses it.
-pub const BUDGET: usize = 30;
-pub const WINDOW: SignedDuration = SignedDuration::from_hours(1);
+pub(super) const BUDGET: usize = 30;
+pub(super) const WINDOW: SignedDuration = SignedDuration::from_hours(1);
 
 /// When to renew a token obtained `now` that lives `lifetime`: with a quarter of the
 /// lifetime left, at most five minutes early, and never before [`FLOOR`].
-pub fn renew_at(now: Timestamp, lifetime: SignedDuration) -> Timestamp {
+pub(super) fn renew_at(now: Timestamp, lifetime: SignedDuration) -> Timestamp {
     let margin = (lifetime / 4).min(SignedDuration::from_mins(5));
     let wait = (lifetime - margin).max(FLOOR);
     now.checked_add(wait).unwrap_or(Timestamp::MAX)
@@ -25,13 +25,13 @@ pub fn renew_at(now: Timestamp, lifetime: SignedDuration) -> Timestamp {
 
 /// The renewals made in the last [`WINDOW`].
 #[derive(Debug, Default)]
-pub struct Budget {
+pub(super) struct Budget {
     recent: VecDeque<Timestamp>,
 }
 
 impl Budget {
     /// Counts a renewal at `now`, or refuses it when [`BUDGET`] are already spent.
-    pub fn spend(&mut self, now: Timestamp) -> bool {
+    pub(super) fn spend(&mut self, now: Timestamp) -> bool {
         while self
             .recent
             .front()

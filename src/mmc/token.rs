@@ -143,13 +143,13 @@ impl Client {
 
     /// Logs in now, or renews the token if it is due: credentials are tested before a cue
     /// rather than at it.
-    pub async fn connect(&self) -> Result<(), Failure> {
+    pub(crate) async fn connect(&self) -> Result<(), Failure> {
         self.token(false).await.map(|_| ())
     }
 
     /// When the token should next be renewed; `None` before the first login and for a
     /// given token, which cannot be renewed.
-    pub async fn renew_at(&self) -> Option<Timestamp> {
+    pub(crate) async fn renew_at(&self) -> Option<Timestamp> {
         let slot = self.token.lock().await;
         slot.as_ref()
             .map(|t| t.renew_at)
@@ -159,7 +159,7 @@ impl Client {
     /// Keeps the token alive in the background, so that it never expires while the
     /// run waits between cues (a given token could not be obtained again). Renewals
     /// start once the first call has obtained a token; the task ends with the client.
-    pub fn keep_alive_in_background(self: &Arc<Self>) -> KeepAlive {
+    pub(crate) fn keep_alive_in_background(self: &Arc<Self>) -> KeepAlive {
         let client = Arc::downgrade(self);
         let task = tokio::spawn(async move {
             loop {
@@ -192,7 +192,7 @@ impl Client {
 }
 
 /// The background keep-alive; dropping it stops it.
-pub struct KeepAlive(tokio::task::JoinHandle<()>);
+pub(crate) struct KeepAlive(tokio::task::JoinHandle<()>);
 
 impl Drop for KeepAlive {
     fn drop(&mut self) {

@@ -2,8 +2,6 @@
 //! what it acts on, and which calls it makes (`timeline`), shown as a table (`table`).
 
 mod table;
-pub mod timeline;
+pub(crate) mod timeline;
 
-// moved: re-export until the branches are merged
-pub use crate::playbook::cue::{self, Cue, Late};
-pub use timeline::{Plan, Row, When, plan};
+pub(crate) use timeline::plan;

@@ -14,7 +14,7 @@ fn clock_offset(offset: SignedDuration) -> String {
 
 impl Plan {
     /// The plan as a table for people.
-    pub fn table(&self, zone: &TimeZone) -> String {
+    pub(crate) fn table(&self, zone: &TimeZone) -> String {
         let mut rows: Vec<[String; 6]> = vec![[
             "time".into(),
             "after start".into(),

@@ -13,25 +13,24 @@ use serde_json::Value;
 use crate::error::Diagnostic;
 use crate::meeting::MeetingSeed;
 use crate::node::Node;
-use crate::playbook::action::{self, Action, Wait};
+use crate::playbook::action::Action;
+use crate::playbook::catalogue;
 use crate::playbook::cue::Cue;
+use crate::playbook::scope::IncludeScope;
 use crate::playbook::select::{self, Decision, Selection};
 use crate::playbook::step_id::{Siblings, StepId};
+use crate::playbook::wait::Wait;
 use crate::playbook::{Body, Playbook, Step};
 use crate::source::SourceFile;
-use crate::template::vars::IncludeScope;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::Spanned;
 
 pub(crate) mod crowd;
 
-// moved: re-export until the branches are merged
-pub use crowd::{fan_out_time, short_fan_out_timeouts};
-
 /// When a step is planned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum When {
+pub(crate) enum When {
     /// At this instant.
     At {
         instant: Timestamp,
@@ -45,7 +44,7 @@ pub enum When {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub id: StepId,
     /// Nesting depth: 0 for top-level steps.
     pub depth: usize,
@@ -67,7 +66,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub rows: Vec<Row>,
     pub warnings: Vec<String>,
     /// The playbook's `deadline`, when it has one.
@@ -77,18 +76,18 @@ pub struct Plan {
 
 /// When the whole run must be over.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlannedDeadline {
+pub(crate) struct PlannedDeadline {
     /// As written.
     pub cue: String,
     pub instant: Timestamp,
     pub offset: SignedDuration,
 }
 
-pub const AT_RUN_TIME: &str = "(at run time)";
+pub(crate) const AT_RUN_TIME: &str = "(at run time)";
 
 /// Most rows a plan may have: loops multiply the steps inside them, and loops inside
 /// loops could otherwise make a plan too large to print or hold.
-pub const MAX_ROWS: usize = 100_000;
+pub(crate) const MAX_ROWS: usize = 100_000;
 
 struct Planner<'a> {
     engine: &'a Engine,
@@ -124,7 +123,7 @@ const RUN_TIME_FUNCTIONS: &[&str] = &["secret", "env", "now"];
 /// takes. With a rehearsal meeting, selectors are checked against the people expected
 /// in it. A template that passes the bounds on its work or output is an error, as it
 /// would be in a run.
-pub fn plan(
+pub(crate) fn plan(
     playbook: &Playbook,
     vars: &Context,
     engine: &Engine,
@@ -360,7 +359,7 @@ impl Planner<'_> {
         .unwrap_or_else(|| step.label());
         // A field rendered from a secret is shown as `***`, never in part.
         let name = if secrets.uses() != mark {
-            crate::template::MASK.to_owned()
+            crate::secrets::MASK.to_owned()
         } else {
             name
         };
@@ -414,7 +413,8 @@ impl Planner<'_> {
                     cue,
                     when: self.when(),
                     target,
-                    calls: action::info(action_name).map_or(Vec::new(), |info| info.call_texts()),
+                    calls: catalogue::info(action_name)
+                        .map_or(Vec::new(), |info| info.call_texts()),
                     skipped: None,
                     takes: None,
                 });
@@ -562,3 +562,6 @@ impl Planner<'_> {
 fn describe_cue(cue: &Cue, at: Timestamp, zone: &TimeZone) -> String {
     format!("{cue} ({})", at.to_zoned(zone.clone()).strftime("%H:%M:%S"))
 }
+
+#[cfg(test)]
+mod tests;

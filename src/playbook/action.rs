@@ -10,11 +10,8 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-// moved: re-export until the branches are merged
-pub use super::catalogue::{ACTIONS, ActionInfo, action_names, info};
 use super::selector::{RoleMatch, Selector};
-// moved: re-export until the branches are merged (`Action` itself needs `Wait`, `WaitFor`)
-pub use super::wait::{Comparison, HandRaised, Headcount, Wait, WaitFor};
+use super::wait::{Wait, WaitFor};
 
 /// What a step does. Written as a single key of the step: `broadcast: Alice Zhang`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -100,7 +97,7 @@ fn allow_templates_in_variants(schema: &mut schemars::Schema) {
     {
         for variant in variants {
             if let Ok(variant) = <&mut schemars::Schema>::try_from(variant) {
-                super::schema::allow_templates(variant);
+                super::templated::allow_templates(variant);
             }
         }
     }
@@ -145,7 +142,7 @@ impl<'de> Deserialize<'de> for Empty {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct MuteAll {
     /// Whether participants may unmute themselves afterwards.
     #[serde(default = "yes")]
@@ -197,7 +194,7 @@ impl<'de> Deserialize<'de> for Invite {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct Invitee {
     /// Display name (at most 96 characters).
     pub name: String,
@@ -222,7 +219,7 @@ pub enum DeviceType {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct Rename {
     /// Who to rename.
     pub who: Selector,
@@ -232,7 +229,7 @@ pub struct Rename {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct Extend {
     /// Minutes to add (1 to 1440).
     #[serde(default = "fifteen")]
@@ -249,7 +246,7 @@ fn fifteen() -> u32 {
 /// Which online participants to list; every given field must match.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct ParticipantFilter {
     #[serde(default)]
     pub name: Option<String>,
@@ -413,7 +410,7 @@ impl<'de> Deserialize<'de> for Assert {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct Http {
     /// GET, PUT, POST or DELETE.
     #[serde(default = "put")]

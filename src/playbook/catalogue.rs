@@ -287,16 +287,16 @@ impl ActionInfo {
 }
 
 /// How the reference and the plan name the calls of `http`.
-pub const ANY_CONTROL_CALL: &str = "any control call";
+pub(crate) const ANY_CONTROL_CALL: &str = "any control call";
 
 /// The names of every action, in the order of [`ACTIONS`].
-pub fn action_names() -> &'static [&'static str] {
+pub(crate) fn action_names() -> &'static [&'static str] {
     static NAMES: std::sync::LazyLock<Vec<&'static str>> =
         std::sync::LazyLock::new(|| ACTIONS.iter().map(|a| a.name).collect());
     &NAMES
 }
 
-pub fn info(name: &str) -> Option<&'static ActionInfo> {
+pub(crate) fn info(name: &str) -> Option<&'static ActionInfo> {
     ACTIONS.iter().find(|a| a.name == name)
 }
 

@@ -6,15 +6,17 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::Playbook;
-use super::action::{Action, Wait};
+use super::action::Action;
+use super::model::Playbook;
 use super::step::{Body, Step};
+use super::wait::Wait;
 use crate::clock::SystemClock;
 use crate::error::{Diagnostic, did_you_mean};
 use crate::node::Node;
 use crate::playbook::cue::Cue;
+use crate::secrets::Secrets;
 use crate::source::SourceFile;
-use crate::template::{Context, Engine, Secrets, TemplateError, is_template};
+use crate::template::{Context, Engine, TemplateError, is_template};
 use crate::yaml::{Pos, Spanned};
 
 /// Variables defined outside the playbook (`--vars-file`, `-e`).
@@ -238,7 +240,7 @@ impl Checker<'_> {
         }
     }
 
-    fn retry(&mut self, retry: &Spanned<super::RetrySpec>) {
+    fn retry(&mut self, retry: &Spanned<super::step::RetrySpec>) {
         if !(1..=20).contains(&retry.attempts) {
             self.at(
                 retry.pos,
@@ -534,3 +536,6 @@ fn touches_template(node: &Spanned<Node>, path: &str) -> bool {
     // A templated value anywhere under the failing point may render to what is needed.
     find(node, pos).is_some_and(|n| any_template(&n.value))
 }
+
+#[cfg(test)]
+mod tests;

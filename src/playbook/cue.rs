@@ -68,7 +68,7 @@ impl Cue {
 
 /// `run --sim --start TIME`: the instant a rehearsal's clock starts at, read like a cue
 /// against the real time now. Only a rehearsal can pretend to start at another time.
-pub fn start_option(
+pub(crate) fn start_option(
     text: Option<&str>,
     sim: bool,
     zone: &TimeZone,

@@ -12,22 +12,12 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+use super::step::Included;
 use super::step::Step;
 use crate::error::{Diagnostic, Error};
 use crate::node::Node;
 use crate::source::SourceFile;
 use crate::yaml::{self, Pos, Spanned};
-
-/// What an include brought in.
-#[derive(Debug, Clone)]
-pub struct Included {
-    /// The file the steps came from.
-    pub file: Arc<SourceFile>,
-    /// The include's own `vars`, written in the including file.
-    pub given: IndexMap<String, Spanned<Node>>,
-    /// The included file's default `vars`, for those the include does not give.
-    pub defaults: IndexMap<String, Spanned<Node>>,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,18 +83,18 @@ fn spec(file: &Arc<SourceFile>, args: &Spanned<Node>) -> Result<Spec, Diagnostic
 
 /// Most steps a playbook may hold once its includes are resolved: files that include
 /// others several times multiply, and 19 two-line files would otherwise make 786,431.
-pub const MAX_STEPS: usize = 50_000;
+pub(crate) const MAX_STEPS: usize = 50_000;
 /// Most files one include may go through, the playbook itself not counted.
-pub const MAX_INCLUDE_DEPTH: usize = 16;
+pub(crate) const MAX_INCLUDE_DEPTH: usize = 16;
 /// Most bytes all included files may hold together, a file counted each time it is
 /// included: each inclusion is read, parsed, kept and hashed on its own.
-pub const MAX_INCLUDED_BYTES: usize = 64 << 20;
+pub(crate) const MAX_INCLUDED_BYTES: usize = 64 << 20;
 /// Most levels of blocks within blocks, across included files: checking, planning and
 /// running recurse once per level.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// The state of resolving one playbook's includes.
-pub struct Resolver {
+pub(crate) struct Resolver {
     /// The files being included, outermost first, to find cycles.
     chain: Vec<(PathBuf, String)>,
     /// Steps met so far, blocks and their contents alike.
@@ -119,7 +109,7 @@ pub struct Resolver {
 
 impl Resolver {
     /// For a playbook at `own` (canonical) shown as `name`.
-    pub fn new(own: Option<PathBuf>, name: &str) -> Resolver {
+    pub(crate) fn new(own: Option<PathBuf>, name: &str) -> Resolver {
         Resolver {
             chain: own.into_iter().map(|p| (p, name.to_owned())).collect(),
             steps: 0,
@@ -130,7 +120,7 @@ impl Resolver {
     }
 
     /// Resolves every include under `steps`, which came from `file`, at `at` in it.
-    pub fn resolve_all(
+    pub(crate) fn resolve_all(
         mut self,
         steps: &mut [Spanned<Step>],
         file: &Arc<SourceFile>,

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value};
 
-use super::PlaybookDoc;
 use super::action::Action;
+use super::model::PlaybookDoc;
 use super::step::{Step, StepCommon};
 
 /// The playbook schema, as committed in `schemas/playbook.schema.json`.
@@ -16,24 +16,6 @@ pub fn schema() -> Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let schema = generator.into_root_schema_for::<PlaybookDoc>();
     serde_json::to_value(schema).unwrap_or(Value::Null)
-}
-
-/// A `{{ … }}` template, which may stand for a value of any type.
-pub(super) fn template() -> Value {
-    serde_json::json!({"type": "string", "pattern": "\\{\\{"})
-}
-
-/// Lets every non-string property also be written as a template.
-pub fn allow_templates(schema: &mut Schema) {
-    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for property in properties.values_mut() {
-        let is_string = property.get("type") == Some(&Value::String("string".into()));
-        if !is_string {
-            *property = serde_json::json!({"anyOf": [property.take(), template()]});
-        }
-    }
 }
 
 impl JsonSchema for Step {
@@ -110,7 +92,7 @@ mod tests {
         assert_eq!(step["dependentRequired"]["rescue"][0], "steps");
         assert_eq!(
             step["oneOf"].as_array().unwrap().len(),
-            super::super::action::action_names().len() + 1
+            crate::playbook::catalogue::action_names().len() + 1
         );
     }
 }

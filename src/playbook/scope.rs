@@ -5,18 +5,18 @@
 
 use serde_json::Value as Json;
 
-use super::include::Included;
+use super::step::Included;
 use crate::template::{Context, Engine, TemplateError};
 
 /// An include's variables while its steps run, and the values to put back after.
-pub struct IncludeScope {
+pub(crate) struct IncludeScope {
     saved: Vec<(String, Option<Json>)>,
 }
 
 impl IncludeScope {
     /// The include's own `vars`, rendered where the include is written (errors point
     /// into the including file).
-    pub fn given(
+    pub(crate) fn given(
         engine: &Engine,
         included: &Included,
         vars: &Context,
@@ -32,7 +32,7 @@ impl IncludeScope {
     /// Sets `given` (from [`IncludeScope::given`]), then renders the file's defaults for
     /// the names it leaves out (errors point into the included file). A name given with
     /// `-e` keeps its value. The scope comes back even on an error, to be left.
-    pub fn enter(
+    pub(crate) fn enter(
         engine: &Engine,
         included: &Included,
         given: Vec<(String, Json)>,
@@ -62,7 +62,7 @@ impl IncludeScope {
     }
 
     /// Puts back what the include's variables replaced.
-    pub fn leave(self, vars: &mut Context) {
+    pub(crate) fn leave(self, vars: &mut Context) {
         for (name, value) in self.saved {
             match value {
                 Some(value) => vars.set(name, value),
@@ -77,8 +77,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use crate::node::Node;
+    use crate::secrets::Secrets;
     use crate::source::SourceFile;
-    use crate::template::Secrets;
     use crate::yaml::Spanned;
     use serde_json::json;
 

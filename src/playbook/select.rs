@@ -4,14 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use super::Playbook;
+use super::model::Playbook;
 use super::step::Step;
 use super::step_id::{Siblings, StepId};
 use crate::error::{Error, did_you_mean};
 use crate::yaml::Spanned;
 
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
     pub start_at: Option<String>,
@@ -19,7 +19,7 @@ pub struct Selection {
 
 /// What to do with one step.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Run,
     /// A block that is not selected itself but holds selected steps: go in, and decide
     /// for each of them.
@@ -28,13 +28,9 @@ pub enum Decision {
 }
 
 impl Selection {
-    pub fn is_empty(&self) -> bool {
-        self.tags.is_empty() && self.skip_tags.is_empty() && self.start_at.is_none()
-    }
-
     /// Checks the selection against the playbook: tags must be used somewhere, and
     /// `--start-at` must name a step.
-    pub fn validate(&self, playbook: &Playbook) -> Result<(), Error> {
+    pub(crate) fn validate(&self, playbook: &Playbook) -> Result<(), Error> {
         let known: BTreeSet<String> = playbook
             .walk()
             .iter()
@@ -72,7 +68,7 @@ impl Selection {
 
     /// The decision for a step with id `id`, inside blocks tagged `inherited`. `started`
     /// says whether `--start-at` has been reached.
-    pub fn decide(
+    pub(crate) fn decide(
         &self,
         step: &Spanned<Step>,
         id: &StepId,
@@ -108,7 +104,7 @@ impl Selection {
 }
 
 /// Whether `step` is the one `target` names: its id, or its name (case-insensitive).
-pub fn matches(step: &Spanned<Step>, id: &StepId, target: &str) -> bool {
+pub(crate) fn matches(step: &Spanned<Step>, id: &StepId, target: &str) -> bool {
     target.parse::<StepId>().is_ok_and(|target| target == *id)
         || step
             .name
@@ -116,8 +112,8 @@ pub fn matches(step: &Spanned<Step>, id: &StepId, target: &str) -> bool {
             .is_some_and(|n| n.value.to_lowercase() == target.to_lowercase())
 }
 
-fn list(l: &Option<Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
-    l.as_ref().map(|l| l.value.as_slice()).unwrap_or_default()
+fn list(l: Option<&Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
+    l.map(|l| l.value.as_slice()).unwrap_or_default()
 }
 
 /// The steps of a block, each with its id under `id`.
@@ -126,9 +122,9 @@ fn children<'a>(
     id: &'a StepId,
 ) -> impl Iterator<Item = (&'a Spanned<Step>, StepId)> + 'a {
     [
-        (&step.steps, Siblings::steps_of(id)),
-        (&step.rescue, Siblings::rescue_of(id)),
-        (&step.always, Siblings::always_of(id)),
+        (step.steps.as_ref(), Siblings::steps_of(id)),
+        (step.rescue.as_ref(), Siblings::rescue_of(id)),
+        (step.always.as_ref(), Siblings::always_of(id)),
     ]
     .into_iter()
     .flat_map(|(steps, siblings)| {
@@ -153,10 +149,14 @@ fn contains(steps: &[Spanned<Step>], target: &str) -> bool {
 }
 
 fn has_tagged_below(step: &Spanned<Step>, wanted: &[String]) -> bool {
-    [&step.steps, &step.rescue, &step.always]
-        .into_iter()
-        .flat_map(list)
-        .any(|child| {
-            child.tags.iter().any(|t| wanted.contains(&t.value)) || has_tagged_below(child, wanted)
-        })
+    [
+        step.steps.as_ref(),
+        step.rescue.as_ref(),
+        step.always.as_ref(),
+    ]
+    .into_iter()
+    .flat_map(list)
+    .any(|child| {
+        child.tags.iter().any(|t| wanted.contains(&t.value)) || has_tagged_below(child, wanted)
+    })
 }

@@ -23,7 +23,7 @@ pub enum Selector {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct SelectorMatch {
     /// Display name, regardless of case, extra spaces and Unicode forms; regardless of
     /// accents too, when that finds exactly one person.
@@ -184,7 +184,7 @@ impl<'de> Deserialize<'de> for Selector {
 
 /// Whether a rehearsal participant fits a selector, as far as a plan can tell (ids are
 /// given only when the emulator starts): for estimates before a run.
-pub fn seed_matches(wanted: &SelectorMatch, seed: &crate::meeting::ParticipantSeed) -> bool {
+pub(crate) fn seed_matches(wanted: &SelectorMatch, seed: &crate::meeting::ParticipantSeed) -> bool {
     use crate::meeting::Role;
     wanted
         .name

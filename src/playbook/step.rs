@@ -3,16 +3,30 @@
 //! reported where it stands, with the closest known key or action suggested.
 
 use std::fmt;
+use std::sync::Arc;
 
+use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::action::action_names;
+use super::catalogue::action_names;
 use super::cue::{Cue, Late};
 use crate::duration::Duration;
 use crate::node::Node;
+use crate::source::SourceFile;
 use crate::yaml::{Pos, Spanned};
+
+/// What an include brought in.
+#[derive(Debug, Clone)]
+pub struct Included {
+    /// The file the steps came from.
+    pub file: Arc<SourceFile>,
+    /// The include's own `vars`, written in the including file.
+    pub given: IndexMap<String, Spanned<Node>>,
+    /// The included file's default `vars`, for those the include does not give.
+    pub defaults: IndexMap<String, Spanned<Node>>,
+}
 
 /// Keys every step may have; with the action names, all keys a step may have.
 const COMMON_KEYS: &[&str] = &[
@@ -45,7 +59,7 @@ pub struct Step {
     pub rescue: Option<Spanned<Vec<Spanned<Step>>>>,
     pub always: Option<Spanned<Vec<Spanned<Step>>>>,
     /// For an `include`, resolved at load: the steps' file and variables.
-    pub included: Option<super::include::Included>,
+    pub included: Option<Included>,
     /// Names to select steps by, with `--tags` and `--skip-tags`.
     pub tags: Vec<Spanned<String>>,
     /// A key of the step was reported while loading: what the step lacks for it is
@@ -80,8 +94,8 @@ impl Step {
             }),
             ([], Some(steps)) => Some(Body::Block {
                 steps: &steps.value,
-                rescue: block_list(&self.rescue),
-                always: block_list(&self.always),
+                rescue: block_list(self.rescue.as_ref()),
+                always: block_list(self.always.as_ref()),
             }),
             _ => None,
         }
@@ -103,8 +117,8 @@ impl Step {
     }
 }
 
-fn block_list(list: &Option<Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
-    list.as_ref().map_or(&[], |l| &l.value[..])
+fn block_list(list: Option<&Spanned<Vec<Spanned<Step>>>>) -> &[Spanned<Step>] {
+    list.map_or(&[], |l| &l.value[..])
 }
 
 /// Retries of a step's API calls on transient failures (transport errors, timeouts,
@@ -428,7 +442,7 @@ fn tags(node: &Spanned<Node>) -> Result<Vec<Spanned<String>>, Problem> {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-pub struct StepCommon {
+pub(crate) struct StepCommon {
     /// Shown in the output and reports; defaults to the action's name.
     name: Option<String>,
     /// Run the step only when this expression is true (no `{{ }}`), e.g. `raised | length > 0`.
@@ -459,7 +473,7 @@ pub struct StepCommon {
 
 /// A list, or a template that gives one.
 fn loop_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({"anyOf": [{"type": "array"}, super::schema::template()]})
+    schemars::json_schema!({"anyOf": [{"type": "array"}, super::templated::template()]})
 }
 
 #[derive(JsonSchema)]
@@ -471,7 +485,7 @@ enum TagsSchema {
 }
 
 /// How late a cue may start and still count as on time, when the step does not say.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs_const(30);
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs_const(30);
 
 #[cfg(test)]
 mod tests {

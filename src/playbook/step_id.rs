@@ -154,29 +154,29 @@ impl StepId {
 /// The steps of one list (the playbook's `steps:`, or a block's `steps`, `rescue` or
 /// `always`), for naming them in turn as a run or a plan walks them.
 #[derive(Debug, Clone)]
-pub struct Siblings {
+pub(crate) struct Siblings {
     parent: StepId,
     list: List,
 }
 
 impl Siblings {
     /// The playbook's `steps:`.
-    pub fn top_level() -> Siblings {
+    pub(crate) fn top_level() -> Siblings {
         Siblings::of(&StepId::run(), List::Steps)
     }
 
     /// A block's `steps`.
-    pub fn steps_of(block: &StepId) -> Siblings {
+    pub(crate) fn steps_of(block: &StepId) -> Siblings {
         Siblings::of(block, List::Steps)
     }
 
     /// A block's `rescue`.
-    pub fn rescue_of(block: &StepId) -> Siblings {
+    pub(crate) fn rescue_of(block: &StepId) -> Siblings {
         Siblings::of(block, List::Rescue)
     }
 
     /// A block's `always`.
-    pub fn always_of(block: &StepId) -> Siblings {
+    pub(crate) fn always_of(block: &StepId) -> Siblings {
         Siblings::of(block, List::Always)
     }
 
@@ -188,7 +188,7 @@ impl Siblings {
     }
 
     /// The id of the list's `index`th step, from 1.
-    pub fn id(&self, index: usize) -> StepId {
+    pub(crate) fn id(&self, index: usize) -> StepId {
         self.parent.below(self.list, index)
     }
 }

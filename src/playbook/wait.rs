@@ -16,7 +16,7 @@ use crate::duration::Duration;
 #[schemars(with = "WaitSchema")]
 pub enum Wait {
     For(Duration),
-    Until(crate::plan::Cue),
+    Until(crate::playbook::cue::Cue),
 }
 
 #[derive(JsonSchema)]
@@ -26,7 +26,7 @@ enum WaitSchema {
     For(Duration),
     Until {
         /// A time of day, a date and time in the playbook's time zone, or +15m after the start.
-        until: crate::plan::Cue,
+        until: crate::playbook::cue::Cue,
     },
 }
 
@@ -35,7 +35,7 @@ impl<'de> Deserialize<'de> for Wait {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Until {
-            until: crate::plan::Cue,
+            until: crate::playbook::cue::Cue,
         }
         struct WaitVisitor;
         impl<'de> Visitor<'de> for WaitVisitor {
@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for Wait {
 /// What to wait for; give exactly one of `joined`, `count`, `hand_raised`, `condition`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::allow_templates)]
+#[schemars(transform = super::templated::allow_templates)]
 pub struct WaitFor {
     /// Someone matching this selector is online.
     #[serde(default)]

@@ -16,7 +16,7 @@ fn parent(path: &Path) -> &Path {
 }
 
 /// Fails unless a file can be written at `path`, without touching `path` itself.
-pub fn probe(path: &Path) -> std::io::Result<()> {
+pub(crate) fn probe(path: &Path) -> std::io::Result<()> {
     if path.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::IsADirectory,
@@ -31,7 +31,7 @@ pub fn probe(path: &Path) -> std::io::Result<()> {
 }
 
 /// Writes `text` to `path` through a temporary file renamed into place.
-pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = tempfile::Builder::new()
         .prefix(".emcee-")
         .tempfile_in(parent(path))

@@ -10,8 +10,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::run::{CueTiming, Event, Listener, Outcome, StepId, Summary};
-use crate::template::Secrets;
+use crate::playbook::step_id::StepId;
+use crate::run::{CueTiming, Event, Listener, Outcome, Summary};
+use crate::secrets::Secrets;
 
 /// Where to write which report.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use crate::clock::SharedClock;
 use crate::error::Error;
 use crate::run::{Event, Listener};
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
 pub struct Journal {
     lines: Option<Sender<String>>,

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::clock::SharedClock;
 use crate::run::{Event, Listener};
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
 pub struct JsonLines<W> {
     out: W,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::describe;
 use crate::clock::SharedClock;
 use crate::run::{Event, Listener};
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
 pub struct Lines<W> {
     out: W,
@@ -46,7 +46,7 @@ impl<W: Write + Send> Listener for Lines<W> {
         let Some(text) = describe(event, self.cues, !self.deterministic) else {
             return;
         };
-        let text = super::printable(&self.secrets.redact(&text)).into_owned();
+        let text = crate::printable::printable(&self.secrets.redact(&text)).into_owned();
         // Output that cannot be written (a closed pipe) must not stop the meeting.
         let _ = if self.deterministic {
             writeln!(self.out, "{text}")

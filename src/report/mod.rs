@@ -3,25 +3,21 @@
 //! Every line passes through the secret redactor on its way out, and text lines are
 //! made [`printable`].
 
-pub mod atomic;
+pub(crate) mod atomic;
 mod document;
 mod journal;
 mod json_lines;
 mod lines;
-pub mod placeholders;
-pub mod replay;
+pub(crate) mod placeholders;
+pub(crate) mod replay;
 mod terminal;
 
-pub use crate::printable::{printable, printable_lines}; // moved: re-export until the branches are merged
+use crate::run::{Event, Outcome};
 pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};
 pub use journal::Journal;
 pub use json_lines::JsonLines;
 pub use lines::Lines;
 pub use terminal::Terminal;
-// moved: re-export until the branches are merged
-pub use crate::determinism::{Varying, deterministic, varying, varying_instants};
-
-use crate::run::{Event, Outcome};
 
 /// The text of an event as one line, without timestamp; `None` for events a line
 /// display does not show.
@@ -227,7 +223,7 @@ mod tests {
 
     fn cue(status: CueStatus, late_ms: i64) -> CueTiming {
         CueTiming {
-            id: crate::run::StepId::top_level(1),
+            id: crate::playbook::step_id::StepId::top_level(1),
             name: "Keynote".into(),
             cue: "+15m".into(),
             planned: String::new(),

@@ -2,14 +2,14 @@
 //! or a schedule) does not overwrite the last run's report: `{run_id}` and `{date}` are
 //! filled in by each run, `{job}` by the scheduler.
 
-use super::ReportTarget;
+use super::document::ReportTarget;
 
 /// What `emcee run --report` fills in: the run id, and the run's start date
 /// (`YYYY-MM-DD`, in the playbook's time zone).
-pub const RUN: &[&str] = &["run_id", "date"];
+pub(crate) const RUN: &[&str] = &["run_id", "date"];
 
 /// What a schedule file's `report` entries may hold: the job's name too.
-pub const SCHEDULE: &[&str] = &["run_id", "date", "job"];
+pub(crate) const SCHEDULE: &[&str] = &["run_id", "date", "job"];
 
 /// The `{name}`s in `text`, in order. A brace that opens no `{lowercase_name}` is
 /// plain text.
@@ -24,7 +24,7 @@ fn names(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 /// An error naming the first placeholder in `text` that is not one of `known`.
-pub fn check(text: &str, known: &[&str]) -> Result<(), String> {
+pub(crate) fn check(text: &str, known: &[&str]) -> Result<(), String> {
     match names(text).find(|(_, name)| !known.contains(name)) {
         None => Ok(()),
         Some((_, name)) => Err(format!(
@@ -39,7 +39,7 @@ pub fn check(text: &str, known: &[&str]) -> Result<(), String> {
 }
 
 /// `text` with each `{name}` of `values` replaced by its value; other text is kept.
-pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+pub(crate) fn fill(text: &str, values: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut from = 0;
     for (at, name) in names(text) {
@@ -58,7 +58,7 @@ pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
 
 /// A job's name as it goes into a file name: lower case, each run of anything but a
 /// letter or digit made one `-` (`Monday town hall` → `monday-town-hall`).
-pub fn file_safe(name: &str) -> String {
+pub(crate) fn file_safe(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() {

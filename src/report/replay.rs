@@ -9,15 +9,15 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::playbook::action::action_names;
-use crate::run::{CueSummary, CueTiming, Event, Outcome, Place, StepId, Summary};
+use crate::playbook::catalogue::action_names;
+use crate::playbook::step_id::StepId;
+use crate::run::{CueSummary, CueTiming, Event, Outcome, Place, Summary};
 
 /// What a journal says about its run.
 #[derive(Debug, Clone)]
-pub struct JournalRun {
+pub(crate) struct JournalRun {
     pub path: PathBuf,
     pub events: Vec<Event>,
-    pub file: String,
     pub playbook_hash: String,
     /// The meeting and the endpoint it ran against (as the journal shows it).
     pub meeting: String,
@@ -26,11 +26,9 @@ pub struct JournalRun {
     pub run_id: String,
     /// The run reached its end (successful or not).
     pub finished: bool,
-    pub success: bool,
     /// The id of the first top-level step not done, as `--start-at` takes it: where a
     /// resumed run starts. `None` when every top-level step is done.
     pub resume_at: Option<String>,
-    pub top_level_steps: usize,
 }
 
 /// The journals under `<state dir>/runs`, newest first.
@@ -51,7 +49,7 @@ fn journals(state_dir: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// The newest journal under `<state dir>/runs`.
-pub fn last(state_dir: &Path) -> Result<PathBuf, Error> {
+pub(crate) fn last(state_dir: &Path) -> Result<PathBuf, Error> {
     journals(state_dir)?.into_iter().next().ok_or_else(|| {
         Error::Usage(format!(
             "no journal in {}",
@@ -63,7 +61,7 @@ pub fn last(state_dir: &Path) -> Result<PathBuf, Error> {
 /// Which runs `--resume last` may pick: those of one playbook, in one meeting, at one
 /// endpoint (as journals show it).
 #[derive(Debug, Clone)]
-pub struct RunKey<'a> {
+pub(crate) struct RunKey<'a> {
     pub playbook: &'a Path,
     pub meeting: &'a str,
     pub endpoint: &'a str,
@@ -72,7 +70,7 @@ pub struct RunKey<'a> {
 /// The newest journal under `<state dir>/runs` of `key`'s playbook, meeting and
 /// endpoint: a rehearsal, another playbook or another meeting run since is passed
 /// over. Only each journal's first line is read to decide.
-pub fn last_of(state_dir: &Path, key: &RunKey<'_>) -> Result<PathBuf, Error> {
+pub(crate) fn last_of(state_dir: &Path, key: &RunKey<'_>) -> Result<PathBuf, Error> {
     let found = journals(state_dir)?.into_iter().find(|path| {
         header(path).is_some_and(|started| {
             started.meeting == key.meeting
@@ -183,7 +181,7 @@ fn top_level(id: &str) -> Option<usize> {
     id.parse::<StepId>().ok()?.top_level_index()
 }
 
-pub fn read(path: &Path) -> Result<JournalRun, Error> {
+pub(crate) fn read(path: &Path) -> Result<JournalRun, Error> {
     let text = crate::source::read_text(path, crate::source::MAX_JOURNAL_BYTES)
         .map_err(|e| Error::io(format!("cannot read the journal {}", path.display()), e))?;
     let corrupt = |line: usize, why: String| {
@@ -315,16 +313,13 @@ pub fn read(path: &Path) -> Result<JournalRun, Error> {
     Ok(JournalRun {
         path: path.to_owned(),
         events,
-        file: started.file,
         playbook_hash: started.playbook_hash,
         meeting: started.meeting,
         endpoint: started.endpoint,
         started: start,
         run_id: started.run_id,
         finished,
-        success,
         resume_at: if success { None } else { resume_at },
-        top_level_steps: started.steps,
     })
 }
 

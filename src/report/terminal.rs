@@ -9,8 +9,9 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::describe;
-use crate::run::{Event, Listener, Outcome, StepId};
-use crate::template::Secrets;
+use crate::playbook::step_id::StepId;
+use crate::run::{Event, Listener, Outcome};
+use crate::secrets::Secrets;
 
 pub struct Terminal {
     multi: MultiProgress,
@@ -56,7 +57,7 @@ impl Terminal {
 
     /// Text as the terminal may show it: secrets masked, control characters escaped.
     fn shown(&self, text: &str) -> String {
-        super::printable(&self.secrets.redact(text)).into_owned()
+        crate::printable::printable(&self.secrets.redact(text)).into_owned()
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::playbook::action::LogLevel;
 
-pub use crate::playbook::step_id::StepId;
+pub(super) use crate::playbook::step_id::StepId;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -209,12 +209,12 @@ impl CueSummary {
 }
 
 /// Something that wants to know what the run is doing.
-pub trait Listener: Send {
+pub(crate) trait Listener: Send {
     fn on(&mut self, event: &Event);
 }
 
 /// Sends every event to several listeners.
-pub struct Fanout(pub(crate) Vec<Box<dyn Listener>>);
+pub(crate) struct Fanout(pub(crate) Vec<Box<dyn Listener>>);
 
 impl Listener for Fanout {
     fn on(&mut self, event: &Event) {
@@ -227,14 +227,14 @@ impl Listener for Fanout {
 mod millis {
     use std::time::Duration;
 
-    pub fn serialize<S: serde::Serializer>(
+    pub(super) fn serialize<S: serde::Serializer>(
         duration: &Duration,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Duration, D::Error> {
         <u64 as serde::Deserialize>::deserialize(deserializer).map(Duration::from_millis)

@@ -496,7 +496,7 @@ impl Executor<'_> {
     /// included file.
     async fn included(
         &mut self,
-        included: &crate::playbook::include::Included,
+        included: &crate::playbook::step::Included,
         steps: &[Spanned<Step>],
         list: &Siblings,
         cue: usize,

@@ -17,11 +17,11 @@ mod step;
 mod tests;
 
 pub(crate) use deadline::Deadline;
-pub use event::{
-    CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, Outcome, Place, StepId, Summary,
+pub(crate) use event::{
+    CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, Outcome, Place, Summary,
 };
 pub(crate) use executor::Executor;
-pub use step::StepDefaults;
+pub(crate) use step::StepDefaults;
 pub(crate) use step::Timeline;
 
 /// "a list", "a map"…: for messages about a value of the wrong kind.

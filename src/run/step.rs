@@ -34,7 +34,7 @@ impl StepFailure {
 
 /// Settings every step inherits unless it sets its own.
 #[derive(Debug, Clone, Copy)]
-pub struct StepDefaults {
+pub(crate) struct StepDefaults {
     pub retry: RetrySpec,
     pub timeout: Dur,
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::ScheduleFile;
+use super::file::ScheduleFile;
 
 /// Which cron reads the crontab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -281,7 +281,7 @@ mod tests {
             self.0.now()
         }
         fn advance(&self, by: SignedDuration) {
-            self.0.advance(by)
+            self.0.advance(by);
         }
         fn sleep_until(&self, at: Timestamp) -> Wait {
             self.0.sleep_until(at + SignedDuration::from_mins(10))

@@ -4,7 +4,7 @@ use crate::error::Error;
 
 /// The endpoint must be https, except on loopback or when explicitly allowed: a
 /// password must never cross a network in clear text by accident.
-pub fn check_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, Error> {
+pub(crate) fn check_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, Error> {
     let url = url::Url::parse(endpoint)
         .map_err(|e| Error::Usage(format!("--endpoint {endpoint}: {e}")))?;
     // User info would travel with every call (and be printed in run headers); a query

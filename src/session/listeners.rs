@@ -5,12 +5,12 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
-use crate::report::{self, JsonLines, Lines, Terminal};
+use crate::report::{JsonLines, Lines, Terminal};
 use crate::run::Listener;
-use crate::template::Secrets;
+use crate::secrets::Secrets;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Progress {
+pub(crate) enum Progress {
     /// Bars on a terminal, plain lines otherwise.
     #[default]
     Auto,
@@ -20,7 +20,7 @@ pub enum Progress {
 
 /// Output as text lines or JSON lines: a run's display, and the scheduler's log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     #[default]
     Text,
     Json,
@@ -28,7 +28,7 @@ pub enum LogFormat {
 
 /// What the user asked to see of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DisplayOptions {
+pub(crate) struct DisplayOptions {
     pub progress: Progress,
     pub log_format: LogFormat,
     pub color: bool,
@@ -38,8 +38,8 @@ pub struct DisplayOptions {
 
 impl DisplayOptions {
     /// The listener that shows the run on standard output.
-    pub fn listener(&self, secrets: &Arc<Secrets>, clock: &SharedClock) -> Box<dyn Listener> {
-        let deterministic = report::deterministic();
+    pub(crate) fn listener(self, secrets: &Arc<Secrets>, clock: &SharedClock) -> Box<dyn Listener> {
+        let deterministic = crate::determinism::deterministic();
         let terminal = std::io::stdout().is_terminal();
         match (self.log_format, self.progress) {
             (LogFormat::Json, _) => Box::new(

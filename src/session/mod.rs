@@ -16,7 +16,7 @@ mod prepare;
 mod rehearsal;
 mod report_files;
 mod resume;
-pub mod vars;
+pub(crate) mod vars;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,18 +30,19 @@ use crate::report::replay::{JournalRun, RunKey};
 use crate::report::{Journal, ReportBuilder, ReportTarget};
 use crate::run::lock::{Holder, MeetingLock};
 use crate::run::{Deadline, Event, Executor, Fanout, Listener, Summary, Timeline};
+use crate::secrets::Secrets;
 use crate::sim::SimHandle;
-use crate::template::{Context, Engine, Secrets};
+use crate::template::{Context, Engine};
 
-pub use endpoint::check_endpoint;
-pub use listeners::{DisplayOptions, LogFormat, Progress};
-pub use prepare::{Meeting, Prepared, zone};
-pub use report_files::check_placeholders;
-pub use vars::ExtraVars;
+pub(crate) use endpoint::check_endpoint;
+pub(crate) use listeners::{DisplayOptions, LogFormat, Progress};
+pub(crate) use prepare::{Meeting, Prepared};
+pub(crate) use report_files::check_placeholders;
+pub(crate) use vars::ExtraVars;
 
 /// Where a run's calls go.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(crate) enum Target {
     /// `--sim`: the built-in emulator, seeded from the playbook; its request log is
     /// written to `requests` after the run when given.
     Rehearsal { requests: Option<PathBuf> },
@@ -53,7 +54,7 @@ pub enum Target {
 }
 
 /// One run, ready to go: what was prepared, and what the command line asked for.
-pub struct Session {
+pub(crate) struct Session {
     /// The playbook as named on the command line; journals and locks show it so.
     pub path: PathBuf,
     pub prepared: Prepared,
@@ -107,7 +108,7 @@ struct Records {
 
 impl Session {
     /// Runs the playbook and writes the final reports; the exit code says how it went.
-    pub async fn run(mut self) -> Result<ExitCode, Error> {
+    pub(crate) async fn run(mut self) -> Result<ExitCode, Error> {
         let connection = self.connect().await?;
         let resumed = match self.resume.clone() {
             None => None,

@@ -11,15 +11,16 @@ use serde_json::Value as Json;
 
 use super::vars::ExtraVars;
 use crate::error::{Diagnostic, Error};
+use crate::meeting::MeetingId;
 use crate::mmc::Credentials;
 use crate::playbook::{DEFAULT_TIMEOUT, Playbook, RetrySpec};
 use crate::run::StepDefaults;
-use crate::sim::MeetingId;
-use crate::template::{Context, Engine, Secrets};
+use crate::secrets::Secrets;
+use crate::template::{Context, Engine};
 use crate::yaml::Pos;
 
 /// A playbook fit to run with the variables given outside it.
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub playbook: Playbook,
     /// `-e` and `--vars-file`.
     pub extra: ExtraVars,
@@ -28,7 +29,7 @@ pub struct Prepared {
 }
 
 /// The meeting a run acts on, rendered from the playbook's `meeting:`.
-pub struct Meeting {
+pub(crate) struct Meeting {
     /// Digits (see [`MeetingId::parse`]).
     pub id: String,
     pub credentials: Credentials,
@@ -37,7 +38,11 @@ pub struct Meeting {
 impl Prepared {
     /// Loads the playbook and the variables given outside it (`-e` already parsed,
     /// see [`super::vars::parse_cli`]), and checks them together: every problem at once.
-    pub fn load(path: &Path, cli: &[(String, Json)], files: &[PathBuf]) -> Result<Self, Error> {
+    pub(crate) fn load(
+        path: &Path,
+        cli: &[(String, Json)],
+        files: &[PathBuf],
+    ) -> Result<Self, Error> {
         let playbook = Playbook::load(path)?;
         let extra = ExtraVars::load(cli, files)?;
         let problems = extra.check(&playbook);
@@ -53,13 +58,13 @@ impl Prepared {
     }
 
     /// The variables in scope at the start of a run.
-    pub fn vars(&self, engine: &Engine) -> Result<Context, Error> {
+    pub(crate) fn vars(&self, engine: &Engine) -> Result<Context, Error> {
         self.extra.prepare(&self.playbook, engine)
     }
 
     /// The meeting id and credentials, rendered with `vars`; the credentials are
     /// remembered as secrets, so that no output shows them.
-    pub fn meeting(
+    pub(crate) fn meeting(
         &self,
         engine: &Engine,
         vars: &Context,
@@ -100,7 +105,7 @@ impl Prepared {
     }
 
     /// The retry and timeout of a step that sets neither: the playbook's `defaults`.
-    pub fn step_defaults(&self) -> StepDefaults {
+    pub(crate) fn step_defaults(&self) -> StepDefaults {
         let defaults = &self.playbook.doc.defaults;
         StepDefaults {
             retry: defaults
@@ -122,7 +127,7 @@ impl Prepared {
 
 /// The playbook's `timezone` (an unknown one is an error at its place), or the
 /// system's when it names none.
-pub fn zone(playbook: &Playbook) -> Result<TimeZone, Error> {
+pub(super) fn zone(playbook: &Playbook) -> Result<TimeZone, Error> {
     match &playbook.doc.timezone {
         Some(name) => TimeZone::get(&name.value).map_err(|e| {
             Error::from(Diagnostic::new(

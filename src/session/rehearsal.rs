@@ -12,11 +12,11 @@ use super::listeners::{DisplayOptions, LogFormat};
 use super::prepare::Meeting;
 use crate::clock::SharedClock;
 use crate::error::Error;
+use crate::meeting::{MeetingId, MeetingSeed};
 use crate::mmc::Credentials;
 use crate::playbook::PlaybookDoc;
-use crate::report;
-use crate::sim::{self, MeetingId, MeetingSeed, MeetingView, Seed, SimHandle};
-use crate::template::Secrets;
+use crate::secrets::Secrets;
+use crate::sim::{self, MeetingView, Seed, SimHandle};
 
 /// The host password of a rehearsal whose playbook brings a token instead: the
 /// emulator's meeting needs one, and nobody logs in with it.
@@ -26,7 +26,7 @@ const TOKEN_REHEARSAL_PASSWORD: &str = "rehearsal-host-password";
 /// meeting that section describes when it gives only `subject:` (the playbook's name),
 /// so that a rehearsal meeting's defaults are written once, in its seed type. Its id
 /// and host password are the playbook's meeting's.
-pub fn meeting_seed(doc: &PlaybookDoc, meeting: &Meeting) -> Result<MeetingSeed, Error> {
+pub(super) fn meeting_seed(doc: &PlaybookDoc, meeting: &Meeting) -> Result<MeetingSeed, Error> {
     let mut seed = match &doc.rehearsal {
         Some(rehearsal) => rehearsal.value.clone(),
         None => MeetingSeed::deserialize(serde_json::json!({ "subject": doc.name.value }))
@@ -42,7 +42,7 @@ pub fn meeting_seed(doc: &PlaybookDoc, meeting: &Meeting) -> Result<MeetingSeed,
 
 /// Starts the emulator on `clock` with the rehearsal meeting, accepting the playbook's
 /// token when it brings one.
-pub async fn start(
+pub(super) async fn start(
     doc: &PlaybookDoc,
     meeting: &Meeting,
     clock: &SharedClock,
@@ -67,7 +67,7 @@ pub async fn start(
 
 /// After the run: the request log to `requests` when asked for, the meeting's final
 /// state on standard output unless quiet; then the emulator stops.
-pub async fn finish(
+pub(super) async fn finish(
     handle: SimHandle,
     meeting_id: &str,
     requests: Option<&Path>,
@@ -76,7 +76,7 @@ pub async fn finish(
 ) -> Result<(), Error> {
     if let Some(path) = requests {
         let mut log = serde_json::to_value(handle.requests()).unwrap_or_default();
-        report::varying_instants(&mut log, &["received"]);
+        crate::determinism::varying_instants(&mut log, &["received"]);
         let text = secrets.to_json(&log, true);
         crate::report::atomic::write(path, &(text + "\n"))
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
@@ -87,10 +87,12 @@ pub async fn finish(
             LogFormat::Json => {
                 let mut event =
                     serde_json::json!({"event": "rehearsal_finished", "meeting": meeting});
-                report::varying_instants(&mut event, &["end_time"]);
+                crate::determinism::varying_instants(&mut event, &["end_time"]);
                 secrets.to_json(&event, false) + "\n"
             }
-            LogFormat::Text => report::printable_lines(&secrets.redact(&final_state(&meeting))),
+            LogFormat::Text => {
+                crate::printable::printable_lines(&secrets.redact(&final_state(&meeting)))
+            }
         };
         crate::output::print_out(&text)?;
     }
@@ -123,8 +125,8 @@ fn final_state(meeting: &MeetingView) -> String {
         "\nRehearsal meeting {} at the end ({}):\n  host: {}\n  broadcast: {}\n  roll call: {}\n  hands up: {}\n  muted: {}\n  locked: {}, recording: {}, live: {}, everyone muted: {}\n  online: {}\n",
         meeting.id,
         match meeting.status {
-            sim::MeetingStatus::Active => "in progress",
-            sim::MeetingStatus::Ended => "ended",
+            crate::meeting::MeetingStatus::Active => "in progress",
+            crate::meeting::MeetingStatus::Ended => "ended",
         },
         name(&meeting.host),
         name(&meeting.broadcast),

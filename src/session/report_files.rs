@@ -10,7 +10,7 @@ use crate::report::ReportTarget;
 use crate::report::placeholders;
 
 /// Each `--report` path uses only the placeholders a run fills in.
-pub fn check_placeholders(targets: &[ReportTarget]) -> Result<(), Error> {
+pub(crate) fn check_placeholders(targets: &[ReportTarget]) -> Result<(), Error> {
     for target in targets {
         placeholders::check(&target.path().to_string_lossy(), placeholders::RUN)
             .map_err(|e| Error::Usage(format!("--report {}: {e}", target.path().display())))?;
@@ -19,14 +19,14 @@ pub fn check_placeholders(targets: &[ReportTarget]) -> Result<(), Error> {
 }
 
 /// Tries to write beside the rehearsal's request log.
-pub fn probe_request_log(path: &Path) -> Result<(), Error> {
+pub(super) fn probe_request_log(path: &Path) -> Result<(), Error> {
     crate::report::atomic::probe(path)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 /// The targets with `{run_id}` and `{date}` filled in (each run its own report), each
 /// tried.
-pub fn filled(
+pub(super) fn filled(
     targets: &[ReportTarget],
     run_id: &str,
     date: &str,

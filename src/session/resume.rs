@@ -11,7 +11,7 @@ use crate::report::replay::{self, JournalRun, RunKey};
 /// The journal `which` names (`last`: the newest of this playbook, meeting and
 /// endpoint under `state_dir`), checked against this run; `None` when that run had
 /// already finished, which is said on standard output.
-pub fn journal(
+pub(super) fn journal(
     which: &str,
     state_dir: &Path,
     playbook: &Playbook,

@@ -27,11 +27,11 @@ use crate::template::{Context, Engine};
 use crate::yaml::Spanned;
 
 /// Names only a loop sets.
-pub const RESERVED: &[&str] = &["item", "loop"];
+pub(crate) const RESERVED: &[&str] = &["item", "loop"];
 
 /// Parses one `-e`: `KEY=VALUE` gives the string VALUE exactly as typed, and
 /// `KEY:=YAML` a typed value (`n:=3`, `panel:=[Bob Li, Carol Wu]`, `on:=true`).
-pub fn parse_cli(arg: &str) -> Result<(String, Json), Error> {
+pub(crate) fn parse_cli(arg: &str) -> Result<(String, Json), Error> {
     let usage = |why: &str| Error::Usage(format!("-e {arg}: {why}"));
     let Some((key, value)) = arg.split_once('=') else {
         return Err(usage(
@@ -53,7 +53,7 @@ pub fn parse_cli(arg: &str) -> Result<(String, Json), Error> {
 }
 
 /// Whether `-e` (or a schedule job's `vars`) may set `name`.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     let identifier = name
         .chars()
         .next()
@@ -73,7 +73,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// A `--vars-file`: a YAML map of names to values.
-pub fn read_file(path: &Path) -> Result<Vec<(String, Json)>, Error> {
+pub(crate) fn read_file(path: &Path) -> Result<Vec<(String, Json)>, Error> {
     let file = SourceFile::read(path)?;
     let value: Spanned<Node> = crate::yaml::parse(&file)?;
     match value.value {
@@ -92,7 +92,7 @@ pub fn read_file(path: &Path) -> Result<Vec<(String, Json)>, Error> {
 
 /// The variables given outside the playbook.
 #[derive(Debug, Clone, Default)]
-pub struct ExtraVars {
+pub(crate) struct ExtraVars {
     /// From `--vars-file`, in order.
     pub files: Vec<(String, Json)>,
     /// From `-e`, in order.
@@ -101,7 +101,7 @@ pub struct ExtraVars {
 
 impl ExtraVars {
     /// `-e` values already parsed (see [`parse_cli`]) and the vars files to read.
-    pub fn load(cli: &[(String, Json)], files: &[PathBuf]) -> Result<ExtraVars, Error> {
+    pub(crate) fn load(cli: &[(String, Json)], files: &[PathBuf]) -> Result<ExtraVars, Error> {
         let mut read = Vec::new();
         for file in files {
             read.extend(read_file(file)?);
@@ -113,7 +113,7 @@ impl ExtraVars {
     }
 
     /// Every name given outside the playbook.
-    pub fn names(&self) -> BTreeSet<String> {
+    pub(crate) fn names(&self) -> BTreeSet<String> {
         self.files
             .iter()
             .chain(&self.cli)
@@ -123,7 +123,7 @@ impl ExtraVars {
 
     /// The checks a playbook must pass before it runs with these variables: the
     /// playbook's own, and no `-e` naming what a step registers or `set`s.
-    pub fn check(&self, playbook: &Playbook) -> Vec<Diagnostic> {
+    pub(crate) fn check(&self, playbook: &Playbook) -> Vec<Diagnostic> {
         let mut problems = crate::playbook::check(playbook, &KnownVars(self.names()));
         let pinned: BTreeSet<&str> = self.cli.iter().map(|(k, _)| k.as_str()).collect();
         if !pinned.is_empty() {
@@ -133,7 +133,7 @@ impl ExtraVars {
     }
 
     /// The variables in scope at the start of a run.
-    pub fn prepare(&self, playbook: &Playbook, engine: &Engine) -> Result<Context, Error> {
+    pub(crate) fn prepare(&self, playbook: &Playbook, engine: &Engine) -> Result<Context, Error> {
         let mut vars = Context::new();
         for (name, value) in &self.files {
             vars.set(name.clone(), value.clone());
@@ -220,7 +220,7 @@ mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use crate::playbook::scope::tests::{included, scoped};
-    use crate::template::Secrets;
+    use crate::secrets::Secrets;
     use serde_json::json;
 
     fn engine() -> Engine {

@@ -22,7 +22,7 @@ use super::wire::parse_body;
 use crate::duration::Duration;
 use crate::meeting::{MeetingSeed, Role};
 
-pub fn routes() -> Router<Arc<Sim>> {
+pub(super) fn routes() -> Router<Arc<Sim>> {
     Router::new()
         .route("/_sim/meetings", get(list_meetings).post(create_meeting))
         .route(
@@ -270,7 +270,7 @@ async fn advance_clock(State(sim): Sh, bytes: Bytes) -> Result<Json<ClockView>, 
 }
 
 /// Unknown paths and methods: the gateway's 404 for API paths, a plain one for `/_sim/`.
-pub async fn fallback(method: axum::http::Method, uri: Uri) -> ApiError {
+pub(super) async fn fallback(method: axum::http::Method, uri: Uri) -> ApiError {
     if uri.path().starts_with("/_sim") {
         ApiError::sim_not_found(format!(
             "no admin endpoint {method} {}; see `emcee sim --help`",

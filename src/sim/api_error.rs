@@ -10,10 +10,10 @@ use serde::Serialize;
 /// Carried in the response's extensions so the request log can record the code
 /// without reparsing the body.
 #[derive(Debug, Clone)]
-pub struct ErrorCode(pub String);
+pub(super) struct ErrorCode(pub String);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(super) struct ApiError {
     pub status: StatusCode,
     pub code: String,
     pub msg: String,
@@ -28,7 +28,7 @@ struct Body<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: impl Into<String>, msg: impl Into<String>) -> Self {
         ApiError {
             status,
             code: code.into(),
@@ -38,7 +38,7 @@ impl ApiError {
     }
 
     /// Unknown meeting, wrong host password, or meeting ended, on the token call.
-    pub fn conf_not_found_or_auth_failed() -> Self {
+    pub(super) fn conf_not_found_or_auth_failed() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "MMC.111072065",
@@ -47,11 +47,11 @@ impl ApiError {
     }
 
     /// Malformed body, missing or out-of-range parameter; the message names the field.
-    pub fn bad_request(msg: impl Into<String>) -> Self {
+    pub(super) fn bad_request(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "MMC.111070001", msg)
     }
 
-    pub fn participant_not_found() -> Self {
+    pub(super) fn participant_not_found() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "MMC.111070001",
@@ -59,15 +59,15 @@ impl ApiError {
         )
     }
 
-    pub fn token_missing() -> Self {
+    pub(super) fn token_missing() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "MMC.111070111", "TOKEN_IS_EMPTY")
     }
 
-    pub fn token_invalid() -> Self {
+    pub(super) fn token_invalid() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "MMC.111070004", "AUTH_FAILED")
     }
 
-    pub fn meeting_ended() -> Self {
+    pub(super) fn meeting_ended() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "MMC.111081002",
@@ -75,11 +75,11 @@ impl ApiError {
         )
     }
 
-    pub fn meeting_locked() -> Self {
+    pub(super) fn meeting_locked() -> Self {
         Self::new(StatusCode::FORBIDDEN, "MMC.111072050", "CONF_LOCKED")
     }
 
-    pub fn throttled(retry_after: Option<u32>) -> Self {
+    pub(super) fn throttled(retry_after: Option<u32>) -> Self {
         ApiError {
             retry_after,
             ..Self::new(
@@ -90,12 +90,12 @@ impl ApiError {
         }
     }
 
-    pub fn account_auth_failed(msg: impl Into<String>) -> Self {
+    pub(super) fn account_auth_failed(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "USG.206010000", msg)
     }
 
     /// The API gateway's answer for a path or method it does not publish.
-    pub fn no_such_api() -> Self {
+    pub(super) fn no_such_api() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "APIGW.0101",
@@ -103,7 +103,7 @@ impl ApiError {
         )
     }
 
-    pub fn body_too_large(limit: usize) -> Self {
+    pub(super) fn body_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "APIGW.0201",
@@ -113,24 +113,24 @@ impl ApiError {
 
     // Errors of the emulator's own `/_sim/` admin API.
 
-    pub fn sim_not_found(msg: impl Into<String>) -> Self {
+    pub(super) fn sim_not_found(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "SIM.NOT_FOUND", msg)
     }
 
-    pub fn sim_bad_request(msg: impl Into<String>) -> Self {
+    pub(super) fn sim_bad_request(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "SIM.BAD_REQUEST", msg)
     }
 
-    pub fn sim_conflict(msg: impl Into<String>) -> Self {
+    pub(super) fn sim_conflict(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "SIM.CONFLICT", msg)
     }
 
     /// A request from another site, or under a host name the emulator does not serve.
-    pub fn sim_forbidden(msg: impl Into<String>) -> Self {
+    pub(super) fn sim_forbidden(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "SIM.FORBIDDEN", msg)
     }
 
-    pub fn sim_not_json() -> Self {
+    pub(super) fn sim_not_json() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "SIM.NOT_JSON",
@@ -139,7 +139,7 @@ impl ApiError {
     }
 
     /// A request body that stopped arriving: the server's idle timeout.
-    pub fn body_stalled(pause: std::time::Duration) -> Self {
+    pub(super) fn body_stalled(pause: std::time::Duration) -> Self {
         Self::new(
             StatusCode::REQUEST_TIMEOUT,
             "SIM.BODY_TIMEOUT",
@@ -147,7 +147,7 @@ impl ApiError {
         )
     }
 
-    pub fn sim_too_large(limit: usize) -> Self {
+    pub(super) fn sim_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "SIM.TOO_LARGE",

@@ -32,7 +32,7 @@ use crate::meeting::wire::{
 use crate::meeting::{self, Api};
 
 /// Every call of the contract, at its method and path.
-pub fn routes() -> Router<Arc<Sim>> {
+pub(super) fn routes() -> Router<Arc<Sim>> {
     Api::ALL.iter().fold(Router::new(), |router, &api| {
         router.route(api.path(), endpoint(api))
     })
@@ -72,7 +72,7 @@ fn endpoint(api: Api) -> MethodRouter<Arc<Sim>> {
 }
 
 /// What every control call carries outside its body.
-pub struct Call {
+pub(super) struct Call {
     authorization: Option<String>,
     password: Option<String>,
     login_type: Option<String>,
@@ -101,10 +101,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Call {
         for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
             match &*key {
                 "conferenceID" if !value.is_empty() => {
-                    call.conference_id = Some(value.into_owned())
+                    call.conference_id = Some(value.into_owned());
                 }
                 "participantID" if !value.is_empty() => {
-                    call.participant_id = Some(value.into_owned())
+                    call.participant_id = Some(value.into_owned());
                 }
                 _ => {}
             }

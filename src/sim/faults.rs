@@ -215,13 +215,13 @@ impl FaultRule {
 
 /// What happens to one call.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Decision {
+pub(super) struct Decision {
     pub latency: std::time::Duration,
     pub action: Option<Action>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub(super) enum Action {
     Error(ErrorFault),
     Throttle(Option<u32>),
     Drop(DropPoint),
@@ -230,7 +230,7 @@ pub enum Action {
 
 impl Action {
     /// The name the request log records.
-    pub fn label(&self) -> &'static str {
+    pub(super) fn label(&self) -> &'static str {
         match self {
             Action::Error(_) => "error",
             Action::Throttle(_) => "throttle",
@@ -242,7 +242,7 @@ impl Action {
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct RuleCounter {
+pub(super) struct RuleCounter {
     /// Calls that matched the rule's method and path.
     pub matched: u64,
     /// Calls the rule acted on.
@@ -251,7 +251,7 @@ pub struct RuleCounter {
 
 /// The live fault state: the configuration, its generator and counters.
 #[derive(Debug)]
-pub struct Faults {
+pub(super) struct Faults {
     config: FaultConfig,
     rng: ChaCha8Rng,
     counters: Vec<RuleCounter>,
@@ -260,14 +260,14 @@ pub struct Faults {
 
 /// What `GET /_sim/faults` shows.
 #[derive(Debug, Serialize)]
-pub struct FaultsView<'a> {
+pub(super) struct FaultsView<'a> {
     #[serde(flatten)]
     pub config: &'a FaultConfig,
     pub counters: &'a [RuleCounter],
 }
 
 impl Faults {
-    pub fn new(config: FaultConfig, default_seed: u64) -> Faults {
+    pub(super) fn new(config: FaultConfig, default_seed: u64) -> Faults {
         let rng = ChaCha8Rng::seed_from_u64(config.seed.unwrap_or(default_seed));
         let counters = vec![RuleCounter::default(); config.rules.len()];
         Faults {
@@ -278,7 +278,7 @@ impl Faults {
         }
     }
 
-    pub fn view(&self) -> FaultsView<'_> {
+    pub(super) fn view(&self) -> FaultsView<'_> {
         FaultsView {
             config: &self.config,
             counters: &self.counters,
@@ -293,7 +293,7 @@ impl Faults {
     /// Decides the fate of one call. Every matching rule counts the call and, when it
     /// has a probability, draws — whether or not an earlier rule already fired — so a
     /// rule's behaviour does not depend on the rules before it.
-    pub fn decide(&mut self, method: &str, path: &str, now: Timestamp) -> Decision {
+    pub(super) fn decide(&mut self, method: &str, path: &str, now: Timestamp) -> Decision {
         let mut decision = Decision::default();
         for index in 0..self.config.rules.len() {
             if !self.config.rules[index].matches(method, path) {
@@ -362,11 +362,11 @@ impl Faults {
         Some(retry_after)
     }
 
-    pub fn token_ttl(&self) -> Option<Duration> {
+    pub(super) fn token_ttl(&self) -> Option<Duration> {
         self.config.token_ttl
     }
 
-    pub fn rotate_on_keepalive(&self) -> bool {
+    pub(super) fn rotate_on_keepalive(&self) -> bool {
         self.config.rotate_on_keepalive
     }
 }

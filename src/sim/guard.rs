@@ -18,7 +18,7 @@ use super::api_error::ApiError;
 /// - no `Origin`, or that same address as origin;
 /// - `Content-Type: application/json` on anything but GET: browsers send `text/plain`
 ///   and form bodies across sites without asking.
-pub fn refusal(request: &Request, base_url: &str) -> Option<ApiError> {
+pub(super) fn refusal(request: &Request, base_url: &str) -> Option<ApiError> {
     let Ok(served) = url::Url::parse(base_url) else {
         return Some(ApiError::sim_forbidden(format!(
             "cannot tell the address served from {base_url:?}"

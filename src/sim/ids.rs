@@ -6,12 +6,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
 #[derive(Debug, Clone)]
-pub struct Ids {
+pub(super) struct Ids {
     rng: ChaCha8Rng,
 }
 
 impl Ids {
-    pub fn new(seed: u64) -> Self {
+    pub(super) fn new(seed: u64) -> Self {
         Ids {
             rng: ChaCha8Rng::seed_from_u64(seed),
         }
@@ -27,22 +27,22 @@ impl Ids {
     }
 
     /// A participant id: 32 hex characters, as the real service's pids.
-    pub fn pid(&mut self) -> String {
+    pub(super) fn pid(&mut self) -> String {
         self.hex(16)
     }
 
     /// An opaque control token.
-    pub fn token(&mut self) -> String {
+    pub(super) fn token(&mut self) -> String {
         self.hex(24)
     }
 
     /// A 9-digit conference id not starting with 0.
-    pub fn meeting_id(&mut self) -> String {
+    pub(super) fn meeting_id(&mut self) -> String {
         (100_000_000 + self.rng.next_u64() % 900_000_000).to_string()
     }
 
     /// A placeholder phone number for participants the seed gives none.
-    pub fn phone(&mut self) -> String {
+    pub(super) fn phone(&mut self) -> String {
         format!("+9900{:08}", self.rng.next_u64() % 100_000_000)
     }
 }

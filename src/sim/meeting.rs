@@ -18,12 +18,12 @@ use crate::meeting::{
 };
 
 /// Most pids one batch call may carry.
-pub const MAX_BATCH_PIDS: usize = 500;
+pub(super) const MAX_BATCH_PIDS: usize = 500;
 /// Longest manual extension, in minutes.
-pub const MAX_EXTEND_MINUTES: i64 = 24 * 60;
+pub(super) const MAX_EXTEND_MINUTES: i64 = 24 * 60;
 
 #[derive(Debug, Clone)]
-pub struct Participant {
+pub(super) struct Participant {
     pub pid: String,
     pub name: String,
     pub phone: String,
@@ -34,7 +34,7 @@ pub struct Participant {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Attendee {
+pub(super) struct Attendee {
     pub name: String,
     pub phone: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,7 +44,7 @@ pub struct Attendee {
 }
 
 #[derive(Debug, Clone)]
-pub struct Meeting {
+pub(super) struct Meeting {
     pub id: String,
     pub subject: String,
     pub host_password: String,
@@ -107,7 +107,7 @@ pub struct AttendeeView {
 impl Meeting {
     /// Builds a meeting from its seed, without its participants: the emulator state adds
     /// them, at once or when they are due. The seed must have passed `validate`.
-    pub fn from_seed(seed: &MeetingSeed, id: String, now: Timestamp) -> Meeting {
+    pub(super) fn from_seed(seed: &MeetingSeed, id: String, now: Timestamp) -> Meeting {
         let length = seed
             .duration
             .map_or(SignedDuration::from_hours(2), |d| d.signed());
@@ -132,11 +132,11 @@ impl Meeting {
         }
     }
 
-    pub fn is_ended(&self) -> bool {
+    pub(super) fn is_ended(&self) -> bool {
         self.status == MeetingStatus::Ended
     }
 
-    pub fn role_of(&self, pid: &str) -> Role {
+    pub(super) fn role_of(&self, pid: &str) -> Role {
         if self.host.as_deref() == Some(pid) {
             Role::Host
         } else if self.cohosts.iter().any(|c| c == pid) {
@@ -147,7 +147,11 @@ impl Meeting {
     }
 
     /// Adds a participant to the online list, as the service does on a join.
-    pub fn add(&mut self, spec: &ParticipantSeed, ids: &mut Ids) -> Result<String, ApiError> {
+    pub(super) fn add(
+        &mut self,
+        spec: &ParticipantSeed,
+        ids: &mut Ids,
+    ) -> Result<String, ApiError> {
         spec.validate().map_err(ApiError::sim_bad_request)?;
         match spec.role {
             Role::Host if self.host.is_some() => {
@@ -187,7 +191,7 @@ impl Meeting {
 
     /// Removes a participant; whatever they held (broadcast, roll call, host or co-host
     /// role, a raised hand) goes with them.
-    pub fn leave(&mut self, pid: &str) -> Result<(), ApiError> {
+    pub(super) fn leave(&mut self, pid: &str) -> Result<(), ApiError> {
         if self.participants.shift_remove(pid).is_none() {
             return Err(ApiError::participant_not_found());
         }
@@ -220,20 +224,20 @@ impl Meeting {
         }
     }
 
-    pub fn broadcast(&mut self, pid: &str) -> Result<(), ApiError> {
+    pub(super) fn broadcast(&mut self, pid: &str) -> Result<(), ApiError> {
         self.online(pid)?;
         self.broadcast = Some(pid.to_owned());
         self.roll_call = None;
         Ok(())
     }
 
-    pub fn cancel_broadcast(&mut self) {
+    pub(super) fn cancel_broadcast(&mut self) {
         self.broadcast = None;
         self.roll_call = None;
     }
 
     /// Gives `pid` the floor: they and the host are unmuted, everyone else muted.
-    pub fn roll_call(&mut self, pid: &str) -> Result<(), ApiError> {
+    pub(super) fn roll_call(&mut self, pid: &str) -> Result<(), ApiError> {
         self.online(pid)?;
         self.roll_call = Some(pid.to_owned());
         self.broadcast = None;
@@ -246,12 +250,12 @@ impl Meeting {
         Ok(())
     }
 
-    pub fn set_hand(&mut self, pid: &str, raised: bool) -> Result<(), ApiError> {
+    pub(super) fn set_hand(&mut self, pid: &str, raised: bool) -> Result<(), ApiError> {
         self.online(pid)?.hand = raised;
         Ok(())
     }
 
-    pub fn batch_hands(&mut self, pids: &[String], raised: bool) -> Result<(), ApiError> {
+    pub(super) fn batch_hands(&mut self, pids: &[String], raised: bool) -> Result<(), ApiError> {
         if pids.is_empty() {
             return Err(ApiError::bad_request(
                 "invalid parameter pids: must not be empty",
@@ -272,13 +276,13 @@ impl Meeting {
         Ok(())
     }
 
-    pub fn mute(&mut self, pid: &str, mute: bool) -> Result<(), ApiError> {
+    pub(super) fn mute(&mut self, pid: &str, mute: bool) -> Result<(), ApiError> {
         self.online(pid)?.mute = mute;
         Ok(())
     }
 
     /// Mutes or unmutes everyone but the host.
-    pub fn mute_all(&mut self, mute: bool, allow_self_unmute: Option<bool>) {
+    pub(super) fn mute_all(&mut self, mute: bool, allow_self_unmute: Option<bool>) {
         self.mute_all = mute;
         if mute {
             self.allow_self_unmute = allow_self_unmute.unwrap_or(true);
@@ -291,11 +295,11 @@ impl Meeting {
         }
     }
 
-    pub fn allow_self_unmute(&mut self, allow: bool) {
+    pub(super) fn allow_self_unmute(&mut self, allow: bool) {
         self.allow_self_unmute = allow;
     }
 
-    pub fn set_chair(
+    pub(super) fn set_chair(
         &mut self,
         pid: &str,
         apply: bool,
@@ -316,7 +320,7 @@ impl Meeting {
         Ok(())
     }
 
-    pub fn set_cohost(&mut self, pid: &str, cohost: bool) -> Result<(), ApiError> {
+    pub(super) fn set_cohost(&mut self, pid: &str, cohost: bool) -> Result<(), ApiError> {
         self.online(pid)?;
         let already = self.cohosts.iter().any(|c| c == pid);
         if !cohost {
@@ -340,7 +344,7 @@ impl Meeting {
         Ok(())
     }
 
-    pub fn hang_up(&mut self, pids: &[String]) -> Result<(), ApiError> {
+    pub(super) fn hang_up(&mut self, pids: &[String]) -> Result<(), ApiError> {
         if pids.is_empty() {
             return Err(ApiError::bad_request(
                 "invalid parameter bulkHangUpParticipants: must not be empty",
@@ -356,7 +360,11 @@ impl Meeting {
 
     /// Calls people in. The emulator's callees answer at once: each appears online
     /// (unless someone with that number already is) and on the attendee list.
-    pub fn invite(&mut self, attendees: &[AttendeeBody], ids: &mut Ids) -> Result<(), ApiError> {
+    pub(super) fn invite(
+        &mut self,
+        attendees: &[AttendeeBody],
+        ids: &mut Ids,
+    ) -> Result<(), ApiError> {
         if attendees.is_empty() {
             return Err(ApiError::bad_request(
                 "invalid parameter attendees: must not be empty",
@@ -406,7 +414,7 @@ impl Meeting {
         Ok(())
     }
 
-    pub fn rename(
+    pub(super) fn rename(
         &mut self,
         pid: Option<&str>,
         number: &str,
@@ -431,7 +439,7 @@ impl Meeting {
         Ok(())
     }
 
-    pub fn extend(&mut self, auto: bool, minutes: Option<i64>) -> Result<(), ApiError> {
+    pub(super) fn extend(&mut self, auto: bool, minutes: Option<i64>) -> Result<(), ApiError> {
         if auto {
             self.auto_extend = true;
             return Ok(());
@@ -450,7 +458,7 @@ impl Meeting {
     }
 
     /// Ends the meeting: everyone is disconnected and recording and live stop.
-    pub fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         self.status = MeetingStatus::Ended;
         self.participants.clear();
         self.broadcast = None;
@@ -461,7 +469,7 @@ impl Meeting {
         self.live = false;
     }
 
-    pub fn real_time_info(&self) -> RealTimeInfo {
+    pub(super) fn real_time_info(&self) -> RealTimeInfo {
         RealTimeInfo {
             attendees: self
                 .attendees
@@ -493,7 +501,7 @@ impl Meeting {
         }
     }
 
-    pub fn participant_view(&self, participant: &Participant) -> ParticipantView {
+    pub(super) fn participant_view(&self, participant: &Participant) -> ParticipantView {
         ParticipantView {
             pid: participant.pid.clone(),
             name: participant.name.clone(),
@@ -506,7 +514,7 @@ impl Meeting {
         }
     }
 
-    pub fn view(&self) -> MeetingView {
+    pub(super) fn view(&self) -> MeetingView {
         MeetingView {
             id: self.id.clone(),
             subject: self.subject.clone(),

@@ -17,6 +17,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use super::api_error::{ApiError, ErrorCode};
 use super::faults::{Action, DropPoint};
 use super::guard;
+use super::handover::{BodyPause, DropConnection};
 use super::request_log::{LoggedRequest, masked_body, masked_query};
 use super::state::Sim;
 
@@ -25,19 +26,9 @@ use super::state::Sim;
 pub const REQUEST_LOG_TARGET: &str = "emcee_sim_requests";
 
 /// Largest request body accepted; the service's bodies are far smaller.
-pub const BODY_LIMIT: usize = 1024 * 1024;
+pub(super) const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The idle timeout, handed by the server to the middleware with each request: reading
-/// the body is the middleware's business. The two types here are all the server and the
-/// middleware exchange, so the server depends on the middleware and not back.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyPause(pub Duration);
-
-/// Marks a response whose connection must be dropped instead of answered.
-#[derive(Debug, Clone, Copy)]
-pub struct DropConnection;
-
-pub async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
+pub(super) async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
     let request_id = sim.next_request_id();
     let admin = request.uri().path().starts_with("/_sim");
     let mut response = if admin {

@@ -8,6 +8,7 @@ mod api_error;
 mod control;
 mod faults;
 mod guard;
+mod handover;
 mod ids;
 mod meeting;
 mod middleware;
@@ -31,11 +32,6 @@ pub use meeting::{AttendeeView, MeetingView, ParticipantView};
 pub use middleware::REQUEST_LOG_TARGET;
 pub use request_log::LoggedRequest;
 pub use seed::{AccountSeed, Seed};
-// moved: re-export until the branches are merged
-pub use crate::meeting::{
-    AttendeeSeed, Hand, MeetingId, MeetingSeed, MeetingStatus, ParticipantSeed, ParticipantState,
-    Role,
-};
 pub use server::ServerLimits;
 pub use state::DEFAULT_TOKEN_TTL;
 

@@ -14,12 +14,12 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::Value;
 
 /// Oldest entries are dropped past this many; `seq` shows any gap.
-pub const DEFAULT_CAPACITY: usize = 100_000;
+pub(super) const DEFAULT_CAPACITY: usize = 100_000;
 /// …or once the entries take about this much memory.
-pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
+pub(super) const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// The most of a body an entry keeps, as masked JSON text. Parsed JSON takes many
 /// times the memory of its text, so a larger body is kept as text, cut here.
-pub const BODY_CAP: usize = 4 * 1024;
+pub(super) const BODY_CAP: usize = 4 * 1024;
 /// How much of a body that is not JSON is shown.
 const NOT_JSON_SHOWN: usize = 256;
 
@@ -86,7 +86,7 @@ fn value_footprint(value: &Value) -> usize {
 }
 
 #[derive(Debug)]
-pub struct RequestLog {
+pub(super) struct RequestLog {
     entries: VecDeque<LoggedRequest>,
     capacity: usize,
     max_bytes: usize,
@@ -103,7 +103,7 @@ impl Default for RequestLog {
 
 impl RequestLog {
     /// A log of at most `capacity` entries taking about `max_bytes` at most.
-    pub fn new(capacity: usize, max_bytes: usize) -> Self {
+    pub(super) fn new(capacity: usize, max_bytes: usize) -> Self {
         RequestLog {
             entries: VecDeque::new(),
             capacity,
@@ -115,7 +115,7 @@ impl RequestLog {
 
     /// Appends an entry, assigning its sequence number and dropping the oldest
     /// entries as far as the bounds need.
-    pub fn push(&mut self, mut entry: LoggedRequest) {
+    pub(super) fn push(&mut self, mut entry: LoggedRequest) {
         entry.seq = self.next_seq;
         self.next_seq += 1;
         let size = entry.footprint();
@@ -131,7 +131,7 @@ impl RequestLog {
     }
 
     /// Entries after sequence number `since`.
-    pub fn since(&self, since: u64) -> Vec<LoggedRequest> {
+    pub(super) fn since(&self, since: u64) -> Vec<LoggedRequest> {
         self.entries
             .iter()
             .filter(|e| e.seq > since)
@@ -139,7 +139,7 @@ impl RequestLog {
             .collect()
     }
 
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.entries.clear();
         self.bytes = 0;
     }
@@ -153,7 +153,7 @@ fn is_secret(key: &str) -> bool {
         .any(|word| key.contains(word))
 }
 
-pub fn masked_query(pairs: Vec<(String, String)>) -> IndexMap<String, String> {
+pub(super) fn masked_query(pairs: Vec<(String, String)>) -> IndexMap<String, String> {
     pairs
         .into_iter()
         .map(|(key, value)| {
@@ -173,7 +173,7 @@ pub fn masked_query(pairs: Vec<(String, String)>) -> IndexMap<String, String> {
 ///
 /// The body is never parsed whole into a [`Value`]: masking streams it into text that
 /// stops growing at the cap, so a large body costs no more than its bytes.
-pub fn masked_body(bytes: &[u8]) -> (Option<Value>, bool) {
+pub(super) fn masked_body(bytes: &[u8]) -> (Option<Value>, bool) {
     if bytes.is_empty() {
         return (None, false);
     }

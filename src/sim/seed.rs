@@ -81,7 +81,8 @@ pub struct AccountSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meeting::{Hand, MeetingId, Role};
+    use crate::meeting::seed::Hand;
+    use crate::meeting::{MeetingId, Role};
 
     fn parse(text: &str) -> Result<Seed, String> {
         let file = SourceFile::new("seed.yaml", text);

@@ -24,7 +24,7 @@ use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use super::middleware::{BodyPause, DropConnection};
+use super::handover::{BodyPause, DropConnection};
 
 /// How long in-flight requests get to finish once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -71,7 +71,7 @@ impl std::fmt::Display for DroppedByFault {
 
 impl std::error::Error for DroppedByFault {}
 
-pub async fn serve(
+pub(super) async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,

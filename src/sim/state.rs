@@ -20,10 +20,10 @@ use crate::meeting::{MeetingId, MeetingSeed, ParticipantSeed, Role};
 /// The service's control tokens last half an hour.
 pub const DEFAULT_TOKEN_TTL: SignedDuration = SignedDuration::from_mins(30);
 /// Account access tokens last 12 hours.
-pub const ACCESS_TOKEN_TTL: SignedDuration = SignedDuration::from_hours(12);
+pub(super) const ACCESS_TOKEN_TTL: SignedDuration = SignedDuration::from_hours(12);
 
 #[derive(Debug, Clone)]
-pub struct Grant {
+pub(super) struct Grant {
     pub meeting_id: String,
     /// 1 for a host token; the emulator issues host tokens only.
     pub role: u8,
@@ -48,7 +48,7 @@ struct Scheduled {
 }
 
 #[derive(Debug)]
-pub struct SimState {
+pub(super) struct SimState {
     seed: Seed,
     rng_seed: u64,
     pub meetings: IndexMap<String, Meeting>,
@@ -88,7 +88,7 @@ impl SimState {
     }
 
     /// Adds a meeting, generating its id when the seed has none.
-    pub fn add_meeting(
+    pub(super) fn add_meeting(
         &mut self,
         seed: &MeetingSeed,
         now: Timestamp,
@@ -122,7 +122,7 @@ impl SimState {
 
     /// Adds a participant now, or schedules their arrival; schedules what they do
     /// later. Returns the pid when they joined at once.
-    pub fn add_participant(
+    pub(super) fn add_participant(
         &mut self,
         meeting_id: &str,
         spec: &ParticipantSeed,
@@ -208,19 +208,19 @@ impl SimState {
         }
     }
 
-    pub fn meeting(&self, id: &str) -> Result<&Meeting, ApiError> {
+    pub(super) fn meeting(&self, id: &str) -> Result<&Meeting, ApiError> {
         self.meetings
             .get(id)
             .ok_or_else(|| ApiError::sim_not_found(format!("no meeting {id}")))
     }
 
-    pub fn meeting_mut(&mut self, id: &str) -> Result<&mut Meeting, ApiError> {
+    pub(super) fn meeting_mut(&mut self, id: &str) -> Result<&mut Meeting, ApiError> {
         self.meetings
             .get_mut(id)
             .ok_or_else(|| ApiError::sim_not_found(format!("no meeting {id}")))
     }
 
-    pub fn token_ttl(&self) -> SignedDuration {
+    pub(super) fn token_ttl(&self) -> SignedDuration {
         self.faults
             .token_ttl()
             .or(self.seed.token_ttl)
@@ -228,7 +228,7 @@ impl SimState {
     }
 
     /// Checks a control token against the meeting it is used on.
-    pub fn check_token(
+    pub(super) fn check_token(
         &self,
         token: &str,
         meeting_id: &str,
@@ -241,7 +241,7 @@ impl SimState {
     }
 
     /// Issues a new host token for a meeting, forgetting tokens that have expired.
-    pub fn issue_token(&mut self, meeting_id: &str, now: Timestamp) -> (String, Grant) {
+    pub(super) fn issue_token(&mut self, meeting_id: &str, now: Timestamp) -> (String, Grant) {
         self.tokens.retain(|_, grant| grant.expires > now);
         let token = self.ids.token();
         let grant = Grant {
@@ -256,7 +256,7 @@ impl SimState {
     /// Keeps a token alive: the same string with a later expiry, or — when the
     /// rotation fault is on — a new string, the old one retired. `None` for a token
     /// the emulator does not know.
-    pub fn keep_alive(&mut self, token: &str, now: Timestamp) -> Option<(String, Grant)> {
+    pub(super) fn keep_alive(&mut self, token: &str, now: Timestamp) -> Option<(String, Grant)> {
         let mut grant = self.tokens.remove(token)?;
         grant.expires = now.checked_add(self.token_ttl()).unwrap_or(Timestamp::MAX);
         let token = if self.faults.rotate_on_keepalive() {
@@ -268,18 +268,18 @@ impl SimState {
         Some((token, grant))
     }
 
-    pub fn seed_accounts(&self) -> &[super::seed::AccountSeed] {
+    pub(super) fn seed_accounts(&self) -> &[super::seed::AccountSeed] {
         &self.seed.accounts
     }
 
-    pub fn set_faults(&mut self, config: FaultConfig) {
+    pub(super) fn set_faults(&mut self, config: FaultConfig) {
         self.faults = Faults::new(config, self.rng_seed);
     }
 }
 
 /// The emulator: its state and the clock it reads.
 #[derive(Debug)]
-pub struct Sim {
+pub(super) struct Sim {
     state: Mutex<SimState>,
     pub clock: SharedClock,
     request_counter: AtomicU64,
@@ -288,7 +288,7 @@ pub struct Sim {
 }
 
 impl Sim {
-    pub fn new(seed: Seed, rng_seed: u64, clock: SharedClock) -> Sim {
+    pub(super) fn new(seed: Seed, rng_seed: u64, clock: SharedClock) -> Sim {
         let now = clock.now();
         Sim {
             state: Mutex::new(SimState::build(seed, rng_seed, now)),
@@ -301,7 +301,7 @@ impl Sim {
 
     /// The state, with everything scheduled up to now carried out first, so that every
     /// reader sees the meeting as it is at this instant of the emulator's clock.
-    pub fn lock(&self) -> MutexGuard<'_, SimState> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, SimState> {
         // A handler never panics while holding the lock; if one ever did, the state
         // it left is still the best answer available.
         let mut state = self
@@ -314,7 +314,7 @@ impl Sim {
 
     /// Back to the seed: meetings, identifiers, tokens, faults and the log. The clock
     /// keeps its time.
-    pub fn reset(&self) {
+    pub(super) fn reset(&self) {
         let mut state = self.lock();
         let seed = state.seed.clone();
         let rng_seed = state.rng_seed;
@@ -322,16 +322,16 @@ impl Sim {
     }
 
     /// A fresh `X-Request-Id`: 32 hex characters, as the service's.
-    pub fn next_request_id(&self) -> String {
+    pub(super) fn next_request_id(&self) -> String {
         let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
         format!("{:016x}{n:016x}", self.request_prefix)
     }
 
-    pub fn set_base_url(&self, url: String) {
+    pub(super) fn set_base_url(&self, url: String) {
         let _ = self.base_url.set(url);
     }
 
-    pub fn base_url(&self) -> &str {
+    pub(super) fn base_url(&self) -> &str {
         self.base_url
             .get()
             .map_or("http://127.0.0.1", String::as_str)

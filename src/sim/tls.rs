@@ -9,14 +9,14 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::error::Error;
 
-pub struct SelfSigned {
+pub(super) struct SelfSigned {
     /// The certificate, PEM-encoded, for clients to trust.
     pub cert_pem: String,
     pub acceptor: TlsAcceptor,
 }
 
 /// A certificate for `localhost`, the loopback addresses and the bound address.
-pub fn self_signed(bind: IpAddr) -> Result<SelfSigned, Error> {
+pub(super) fn self_signed(bind: IpAddr) -> Result<SelfSigned, Error> {
     let mut names = vec![
         "localhost".to_owned(),
         "127.0.0.1".to_owned(),

@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 
 /// Parses a JSON body, naming the offending field in the message.
-pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+pub(super) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("request body is required".into());
     }

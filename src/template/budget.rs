@@ -20,12 +20,12 @@ use minijinja::{Environment, Error, ErrorKind, Output, State};
 /// Instructions one template may run. Real fields take tens to a few thousand (a loop
 /// over a few hundred participants); this leaves ample room and still stops a runaway
 /// template within a fraction of a second.
-pub const FUEL: u64 = 100_000;
+pub(crate) const FUEL: u64 = 100_000;
 
 /// Most bytes one field may render to, and emit in all while rendering; also the most
 /// a lone expression's value may take as JSON, which leaves room for the online list
 /// of a meeting of many thousands, registered and looped over.
-pub const MAX_OUTPUT_BYTES: usize = 8 << 20;
+pub(crate) const MAX_OUTPUT_BYTES: usize = 8 << 20;
 
 thread_local! {
     /// Bytes emitted by the template being rendered on this thread (rendering is
@@ -34,7 +34,7 @@ thread_local! {
 }
 
 /// Turns fuel on and counts every emitted value against the output bound.
-pub fn install(env: &mut Environment<'static>) {
+pub(crate) fn install(env: &mut Environment<'static>) {
     env.set_fuel(Some(FUEL));
     env.set_formatter(|out: &mut Output, state: &mut State, value: &Value| {
         let len = value
@@ -46,7 +46,7 @@ pub fn install(env: &mut Environment<'static>) {
 }
 
 /// Starts a new render's count.
-pub fn start() {
+pub(crate) fn start() {
     EMITTED.with(|emitted| emitted.set(0));
 }
 
@@ -75,17 +75,17 @@ fn too_large_message() -> String {
 
 /// Whether an error is one of these bounds (rather than, say, a variable a run would
 /// define), and so worth reporting when a template is tried out before the run.
-pub fn is_exceeded(error: &Error) -> bool {
+pub(crate) fn is_exceeded(error: &Error) -> bool {
     error.kind() == ErrorKind::OutOfFuel || error.detail().is_some_and(|d| d == too_large_message())
 }
 
 /// Whether a message (of a template error) is one of these bounds'.
-pub fn is_exceeded_message(message: &str) -> bool {
+pub(crate) fn is_exceeded_message(message: &str) -> bool {
     message == out_of_fuel_message() || message == too_large_message()
 }
 
 /// The message for running out of fuel.
-pub fn out_of_fuel_message() -> String {
+pub(crate) fn out_of_fuel_message() -> String {
     format!(
         "the template does too much work: it ran more than {FUEL} instructions (a very long loop, or loops inside loops?)"
     )
@@ -93,7 +93,7 @@ pub fn out_of_fuel_message() -> String {
 
 /// A writer that takes at most [`MAX_OUTPUT_BYTES`].
 #[derive(Default)]
-pub struct Capped {
+pub(crate) struct Capped {
     pub bytes: Vec<u8>,
     pub exceeded: bool,
 }
@@ -117,7 +117,7 @@ impl io::Write for Capped {
 }
 
 /// Renders `text`, bounded, to a string.
-pub fn render(env: &Environment<'static>, text: &str, ctx: Value) -> Result<String, Error> {
+pub(crate) fn render(env: &Environment<'static>, text: &str, ctx: Value) -> Result<String, Error> {
     let template = env.template_from_str(text)?;
     start();
     let mut out = Capped::default();
@@ -130,7 +130,7 @@ pub fn render(env: &Environment<'static>, text: &str, ctx: Value) -> Result<Stri
 
 /// Checks that a value's JSON form fits the output bound, without building more than
 /// that of it (a lazily repeated list can be far larger than it looks).
-pub fn check_value(value: &Value) -> Result<(), Error> {
+pub(crate) fn check_value(value: &Value) -> Result<(), Error> {
     let mut out = Capped::default();
     match serde_json::to_writer(&mut out, value) {
         Err(_) if out.exceeded => Err(too_large()),
@@ -207,7 +207,8 @@ mod tests {
 
     #[test]
     fn trying_out_finds_runaways_and_reads_no_secrets() {
-        use crate::template::{Context, Engine, Secrets};
+        use crate::secrets::Secrets;
+        use crate::template::{Context, Engine};
         let engine = Engine::new(Secrets::new(false), crate::clock::SystemClock::shared());
         let pos = crate::yaml::Pos::default();
         let runaway =

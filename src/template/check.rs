@@ -14,7 +14,7 @@ use crate::yaml::{Pos, Spanned};
 
 /// minijinja's filters with the features emcee builds it with, for "did you mean"
 /// (the engine is asked whether a filter exists; a test keeps this list true).
-pub const FILTERS: &[&str] = &[
+pub(super) const FILTERS: &[&str] = &[
     "abs",
     "attr",
     "batch",
@@ -66,7 +66,7 @@ pub const FILTERS: &[&str] = &[
 ];
 
 /// minijinja's tests (`x is defined`), as [`FILTERS`].
-pub const TESTS: &[&str] = &[
+pub(super) const TESTS: &[&str] = &[
     "boolean",
     "defined",
     "divisibleby",
@@ -116,7 +116,7 @@ struct Calls {
 impl Engine {
     /// What can be known without running: syntax errors, and variables used but
     /// defined nowhere in `known` (names a template or expression could see).
-    pub fn check(
+    pub(crate) fn check(
         &self,
         text: &str,
         is_expression: bool,
@@ -254,7 +254,7 @@ impl Engine {
     /// Tries a template (or an expression) out with the variables known before a run,
     /// and reports it only if it passes the bounds on work and output: any other error
     /// may be a variable the run will define.
-    pub fn trial(
+    pub(crate) fn trial(
         &self,
         text: &str,
         is_expression: bool,
@@ -283,7 +283,7 @@ impl Engine {
 
     /// A value as it renders before a run, to try later templates out with; `None` if
     /// it cannot be known yet.
-    pub fn trial_value(&self, node: &Spanned<Node>, vars: &Context) -> Option<Json> {
+    pub(crate) fn trial_value(&self, node: &Spanned<Node>, vars: &Context) -> Option<Json> {
         fn texts<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
             match node {
                 Node::Str(text) => out.push(text),

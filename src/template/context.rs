@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 /// The variables in scope: playbook `vars`, files, `-e`, registered results, loop items.
 /// Which source wins is decided where they are gathered (`vars`), not here.
 #[derive(Debug, Clone, Default)]
-pub struct Context {
+pub(crate) struct Context {
     vars: IndexMap<String, Json>,
     /// Names given with `-e`: no include's `vars` replace them.
     pinned: Arc<BTreeSet<String>>,
@@ -18,43 +18,43 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new() -> Context {
+    pub(crate) fn new() -> Context {
         Context::default()
     }
 
-    pub fn set(&mut self, name: impl Into<String>, value: Json) {
+    pub(crate) fn set(&mut self, name: impl Into<String>, value: Json) {
         self.vars.insert(name.into(), value);
         self.cached = std::cell::OnceCell::new();
     }
 
     /// Marks a name as given with `-e`, above every level but the run's own.
-    pub fn pin(&mut self, name: &str) {
+    pub(crate) fn pin(&mut self, name: &str) {
         Arc::make_mut(&mut self.pinned).insert(name.to_owned());
     }
 
-    pub fn is_pinned(&self, name: &str) -> bool {
+    pub(crate) fn is_pinned(&self, name: &str) -> bool {
         self.pinned.contains(name)
     }
 
-    pub fn remove(&mut self, name: &str) {
+    pub(crate) fn remove(&mut self, name: &str) {
         self.vars.shift_remove(name);
         self.cached = std::cell::OnceCell::new();
     }
 
-    pub fn get(&self, name: &str) -> Option<&Json> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Json> {
         self.vars.get(name)
     }
 
-    pub fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         self.vars.contains_key(name)
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &String> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &String> {
         self.vars.keys()
     }
 
     /// The variables as a template context, built once per change.
-    pub fn value(&self) -> Value {
+    pub(crate) fn value(&self) -> Value {
         self.cached
             .get_or_init(|| Value::from(minijinja::value::Serde(&self.vars)))
             .clone()

@@ -4,10 +4,9 @@
 //! A string that is a single `{{ expression }}` keeps the expression's type (a list
 //! stays a list); any other template renders to a string.
 
-pub mod budget;
+pub(crate) mod budget;
 mod check;
 mod context;
-pub mod vars;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -15,21 +14,19 @@ use std::sync::Arc;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
-pub use crate::secrets::{MASK, MIN_REDACTED_LEN, Secrets, redact_all}; // moved: re-export until the branches are merged
-
 use crate::clock::SharedClock;
 use crate::node::Node;
+use crate::secrets::Secrets;
 use crate::yaml::{Pos, Spanned};
 
-pub use check::{FILTERS, TESTS};
-pub use context::Context;
+pub(crate) use context::Context;
 
 /// Names every template may use besides variables.
-pub const FUNCTIONS: &[&str] = &["secret", "env", "now"];
+pub(crate) const FUNCTIONS: &[&str] = &["secret", "env", "now"];
 
 /// A template problem, at the position of the field it is in.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TemplateError {
+pub(crate) struct TemplateError {
     pub pos: Pos,
     pub message: String,
     /// A variable the template names but nothing defines, for "did you mean".
@@ -41,13 +38,13 @@ pub struct TemplateError {
 impl TemplateError {
     /// Whether the template passed the bounds on its work or output, rather than
     /// failing for want of something a run may provide.
-    pub fn exceeds_bounds(&self) -> bool {
+    pub(crate) fn exceeds_bounds(&self) -> bool {
         budget::is_exceeded_message(&self.message)
     }
 }
 
 /// Whether a string holds template syntax at all.
-pub fn is_template(text: &str) -> bool {
+pub(crate) fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
@@ -58,13 +55,13 @@ fn single_expression(text: &str) -> Option<&str> {
         .then_some(inner.trim())
 }
 
-pub struct Engine {
+pub(crate) struct Engine {
     env: Environment<'static>,
     secrets: Arc<Secrets>,
 }
 
 impl Engine {
-    pub fn new(secrets: Arc<Secrets>, clock: SharedClock) -> Engine {
+    pub(crate) fn new(secrets: Arc<Secrets>, clock: SharedClock) -> Engine {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         budget::install(&mut env);
@@ -88,12 +85,16 @@ impl Engine {
         Engine { env, secrets }
     }
 
-    pub fn secrets(&self) -> &Arc<Secrets> {
+    pub(crate) fn secrets(&self) -> &Arc<Secrets> {
         &self.secrets
     }
 
     /// Renders every string of a node tree; non-template values pass through.
-    pub fn render_node(&self, node: &Spanned<Node>, vars: &Context) -> Result<Json, TemplateError> {
+    pub(crate) fn render_node(
+        &self,
+        node: &Spanned<Node>,
+        vars: &Context,
+    ) -> Result<Json, TemplateError> {
         match &node.value {
             Node::Str(text) if is_template(text) => {
                 self.watched(text, vars, || self.render_text(text, node.pos, vars))
@@ -141,7 +142,12 @@ impl Engine {
     }
 
     /// Renders one templated string: a lone `{{ expr }}` keeps its type.
-    pub fn render_text(&self, text: &str, pos: Pos, vars: &Context) -> Result<Json, TemplateError> {
+    pub(crate) fn render_text(
+        &self,
+        text: &str,
+        pos: Pos,
+        vars: &Context,
+    ) -> Result<Json, TemplateError> {
         if let Some(expr) = single_expression(text) {
             let value = self.eval(expr, pos, vars)?;
             return to_json(&value, pos);
@@ -152,7 +158,7 @@ impl Engine {
     }
 
     /// Renders a string field that must stay a string.
-    pub fn render_string(
+    pub(crate) fn render_string(
         &self,
         text: &Spanned<String>,
         vars: &Context,
@@ -167,7 +173,12 @@ impl Engine {
     }
 
     /// Evaluates an expression (a `when`, an `assert`).
-    pub fn eval(&self, expr: &str, pos: Pos, vars: &Context) -> Result<Value, TemplateError> {
+    pub(crate) fn eval(
+        &self,
+        expr: &str,
+        pos: Pos,
+        vars: &Context,
+    ) -> Result<Value, TemplateError> {
         let compiled = self
             .env
             .compile_expression(expr)
@@ -196,7 +207,7 @@ impl Engine {
     }
 
     /// The names an expression reads or calls; `None` if it does not compile.
-    pub fn expression_names(&self, expr: &str) -> Option<BTreeSet<String>> {
+    pub(crate) fn expression_names(&self, expr: &str) -> Option<BTreeSet<String>> {
         let compiled = self.env.compile_expression(expr).ok()?;
         Some(compiled.undeclared_variables(false).into_iter().collect())
     }
@@ -309,7 +320,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].undefined.as_deref(), Some("cfo"));
         let syntax = e.check("{{ ceo ", false, Pos::default(), &known);
-        assert!(syntax[0].message.contains("syntax"), "{:?}", syntax);
+        assert!(syntax[0].message.contains("syntax"), "{syntax:?}");
         assert!(
             e.check("ceo ==", true, Pos::default(), &known)[0]
                 .message

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub method: String,
     /// The request target, query included.
     pub target: String,
@@ -19,15 +19,15 @@ pub struct Seen {
 
 impl Seen {
     /// The path without the query.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or_default()
     }
 
-    pub fn is_token_call(&self) -> bool {
+    pub(crate) fn is_token_call(&self) -> bool {
         self.path().ends_with("/token")
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -36,7 +36,7 @@ impl Seen {
 }
 
 /// How to answer one request.
-pub enum Reply {
+pub(crate) enum Reply {
     /// These bytes, then the connection is closed.
     Raw(Vec<u8>),
     /// A 200 head, then body bytes for as long as the client reads them.
@@ -47,7 +47,7 @@ pub enum Reply {
 
 impl Reply {
     /// An answer with a status, extra headers and a body.
-    pub fn with(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+    pub(crate) fn with(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
         let mut head = format!(
             "HTTP/1.1 {status} Hostile\r\ncontent-length: {}\r\nconnection: close\r\n",
             body.len()
@@ -59,7 +59,7 @@ impl Reply {
         Reply::Raw([head.into_bytes(), body.as_bytes().to_vec()].concat())
     }
 
-    pub fn json(status: u16, body: &Value) -> Reply {
+    pub(crate) fn json(status: u16, body: &Value) -> Reply {
         Reply::with(
             status,
             &[("content-type", "application/json")],
@@ -68,7 +68,7 @@ impl Reply {
     }
 
     /// A token answer that lives an hour.
-    pub fn token() -> Reply {
+    pub(crate) fn token() -> Reply {
         Reply::json(
             200,
             &json!({"data": {"token": "hostile-token", "confTokenExpireTime": 3600}}),
@@ -76,7 +76,7 @@ impl Reply {
     }
 
     /// A token answer whose expiry is long past (and no lifetime in seconds).
-    pub fn expired_token() -> Reply {
+    pub(crate) fn expired_token() -> Reply {
         Reply::json(
             200,
             &json!({"data": {"token": "hostile-token", "expireTime": 1000}}),
@@ -84,7 +84,7 @@ impl Reply {
     }
 
     /// An empty 200, what the API's actions answer.
-    pub fn ok() -> Reply {
+    pub(crate) fn ok() -> Reply {
         Reply::json(200, &json!({}))
     }
 }
@@ -92,14 +92,14 @@ impl Reply {
 type Script = dyn Fn(&Seen) -> Reply + Send + Sync;
 
 /// The server; dropping it stops it and closes every connection.
-pub struct Hostile {
+pub(crate) struct Hostile {
     url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Hostile {
-    pub async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Hostile {
+    pub(crate) async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Hostile {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -121,21 +121,21 @@ impl Hostile {
         Hostile { url, seen, task }
     }
 
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
     /// Every request so far, in order.
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 
-    pub fn token_calls(&self) -> usize {
+    pub(crate) fn token_calls(&self) -> usize {
         self.seen().iter().filter(|s| s.is_token_call()).count()
     }
 
     /// Calls other than the token call.
-    pub fn control_calls(&self) -> usize {
+    pub(crate) fn control_calls(&self) -> usize {
         self.seen().iter().filter(|s| !s.is_token_call()).count()
     }
 }

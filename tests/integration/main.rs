@@ -29,6 +29,7 @@ mod run_unattended;
 mod schedule_command;
 mod sim_admin;
 mod sim_control;
+mod sim_control_effects;
 mod sim_faults;
 mod sim_hardening;
 mod sim_props;

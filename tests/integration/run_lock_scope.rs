@@ -5,12 +5,6 @@
 
 use crate::support::*;
 
-fn playbook(steps: &str) -> String {
-    format!(
-        "name: Scoped\nmeeting:\n  id: \"{MEETING}\"\n  host_password: \"{{{{ secret('EMCEE_HOST_PASSWORD') }}}}\"\nsteps:\n{steps}"
-    )
-}
-
 #[tokio::test]
 async fn a_run_against_a_test_emulator_does_not_block_the_same_meeting_elsewhere() {
     let test = Emu::start(TOWN_HALL).await;
@@ -18,7 +12,8 @@ async fn a_run_against_a_test_emulator_does_not_block_the_same_meeting_elsewhere
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap().to_owned();
     let rehearsing = tokio::spawn(
-        Run::playbook(&playbook(
+        Run::playbook(&playbook_with_steps(
+            "Scoped",
             "  - lock: {}\n  - wait: 1500ms\n  - unlock: {}\n",
         ))
         .arg("--state-dir")
@@ -28,7 +23,7 @@ async fn a_run_against_a_test_emulator_does_not_block_the_same_meeting_elsewhere
     while test.requests().await.is_empty() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let live = Run::playbook(&playbook("  - start_recording: {}\n"))
+    let live = Run::playbook(&playbook_with_steps("Scoped", "  - start_recording: {}\n"))
         .arg("--state-dir")
         .arg(&state_dir)
         .against(&production)
@@ -36,7 +31,7 @@ async fn a_run_against_a_test_emulator_does_not_block_the_same_meeting_elsewhere
     assert_eq!(live.code, 0, "{}", live.transcript());
     assert_eq!(production.meeting(MEETING).await["recording"], true);
     // The same endpoint is still one run at a time, however it is written.
-    let same = Run::playbook(&playbook("  - start_recording: {}\n"))
+    let same = Run::playbook(&playbook_with_steps("Scoped", "  - start_recording: {}\n"))
         .arg("--state-dir")
         .arg(&state_dir)
         .against_url(&format!("{}/", test.handle.base_url()))
@@ -62,7 +57,7 @@ async fn resume_last_takes_the_newest_journal_of_this_playbook_meeting_and_endpo
     let state_dir = state.path().to_str().unwrap().to_owned();
     let runs = state.path().join("runs");
     let steps = "  - lock: {}\n  - broadcast: Zed Late\n  - start_live: {}\n";
-    let failed = Run::playbook(&playbook(steps))
+    let failed = Run::playbook(&playbook_with_steps("Scoped", steps))
         .arg("--state-dir")
         .arg(&state_dir)
         .against(&emu)
@@ -77,7 +72,7 @@ async fn resume_last_takes_the_newest_journal_of_this_playbook_meeting_and_endpo
 
     // Since then: a rehearsal of it, the same playbook at another endpoint, and
     // another playbook in the same meeting, each leaving a newer journal.
-    let rehearsal = Run::playbook(&playbook(steps))
+    let rehearsal = Run::playbook(&playbook_with_steps("Scoped", steps))
         .arg("--state-dir")
         .arg(&state_dir)
         .arg("--sim")
@@ -85,14 +80,17 @@ async fn resume_last_takes_the_newest_journal_of_this_playbook_meeting_and_endpo
         .output()
         .await;
     assert_eq!(rehearsal.code, 1, "{}", rehearsal.transcript());
-    let elsewhere = Run::playbook(&playbook(steps))
+    let elsewhere = Run::playbook(&playbook_with_steps("Scoped", steps))
         .arg("--state-dir")
         .arg(&state_dir)
         .against(&other)
         .await;
     assert_eq!(elsewhere.code, 1, "{}", elsewhere.transcript());
     let another = Run::command(&["run", "other.yaml", "--state-dir", &state_dir])
-        .file("other.yaml", &playbook("  - unlock: {}\n"))
+        .file(
+            "other.yaml",
+            &playbook_with_steps("Scoped", "  - unlock: {}\n"),
+        )
         .against(&emu)
         .await;
     assert_eq!(another.code, 0, "{}", another.transcript());
@@ -105,7 +103,7 @@ async fn resume_last_takes_the_newest_journal_of_this_playbook_meeting_and_endpo
     )
     .await;
     emu.admin("DELETE", "/_sim/requests", None).await;
-    let resumed = Run::playbook(&playbook(steps))
+    let resumed = Run::playbook(&playbook_with_steps("Scoped", steps))
         .arg("--state-dir")
         .arg(&state_dir)
         .arg("--resume")
@@ -123,7 +121,7 @@ async fn resume_last_takes_the_newest_journal_of_this_playbook_meeting_and_endpo
     assert_eq!(action_calls(&emu.requests().await), ["broadcast", "live"]);
 
     // Nothing of this playbook ran in another meeting: nothing to resume there.
-    let none = Run::playbook(&playbook(steps).replace(MEETING, OTHER_MEETING))
+    let none = Run::playbook(&playbook_with_steps("Scoped", steps).replace(MEETING, OTHER_MEETING))
         .arg("--state-dir")
         .arg(&state_dir)
         .arg("--resume")

@@ -12,12 +12,6 @@ use crate::support::*;
 /// Far longer than any of these runs takes when it works; only a hang reaches it.
 const WATCHDOG: Duration = Duration::from_secs(90);
 
-fn playbook(steps: &str) -> String {
-    format!(
-        "name: Signals\nmeeting:\n  id: \"{MEETING}\"\n  host_password: \"{{{{ secret('EMCEE_HOST_PASSWORD') }}}}\"\nsteps:\n{steps}"
-    )
-}
-
 /// `emcee ARGS` in `dir`, with stdout piped; `ignore_hangup` starts it as `nohup` would.
 fn spawn(dir: &std::path::Path, args: &[&str], ignore_hangup: bool) -> tokio::process::Child {
     let mut command = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("emcee"));
@@ -111,7 +105,7 @@ async fn sighup_stops_the_run_like_sigterm_with_exit_129_unless_ignored_at_start
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("playbook.yaml"),
-        playbook(
+        playbook_with_steps("Signals", 
             "  - log: ready\n  - name: Show\n    steps:\n      - wait: 1h\n    always:\n      - unlock: {}\n",
         ),
     )
@@ -157,7 +151,7 @@ async fn a_second_signal_leaves_a_whole_report_or_the_previous_one_never_an_empt
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("playbook.yaml"),
-        playbook(
+        playbook_with_steps("Signals", 
             "  - log: ready\n  - name: Show\n    steps:\n      - wait: 1h\n    always:\n      - wait: 1h\n",
         ),
     )
@@ -208,7 +202,7 @@ async fn a_signal_stops_a_run_whose_runtime_never_yields() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("playbook.yaml"),
-        playbook(
+        playbook_with_steps("Signals", 
             "  - log: ready\n  - name: Busy\n    loop: \"{{ range(100000) | list }}\"\n    set:\n      n: \"{{ range(3000) | map('string') | join(',') | length }}\"\n",
         ),
     )
@@ -304,11 +298,14 @@ async fn resume_refuses_a_journal_of_another_meeting_or_endpoint() {
 async fn a_fast_forwarded_rehearsal_never_waits_on_the_real_clock() {
     // Ten days of virtual time: the token is kept alive all through it, hundreds of
     // calls to one API, more than the client-side rate limit lets through in a minute.
-    let run = Run::playbook(&playbook("  - lock: {}\n  - at: +240h\n    unlock: {}\n"))
-        .arg("--sim")
-        .arg("--fast-forward")
-        .arg("--sim-requests")
-        .arg("requests.json");
+    let run = Run::playbook(&playbook_with_steps(
+        "Signals",
+        "  - lock: {}\n  - at: +240h\n    unlock: {}\n",
+    ))
+    .arg("--sim")
+    .arg("--fast-forward")
+    .arg("--sim-requests")
+    .arg("requests.json");
     let (output, requests) = tokio::time::timeout(WATCHDOG, run.output_keeping_dir())
         .await
         .expect("a rehearsal of ten days takes no real time");

@@ -7,19 +7,14 @@ use crate::support::*;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn playbook(steps: &str) -> String {
-    format!(
-        "name: Unattended\nmeeting:\n  id: \"{MEETING}\"\n  host_password: \"{{{{ secret('EMCEE_HOST_PASSWORD') }}}}\"\nsteps:\n{steps}"
-    )
-}
-
 #[tokio::test]
 async fn a_second_run_on_the_same_meeting_exits_4_naming_the_holder() {
     let emu = Emu::start(TOWN_HALL).await;
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap().to_owned();
     let first = tokio::spawn(
-        Run::playbook(&playbook(
+        Run::playbook(&playbook_with_steps(
+            "Unattended",
             "  - lock: {}\n  - wait: 1500ms\n  - unlock: {}\n",
         ))
         .arg("--state-dir")
@@ -30,11 +25,14 @@ async fn a_second_run_on_the_same_meeting_exits_4_naming_the_holder() {
     while emu.requests().await.is_empty() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let second = Run::playbook(&playbook("  - start_recording: {}\n"))
-        .arg("--state-dir")
-        .arg(&state_dir)
-        .against(&emu)
-        .await;
+    let second = Run::playbook(&playbook_with_steps(
+        "Unattended",
+        "  - start_recording: {}\n",
+    ))
+    .arg("--state-dir")
+    .arg(&state_dir)
+    .against(&emu)
+    .await;
     assert_eq!(second.code, 4, "{}", second.transcript());
     assert!(
         second.stderr.contains(&format!(
@@ -53,18 +51,21 @@ async fn a_second_run_on_the_same_meeting_exits_4_naming_the_holder() {
     let first = first.await.unwrap();
     assert_eq!(first.code, 0, "{}", first.transcript());
     // Free again afterwards.
-    let third = Run::playbook(&playbook("  - start_recording: {}\n"))
-        .arg("--state-dir")
-        .arg(&state_dir)
-        .against(&emu)
-        .await;
+    let third = Run::playbook(&playbook_with_steps(
+        "Unattended",
+        "  - start_recording: {}\n",
+    ))
+    .arg("--state-dir")
+    .arg(&state_dir)
+    .against(&emu)
+    .await;
     assert_eq!(third.code, 0, "{}", third.transcript());
 }
 
 #[tokio::test]
 async fn reports_are_written_on_failure_and_follow_their_schema() {
     let emu = Emu::start(TOWN_HALL).await;
-    let (output, dir) = Run::playbook(&playbook(
+    let (output, dir) = Run::playbook(&playbook_with_steps("Unattended", 
         "  - lock: {}\n  - broadcast: Nobody Here\n    on_error: continue\n  - mute: Bob Li\n    when: \"false\"\n  - http: { method: PUT, path: /v1/mmc/control/conferences/record, body: { isRecord: 9 } }\n",
     ))
     .arg("--report")
@@ -146,7 +147,8 @@ async fn the_journal_has_every_event_and_no_secret() {
         &format!("host_password: \"{SECRET}\""),
     );
     let emu = Emu::start(&yaml).await;
-    let (output, dir) = Run::playbook(&playbook(
+    let (output, dir) = Run::playbook(&playbook_with_steps(
+        "Unattended",
         "  - lock: {}\n  - log: \"{{ secret('EMCEE_HOST_PASSWORD') }}\"\n",
     ))
     .env(HOST_PASSWORD_ENV, SECRET)
@@ -185,7 +187,7 @@ async fn the_journal_has_every_event_and_no_secret() {
 #[tokio::test]
 async fn unwritable_reports_and_state_are_refused_before_any_call() {
     let emu = Emu::start(TOWN_HALL).await;
-    let output = Run::playbook(&playbook("  - lock: {}\n"))
+    let output = Run::playbook(&playbook_with_steps("Unattended", "  - lock: {}\n"))
         .arg("--report")
         .arg("json=/nonexistent/dir/report.json")
         .against(&emu)
@@ -198,7 +200,7 @@ async fn unwritable_reports_and_state_are_refused_before_any_call() {
         "{}",
         output.stderr
     );
-    let output = Run::playbook(&playbook("  - lock: {}\n"))
+    let output = Run::playbook(&playbook_with_steps("Unattended", "  - lock: {}\n"))
         .arg("--state-dir")
         .arg("/proc/emcee-cannot-be-here")
         .against(&emu)
@@ -216,7 +218,7 @@ async fn unwritable_reports_and_state_are_refused_before_any_call() {
 async fn sigterm_mid_run_runs_always_writes_everything_frees_the_lock_and_exits_143() {
     for (signal, code) in [("TERM", 143), ("INT", 130)] {
         let emu = Emu::start(TOWN_HALL).await;
-        let (child, dir) = Run::playbook(&playbook(
+        let (child, dir) = Run::playbook(&playbook_with_steps("Unattended", 
             "  - name: Show\n    steps:\n      - lock: {}\n      - wait: 30s\n      - start_live: {}\n    always:\n      - unlock: {}\n      - start_recording: {}\n  - end_meeting: {}\n",
         ))
         .arg("--report")
@@ -272,7 +274,7 @@ async fn sigterm_mid_run_runs_always_writes_everything_frees_the_lock_and_exits_
             "{journal}"
         );
         // The lock is free: another run on the same state goes ahead.
-        let again = Run::playbook(&playbook("  - lock: {}\n"))
+        let again = Run::playbook(&playbook_with_steps("Unattended", "  - lock: {}\n"))
             .arg("--state-dir")
             .arg(dir.path().join("state").to_str().unwrap())
             .against(&emu)
@@ -288,7 +290,7 @@ async fn a_resumed_run_makes_no_call_for_the_steps_before_the_failure() {
     let state_dir = state.path().to_str().unwrap().to_owned();
     let steps =
         "  - lock: {}\n  - start_recording: {}\n  - broadcast: Zed Late\n  - start_live: {}\n";
-    let first = Run::playbook(&playbook(steps))
+    let first = Run::playbook(&playbook_with_steps("Unattended", steps))
         .arg("--state-dir")
         .arg(&state_dir)
         .against(&emu)
@@ -305,7 +307,7 @@ async fn a_resumed_run_makes_no_call_for_the_steps_before_the_failure() {
         .await;
     assert_eq!(joined.status, 201, "{joined:?}");
     emu.admin("DELETE", "/_sim/requests", None).await;
-    let resumed = Run::playbook(&playbook(steps))
+    let resumed = Run::playbook(&playbook_with_steps("Unattended", steps))
         .arg("--state-dir")
         .arg(&state_dir)
         .arg("--resume")
@@ -327,7 +329,7 @@ async fn a_resumed_run_makes_no_call_for_the_steps_before_the_failure() {
         resumed.stdout
     );
     // The resumed run is journaled too, and a finished run has nothing left.
-    let again = Run::playbook(&playbook(steps))
+    let again = Run::playbook(&playbook_with_steps("Unattended", steps))
         .arg("--state-dir")
         .arg(&state_dir)
         .arg("--resume")
@@ -347,19 +349,25 @@ async fn resume_refuses_a_changed_playbook_and_a_damaged_journal() {
     let emu = Emu::start(TOWN_HALL).await;
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap().to_owned();
-    let first = Run::playbook(&playbook("  - broadcast: Nobody\n"))
-        .arg("--state-dir")
-        .arg(&state_dir)
-        .against(&emu)
-        .await;
+    let first = Run::playbook(&playbook_with_steps(
+        "Unattended",
+        "  - broadcast: Nobody\n",
+    ))
+    .arg("--state-dir")
+    .arg(&state_dir)
+    .against(&emu)
+    .await;
     assert_eq!(first.code, 1);
-    let changed = Run::playbook(&playbook("  - broadcast: Somebody\n"))
-        .arg("--state-dir")
-        .arg(&state_dir)
-        .arg("--resume")
-        .arg("last")
-        .against(&emu)
-        .await;
+    let changed = Run::playbook(&playbook_with_steps(
+        "Unattended",
+        "  - broadcast: Somebody\n",
+    ))
+    .arg("--state-dir")
+    .arg(&state_dir)
+    .arg("--resume")
+    .arg("last")
+    .against(&emu)
+    .await;
     assert_eq!(changed.code, 2, "{}", changed.transcript());
     assert!(
         changed.stderr.contains("the playbook changed since run"),
@@ -377,11 +385,14 @@ async fn resume_refuses_a_changed_playbook_and_a_damaged_journal() {
     text.push_str("{\"event\":\"step_fini");
     std::fs::write(&journal, &text).unwrap();
     let lines = text.lines().count();
-    let damaged = Run::playbook(&playbook("  - broadcast: Nobody\n"))
-        .arg("--resume")
-        .arg(journal.to_str().unwrap())
-        .against(&emu)
-        .await;
+    let damaged = Run::playbook(&playbook_with_steps(
+        "Unattended",
+        "  - broadcast: Nobody\n",
+    ))
+    .arg("--resume")
+    .arg(journal.to_str().unwrap())
+    .against(&emu)
+    .await;
     assert_eq!(damaged.code, 1, "{}", damaged.transcript());
     assert!(
         damaged
@@ -400,7 +411,8 @@ async fn resume_refuses_a_changed_playbook_and_a_damaged_journal() {
 #[tokio::test]
 async fn reports_can_be_rebuilt_from_the_journal() {
     let emu = Emu::start(TOWN_HALL).await;
-    let (output, dir) = Run::playbook(&playbook(
+    let (output, dir) = Run::playbook(&playbook_with_steps(
+        "Unattended",
         "  - lock: {}\n  - broadcast: Nobody\n    on_error: continue\n  - unlock: {}\n",
     ))
     .arg("--report")

@@ -7,14 +7,14 @@ use emcee::sim::{self, Seed, SimHandle, SimOptions};
 use emcee::source::SourceFile;
 use serde_json::Value;
 
-pub const MEETING: &str = "914044873";
-pub const PASSWORD: &str = "123456";
-pub const OTHER_MEETING: &str = "222333444";
-pub const OTHER_PASSWORD: &str = "999999";
-pub const CONTROL: &str = "/v1/mmc/control/conferences";
+pub(crate) const MEETING: &str = "914044873";
+pub(crate) const PASSWORD: &str = "123456";
+pub(crate) const OTHER_MEETING: &str = "222333444";
+pub(crate) const OTHER_PASSWORD: &str = "999999";
+pub(crate) const CONTROL: &str = "/v1/mmc/control/conferences";
 
 /// The town hall most tests use: Alice hosts, Dave co-hosts, Bob's hand is up.
-pub const TOWN_HALL: &str = r#"
+pub(crate) const TOWN_HALL: &str = r#"
 meetings:
   - id: "914044873"
     subject: Town hall
@@ -34,25 +34,25 @@ accounts:
   - { account: demo, password: demo-pass }
 "#;
 
-pub fn seed(yaml: &str) -> Seed {
+pub(crate) fn seed(yaml: &str) -> Seed {
     Seed::parse(&SourceFile::new("seed.yaml", yaml)).expect("test seed parses")
 }
 
-pub fn install_crypto() {
+pub(crate) fn install_crypto() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
 }
 
-pub struct Emu {
+pub(crate) struct Emu {
     pub handle: SimHandle,
     pub client: reqwest::Client,
 }
 
 /// One HTTP answer, reduced to what tests look at.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub body: Value,
     pub request_id: Option<String>,
@@ -61,13 +61,13 @@ pub struct Answer {
 
 impl Answer {
     #[track_caller]
-    pub fn ok(&self) -> &Self {
+    pub(crate) fn ok(&self) -> &Self {
         assert_eq!(self.status, 200, "expected 200, got {self:?}");
         self
     }
 
     #[track_caller]
-    pub fn error(&self, status: u16, code: &str) -> &Self {
+    pub(crate) fn error(&self, status: u16, code: &str) -> &Self {
         assert_eq!(self.status, status, "{self:?}");
         assert_eq!(self.body["error_code"], code, "{self:?}");
         assert!(self.body["error_msg"].is_string(), "{self:?}");
@@ -75,7 +75,7 @@ impl Answer {
     }
 
     #[track_caller]
-    pub fn msg_contains(&self, text: &str) -> &Self {
+    pub(crate) fn msg_contains(&self, text: &str) -> &Self {
         let msg = self.body["error_msg"].as_str().unwrap_or_default();
         assert!(msg.contains(text), "error_msg {msg:?} lacks {text:?}");
         self
@@ -83,11 +83,11 @@ impl Answer {
 }
 
 impl Emu {
-    pub async fn start(yaml: &str) -> Emu {
+    pub(crate) async fn start(yaml: &str) -> Emu {
         Self::start_with(yaml, SimOptions::default()).await
     }
 
-    pub async fn start_with(yaml: &str, options: SimOptions) -> Emu {
+    pub(crate) async fn start_with(yaml: &str, options: SimOptions) -> Emu {
         install_crypto();
         let handle = sim::start_with(seed(yaml), options)
             .await
@@ -103,11 +103,11 @@ impl Emu {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.handle.base_url())
     }
 
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("request reaches the emulator");
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -133,7 +133,7 @@ impl Emu {
     }
 
     /// Logs in with a host password, returning the whole answer.
-    pub async fn token_call(
+    pub(crate) async fn token_call(
         &self,
         meeting: &str,
         password: Option<&str>,
@@ -153,7 +153,7 @@ impl Emu {
         self.send(request).await
     }
 
-    pub async fn login(&self, meeting: &str, password: &str) -> String {
+    pub(crate) async fn login(&self, meeting: &str, password: &str) -> String {
         let answer = self.token_call(meeting, Some(password), None).await;
         answer.ok();
         answer.body["data"]["token"].as_str().unwrap().to_owned()
@@ -161,7 +161,7 @@ impl Emu {
 
     /// A control call: `tail` after `/v1/mmc/control/conferences`, the conference id
     /// and optional participant in the query, the token raw in the header.
-    pub async fn control(
+    pub(crate) async fn control(
         &self,
         method: &str,
         tail: &str,
@@ -192,7 +192,7 @@ impl Emu {
 
     /// An admin call; all but GETs say their (possibly empty) body is JSON, since the
     /// admin API refuses anything else.
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+    pub(crate) async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method.clone(), self.url(path));
         if method != reqwest::Method::GET {
@@ -205,7 +205,7 @@ impl Emu {
     }
 
     /// The meeting's full state from `GET /_sim/meetings/{id}`.
-    pub async fn meeting(&self, id: &str) -> Value {
+    pub(crate) async fn meeting(&self, id: &str) -> Value {
         let answer = self
             .admin("GET", &format!("/_sim/meetings/{id}"), None)
             .await;
@@ -213,7 +213,7 @@ impl Emu {
         answer.body
     }
 
-    pub async fn pid(&self, meeting: &str, name: &str) -> String {
+    pub(crate) async fn pid(&self, meeting: &str, name: &str) -> String {
         let state = self.meeting(meeting).await;
         state["participants"]
             .as_array()
@@ -226,7 +226,7 @@ impl Emu {
             .to_owned()
     }
 
-    pub async fn participant(&self, meeting: &str, name: &str) -> Value {
+    pub(crate) async fn participant(&self, meeting: &str, name: &str) -> Value {
         let state = self.meeting(meeting).await;
         state["participants"]
             .as_array()
@@ -237,17 +237,17 @@ impl Emu {
             .unwrap_or(Value::Null)
     }
 
-    pub async fn requests(&self) -> Vec<Value> {
+    pub(crate) async fn requests(&self) -> Vec<Value> {
         let answer = self.admin("GET", "/_sim/requests", None).await;
         answer.ok();
         answer.body.as_array().unwrap().clone()
     }
 
-    pub async fn faults(&self, config: Value) {
+    pub(crate) async fn faults(&self, config: Value) {
         self.admin("PUT", "/_sim/faults", Some(config)).await.ok();
     }
 
-    pub async fn advance(&self, by: &str) {
+    pub(crate) async fn advance(&self, by: &str) {
         self.admin(
             "POST",
             "/_sim/clock/advance",
@@ -259,7 +259,7 @@ impl Emu {
 }
 
 /// Control calls on one meeting with one token: what a host's client does.
-pub struct Host<'a> {
+pub(crate) struct Host<'a> {
     emu: &'a Emu,
     meeting: &'a str,
     pub token: String,
@@ -267,7 +267,7 @@ pub struct Host<'a> {
 
 impl Emu {
     /// Logs in to `meeting` and returns the session for its control calls.
-    pub async fn host(&self, meeting: &'static str, password: &str) -> Host<'_> {
+    pub(crate) async fn host(&self, meeting: &'static str, password: &str) -> Host<'_> {
         let token = self.login(meeting, password).await;
         Host {
             emu: self,
@@ -278,7 +278,7 @@ impl Emu {
 }
 
 impl Host<'_> {
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         tail: &str,
@@ -290,28 +290,28 @@ impl Host<'_> {
             .await
     }
 
-    pub async fn get(&self, tail: &str) -> Answer {
+    pub(crate) async fn get(&self, tail: &str) -> Answer {
         self.call("GET", tail, None, None).await
     }
 
     /// A meeting-wide PUT with a body.
-    pub async fn put(&self, tail: &str, body: Value) -> Answer {
+    pub(crate) async fn put(&self, tail: &str, body: Value) -> Answer {
         self.call("PUT", tail, None, Some(body)).await
     }
 
     /// A PUT naming a participant.
-    pub async fn put_to(&self, tail: &str, pid: &str, body: Option<Value>) -> Answer {
+    pub(crate) async fn put_to(&self, tail: &str, pid: &str, body: Option<Value>) -> Answer {
         self.call("PUT", tail, Some(pid), body).await
     }
 
-    pub async fn post(&self, tail: &str, body: Value) -> Answer {
+    pub(crate) async fn post(&self, tail: &str, body: Value) -> Answer {
         self.call("POST", tail, None, Some(body)).await
     }
 }
 
 /// What a run of the binary printed, and how it exited.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -319,7 +319,7 @@ pub struct Output {
 
 impl Output {
     /// Both streams with the exit code, for snapshots.
-    pub fn transcript(&self) -> String {
+    pub(crate) fn transcript(&self) -> String {
         format!(
             "exit: {}\n--- stdout\n{}--- stderr\n{}",
             self.code, self.stdout, self.stderr
@@ -329,17 +329,25 @@ impl Output {
 
 /// A run of the built `emcee` binary: a playbook in a temporary directory, the
 /// arguments, and the environment (deterministic output, no colour, no stray settings).
-pub struct Run {
+pub(crate) struct Run {
     dir: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
 }
 
-pub const HOST_PASSWORD_ENV: &str = "EMCEE_HOST_PASSWORD";
+pub(crate) const HOST_PASSWORD_ENV: &str = "EMCEE_HOST_PASSWORD";
+
+/// A playbook called `name` for [`MEETING`], the host password from the environment,
+/// with these `steps` (YAML list items, indented under `steps:`).
+pub(crate) fn playbook_with_steps(name: &str, steps: &str) -> String {
+    format!(
+        "name: {name}\nmeeting:\n  id: \"{MEETING}\"\n  host_password: \"{{{{ secret('{HOST_PASSWORD_ENV}') }}}}\"\nsteps:\n{steps}"
+    )
+}
 
 impl Run {
     /// `emcee run PLAYBOOK` with the playbook's text written to `playbook.yaml`.
-    pub fn playbook(text: &str) -> Run {
+    pub(crate) fn playbook(text: &str) -> Run {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("playbook.yaml"), text).expect("playbook written");
         Run {
@@ -350,7 +358,7 @@ impl Run {
     }
 
     /// Any other command, run in a fresh directory.
-    pub fn command(args: &[&str]) -> Run {
+    pub(crate) fn command(args: &[&str]) -> Run {
         Run {
             dir: tempfile::tempdir().expect("temp dir"),
             args: args.iter().map(|a| a.to_string()).collect(),
@@ -358,17 +366,17 @@ impl Run {
         }
     }
 
-    pub fn arg(mut self, arg: &str) -> Run {
+    pub(crate) fn arg(mut self, arg: &str) -> Run {
         self.args.push(arg.into());
         self
     }
 
-    pub fn env(mut self, key: &str, value: &str) -> Run {
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Run {
         self.env.push((key.into(), value.into()));
         self
     }
 
-    pub fn file(self, name: &str, text: &str) -> Run {
+    pub(crate) fn file(self, name: &str, text: &str) -> Run {
         let path = self.dir.path().join(name);
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("directory made");
         std::fs::write(path, text).expect("file written");
@@ -376,12 +384,12 @@ impl Run {
     }
 
     /// Against a harness emulator, with the town hall's host password in the environment.
-    pub async fn against(self, emu: &Emu) -> Output {
+    pub(crate) async fn against(self, emu: &Emu) -> Output {
         self.against_url(emu.handle.base_url()).await
     }
 
     /// Against an emulator at `url`; the future owns everything, so it can be spawned.
-    pub fn against_url(
+    pub(crate) fn against_url(
         self,
         url: &str,
     ) -> impl std::future::Future<Output = Output> + Send + 'static {
@@ -392,13 +400,13 @@ impl Run {
         async move { run.output().await }
     }
 
-    pub async fn output(self) -> Output {
+    pub(crate) async fn output(self) -> Output {
         self.output_in(self.dir.path()).await
     }
 
     /// Against a harness emulator; the run's directory is handed back for the test to
     /// read (and is removed when the test drops it).
-    pub async fn against_keeping_dir(self, emu: &Emu) -> (Output, tempfile::TempDir) {
+    pub(crate) async fn against_keeping_dir(self, emu: &Emu) -> (Output, tempfile::TempDir) {
         self.arg("--endpoint")
             .arg(emu.handle.base_url())
             .env(HOST_PASSWORD_ENV, PASSWORD)
@@ -407,7 +415,7 @@ impl Run {
     }
 
     /// Starts the command as it is (no endpoint added) without waiting for it.
-    pub fn spawn_plain(self) -> (tokio::process::Child, tempfile::TempDir) {
+    pub(crate) fn spawn_plain(self) -> (tokio::process::Child, tempfile::TempDir) {
         let mut command = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("emcee"));
         command
             .args(&self.args)
@@ -425,7 +433,7 @@ impl Run {
 
     /// Starts the run against a harness emulator without waiting for it, for tests
     /// that signal it.
-    pub fn spawn(self, emu: &Emu) -> (tokio::process::Child, tempfile::TempDir) {
+    pub(crate) fn spawn(self, emu: &Emu) -> (tokio::process::Child, tempfile::TempDir) {
         self.arg("--endpoint")
             .arg(emu.handle.base_url())
             .env(HOST_PASSWORD_ENV, PASSWORD)
@@ -433,13 +441,13 @@ impl Run {
     }
 
     /// Runs, and hands back the run's directory with what it wrote.
-    pub async fn output_with_dir(self) -> (Output, tempfile::TempDir) {
+    pub(crate) async fn output_with_dir(self) -> (Output, tempfile::TempDir) {
         let output = self.output_in(self.dir.path()).await;
         (output, self.dir)
     }
 
     /// Runs, then hands back the text of `requests.json` the run wrote in its directory.
-    pub async fn output_keeping_dir(self) -> (Output, String) {
+    pub(crate) async fn output_keeping_dir(self) -> (Output, String) {
         let output = self.output_in(self.dir.path()).await;
         let requests =
             std::fs::read_to_string(self.dir.path().join("requests.json")).unwrap_or_default();
@@ -447,7 +455,7 @@ impl Run {
     }
 
     /// Runs with `dir` as the working directory instead of the temporary one.
-    pub async fn output_in(&self, dir: impl AsRef<std::path::Path>) -> Output {
+    pub(crate) async fn output_in(&self, dir: impl AsRef<std::path::Path>) -> Output {
         let mut command = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("emcee"));
         command
             .args(&self.args)
@@ -477,7 +485,7 @@ impl Run {
 
 /// The last path segment of each call in a request log, leaving out the token and
 /// online-list reads: what the run did, in order.
-pub fn action_calls(requests: &[Value]) -> Vec<String> {
+pub(crate) fn action_calls(requests: &[Value]) -> Vec<String> {
     requests
         .iter()
         .map(|r| {
@@ -494,7 +502,7 @@ pub fn action_calls(requests: &[Value]) -> Vec<String> {
 }
 
 /// A JSON file, parsed.
-pub fn read_json(path: impl AsRef<std::path::Path>) -> Value {
+pub(crate) fn read_json(path: impl AsRef<std::path::Path>) -> Value {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

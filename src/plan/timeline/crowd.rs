@@ -120,7 +120,7 @@ fn named_person(action: &Action) -> Option<String> {
 /// For `check`: steps whose own `timeout` is shorter than their fan-out over the whole
 /// rehearsal crowd takes at the rate limit, as `file:line:col: message`. Only literal
 /// selectors in the playbook's own file are looked at; `plan --sim` sees the rest.
-pub fn short_fan_out_timeouts(playbook: &Playbook) -> Vec<String> {
+pub(crate) fn short_fan_out_timeouts(playbook: &Playbook) -> Vec<String> {
     fn visit<'a>(
         steps: &'a [Spanned<Step>],
         found: &mut Vec<(&'a Spanned<Step>, usize)>,
@@ -183,7 +183,7 @@ pub fn short_fan_out_timeouts(playbook: &Playbook) -> Vec<String> {
 }
 
 /// How long `calls` calls to one API take at `per_minute` (none for no limit).
-pub fn fan_out_time(calls: usize, per_minute: u32) -> Option<SignedDuration> {
+pub(crate) fn fan_out_time(calls: usize, per_minute: u32) -> Option<SignedDuration> {
     (per_minute > 0 && calls > 1)
         .then(|| SignedDuration::from_secs_f64(calls as f64 * 60.0 / f64::from(per_minute)))
 }

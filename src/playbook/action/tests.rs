@@ -1,6 +1,7 @@
 //! The action types against their catalogue and their error messages.
 
 use super::*;
+use crate::playbook::catalogue::{ACTIONS, action_names};
 
 #[test]
 fn the_name_lists_agree_with_the_enum() {

@@ -1,0 +1,152 @@
+//! The planner on small playbooks read from strings: when each step is planned, what
+//! is skipped, and the warnings, without the binary.
+
+use super::*;
+use crate::clock::SystemClock;
+use crate::secrets::Secrets;
+
+const HEAD: &str = "name: t\nmeeting: { id: \"914044873\", host_password: p }\ntimezone: UTC\n";
+
+/// The run's start in every test: 09:00 UTC.
+fn start() -> Timestamp {
+    "2026-12-02T09:00:00Z".parse().unwrap()
+}
+
+fn playbook(rest: &str) -> Playbook {
+    Playbook::parse(SourceFile::new("playbook.yaml", format!("{HEAD}{rest}")))
+        .unwrap_or_else(|e| panic!("{}", e.render(false)))
+}
+
+/// The plan of a playbook (its text after the header), with the variables given,
+/// the rehearsal crowd when `sim`, and every step selected.
+fn plan_of(rest: &str, vars: &[(&str, Value)], sim: bool) -> Plan {
+    let playbook = playbook(rest);
+    let engine = Engine::new(Secrets::new(true), SystemClock::shared());
+    let mut context = Context::new();
+    for (name, value) in vars {
+        context.set(*name, value.clone());
+    }
+    let rehearsal = if sim {
+        playbook.doc.rehearsal.as_ref().map(|r| &r.value)
+    } else {
+        None
+    };
+    plan(
+        &playbook,
+        &context,
+        &engine,
+        start(),
+        TimeZone::UTC,
+        rehearsal,
+        &Selection::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn at(instant: &str, offset_minutes: i64) -> When {
+    When::At {
+        instant: instant.parse().unwrap(),
+        offset: SignedDuration::from_mins(offset_minutes),
+    }
+}
+
+/// The rehearsal crowd of four, at two calls a minute, and a step muting them all.
+const SLOW_FAN_OUT: &str = "defaults: { rate_limit: 2 }\nsteps:\n  - mute: { all: true }\n    timeout: 5s\nrehearsal:\n  participants:\n    - { name: A }\n    - { name: B }\n    - { name: C }\n    - { name: D }\n";
+
+#[test]
+fn an_absolute_cue_is_planned_at_its_time_of_day() {
+    let plan = plan_of("steps:\n  - lock: {}\n    at: \"10:00\"\n", &[], false);
+    assert_eq!(plan.rows[0].when, at("2026-12-02T10:00:00Z", 60));
+    assert_eq!(plan.rows[0].cue.as_deref(), Some("10:00:00"));
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}
+
+#[test]
+fn a_relative_cue_counts_from_the_start() {
+    let plan = plan_of(
+        "steps:\n  - lock: {}\n  - unlock: {}\n    at: \"+5m\"\n",
+        &[],
+        false,
+    );
+    assert_eq!(plan.rows[0].when, at("2026-12-02T09:00:00Z", 0));
+    assert_eq!(plan.rows[1].when, at("2026-12-02T09:05:00Z", 5));
+}
+
+#[test]
+fn a_wait_moves_the_steps_after_it() {
+    let plan = plan_of("steps:\n  - wait: 10m\n  - lock: {}\n", &[], false);
+    assert_eq!(plan.rows[1].when, at("2026-12-02T09:10:00Z", 10));
+}
+
+#[test]
+fn a_cue_the_steps_before_cannot_meet_follows_late_and_is_warned_of() {
+    let plan = plan_of(
+        "steps:\n  - wait: 10m\n  - lock: {}\n    at: \"+5m\"\n    late: skip\n",
+        &[],
+        false,
+    );
+    // Not moved back in time: the step comes after the wait.
+    assert_eq!(plan.rows[1].when, at("2026-12-02T09:10:00Z", 10));
+    assert_eq!(
+        plan.warnings,
+        [
+            "step 2 (lock): its cue +5m (09:05:00) comes before the steps ahead of it can finish; it follows `late`"
+        ]
+    );
+}
+
+#[test]
+fn after_waiting_for_people_the_time_is_a_lower_bound() {
+    let plan = plan_of(
+        "steps:\n  - wait_for: { count: 3 }\n  - lock: {}\n",
+        &[],
+        false,
+    );
+    assert_eq!(
+        plan.rows[1].when,
+        When::NotBefore {
+            instant: start(),
+            offset: SignedDuration::ZERO
+        }
+    );
+}
+
+#[test]
+fn a_when_the_variables_decide_skips_the_step() {
+    let rest = "steps:\n  - lock: {}\n    when: locking\n  - unlock: {}\n";
+    let skipped = plan_of(rest, &[("locking", Value::Bool(false))], false);
+    assert_eq!(skipped.rows[0].skipped.as_deref(), Some("when: locking"));
+    assert_eq!(skipped.rows[1].skipped, None);
+    let taken = plan_of(rest, &[("locking", Value::Bool(true))], false);
+    assert_eq!(taken.rows[0].skipped, None);
+}
+
+#[test]
+fn a_fan_out_longer_than_the_timeout_is_warned_of() {
+    let plan = plan_of(SLOW_FAN_OUT, &[], true);
+    assert_eq!(plan.rows[0].takes, Some(SignedDuration::from_mins(2)));
+    assert_eq!(
+        plan.warnings,
+        ["step 1: its timeout 5s is shorter than the 2m 0s its 4 calls take at 2 a minute"]
+    );
+    // Without the rehearsal crowd there is no headcount to go by.
+    let blind = plan_of(SLOW_FAN_OUT, &[], false);
+    assert_eq!(blind.rows[0].takes, None);
+    assert!(blind.warnings.is_empty());
+}
+
+#[test]
+fn check_finds_the_short_fan_out_timeout_too() {
+    let found = crowd::short_fan_out_timeouts(&playbook(SLOW_FAN_OUT));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("playbook.yaml:"), "{}", found[0]);
+}
+
+#[test]
+fn a_fan_out_takes_its_calls_at_the_rate_limit() {
+    assert_eq!(
+        crowd::fan_out_time(4, 2),
+        Some(SignedDuration::from_mins(2))
+    );
+    assert_eq!(crowd::fan_out_time(4, 0), None);
+}

@@ -1,0 +1,141 @@
+//! The playbook's model as the loader reads it: the document's top level, its meeting
+//! and defaults, and a loaded playbook (its text and its document). Steps and actions
+//! have files of their own.
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::cue::Cue;
+use super::step::{RetrySpec, Step};
+use crate::duration::Duration;
+use crate::meeting::MeetingSeed;
+use crate::node::Node;
+use crate::source::SourceFile;
+use crate::yaml::Spanned;
+
+/// A playbook file, loaded: its text (for messages) and its model.
+pub struct Playbook {
+    pub file: Arc<SourceFile>,
+    pub doc: PlaybookDoc,
+}
+
+/// A meeting's choreography: the cues to run, in order, against one meeting.
+// Unknown keys are found on the document as written (see `Playbook::parse_all`), so
+// that one does not stop the loading: the schema still refuses them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "emcee playbook")]
+pub struct PlaybookDoc {
+    /// What the playbook is for; shown in output and reports.
+    pub name: Spanned<String>,
+    /// The meeting to control.
+    pub meeting: MeetingSpec,
+    /// IANA time zone for wall-clock times, e.g. `Asia/Shanghai`.
+    #[serde(default)]
+    pub timezone: Option<Spanned<String>>,
+    /// Template variables, lowest precedence: `--vars-file` and `-e` override them.
+    #[serde(default)]
+    pub vars: IndexMap<String, Spanned<Node>>,
+    /// Settings every step inherits.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// When the whole run must be over, in the forms of a step's `at` (`+2h` counts from
+    /// the run's first start, also when resumed). Past it the current step stops, the
+    /// `always` steps run, and the run fails. `--deadline` overrides it.
+    #[serde(default)]
+    pub deadline: Option<Spanned<Cue>>,
+    /// The cues, run in order.
+    #[schemars(length(min = 1))]
+    pub steps: Spanned<Vec<Spanned<Step>>>,
+    /// The meeting `--sim` rehearses against: the meeting fields of an emulator seed
+    /// (participants, attendees, locked…). Its id and host password come from `meeting`.
+    #[serde(default)]
+    pub rehearsal: Option<Spanned<MeetingSeed>>,
+}
+
+// Unknown keys: as for `PlaybookDoc`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+// As `check` says: one of the two credentials, not both.
+#[schemars(extend("oneOf" = [{"required": ["host_password"]}, {"required": ["token"]}]))]
+pub struct MeetingSpec {
+    /// The conference id (not the cloud-room id), e.g. "914044873"; templated.
+    #[schemars(schema_with = "meeting_id_schema")]
+    pub id: Spanned<Node>,
+    /// The host password, normally `{{ secret('EMCEE_HOST_PASSWORD') }}`.
+    #[serde(default)]
+    pub host_password: Option<Spanned<String>>,
+    /// A control token obtained elsewhere, instead of the host password.
+    #[serde(default)]
+    pub token: Option<Spanned<String>>,
+}
+
+// Unknown keys: as for `PlaybookDoc`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Defaults {
+    /// Retries of transient API failures; 5 attempts, 500ms to 8s, when absent.
+    #[serde(default)]
+    pub retry: Option<Spanned<RetrySpec>>,
+    /// How long one step may take, retries included; 30s when absent.
+    #[serde(default)]
+    pub timeout: Option<Spanned<Duration>>,
+    /// Calls per minute per API that emcee allows itself (0: no limit); 90 when absent,
+    /// safely under the gateway's 100. `--rate-limit` overrides it.
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
+}
+
+/// A conference id, or a template that gives one.
+fn meeting_id_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let id = generator.subschema_for::<crate::meeting::MeetingId>();
+    schemars::json_schema!({"anyOf": [id, super::templated::template()]})
+}
+
+/// Calls per minute per API when neither the playbook nor `--rate-limit` says.
+pub const DEFAULT_RATE_LIMIT: u32 = 90;
+
+/// A step's time limit when neither the step nor `defaults` sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs_const(30);
+
+impl Playbook {
+    /// SHA-256 of the playbook's text and of every file it includes, in order: a resumed
+    /// run refuses a playbook that changed.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.file.text().as_bytes());
+        for step in self.walk() {
+            if let Some(included) = &step.included {
+                hasher.update(included.file.name().as_bytes());
+                hasher.update(included.file.text().as_bytes());
+            }
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Every step, depth first, blocks before their contents.
+    pub fn walk(&self) -> Vec<&Spanned<Step>> {
+        fn visit<'a>(steps: &'a [Spanned<Step>], out: &mut Vec<&'a Spanned<Step>>) {
+            for step in steps {
+                out.push(step);
+                for list in [&step.steps, &step.rescue, &step.always]
+                    .into_iter()
+                    .flatten()
+                {
+                    visit(&list.value, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        visit(&self.doc.steps.value, &mut out);
+        out
+    }
+}
