@@ -135,6 +135,15 @@ impl<'r> Room<'r> {
         Roster::parse(&response.body).map_err(StepFailure::new)
     }
 
+    /// Who is online, for the message of a call that failed because someone was not:
+    /// empty when even the list cannot be read (the call's own failure is what matters).
+    async fn who_is_online(&mut self) -> String {
+        self.roster()
+            .await
+            .map(|r| r.describe())
+            .unwrap_or_default()
+    }
+
     /// How far a change to many people has got.
     fn progress(&mut self, what: &'static str, done: usize, total: usize) {
         let event = Event::Progress {

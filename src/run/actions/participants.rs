@@ -77,11 +77,7 @@ pub(super) async fn call_on_participant(
 ) -> Result<(), StepFailure> {
     match room.call(request).await {
         Err(failure) if failure.participant_gone => {
-            let online = room
-                .roster()
-                .await
-                .map(|r| r.describe())
-                .unwrap_or_default();
+            let online = room.who_is_online().await;
             Err(StepFailure::new(format!(
                 "participant {} is not online; {online}",
                 target.name
@@ -202,11 +198,7 @@ pub(super) async fn hang_up(room: &mut Room<'_>, who: &Selector) -> ActionResult
     };
     match room.call(Request::call(Api::HangUp, &body)).await {
         Err(failure) if failure.participant_gone => {
-            let online = room
-                .roster()
-                .await
-                .map(|r| r.describe())
-                .unwrap_or_default();
+            let online = room.who_is_online().await;
             Err(StepFailure::new(format!(
                 "not everyone to hang up is online; {online}"
             )))
