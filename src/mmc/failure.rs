@@ -77,8 +77,16 @@ impl Failure {
         }
     }
 
+    /// Whether the answer says the participant is not in the meeting (any more): the
+    /// service's three codes for it (docs/api.md#rules), with or without the `MMC.`
+    /// prefix, and the message older emulators answered with a generic code.
     pub(crate) fn is_participant_not_found(&self) -> bool {
-        matches!(&self.kind, FailureKind::Http { msg: Some(m), .. } if m == "PARTICIPANT_NOT_FOUND")
+        let FailureKind::Http { code, msg, .. } = &self.kind else {
+            return false;
+        };
+        let code = code.as_deref().map(|c| c.strip_prefix("MMC.").unwrap_or(c));
+        matches!(code, Some("111072008" | "111080004" | "111082003"))
+            || msg.as_deref() == Some("PARTICIPANT_NOT_FOUND")
     }
 
     /// A short reason for retry lines: `HTTP 503 MMC.111070003`, `connection reset`.
@@ -200,6 +208,34 @@ mod tests {
                 request_id: None,
             },
         }
+    }
+
+    #[test]
+    fn every_code_for_a_departed_participant_is_recognised() {
+        // The service's three codes, with and without the prefix.
+        for code in [
+            "MMC.111072008",
+            "MMC.111080004",
+            "MMC.111082003",
+            "111072008",
+        ] {
+            assert!(http(400, Some(code)).is_participant_not_found(), "{code}");
+        }
+        // Older emulators: a generic code with this message.
+        let mut legacy = http(400, Some("MMC.111070001"));
+        if let FailureKind::Http { msg, .. } = &mut legacy.kind {
+            *msg = Some("PARTICIPANT_NOT_FOUND".into());
+        }
+        assert!(legacy.is_participant_not_found());
+        // A generic refusal, offline (not gone), or no answer at all are not departures.
+        assert!(!http(400, Some("MMC.111070001")).is_participant_not_found());
+        assert!(!http(400, Some("MMC.111082004")).is_participant_not_found());
+        assert!(!http(400, Some("MMC.1110720080")).is_participant_not_found());
+        let dropped = Failure {
+            call: "PUT /x".into(),
+            kind: FailureKind::Transport("reset".into()),
+        };
+        assert!(!dropped.is_participant_not_found());
     }
 
     #[test]

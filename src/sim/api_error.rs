@@ -51,11 +51,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "MMC.111070001", msg)
     }
 
+    /// An unknown or departed participant: the service's code (docs/api.md#rules).
     pub(super) fn participant_not_found() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "MMC.111070001",
-            "PARTICIPANT_NOT_FOUND",
+            "MMC.111072008",
+            "CONF_PARTICIPANT_NOT_EXIST",
         )
     }
 

@@ -181,7 +181,7 @@ async fn participants_join_leave_and_raise_hands() {
         .error(404, "SIM.NOT_FOUND");
     host.put_to("/participants/broadcast", &helen, None)
         .await
-        .error(400, "MMC.111070001");
+        .error(400, "MMC.111072008");
 
     // Role rules: one host, and guests cannot walk into a locked meeting.
     emu.admin(

@@ -171,8 +171,8 @@ async fn participant_calls_refuse_unknown_and_missing_pids_and_change_nothing() 
             body.clone(),
         )
         .await
-        .error(400, "MMC.111070001")
-        .msg_contains("PARTICIPANT_NOT_FOUND");
+        .error(400, "MMC.111072008")
+        .msg_contains("CONF_PARTICIPANT_NOT_EXIST");
         host.call(method, tail, None, body)
             .await
             .error(400, "MMC.111070001")

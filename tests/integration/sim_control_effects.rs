@@ -91,8 +91,8 @@ async fn hands_one_and_batch() {
     let before = emu.meeting(MEETING).await;
     batch(json!({"handsState": 0, "pids": [bob, "ffffffffffffffffffffffffffffffff"]}))
         .await
-        .error(400, "MMC.111070001")
-        .msg_contains("PARTICIPANT_NOT_FOUND");
+        .error(400, "MMC.111072008")
+        .msg_contains("CONF_PARTICIPANT_NOT_EXIST");
     assert_eq!(emu.meeting(MEETING).await, before);
     // More than 500 pids is refused, as is an empty list.
     let many: Vec<String> = std::iter::repeat_n(bob.clone(), 501).collect();
@@ -304,7 +304,7 @@ async fn hang_up_removes_people_and_what_they_held() {
     let before = emu.meeting(MEETING).await;
     hang_up(json!([bob, "ffffffffffffffffffffffffffffffff"]))
         .await
-        .error(400, "MMC.111070001");
+        .error(400, "MMC.111072008");
     hang_up(json!([])).await.error(400, "MMC.111070001");
     assert_eq!(emu.meeting(MEETING).await, before);
     hang_up(json!([bob, dave, alice])).await.ok();
@@ -383,8 +383,8 @@ async fn invite_and_rename() {
     );
     rename(json!({"number": "+0000", "newName": "Nobody"}))
         .await
-        .error(400, "MMC.111070001")
-        .msg_contains("PARTICIPANT_NOT_FOUND");
+        .error(400, "MMC.111072008")
+        .msg_contains("CONF_PARTICIPANT_NOT_EXIST");
     rename(json!({"number": "+8613800000009", "newName": "x".repeat(97)}))
         .await
         .error(400, "MMC.111070001")

@@ -230,7 +230,9 @@ async fn run(emu: &Emu, ops: Vec<Op>) -> Result<(), TestCaseError> {
             api_calls += 1;
             prop_assert!(
                 answer.status == 200
-                    || (answer.status == 400 && answer.body["error_code"] == "MMC.111070001"),
+                    || (answer.status == 400
+                        && ["MMC.111070001", "MMC.111072008"]
+                            .contains(&answer.body["error_code"].as_str().unwrap_or_default())),
                 "{op:?}: {answer:?}"
             );
         }
