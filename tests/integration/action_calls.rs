@@ -6,8 +6,6 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
 use crate::support::*;
 
 const MEETING: &str = "name: Calls\nmeeting: { id: \"914044873\", host_password: pw1234 }\n";
@@ -172,14 +170,8 @@ async fn every_action_calls_what_its_reference_lists() {
         for (file, text) in files {
             run = run.file(file, text);
         }
-        let (output, requests) = run
-            .arg("--sim")
-            .arg("--sim-requests")
-            .arg("requests.json")
-            .output_keeping_dir()
-            .await;
+        let (output, requests) = run.rehearse().await;
         assert_eq!(output.code, 0, "{name}: {}", output.transcript());
-        let requests: Vec<Value> = serde_json::from_str(&requests).expect("a request log");
         let made: BTreeSet<(String, String)> = requests
             .iter()
             .map(|r| {

@@ -2,26 +2,17 @@
 //! pointing into the included file), `--tags`/`--skip-tags` and `--start-at`, checked
 //! against the calls the rehearsal emulator received.
 
-use serde_json::Value;
-
 use crate::support::*;
 
 const MAIN: &str = "name: Main\nmeeting: { id: \"914044873\", host_password: pw1234 }\nsteps:\n  - name: Bob's turn\n    include: { file: parts/stage.yaml, vars: { speaker: Bob Li } }\n  - include: parts/stage.yaml\nrehearsal:\n  participants: [ { name: Alice Zhang, role: host }, { name: Bob Li } ]\n";
 const STAGE: &str = "vars:\n  speaker: Alice Zhang\nsteps:\n  - broadcast: \"{{ speaker }}\"\n  - name: \"Applause for {{ speaker }}\"\n    log: \"thank you, {{ speaker }}\"\n";
 
-async fn rehearse(run: Run) -> (Output, Vec<Value>) {
-    let (output, requests) = run
-        .arg("--sim")
-        .arg("--sim-requests")
-        .arg("requests.json")
-        .output_keeping_dir()
-        .await;
-    (output, serde_json::from_str(&requests).unwrap_or_default())
-}
-
 #[tokio::test]
 async fn includes_run_with_their_vars_over_the_files_defaults() {
-    let (output, requests) = rehearse(Run::playbook(MAIN).file("parts/stage.yaml", STAGE)).await;
+    let (output, requests) = Run::playbook(MAIN)
+        .file("parts/stage.yaml", STAGE)
+        .rehearse()
+        .await;
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert!(
         output.stdout.contains("info    thank you, Bob Li"),
@@ -88,11 +79,18 @@ const TAGGED: &str = "name: Tags\nmeeting: { id: \"914044873\", host_password: p
 
 #[tokio::test]
 async fn tags_select_and_skip_steps() {
-    let (output, requests) = rehearse(Run::playbook(TAGGED).arg("--tags").arg("qa,setup")).await;
+    let (output, requests) = Run::playbook(TAGGED)
+        .arg("--tags")
+        .arg("qa,setup")
+        .rehearse()
+        .await;
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert_eq!(action_calls(&requests), ["lock", "mute"]);
-    let (output, requests) =
-        rehearse(Run::playbook(TAGGED).arg("--skip-tags").arg("recording")).await;
+    let (output, requests) = Run::playbook(TAGGED)
+        .arg("--skip-tags")
+        .arg("recording")
+        .rehearse()
+        .await;
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert_eq!(
         action_calls(&requests),
@@ -111,8 +109,11 @@ async fn tags_select_and_skip_steps() {
 #[tokio::test]
 async fn start_at_skips_what_comes_before() {
     for target in ["Live too", "2.2"] {
-        let (output, requests) =
-            rehearse(Run::playbook(TAGGED).arg("--start-at").arg(target)).await;
+        let (output, requests) = Run::playbook(TAGGED)
+            .arg("--start-at")
+            .arg(target)
+            .rehearse()
+            .await;
         assert_eq!(output.code, 0, "{}", output.transcript());
         assert_eq!(
             action_calls(&requests),

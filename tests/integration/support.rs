@@ -446,6 +446,24 @@ impl Run {
         (output, self.dir)
     }
 
+    /// Rehearses on the emulator with its request log kept: the output, and the calls
+    /// the emulator received (none when the run wrote no log; a log that is not JSON
+    /// fails the test).
+    pub(crate) async fn rehearse(self) -> (Output, Vec<Value>) {
+        let (output, requests) = self
+            .arg("--sim")
+            .arg("--sim-requests")
+            .arg("requests.json")
+            .output_keeping_dir()
+            .await;
+        let requests = if requests.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_str(&requests).expect("the request log is JSON")
+        };
+        (output, requests)
+    }
+
     /// Runs, then hands back the text of `requests.json` the run wrote in its directory.
     pub(crate) async fn output_keeping_dir(self) -> (Output, String) {
         let output = self.output_in(self.dir.path()).await;
