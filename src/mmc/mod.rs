@@ -190,6 +190,15 @@ impl Client {
         }
     }
 
+    /// The host password, when the run logs in with one: applying for the host role
+    /// sends it as `chairmanPwd`.
+    pub(crate) fn host_password(&self) -> Option<&str> {
+        match &self.credentials {
+            Credentials::Password(password) => Some(password.expose_secret()),
+            Credentials::Token(_) => None,
+        }
+    }
+
     /// Calls per minute per API this client allows itself; 0 for no limit.
     pub(crate) fn rate_limit(&self) -> u32 {
         self.per_minute

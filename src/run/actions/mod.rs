@@ -185,7 +185,8 @@ pub(crate) async fn perform(
         Action::SetHost(who) => {
             let body = SetRoleBody {
                 apply_chair: true.into(),
-                chairman_pwd: None,
+                // The service refuses applying without it.
+                chairman_pwd: room.client.host_password().map(str::to_owned),
             };
             participants::act_on_one(room, &who, Request::call(Api::Role, &body), "host is now")
                 .await
