@@ -13,6 +13,10 @@ pub(crate) const DEFAULT_ANSWER_AFTER: Duration = Duration::from_secs_const(2);
 /// How long a callee rings before the service gives up (`no_answer`) by default.
 pub(crate) const DEFAULT_RING_TIME: Duration = Duration::from_secs_const(30);
 
+/// Most numbers one meeting configures: far more than any rehearsal calls, few enough
+/// that the admin API cannot be made to hold without bound.
+pub(crate) const MAX_INVITEES: usize = 10_000;
+
 /// The service's rules where its documents leave room for doubt.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -85,8 +89,14 @@ impl InviteeSeed {
 
 /// Checks the numbers of a seed's `invitees:`.
 pub(crate) fn validate_invitees<'a>(
-    numbers: impl IntoIterator<Item = &'a String>,
+    numbers: impl ExactSizeIterator<Item = &'a String>,
 ) -> Result<(), String> {
+    if numbers.len() > MAX_INVITEES {
+        return Err(format!(
+            "`invitees` lists {} numbers, at most {MAX_INVITEES} are allowed",
+            numbers.len()
+        ));
+    }
     for number in numbers {
         validate_number(number)?;
     }
@@ -133,6 +143,13 @@ mod tests {
         assert_eq!(
             validate_number(" ").unwrap_err(),
             "an invitee's number must not be empty"
+        );
+        let numbers: Vec<String> = (0..=MAX_INVITEES).map(|n| format!("+{n}")).collect();
+        assert!(validate_invitees(numbers[1..].iter()).is_ok());
+        assert!(
+            validate_invitees(numbers.iter())
+                .unwrap_err()
+                .contains("at most 10000")
         );
     }
 }

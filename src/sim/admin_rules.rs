@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 use super::api_error::ApiError;
 use super::state::Sim;
 use super::wire::parse_body;
-use crate::meeting::rules::validate_number;
+use crate::meeting::rules::{MAX_INVITEES, validate_number};
 use crate::meeting::{InviteeSeed, MeetingRules};
 
 pub(super) fn routes() -> Router<Arc<Sim>> {
@@ -52,6 +52,11 @@ async fn set_invitee(
     validate_number(&number).map_err(ApiError::sim_bad_request)?;
     let mut state = sim.lock();
     let meeting = state.meeting_mut(&id)?;
+    if meeting.invitees.len() >= MAX_INVITEES && !meeting.invitees.contains_key(&number) {
+        return Err(ApiError::sim_conflict(format!(
+            "meeting {id} already sets {MAX_INVITEES} numbers; delete one first"
+        )));
+    }
     meeting.invitees.insert(number, invitee);
     Ok(Json(meeting.invitees.clone()))
 }

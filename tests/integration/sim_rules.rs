@@ -533,3 +533,21 @@ async fn errors_carry_the_request_id_and_successes_the_json_content_type() {
     );
     assert!(read.body["participants"].is_array());
 }
+
+#[tokio::test]
+async fn a_rehearsal_plays_the_strict_hand_rule_and_ringing_invitees() {
+    let playbook = "name: Strict\nmeeting: { id: \"914044873\", host_password: pw1234 }\nsteps:\n  - invite: { name: Frank Hu, phone: \"+8613800000009\" }\n  - raise_hand: Carol Wu\nrehearsal:\n  rules: { hands: strict }\n  invitees:\n    \"+8613800000009\": { outcome: busy, after: 1s }\n  participants: [ { name: Alice Zhang, role: host }, { name: Carol Wu } ]\n";
+    let (output, requests) = Run::playbook(playbook).rehearse().await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stderr.contains("111072071") || output.stdout.contains("111072071"),
+        "{}",
+        output.transcript()
+    );
+    let hands = requests
+        .iter()
+        .find(|r| r["path"] == format!("{CONTROL}/participants/hands"))
+        .expect("the raise was sent");
+    assert_eq!(hands["status"], 400);
+    assert_eq!(hands["error_code"], "MMC.111072071");
+}
