@@ -190,11 +190,10 @@ impl Client {
         }
     }
 
-    /// The host password, when the run logs in with one: applying for the host role
-    /// sends it as `chairmanPwd`.
-    pub(crate) fn host_password(&self) -> Option<&str> {
+    /// The host password, when the run logs in with one rather than a given token.
+    pub(crate) fn host_password(&self) -> Option<&SecretString> {
         match &self.credentials {
-            Credentials::Password(password) => Some(password.expose_secret()),
+            Credentials::Password(password) => Some(password),
             Credentials::Token(_) => None,
         }
     }
