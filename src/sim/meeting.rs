@@ -1,7 +1,8 @@
 //! One emulated meeting and the effect of every control call on it. Pure state: no
 //! HTTP, no clock reads (times are passed in), so the rules of `docs/api.md` (#rules,
 //! #emulator) live in one place and the invariants (one broadcast or roll call at a
-//! time, nothing held by someone who left) are kept by construction.
+//! time, nothing held by someone who left) are kept by construction. The hand rules
+//! (`rules.rs`) and ringing invitees (`invitations.rs`) extend it from beside it.
 
 use indexmap::IndexMap;
 use jiff::{SignedDuration, Timestamp};
