@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::rules::{InviteeSeed, MeetingRules, validate_invitees};
 use super::seed_time::SeedTime;
 use crate::duration::Duration;
 
@@ -59,6 +60,13 @@ pub struct MeetingSeed {
     pub allow_self_unmute: bool,
     /// Scheduled length from the start; 2 hours when absent. Not with `ends_at`.
     pub duration: Option<Duration>,
+    /// The service's rules where its documents leave room for doubt (`hands: strict`).
+    #[serde(default)]
+    pub rules: MeetingRules,
+    /// How each called number answers an invitation, by number; a number not listed
+    /// answers after 2 s.
+    #[serde(default)]
+    pub invitees: indexmap::IndexMap<String, InviteeSeed>,
 }
 
 fn default_subject() -> String {
@@ -84,6 +92,7 @@ impl MeetingSeed {
         for participant in &self.participants {
             participant.validate()?;
         }
+        validate_invitees(self.invitees.keys())?;
         let hosts: Vec<&str> = self
             .participants
             .iter()

@@ -1,7 +1,8 @@
 //! One emulated meeting and the effect of every control call on it. Pure state: no
 //! HTTP, no clock reads (times are passed in), so the rules of `docs/api.md` (#rules,
 //! #emulator) live in one place and the invariants (one broadcast or roll call at a
-//! time, nothing held by someone who left) are kept by construction.
+//! time, nothing held by someone who left) are kept by construction. The hand rules
+//! (`rules.rs`) and ringing invitees (`invitations.rs`) extend it from beside it.
 
 use indexmap::IndexMap;
 use jiff::{SignedDuration, Timestamp};
@@ -10,11 +11,10 @@ use serde::Serialize;
 use super::api_error::ApiError;
 use super::ids::Ids;
 use super::lifecycle::ConfState;
-use crate::meeting::wire::{
-    AttendeeBody, ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant,
-};
+use crate::meeting::wire::{ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant};
 use crate::meeting::{
-    AttendeeSeed, MAX_COHOSTS, MeetingSeed, ParticipantSeed, ParticipantState, Role, validate_name,
+    AttendeeSeed, InviteeSeed, MAX_COHOSTS, MeetingRules, MeetingSeed, ParticipantSeed,
+    ParticipantState, Role, validate_name,
 };
 
 /// Most pids one batch call may carry.
@@ -70,6 +70,11 @@ pub(super) struct Meeting {
     /// The online list, in joining order.
     pub participants: IndexMap<String, Participant>,
     pub attendees: Vec<Attendee>,
+    pub rules: MeetingRules,
+    /// How each called number answers ([`super::invitations`]).
+    pub invitees: IndexMap<String, InviteeSeed>,
+    /// The latest invitation result per number: `"0"` answered, or the failure code.
+    pub invite_results: IndexMap<String, String>,
 }
 
 /// The full state of a meeting as the admin API shows it.
@@ -94,6 +99,9 @@ pub struct MeetingView {
     pub cohosts: Vec<String>,
     pub participants: Vec<ParticipantView>,
     pub attendees: Vec<AttendeeView>,
+    pub rules: MeetingRules,
+    pub invitees: IndexMap<String, InviteeSeed>,
+    pub invite_results: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -146,6 +154,9 @@ impl Meeting {
             cohosts: Vec::new(),
             participants: IndexMap::new(),
             attendees: seed.attendees.iter().map(Attendee::from).collect(),
+            rules: seed.rules,
+            invitees: seed.invitees.clone(),
+            invite_results: IndexMap::new(),
         })
     }
 
@@ -225,7 +236,7 @@ impl Meeting {
         Ok(())
     }
 
-    fn online(&mut self, pid: &str) -> Result<&mut Participant, ApiError> {
+    pub(super) fn online(&mut self, pid: &str) -> Result<&mut Participant, ApiError> {
         self.participants
             .get_mut(pid)
             .ok_or_else(ApiError::participant_not_found)
@@ -233,7 +244,7 @@ impl Meeting {
 
     /// Checks a list of pids before a batch call, so that a batch with an unknown pid
     /// changes nothing.
-    fn all_online(&self, pids: &[String]) -> Result<(), ApiError> {
+    pub(super) fn all_online(&self, pids: &[String]) -> Result<(), ApiError> {
         if pids.iter().all(|pid| self.participants.contains_key(pid)) {
             Ok(())
         } else {
@@ -285,6 +296,7 @@ impl Meeting {
             )));
         }
         self.all_online(pids)?;
+        self.check_raise(pids.iter().map(String::as_str), raised, false)?;
         for pid in pids {
             if let Some(participant) = self.participants.get_mut(pid) {
                 participant.hand = raised;
@@ -322,11 +334,15 @@ impl Meeting {
         apply: bool,
         chairman_password: Option<&str>,
     ) -> Result<(), ApiError> {
+        // Applying needs the host password; releasing needs none (docs/api.md#rules).
+        if apply && chairman_password.is_none() {
+            return Err(ApiError::bad_request(
+                "invalid parameter chairmanPwd: required when applyChair is 1",
+            ));
+        }
         self.online(pid)?;
-        if let Some(password) = chairman_password
-            && password != self.host_password
-        {
-            return Err(ApiError::conf_not_found_or_auth_failed());
+        if apply && chairman_password != Some(self.host_password.as_str()) {
+            return Err(ApiError::chairman_password_wrong());
         }
         if apply {
             self.host = Some(pid.to_owned());
@@ -348,9 +364,7 @@ impl Meeting {
             return Ok(());
         }
         if self.host.as_deref() == Some(pid) {
-            return Err(ApiError::bad_request(
-                "invalid parameter participantID: the host cannot be made a co-host",
-            ));
+            return Err(ApiError::chair_cannot_be_cohost());
         }
         if self.cohosts.len() >= MAX_COHOSTS {
             return Err(ApiError::bad_request(format!(
@@ -371,62 +385,6 @@ impl Meeting {
         for pid in pids {
             // Duplicates in the list are harmless: the second removal finds nobody.
             let _ = self.leave(pid);
-        }
-        Ok(())
-    }
-
-    /// Calls people in. The emulator's callees answer at once: each appears online
-    /// (unless someone with that number already is) and on the attendee list.
-    pub(super) fn invite(
-        &mut self,
-        attendees: &[AttendeeBody],
-        ids: &mut Ids,
-    ) -> Result<(), ApiError> {
-        if attendees.is_empty() {
-            return Err(ApiError::bad_request(
-                "invalid parameter attendees: must not be empty",
-            ));
-        }
-        for (index, attendee) in attendees.iter().enumerate() {
-            validate_name(&attendee.name).map_err(|e| {
-                ApiError::bad_request(format!("invalid parameter attendees[{index}].name: {e}"))
-            })?;
-            if attendee.phone.trim().is_empty() {
-                return Err(ApiError::bad_request(format!(
-                    "invalid parameter attendees[{index}].phone: must not be empty"
-                )));
-            }
-        }
-        for attendee in attendees {
-            if !self.attendees.iter().any(|a| a.phone == attendee.phone) {
-                self.attendees.push(Attendee {
-                    name: attendee.name.clone(),
-                    phone: attendee.phone.clone(),
-                    account_id: attendee.account_id.clone(),
-                    user_uuid: attendee.user_uuid.clone(),
-                });
-            }
-            if self
-                .participants
-                .values()
-                .any(|p| p.phone == attendee.phone)
-            {
-                continue;
-            }
-            let wants_host = attendee.role.is_some_and(|r| r.0) && self.host.is_none();
-            let spec = ParticipantSeed {
-                name: attendee.name.clone(),
-                phone: Some(attendee.phone.clone()),
-                role: if wants_host { Role::Host } else { Role::Guest },
-                hand: Default::default(),
-                mute: false,
-                video: false,
-                state: ParticipantState::InMeeting,
-                joins_after: None,
-                leaves_after: None,
-                raises_hand_after: None,
-            };
-            self.add(&spec, ids)?;
         }
         Ok(())
     }
@@ -562,6 +520,9 @@ impl Meeting {
                     phone: a.phone.clone(),
                 })
                 .collect(),
+            rules: self.rules,
+            invitees: self.invitees.clone(),
+            invite_results: self.invite_results.clone(),
         }
     }
 }

@@ -4,17 +4,20 @@
 //! `/_sim/` for state, participants, the request log and fault injection.
 
 mod admin;
+mod admin_rules;
 mod api_error;
 mod control;
 mod faults;
 mod guard;
 mod handover;
 mod ids;
+mod invitations;
 mod lifecycle;
 mod management;
 mod meeting;
 mod middleware;
 mod request_log;
+mod rules;
 mod seed;
 mod server;
 mod state;
@@ -132,6 +135,7 @@ fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .merge(control::routes())
         .merge(admin::routes())
+        .merge(admin_rules::routes())
         .fallback(admin::fallback)
         .method_not_allowed_fallback(admin::fallback)
         .layer(axum::middleware::from_fn_with_state(
