@@ -115,8 +115,8 @@ fn interval(text: &str) -> Result<std::time::Duration, Error> {
     let duration = duration.std();
     if duration < MIN_INTERVAL {
         return Err(Error::Usage(format!(
-            "--watch {text}: refresh at most every {}: each look is two calls to the service",
-            crate::duration::human(MIN_INTERVAL)
+            "--watch {text}: refresh at most every {}s: each look is two calls to the service",
+            MIN_INTERVAL.as_secs()
         )));
     }
     Ok(duration)

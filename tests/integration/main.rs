@@ -34,5 +34,6 @@ mod sim_faults;
 mod sim_hardening;
 mod sim_props;
 mod sim_token;
+mod status_command;
 mod template_check;
 mod variables;

@@ -37,7 +37,7 @@ fn invited(selector: &Selector, lineup: &Lineup) -> Option<String> {
     let nobody = || {
         Some(format!(
             "`{selector}` matches nobody in the meeting or among its invitees; {}",
-            selector.nobody(&lineup.roster)
+            shortened(selector.nobody(&lineup.roster), &lineup.roster)
         ))
     };
     if let Selector::Match(m) = selector
@@ -75,6 +75,21 @@ fn invited(selector: &Selector, lineup: &Lineup) -> Option<String> {
                 names.join(", ")
             ))
         }
+    }
+}
+
+/// Most people a warning lists by name: in a big meeting the list would drown the
+/// warning.
+const MAX_LISTED: usize = 20;
+
+/// Why nobody matched, with the list of who is online cut to a count in a big meeting.
+fn shortened(why: String, roster: &Roster) -> String {
+    let online = roster.describe();
+    match why.strip_suffix(online.as_str()) {
+        Some(head) if roster.participants.len() > MAX_LISTED => {
+            format!("{head}{} people are online", roster.participants.len())
+        }
+        _ => why,
     }
 }
 
@@ -211,5 +226,21 @@ mod tests {
             ..Default::default()
         });
         assert!(warning(&id, &lineup()).unwrap().contains("matches nobody"));
+    }
+
+    #[test]
+    fn a_big_meeting_is_counted_not_listed() {
+        let mut big = lineup();
+        for n in 0..MAX_LISTED {
+            big.roster
+                .participants
+                .push(person(&format!("Guest {n}"), "", "guest", 0));
+        }
+        let text = warning(&name("Alice Zang"), &big).unwrap();
+        assert!(
+            text.ends_with("closest: Alice Zhang; 24 people are online"),
+            "{text}"
+        );
+        assert!(!text.contains("Guest 3"), "{text}");
     }
 }
