@@ -374,3 +374,82 @@ async fn plan_live_adds_the_meetings_verdict_to_the_plan() {
     assert!(warnings[4].contains("`Nobody Either`"), "{warnings:?}");
     read_only(&paths(&emu).await);
 }
+
+/// The token call answers as the service does for a meeting in this state, on the
+/// calls `nth` (every call when empty).
+async fn token_answers(emu: &Emu, code: &str, msg: &str, nth: &[u64]) {
+    let mut rule = serde_json::json!({
+        "path": format!("{CONTROL}/token"),
+        "error": {"status": 400, "code": code, "msg": msg},
+    });
+    if !nth.is_empty() {
+        rule["nth"] = serde_json::json!(nth);
+    }
+    emu.faults(serde_json::json!({ "rules": [rule] })).await;
+}
+
+#[tokio::test]
+async fn status_says_when_the_meeting_has_not_started_and_exits_0() {
+    let emu = Emu::start(LINEUP).await;
+    token_answers(&emu, "MMC.111072005", "CONF_NOT_STARTED", &[]).await;
+    let output = Run::command(&["status", "--meeting", MEETING])
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert_eq!(
+        output.stdout,
+        "meeting 914044873: not started (read at 1970-01-01T00:00:00Z)\nthe meeting has not started yet: the service gives no control token before it starts (MMC.111072005)\n"
+    );
+    let output = Run::command(&["status", "--meeting", MEETING, "--format", "json"])
+        .against(&emu)
+        .await;
+    let document: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(document["state"], "not_started");
+    assert!(document["participants"].is_null() && document["counts"].is_null());
+}
+
+#[tokio::test]
+async fn status_says_when_the_meeting_has_ended() {
+    let emu = Emu::start(LINEUP).await;
+    token_answers(&emu, "MMC.111072006", "CONF_IS_CLOSED", &[]).await;
+    let output = Run::command(&["status", "--meeting", MEETING, "--format", "json"])
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let document: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(document["state"], "ended");
+}
+
+#[tokio::test]
+async fn watching_a_meeting_that_starts_shows_it_start() {
+    let emu = Emu::start(LINEUP).await;
+    token_answers(&emu, "MMC.111072005", "CONF_NOT_STARTED", &[1]).await;
+    let output = Run::command(&["status", "--meeting", MEETING, "--watch", "2s"])
+        .arg("--count")
+        .arg("2")
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let not_started = output.stdout.find("meeting 914044873: not started");
+    let running = output.stdout.find("meeting 914044873: running");
+    assert!(
+        not_started.is_some() && running.is_some() && not_started < running,
+        "{}",
+        output.stdout
+    );
+}
+
+#[tokio::test]
+async fn check_live_notes_a_meeting_not_started_yet_and_exits_0() {
+    let emu = Emu::start(LINEUP).await;
+    token_answers(&emu, "MMC.111072005", "CONF_NOT_STARTED", &[]).await;
+    let output = Run::command(&["check", "names.yaml", "--live"])
+        .file("names.yaml", NAMES)
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert_eq!(
+        output.stderr,
+        "warning: names.yaml: meeting 914044873 has not started yet: its selectors cannot be checked until it has\n"
+    );
+}
