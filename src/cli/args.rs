@@ -27,7 +27,8 @@ pub enum Command {
     /// Run a playbook against a meeting (or, with --sim, against the built-in emulator).
     Run(RunArgs),
 
-    /// Parse, type-check and template-check playbooks without contacting anything.
+    /// Parse, type-check and template-check playbooks without contacting anything
+    /// (unless --live asks for a read-only look at each playbook's meeting).
     ///
     /// Every problem of every file is reported in one pass. A directory is searched
     /// (recursively, by name, hidden entries skipped) for *.yaml and *.yml files: a
@@ -39,7 +40,8 @@ pub enum Command {
     Check(CheckArgs),
 
     /// Print the resolved timeline: when each cue fires, what it does, which API calls it
-    /// makes. Nothing is contacted.
+    /// makes. Nothing is contacted, unless --live asks for a read-only look at the
+    /// meeting.
     ///
     /// Steps that --tags, --skip-tags or --start-at leave out, and steps whose `when` the
     /// variables already decide against, are listed as skipped, with the reason.

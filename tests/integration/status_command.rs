@@ -453,3 +453,21 @@ async fn check_live_notes_a_meeting_not_started_yet_and_exits_0() {
         "warning: names.yaml: meeting 914044873 has not started yet: its selectors cannot be checked until it has\n"
     );
 }
+
+#[tokio::test]
+async fn status_of_a_meeting_id_can_use_a_token_instead() {
+    let emu = Emu::start(LINEUP).await;
+    let token = emu.login(MEETING, PASSWORD).await;
+    let before = paths(&emu).await.len();
+    let output = Run::command(&["status", "--meeting", MEETING, "--format", "json"])
+        .arg("--endpoint")
+        .arg(emu.handle.base_url())
+        .env("EMCEE_TOKEN", &token)
+        .output()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(!output.stdout.contains(&token) && !output.stderr.contains(&token));
+    // A given token is used as it is: no login, only the read.
+    let paths = paths(&emu).await;
+    assert_eq!(paths[before..], [format!("{CONTROL}/realTimeInfo")]);
+}
