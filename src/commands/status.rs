@@ -143,10 +143,17 @@ fn meeting(which: &Which, secrets: &Arc<Secrets>) -> Result<(String, Credentials
                 std::env::var_os(name).is_some()
                     || std::env::var_os(format!("{name}_FILE")).is_some()
             };
+            let read = |name: &str| match secrets.lookup(name) {
+                Ok(value) if value.is_empty() => {
+                    Err(Error::Usage(format!("--meeting {id}: {name} is empty")))
+                }
+                Ok(value) => Ok(value),
+                Err(why) => Err(Error::Usage(why)),
+            };
             let credentials = if given(PASSWORD_ENV) {
-                Credentials::Password(secrets.lookup(PASSWORD_ENV).map_err(Error::Usage)?.into())
+                Credentials::Password(read(PASSWORD_ENV)?.into())
             } else if given(TOKEN_ENV) {
-                Credentials::Token(secrets.lookup(TOKEN_ENV).map_err(Error::Usage)?.into())
+                Credentials::Token(read(TOKEN_ENV)?.into())
             } else {
                 return Err(Error::Usage(format!(
                     "--meeting {id}: set {PASSWORD_ENV} to the host password (or {TOKEN_ENV} to a control token), or {PASSWORD_ENV}_FILE / {TOKEN_ENV}_FILE to a file holding it"

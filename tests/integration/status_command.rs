@@ -128,6 +128,23 @@ async fn status_of_a_meeting_id_without_credentials_says_what_to_set() {
         "{}",
         output.stderr
     );
+    for (name, value, why) in [
+        ("EMCEE_HOST_PASSWORD", "", "EMCEE_HOST_PASSWORD is empty"),
+        (
+            "EMCEE_TOKEN_FILE",
+            "missing.txt",
+            "cannot read EMCEE_TOKEN_FILE=missing.txt",
+        ),
+    ] {
+        let output = Run::command(&["status", "--meeting", MEETING])
+            .arg("--endpoint")
+            .arg("http://127.0.0.1:9")
+            .env(name, value)
+            .output()
+            .await;
+        assert_eq!(output.code, 2, "{}", output.transcript());
+        assert!(output.stderr.contains(why), "{}", output.stderr);
+    }
 }
 
 #[tokio::test]
