@@ -488,3 +488,38 @@ async fn status_of_a_meeting_id_can_use_a_token_instead() {
     let paths = paths(&emu).await;
     assert_eq!(paths[before..], [format!("{CONTROL}/realTimeInfo")]);
 }
+
+#[tokio::test]
+async fn check_live_renders_templated_selectors_with_the_variables_given() {
+    let emu = Emu::start(LINEUP).await;
+    let output = Run::command(&["check", "names.yaml", "--live", "-e", "chair=Ghost Host"])
+        .file("names.yaml", NAMES)
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output
+            .stderr
+            .contains("warning: names.yaml:15:16: step 5 (broadcast): `Ghost Host` matches nobody"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[tokio::test]
+async fn check_live_never_shows_a_selector_rendered_from_a_secret() {
+    let emu = Emu::start(LINEUP).await;
+    let playbook = format!("{PLAYBOOK}  - broadcast: \"{{{{ secret('VIP_NAME') }}}}\"\n");
+    let output = Run::command(&["check", "playbook.yaml", "--live"])
+        .file("playbook.yaml", &playbook)
+        .env("VIP_NAME", "Undercover Guest")
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stderr.contains("`***` matches nobody"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains("Undercover"), "{}", output.stderr);
+}
