@@ -523,3 +523,62 @@ async fn check_live_never_shows_a_selector_rendered_from_a_secret() {
     );
     assert!(!output.stderr.contains("Undercover"), "{}", output.stderr);
 }
+
+/// [`LINEUP`]'s meeting in another state of its life.
+fn lineup_in(status: &str) -> String {
+    LINEUP.replace(
+        "    subject: Town hall\n",
+        &format!("    subject: Town hall\n    status: {status}\n"),
+    )
+}
+
+#[tokio::test]
+async fn status_follows_a_scheduled_meeting_until_it_is_started() {
+    let emu = Emu::start(&lineup_in("scheduled")).await;
+    let output = Run::command(&["status", "--meeting", MEETING])
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("the meeting has not started yet"),
+        "{}",
+        output.stdout
+    );
+    let output = Run::command(&["check", "names.yaml", "--live"])
+        .file("names.yaml", NAMES)
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stderr.contains("has not started yet"),
+        "{}",
+        output.stderr
+    );
+    emu.admin("POST", &format!("/_sim/meetings/{MEETING}/start"), None)
+        .await
+        .ok();
+    let output = Run::command(&["status", "--meeting", MEETING])
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.starts_with("meeting 914044873: running"),
+        "{}",
+        output.stdout
+    );
+    read_only(&paths(&emu).await);
+}
+
+#[tokio::test]
+async fn status_of_an_ended_meeting_says_so() {
+    let emu = Emu::start(&lineup_in("ended")).await;
+    let output = Run::command(&["status", "--meeting", MEETING])
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("the meeting has ended"),
+        "{}",
+        output.stdout
+    );
+}
