@@ -9,9 +9,11 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+mod start_meeting;
+
 /// Alice hosts a meeting that has not started and joins ten minutes in; Bob is there
 /// when it starts. The other meeting may be started by guests.
-const MORNING: &str = r#"
+pub(crate) const MORNING: &str = r#"
 meetings:
   - id: "914044873"
     subject: Morning
@@ -31,9 +33,9 @@ accounts:
   - { account: demo, password: demo-pass }
 "#;
 
-const START: &str = "/v1/mmc/management/conferences/start";
+pub(crate) const START: &str = "/v1/mmc/management/conferences/start";
 
-fn keys(value: &Value) -> Vec<&str> {
+pub(crate) fn keys(value: &Value) -> Vec<&str> {
     let mut keys: Vec<&str> = value
         .as_object()
         .unwrap_or_else(|| panic!("not an object: {value}"))
@@ -45,13 +47,13 @@ fn keys(value: &Value) -> Vec<&str> {
 }
 
 #[track_caller]
-fn exactly(answer: &Answer, status: u16, code: &str, msg: &str) {
+pub(crate) fn exactly(answer: &Answer, status: u16, code: &str, msg: &str) {
     answer.error(status, code);
     assert_eq!(answer.body["error_msg"], msg, "{answer:?}");
 }
 
 impl Emu {
-    async fn account_login(&self, credentials: &str) -> Answer {
+    pub(crate) async fn account_login(&self, credentials: &str) -> Answer {
         self.send(
             self.client
                 .post(self.url("/v1/usg/acs/auth/account"))
@@ -64,13 +66,13 @@ impl Emu {
         .await
     }
 
-    async fn access_token(&self) -> String {
+    pub(crate) async fn access_token(&self) -> String {
         let answer = self.account_login("demo:demo-pass").await;
         answer.ok();
         answer.body["accessToken"].as_str().unwrap().to_owned()
     }
 
-    async fn start_meeting(&self, access_token: Option<&str>, body: Value) -> Answer {
+    pub(crate) async fn start_meeting(&self, access_token: Option<&str>, body: Value) -> Answer {
         let mut request = self
             .client
             .post(self.url(START))
@@ -82,11 +84,11 @@ impl Emu {
         self.send(request).await
     }
 
-    async fn state_of(&self, meeting: &str) -> Value {
+    pub(crate) async fn state_of(&self, meeting: &str) -> Value {
         self.meeting(meeting).await["state"].clone()
     }
 
-    async fn names_online(&self, meeting: &str) -> Vec<String> {
+    pub(crate) async fn names_online(&self, meeting: &str) -> Vec<String> {
         self.meeting(meeting).await["participants"]
             .as_array()
             .unwrap()
@@ -289,179 +291,6 @@ async fn the_hosts_join_through_the_admin_api_starts_the_meeting() {
 }
 
 #[tokio::test]
-async fn start_meeting_starts_a_scheduled_meeting() {
-    let emu = Emu::start(MORNING).await;
-    let access = emu.access_token().await;
-    let answer = emu
-        .start_meeting(
-            Some(&access),
-            json!({"conferenceID": MEETING, "password": PASSWORD}),
-        )
-        .await;
-    answer.ok();
-    assert_eq!(keys(&answer.body), ["regionIP", "uuid"]);
-    assert!(answer.body["regionIP"].is_string() && answer.body["uuid"].is_string());
-    let state = emu.meeting(MEETING).await;
-    assert_eq!(state["state"], "Created");
-    // Those without `joins_after` are there from the start; the host comes later.
-    assert_eq!(emu.names_online(MEETING).await, ["Bob Li"]);
-    emu.host(MEETING, PASSWORD)
-        .await
-        .get("/realTimeInfo")
-        .await
-        .ok();
-    emu.advance("10m").await;
-    assert_eq!(emu.names_online(MEETING).await, ["Bob Li", "Alice Zhang"]);
-    // The request log keeps the password out.
-    let log = serde_json::to_string(&emu.requests().await).unwrap();
-    assert!(!log.contains(PASSWORD), "{log}");
-}
-
-#[tokio::test]
-async fn start_meeting_takes_the_guest_password_only_where_guests_may_start() {
-    let emu = Emu::start(MORNING).await;
-    let access = emu.access_token().await;
-    exactly(
-        &emu.start_meeting(
-            Some(&access),
-            json!({"conferenceID": MEETING, "password": "654321"}),
-        )
-        .await,
-        400,
-        "MMC.111072065",
-        "CONF_NOT_FOUND_OR_AUTH_FAILED",
-    );
-    assert_eq!(emu.state_of(MEETING).await, "Schedule");
-    emu.start_meeting(
-        Some(&access),
-        json!({"conferenceID": OTHER_MEETING, "password": "111111"}),
-    )
-    .await
-    .ok();
-    assert_eq!(emu.state_of(OTHER_MEETING).await, "Created");
-}
-
-#[tokio::test]
-async fn start_meeting_refusals() {
-    let emu = Emu::start(MORNING).await;
-    let access = emu.access_token().await;
-    let body = json!({"conferenceID": MEETING, "password": PASSWORD});
-    exactly(
-        &emu.start_meeting(
-            Some(&access),
-            json!({"conferenceID": MEETING, "password": "wrong"}),
-        )
-        .await,
-        400,
-        "MMC.111072065",
-        "CONF_NOT_FOUND_OR_AUTH_FAILED",
-    );
-    exactly(
-        &emu.start_meeting(
-            Some(&access),
-            json!({"conferenceID": "999999999", "password": PASSWORD}),
-        )
-        .await,
-        400,
-        "MMC.111070005",
-        "CONF_DATA_NOT_FOUND",
-    );
-    exactly(
-        &emu.start_meeting(None, body.clone()).await,
-        401,
-        "MMC.111070004",
-        "AUTH_FAILED",
-    );
-    emu.start_meeting(Some("not-an-access-token"), body.clone())
-        .await
-        .error(401, "MMC.111070004");
-    emu.start_meeting(Some(&access), json!({"conferenceID": MEETING}))
-        .await
-        .error(400, "MMC.111070001")
-        .msg_contains("password");
-    assert_eq!(
-        emu.state_of(MEETING).await,
-        "Schedule",
-        "refusals start nothing"
-    );
-    // Access tokens expire after 12 hours.
-    emu.advance("12h").await;
-    emu.start_meeting(Some(&access), body)
-        .await
-        .error(401, "MMC.111070004");
-}
-
-#[tokio::test]
-async fn start_meeting_on_a_running_meeting_changes_nothing() {
-    let emu = Emu::start(TOWN_HALL).await;
-    let host = emu.host(MEETING, PASSWORD).await;
-    let before = emu.meeting(MEETING).await;
-    let access = emu.access_token().await;
-    emu.start_meeting(
-        Some(&access),
-        json!({"conferenceID": MEETING, "password": PASSWORD}),
-    )
-    .await
-    .ok();
-    assert_eq!(emu.meeting(MEETING).await, before);
-    host.get("/realTimeInfo").await.ok();
-}
-
-#[tokio::test]
-async fn start_meeting_reopens_an_ended_meeting_as_a_new_session() {
-    let emu = Emu::start(TOWN_HALL).await;
-    let host = emu.host(MEETING, PASSWORD).await;
-    host.call("PUT", "/stop", None, None).await.ok();
-    let access = emu.access_token().await;
-    emu.start_meeting(
-        Some(&access),
-        json!({"conferenceID": MEETING, "password": PASSWORD}),
-    )
-    .await
-    .ok();
-    let state = emu.meeting(MEETING).await;
-    assert_eq!(state["state"], "Created");
-    assert_eq!(state["participants"], json!([]), "nobody rejoins by itself");
-    // The old session's token is refused; a new login works.
-    host.get("/realTimeInfo").await.error(401, "MMC.111070004");
-    emu.token_call(MEETING, None, Some(&host.token))
-        .await
-        .error(401, "MMC.111070004");
-    emu.host(MEETING, PASSWORD)
-        .await
-        .get("/realTimeInfo")
-        .await
-        .ok();
-}
-
-#[tokio::test]
-async fn a_meeting_past_its_scheduled_end_is_closed_for_good() {
-    let emu = Emu::start(TOWN_HALL).await;
-    let host = emu.host(MEETING, PASSWORD).await;
-    host.call("PUT", "/stop", None, None).await.ok();
-    emu.advance("2h").await;
-    let access = emu.access_token().await;
-    exactly(
-        &emu.start_meeting(
-            Some(&access),
-            json!({"conferenceID": MEETING, "password": PASSWORD}),
-        )
-        .await,
-        400,
-        "MMC.111072006",
-        "CONF_IS_CLOSED",
-    );
-    exactly(
-        &emu.admin("POST", &format!("/_sim/meetings/{MEETING}/start"), None)
-            .await,
-        400,
-        "MMC.111072006",
-        "CONF_IS_CLOSED",
-    );
-    assert_eq!(emu.state_of(MEETING).await, "Destroyed");
-}
-
-#[tokio::test]
 async fn the_scheduled_end_prolongs_a_meeting_with_someone_online() {
     let emu = Emu::start(
         r#"
@@ -641,35 +470,42 @@ async fn seeds_with_a_contradictory_schedule_are_refused_with_their_place() {
 }
 
 #[tokio::test]
-async fn the_account_login_answers_with_the_sdks_field_names() {
+async fn the_in_process_handle_starts_and_ends_meetings() {
     let emu = Emu::start(MORNING).await;
-    let before = jiff::Timestamp::now();
-    let answer = emu.account_login("demo:demo-pass").await;
-    answer.ok();
-    for key in [
-        "accessToken",
-        "validPeriod",
-        "expireTime",
-        "createTime",
-        "clientType",
-        "tokenType",
-        "user",
-    ] {
-        assert!(answer.body.get(key).is_some(), "{key} missing: {answer:?}");
-    }
-    assert_eq!(keys(&answer.body["user"]), ["companyId", "name", "userId"]);
-    assert_eq!(answer.body["user"]["name"], "demo");
-    // Seconds, not milliseconds.
-    let expires = answer.body["expireTime"].as_i64().unwrap();
-    let expected = before.as_second() + 12 * 3600;
+    let started = emu.handle.start_meeting(MEETING).unwrap();
+    assert_eq!(started.state, emcee::sim::ConfState::Created);
+    assert_eq!(started.participants.len(), 1, "Bob joins at the start");
+    let ended = emu.handle.end_meeting(MEETING).unwrap();
+    assert_eq!(ended.state, emcee::sim::ConfState::Destroyed);
+    // Scheduled from 5 minutes in, for two hours.
+    emu.advance("2h 5m").await;
+    assert_eq!(
+        emu.handle.start_meeting(MEETING).unwrap_err(),
+        "MMC.111072006 CONF_IS_CLOSED"
+    );
     assert!(
-        (expected - 5..=expected + 5).contains(&expires),
-        "{expires} vs {expected}"
+        emu.handle
+            .start_meeting("999999999")
+            .unwrap_err()
+            .contains("no meeting 999999999")
     );
-    exactly(
-        &emu.account_login("demo:wrong").await,
-        401,
-        "USG.206010000",
-        "ACCOUNT_OR_PASSWORD_ERROR",
-    );
+}
+
+#[tokio::test]
+async fn a_meeting_made_again_under_the_same_id_starts_clean() {
+    let emu = Emu::start(MORNING).await;
+    let path = format!("/_sim/meetings/{MEETING}");
+    assert_eq!(emu.admin("DELETE", &path, None).await.status, 204);
+    let made = emu
+        .admin(
+            "POST",
+            "/_sim/meetings",
+            Some(json!({"id": MEETING, "host_password": PASSWORD, "status": "scheduled"})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    // Alice's scripted join belonged to the meeting deleted: it starts nothing here.
+    emu.advance("10m").await;
+    assert_eq!(emu.state_of(MEETING).await, "Schedule");
+    assert_eq!(emu.names_online(MEETING).await, Vec::<String>::new());
 }
