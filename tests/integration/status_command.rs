@@ -554,6 +554,18 @@ async fn status_follows_a_scheduled_meeting_until_it_is_started() {
         "{}",
         output.stderr
     );
+    let output = Run::command(&["plan", "names.yaml", "--live"])
+        .file("names.yaml", NAMES)
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains(
+            "warning: names.yaml: meeting 914044873 has not started yet: its selectors cannot be checked until it has\n"
+        ),
+        "{}",
+        output.stdout
+    );
     emu.admin("POST", &format!("/_sim/meetings/{MEETING}/start"), None)
         .await
         .ok();
