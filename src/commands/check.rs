@@ -117,7 +117,9 @@ pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                     });
                     match checked {
                         Ok(checked) => warnings.extend(checked.lines(&path.display().to_string())),
-                        Err(Error::Unreachable(why)) => unreachable = Some(why),
+                        Err(Error::Unreachable(why)) => {
+                            unreachable = Some(crate::secrets::redact_all(&why));
+                        }
                         Err(other) => problems.extend(diagnostics(other)?),
                     }
                 }
