@@ -594,3 +594,25 @@ async fn status_of_an_ended_meeting_says_so() {
         output.stdout
     );
 }
+
+#[tokio::test]
+async fn a_refusal_that_quotes_the_password_is_shown_masked() {
+    let emu = Emu::start(LINEUP).await;
+    let quoted = format!("password {PASSWORD} refused");
+    token_answers(&emu, "MMC.111072065", &quoted, &[]).await;
+    let status = Run::command(&["status", "--meeting", MEETING])
+        .against(&emu)
+        .await;
+    let check = Run::command(&["check", "names.yaml", "--live"])
+        .file("names.yaml", NAMES)
+        .against(&emu)
+        .await;
+    for output in [status, check] {
+        assert_eq!(output.code, 3, "{}", output.transcript());
+        assert!(
+            output.stderr.contains("password *** refused") && !output.stderr.contains(PASSWORD),
+            "{}",
+            output.stderr
+        );
+    }
+}
