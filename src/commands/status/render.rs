@@ -75,12 +75,11 @@ fn state_name(state: u8) -> &'static str {
 }
 
 fn counts(lineup: &Lineup) -> Counts {
-    let people = &lineup.roster.participants;
-    let in_meeting = || people.iter().filter(|p| p.state == 0);
+    let in_meeting = || lineup.roster.participants.iter();
     Counts {
         in_meeting: in_meeting().count(),
-        ringing: people.iter().filter(|p| p.state == 1).count(),
-        joining: people.iter().filter(|p| p.state == 2).count(),
+        ringing: lineup.arriving.iter().filter(|p| p.state == 1).count(),
+        joining: lineup.arriving.iter().filter(|p| p.state == 2).count(),
         invited_absent: lineup
             .invited
             .iter()
@@ -106,9 +105,7 @@ impl<'a> Document<'a> {
             },
             read_at: read_at.to_owned(),
             participants: lineup.map(|l| {
-                l.roster
-                    .participants
-                    .iter()
+                l.everyone()
                     .map(|p| Person {
                         pid: &p.pid,
                         name: &p.name,
@@ -156,11 +153,15 @@ pub(super) fn human(meeting: &str, look: &Look, read_at: &str) -> String {
             );
         }
     };
-    let people = &lineup.roster.participants;
-    let in_state =
-        |state: u8| -> Vec<&Participant> { people.iter().filter(|p| p.state == state).collect() };
+    let in_state = |state: u8| -> Vec<&Participant> {
+        lineup
+            .arriving
+            .iter()
+            .filter(|p| p.state == state)
+            .collect()
+    };
     let mut out = format!("meeting {meeting}: running (read at {read_at})\n");
-    let here = in_state(0);
+    let here = &lineup.roster.participants;
     out.push_str(&format!("in the meeting ({}):\n", here.len()));
     let rows: Vec<Vec<String>> = here
         .iter()

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::clock::SystemClock;
 use crate::error::Error;
 use crate::meeting::wire::RealTimeInfo;
-use crate::meeting::{Api, Roster};
+use crate::meeting::{Api, Participant, Roster};
 use crate::mmc::{Client, Credentials, Failure, FailureKind, Request};
 use crate::secrets::Secrets;
 
@@ -22,11 +22,14 @@ const NOT_STARTED: &[&str] = &["111072005"];
 /// "does not exist or has ended" on participant calls.
 const ENDED: &[&str] = &["111072006", "111081002"];
 
-/// Who is in a running meeting and who is invited, as one read showed them.
+/// Who is in a running meeting, who is on the way, and who is invited, as one read
+/// showed them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Lineup {
-    /// The online list: in the meeting, ringing and joining alike (see `state`).
+    /// Those in the meeting (`state` 0): the only ones a run's selectors can act on.
     pub roster: Roster,
+    /// Those listed but not in yet: being called (`state` 1) or joining (2).
+    pub arriving: Vec<Participant>,
     /// Everyone invited, joined or not (`realTimeInfo.attendees`).
     pub invited: Vec<Invitee>,
 }
@@ -41,7 +44,11 @@ pub(crate) struct Invitee {
 impl Lineup {
     /// The lineup in a `realTimeInfo` answer.
     pub(crate) fn parse(body: &serde_json::Value) -> Result<Lineup, String> {
-        let roster = Roster::parse(body)?;
+        let listed = Roster::parse(body)?;
+        let (here, arriving) = listed
+            .participants
+            .into_iter()
+            .partition(|p: &Participant| p.state == 0);
         let info = RealTimeInfo::deserialize(body)
             .map_err(|e| format!("unexpected realTimeInfo answer: {e}"))?;
         let invited = info
@@ -52,12 +59,21 @@ impl Lineup {
                 phone: a.phone,
             })
             .collect();
-        Ok(Lineup { roster, invited })
+        Ok(Lineup {
+            roster: Roster { participants: here },
+            arriving,
+            invited,
+        })
+    }
+
+    /// Everyone listed: in the meeting, then on the way.
+    pub(crate) fn everyone(&self) -> impl Iterator<Item = &Participant> {
+        self.roster.participants.iter().chain(&self.arriving)
     }
 
     /// Whether an invitee is online (by phone when both have one, else by name).
     pub(crate) fn is_online(&self, invitee: &Invitee) -> bool {
-        self.roster.participants.iter().any(|p| {
+        self.everyone().any(|p| {
             if !invitee.phone.is_empty() && !p.phone.is_empty() {
                 p.phone == invitee.phone
             } else {

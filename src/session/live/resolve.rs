@@ -13,18 +13,32 @@ use crate::playbook::Selector;
 pub(crate) fn warning(selector: &Selector, lineup: &Lineup) -> Option<String> {
     let online = selector.select(&lineup.roster);
     match online.as_slice() {
-        [one] => match one.state {
-            0 => None,
-            state => Some(format!(
-                "`{selector}` is {} {}, not in the meeting yet",
-                describe(one),
-                state_word(state)
-            )),
-        },
-        [] => invited(selector, lineup),
+        [_] => None,
+        [] => arriving(selector, lineup),
         _ if selector.all() => None,
         several => Some(format!(
             "`{selector}` matches {} people online: {}; add id, phone or role to pick one, or `all: true` for every one",
+            several.len(),
+            list(several)
+        )),
+    }
+}
+
+/// A selector that matches nobody in the meeting, against those on the way.
+fn arriving(selector: &Selector, lineup: &Lineup) -> Option<String> {
+    let arriving = Roster {
+        participants: lineup.arriving.clone(),
+    };
+    let found = selector.select(&arriving);
+    match found.as_slice() {
+        [] => invited(selector, lineup),
+        [one] => Some(format!(
+            "`{selector}` is {} {}, not in the meeting yet",
+            describe(one),
+            state_word(one.state)
+        )),
+        several => Some(format!(
+            "`{selector}` matches {} people, none in the meeting yet: {}",
             several.len(),
             list(several)
         )),
@@ -118,8 +132,8 @@ fn list(people: &[&Participant]) -> String {
         .join(", ")
 }
 
-/// What `realTimeInfo`'s `state` says of someone online who is not in the meeting.
-pub(crate) fn state_word(state: u8) -> &'static str {
+/// What `realTimeInfo`'s `state` says of someone listed who is not in the meeting.
+fn state_word(state: u8) -> &'static str {
     match state {
         0 => "in the meeting",
         1 => "ringing",
@@ -150,9 +164,13 @@ mod tests {
                     person("Alice Zhang", "+1", "host", 0),
                     person("Bob Li", "+2", "guest", 0),
                     person("Bob Li", "+3", "cohost", 0),
-                    person("Frank Wu", "+6", "guest", 1),
                 ],
             },
+            arriving: vec![
+                person("Frank Wu", "+6", "guest", 1),
+                person("Gina Ho", "+7", "guest", 2),
+                person("Gina Ho", "+9", "guest", 1),
+            ],
             invited: vec![
                 Invitee {
                     name: "Alice Zhang".into(),
@@ -208,6 +226,10 @@ mod tests {
             "`Frank Wu` is Frank Wu (guest, +6) ringing, not in the meeting yet"
         );
         assert_eq!(
+            warning(&name("Gina Ho"), &lineup()).unwrap(),
+            "`Gina Ho` matches 2 people, none in the meeting yet: Gina Ho (guest, +7), Gina Ho (guest, +9)"
+        );
+        assert_eq!(
             warning(&name("heidi sun"), &lineup()).unwrap(),
             "`heidi sun` is Heidi Sun (+8), invited but not in the meeting now"
         );
@@ -238,7 +260,7 @@ mod tests {
         }
         let text = warning(&name("Alice Zang"), &big).unwrap();
         assert!(
-            text.ends_with("closest: Alice Zhang; 24 people are online"),
+            text.ends_with("closest: Alice Zhang; 23 people are online"),
             "{text}"
         );
         assert!(!text.contains("Guest 3"), "{text}");
