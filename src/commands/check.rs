@@ -357,8 +357,9 @@ pub(crate) fn github_annotation(problem: &Diagnostic) -> String {
 }
 
 /// The `--format json` document, stable for tools to read:
-/// `{"files": [{"file", "kind", "steps", "ok", "warnings", "unreachable"}], "problems": [{"file", "line",
-/// "column", "end": {"line", "column"}, "severity", "message", "help"}]}`. Lines and
+/// `{"files": [{"file", "kind", "steps", "ok", "warnings", "unreachable"}], "problems":
+/// [{"file", "line", "column", "end": {"line", "column"}, "severity", "message",
+/// "help"}]}`. Lines and
 /// columns are 1-based, columns count characters, `end` is exclusive, `severity` is
 /// "error", and `help` is null when there is none. `kind` is "playbook" or "fragment".
 /// `unreachable` is why `--live` could not look at the playbook's meeting, or null.
