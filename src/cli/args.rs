@@ -315,10 +315,11 @@ pub struct CheckArgs {
     /// github: GitHub Actions annotations on standard output
     /// (`::error file=F,line=L,col=C,endLine=L,endColumn=C,title=emcee check::MESSAGE`).
     /// json: one document on standard output, `{"files": [{"file", "kind", "steps",
-    /// "ok"}], "problems": [{"file", "line", "column", "end": {"line", "column"},
-    /// "severity", "message", "help"}]}`; lines and columns 1-based, columns in
-    /// characters, `end` exclusive, `severity` "error", `help` null when none, `kind`
-    /// "playbook" or "fragment".
+    /// "ok", "warnings", "unreachable"}], "problems": [{"file", "line", "column",
+    /// "end": {"line", "column"}, "severity", "message", "help"}]}`; lines and
+    /// columns 1-based, columns in characters, `end` exclusive, `severity` "error",
+    /// `help` null when none, `kind` "playbook" or "fragment", `unreachable` why
+    /// --live could not look at the playbook's meeting (else null).
     #[arg(long, value_enum, default_value_t = CheckFormatArg::Human)]
     pub format: CheckFormatArg,
 
