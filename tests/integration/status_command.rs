@@ -616,3 +616,22 @@ async fn a_refusal_that_quotes_the_password_is_shown_masked() {
         );
     }
 }
+
+#[tokio::test]
+async fn plain_http_off_loopback_is_refused_before_any_password_is_sent() {
+    for args in [
+        &["status", "--meeting", MEETING][..],
+        &["check", "names.yaml", "--live"],
+        &["plan", "names.yaml", "--live"],
+    ] {
+        let output = Run::command(args)
+            .file("names.yaml", NAMES)
+            .env(HOST_PASSWORD_ENV, PASSWORD)
+            .arg("--endpoint")
+            .arg("http://192.0.2.1:8787")
+            .output()
+            .await;
+        assert_eq!(output.code, 2, "{args:?}: {}", output.transcript());
+        assert!(output.stderr.contains("clear text"), "{}", output.stderr);
+    }
+}
