@@ -134,6 +134,9 @@ pub enum Error {
     /// Another run holds the meeting's lock.
     #[error("{0}")]
     Locked(String),
+    /// The API could not be used at all: unreachable, or the login refused.
+    #[error("{0}")]
+    Unreachable(String),
     /// Anything else that stops a command.
     #[error("{0}")]
     Failed(String),
@@ -194,6 +197,7 @@ impl Error {
             Error::Invalid(_) | Error::Usage(_) => ExitCode::Invalid,
             Error::Io { .. } | Error::Failed(_) => ExitCode::Failed,
             Error::Locked(_) => ExitCode::Locked,
+            Error::Unreachable(_) => ExitCode::Unreachable,
         }
     }
 

@@ -27,7 +27,8 @@ pub enum Command {
     /// Run a playbook against a meeting (or, with --sim, against the built-in emulator).
     Run(RunArgs),
 
-    /// Parse, type-check and template-check playbooks without contacting anything.
+    /// Parse, type-check and template-check playbooks without contacting anything
+    /// (unless --live asks for a read-only look at each playbook's meeting).
     ///
     /// Every problem of every file is reported in one pass. A directory is searched
     /// (recursively, by name, hidden entries skipped) for *.yaml and *.yml files: a
@@ -39,7 +40,8 @@ pub enum Command {
     Check(CheckArgs),
 
     /// Print the resolved timeline: when each cue fires, what it does, which API calls it
-    /// makes. Nothing is contacted.
+    /// makes. Nothing is contacted, unless --live asks for a read-only look at the
+    /// meeting.
     ///
     /// Steps that --tags, --skip-tags or --start-at leave out, and steps whose `when` the
     /// variables already decide against, are listed as skipped, with the reason.
@@ -111,6 +113,15 @@ pub enum Command {
         #[arg(long)]
         schedule: bool,
     },
+
+    /// Show a live meeting, read only: its state, who is in it and how (role, muted,
+    /// hand, video), who is ringing or joining, and who is invited but not there.
+    ///
+    /// Only the token call and one read of the online list are made, never a control
+    /// call. Broadcast, roll call, lock and recording are shown as unknown: the read
+    /// does not carry them. A meeting that has not started or has ended is said so
+    /// (exit 0); exit 3 when the meeting cannot be reached or logged into.
+    Status(StatusArgs),
 
     /// Serve the meeting emulator: the meeting-control API plus an admin API under /_sim/.
     ///
@@ -265,7 +276,7 @@ pub struct PlanArgs {
 
     /// Check the targets against the playbook's rehearsal meeting, and warn about
     /// people it names who are not expected there by then.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "live")]
     pub sim: bool,
 
     /// When the run would start: 2026-11-22T09:50:00+08:00, 2026-11-22T09:50 or 09:50
@@ -276,6 +287,9 @@ pub struct PlanArgs {
     /// A table for people, or JSON.
     #[arg(long, value_enum, default_value_t = PlanFormatArg::Table)]
     pub format: PlanFormatArg,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -301,10 +315,11 @@ pub struct CheckArgs {
     /// github: GitHub Actions annotations on standard output
     /// (`::error file=F,line=L,col=C,endLine=L,endColumn=C,title=emcee check::MESSAGE`).
     /// json: one document on standard output, `{"files": [{"file", "kind", "steps",
-    /// "ok"}], "problems": [{"file", "line", "column", "end": {"line", "column"},
-    /// "severity", "message", "help"}]}`; lines and columns 1-based, columns in
-    /// characters, `end` exclusive, `severity` "error", `help` null when none, `kind`
-    /// "playbook" or "fragment".
+    /// "ok", "warnings", "unreachable"}], "problems": [{"file", "line", "column",
+    /// "end": {"line", "column"}, "severity", "message", "help"}]}`; lines and
+    /// columns 1-based, columns in characters, `end` exclusive, `severity` "error",
+    /// `help` null when none, `kind` "playbook" or "fragment", `unreachable` why
+    /// --live could not look at the playbook's meeting (else null).
     #[arg(long, value_enum, default_value_t = CheckFormatArg::Human)]
     pub format: CheckFormatArg,
 
@@ -313,6 +328,9 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -341,4 +359,67 @@ pub struct SimArgs {
     /// the same pids, tokens and faults.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub rng_seed: u64,
+}
+
+/// `--live` for `check` and `plan`: a read-only look at each playbook's meeting.
+#[derive(Debug, clap::Args)]
+pub struct LiveArgs {
+    /// Log in to each playbook's meeting, read who is there and who is invited, and
+    /// warn about selectors that match nobody, several people, or someone not in the
+    /// meeting yet. No control call is made. Exit 3 when a meeting cannot be reached
+    /// or logged into; a meeting not started yet is a note, not a failure.
+    #[arg(long)]
+    pub live: bool,
+
+    /// With --live: the API endpoint.
+    #[arg(long, env = "EMCEE_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// With --live: allow a plain-http endpoint that is not on loopback.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The playbook whose meeting to show (its `meeting:` id and credentials).
+    #[arg(required_unless_present = "meeting", conflicts_with = "meeting")]
+    pub playbook: Option<PathBuf>,
+
+    /// The meeting to show instead; the host password from EMCEE_HOST_PASSWORD, or a
+    /// control token from EMCEE_TOKEN (or a file named by EMCEE_HOST_PASSWORD_FILE or
+    /// EMCEE_TOKEN_FILE).
+    #[arg(long, value_name = "ID")]
+    pub meeting: Option<String>,
+
+    #[command(flatten)]
+    pub vars: VarArgs,
+
+    /// The API endpoint.
+    #[arg(long, env = "EMCEE_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// Allow a plain-http endpoint that is not on loopback.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+
+    /// Text for people, or one JSON document (one per refresh, a line each, with
+    /// --watch).
+    #[arg(long, value_enum, default_value_t = StatusFormatArg::Human)]
+    pub format: StatusFormatArg,
+
+    /// Refresh every INTERVAL (5s when given alone; at least 2s) until Ctrl-C: on a
+    /// terminal the screen is redrawn, otherwise a block is printed per refresh.
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s")]
+    pub watch: Option<String>,
+
+    /// With --watch: stop after N looks.
+    #[arg(long, value_name = "N", requires = "watch")]
+    pub count: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StatusFormatArg {
+    Human,
+    Json,
 }

@@ -158,6 +158,42 @@ impl TryFrom<args::RunArgs> for RunOptions {
     }
 }
 
+impl From<args::LiveArgs> for Option<crate::session::live::LiveOptions> {
+    fn from(args: args::LiveArgs) -> Self {
+        args.live.then_some(crate::session::live::LiveOptions {
+            endpoint: args.endpoint,
+            allow_insecure_http: args.allow_insecure_http,
+        })
+    }
+}
+
+impl TryFrom<args::StatusArgs> for commands::status::StatusOptions {
+    type Error = Error;
+    fn try_from(args: args::StatusArgs) -> Result<Self, Error> {
+        use commands::status::{StatusFormat, Which};
+        let which = match (args.meeting, args.playbook) {
+            (Some(id), _) => Which::Meeting(id),
+            (None, Some(path)) => Which::Playbook {
+                path,
+                vars: key_values(&args.vars.vars)?,
+                vars_files: args.vars.vars_file,
+            },
+            (None, None) => return Err(Error::Usage("give a PLAYBOOK or --meeting ID".into())),
+        };
+        Ok(commands::status::StatusOptions {
+            which,
+            endpoint: args.endpoint,
+            allow_insecure_http: args.allow_insecure_http,
+            format: match args.format {
+                args::StatusFormatArg::Human => StatusFormat::Human,
+                args::StatusFormatArg::Json => StatusFormat::Json,
+            },
+            watch: args.watch,
+            count: args.count,
+        })
+    }
+}
+
 /// The whole program: what `main` calls.
 pub fn main() -> std::process::ExitCode {
     let args = Args::parse();
@@ -190,6 +226,7 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
                 playbooks: check.playbooks,
                 vars,
                 selection: check.select.into(),
+                live: check.live.into(),
                 color: color(),
                 format: match check.format {
                     args::CheckFormatArg::Human => commands::check::CheckFormat::Human,
@@ -209,7 +246,12 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
                 args::PlanFormatArg::Table => commands::plan::PlanFormat::Table,
                 args::PlanFormatArg::Json => commands::plan::PlanFormat::Json,
             },
+            live: plan.live.into(),
         }),
+        args::Command::Status(status) => {
+            let options = commands::status::StatusOptions::try_from(status)?;
+            current_thread()?.block_on(commands::status::run(options))
+        }
         args::Command::Report {
             journal,
             reports,

@@ -1,6 +1,7 @@
 //! `emcee check PATH...`: parse, type-check, template-check and lint without
 //! contacting anything; every problem in every file is reported, for a person, as
-//! GitHub annotations, or as JSON.
+//! GitHub annotations, or as JSON. With `--live` (and only then) each sound
+//! playbook's meeting is looked at, read only, to check its selectors.
 //!
 //! A directory stands for the `*.yaml` and `*.yml` files under it. Of those, a file
 //! with `meeting:` is a playbook; a file a checked playbook includes is checked
@@ -25,6 +26,8 @@ pub(crate) struct CheckOptions {
     pub selection: crate::playbook::select::Selection,
     pub color: bool,
     pub format: CheckFormat,
+    /// `--live`: each sound playbook's selectors checked against its live meeting.
+    pub live: Option<crate::session::live::LiveOptions>,
 }
 
 /// How problems are written.
@@ -50,8 +53,10 @@ struct Outcome {
     steps: usize,
     problems: Vec<Diagnostic>,
     /// Not problems, but worth a look: fan-outs whose own `timeout` is shorter than the
-    /// rate limit lets them take.
+    /// rate limit lets them take; with `--live`, selectors the meeting does not bear out.
     warnings: Vec<String>,
+    /// With `--live`: why the playbook's meeting could not be looked at (exit 3).
+    unreachable: Option<String>,
 }
 
 /// Checks each file; writes problems and good files in the chosen format. Exit 0 when
@@ -59,6 +64,10 @@ struct Outcome {
 pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
     let known = playbook::KnownVars(options.vars.names());
     let (named, found) = expand(&options.playbooks)?;
+    let live = match &options.live {
+        Some(live) => Some((live.endpoint()?, crate::session::live::runtime()?)),
+        None => None,
+    };
     let mut outcomes = Vec::new();
     // Playbooks first: what they include is known once they are loaded.
     let mut included: BTreeSet<PathBuf> = BTreeSet::new();
@@ -88,18 +97,40 @@ pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 {
                     problems.extend(diagnostics(error)?);
                 }
-                let warnings = if problems.is_empty() {
+                let mut warnings = if problems.is_empty() {
                     crate::plan::timeline::crowd::short_fan_out_timeouts(&loaded)
                 } else {
                     Vec::new()
                 };
+                let steps = loaded.walk().len();
+                let mut unreachable = None;
+                if let Some((endpoint, runtime)) = &live
+                    && problems.is_empty()
+                {
+                    let prepared = crate::session::live::prepared(loaded, options.vars.clone());
+                    let checked = prepared.and_then(|prepared| {
+                        runtime.block_on(crate::session::live::check_playbook(
+                            &prepared,
+                            endpoint,
+                            &options.selection,
+                        ))
+                    });
+                    match checked {
+                        Ok(checked) => warnings.extend(checked.lines(&path.display().to_string())),
+                        Err(Error::Unreachable(why)) => {
+                            unreachable = Some(crate::secrets::redact_all(&why));
+                        }
+                        Err(other) => problems.extend(diagnostics(other)?),
+                    }
+                }
                 Outcome {
                     order,
                     path,
                     kind: "playbook",
-                    steps: loaded.walk().len(),
+                    steps,
                     problems,
                     warnings,
+                    unreachable,
                 }
             }
             Err(error) => Outcome {
@@ -109,6 +140,7 @@ pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 steps: 0,
                 problems: diagnostics(error)?,
                 warnings: Vec::new(),
+                unreachable: None,
             },
         };
         outcomes.push(outcome);
@@ -129,6 +161,7 @@ pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                     steps: loaded.walk().len().saturating_sub(1),
                     problems,
                     warnings: Vec::new(),
+                    unreachable: None,
                 }
             }
             Err(error) => Outcome {
@@ -138,6 +171,7 @@ pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                 steps: 0,
                 problems: diagnostics(error)?,
                 warnings: Vec::new(),
+                unreachable: None,
             },
         };
         outcomes.push(outcome);
@@ -148,7 +182,7 @@ pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
         CheckFormat::Human => human(&outcomes, failed, options.color)?,
         CheckFormat::Github => {
             let mut out = String::new();
-            for outcome in outcomes {
+            for outcome in &outcomes {
                 for problem in &outcome.problems {
                     out.push_str(&github_annotation(problem));
                     out.push('\n');
@@ -158,6 +192,13 @@ pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
                         "::warning file={},title=emcee check::{}\n",
                         outcome.path.display().to_string().replace(',', "%2C"),
                         warning.replace('%', "%25").replace('\n', "%0A")
+                    ));
+                }
+                if let Some(why) = &outcome.unreachable {
+                    out.push_str(&format!(
+                        "::error file={},title=emcee check::{}\n",
+                        outcome.path.display().to_string().replace(',', "%2C"),
+                        why.replace('%', "%25").replace('\n', "%0A")
                     ));
                 }
             }
@@ -170,8 +211,12 @@ pub(crate) fn run(options: &CheckOptions) -> Result<ExitCode, Error> {
             crate::output::print_out(&text)?;
         }
     }
+    let unreachable = outcomes.iter().any(|o| o.unreachable.is_some());
+    // A playbook unfit to run matters more than a meeting that cannot be looked at.
     Ok(if failed > 0 {
         ExitCode::Invalid
+    } else if unreachable {
+        ExitCode::Unreachable
     } else {
         ExitCode::Success
     })
@@ -194,6 +239,13 @@ fn human(outcomes: &[Outcome], failed: usize, color: bool) -> Result<(), Error> 
     for outcome in outcomes {
         for warning in &outcome.warnings {
             eprintln!("warning: {}", crate::printable::printable(warning));
+        }
+        if let Some(why) = &outcome.unreachable {
+            eprintln!(
+                "error: {}: {}",
+                outcome.path.display(),
+                crate::printable::printable(why)
+            );
         }
         if outcome.problems.is_empty() {
             let kind = if outcome.kind == "fragment" {
@@ -305,10 +357,12 @@ pub(crate) fn github_annotation(problem: &Diagnostic) -> String {
 }
 
 /// The `--format json` document, stable for tools to read:
-/// `{"files": [{"file", "kind", "steps", "ok", "warnings"}], "problems": [{"file", "line",
-/// "column", "end": {"line", "column"}, "severity", "message", "help"}]}`. Lines and
+/// `{"files": [{"file", "kind", "steps", "ok", "warnings", "unreachable"}], "problems":
+/// [{"file", "line", "column", "end": {"line", "column"}, "severity", "message",
+/// "help"}]}`. Lines and
 /// columns are 1-based, columns count characters, `end` is exclusive, `severity` is
 /// "error", and `help` is null when there is none. `kind` is "playbook" or "fragment".
+/// `unreachable` is why `--live` could not look at the playbook's meeting, or null.
 fn json_report(outcomes: &[Outcome]) -> serde_json::Value {
     let files: Vec<_> = outcomes
         .iter()
@@ -319,6 +373,7 @@ fn json_report(outcomes: &[Outcome]) -> serde_json::Value {
                 "steps": o.steps,
                 "ok": o.problems.is_empty(),
                 "warnings": o.warnings,
+                "unreachable": o.unreachable,
             })
         })
         .collect();

@@ -9,3 +9,4 @@ pub(crate) mod run;
 pub(crate) mod schedule;
 pub mod schema;
 pub(crate) mod sim;
+pub(crate) mod status;

@@ -93,7 +93,7 @@ impl Plan {
                 clock_offset(deadline.offset)
             ));
         }
-        for warning in &self.warnings {
+        for warning in self.warnings.iter().chain(&self.live) {
             out.push_str(&format!("warning: {warning}\n"));
         }
         out

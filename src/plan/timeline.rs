@@ -26,6 +26,9 @@ use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::Spanned;
 
 pub(crate) mod crowd;
+mod live;
+
+pub(crate) use live::People;
 
 /// When a step is planned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +72,10 @@ pub(crate) struct Row {
 pub(crate) struct Plan {
     pub rows: Vec<Row>,
     pub warnings: Vec<String>,
+    /// With `--live`: what the live meeting says of the steps' selectors, each at its
+    /// step's place (`file:line:col: step ID (NAME): …`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub live: Vec<String>,
     /// The playbook's `deadline`, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<PlannedDeadline>,
@@ -98,6 +105,8 @@ struct Planner<'a> {
     zone: TimeZone,
     start: Timestamp,
     rehearsal: Option<&'a MeetingSeed>,
+    /// A live meeting's verdict on a selector, for `--live`.
+    live: Option<live::Verdict<'a>>,
     /// The estimate of "now" as the plan walks the steps, and whether it is exact.
     now: Timestamp,
     exact: bool,
@@ -120,8 +129,8 @@ struct Planner<'a> {
 const RUN_TIME_FUNCTIONS: &[&str] = &["secret", "env", "now"];
 
 /// Plans `playbook` for a run starting at `start` that takes the steps `selection`
-/// takes. With a rehearsal meeting, selectors are checked against the people expected
-/// in it. A template that passes the bounds on its work or output is an error, as it
+/// takes. Selectors are checked against `people`: those expected in the rehearsal
+/// meeting, or those in a live one. A template that passes the bounds on its work or output is an error, as it
 /// would be in a run.
 pub(crate) fn plan(
     playbook: &Playbook,
@@ -129,9 +138,14 @@ pub(crate) fn plan(
     engine: &Engine,
     start: Timestamp,
     zone: TimeZone,
-    rehearsal: Option<&MeetingSeed>,
+    people: People<'_>,
     selection: &Selection,
 ) -> Result<Plan, Diagnostic> {
+    let (rehearsal, live) = match people {
+        People::Unchecked => (None, None),
+        People::Rehearsal(seed) => (Some(seed), None),
+        People::Live(verdict) => (None, Some(verdict)),
+    };
     let mut planner = Planner {
         engine,
         file: Arc::clone(&playbook.file),
@@ -139,6 +153,7 @@ pub(crate) fn plan(
         zone,
         start,
         rehearsal,
+        live,
         now: start,
         exact: true,
         plan: Plan::default(),
@@ -398,6 +413,9 @@ impl Planner<'_> {
                 let warned = self.plan.warnings.len();
                 if let (Some(rehearsal), Some(action)) = (self.rehearsal, &action) {
                     self.check_people(id, &name, action, rehearsal);
+                }
+                if let Some(action) = &action {
+                    self.check_live(id, &name, action, args);
                 }
                 if secrets.uses() != mark {
                     target = target.map(|t| secrets.hide_fields(&t));

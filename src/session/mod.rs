@@ -12,6 +12,7 @@
 
 mod endpoint;
 mod listeners;
+pub(crate) mod live;
 mod prepare;
 mod rehearsal;
 mod report_files;

@@ -36,5 +36,6 @@ mod sim_lifecycle;
 mod sim_props;
 mod sim_rules;
 mod sim_token;
+mod status_command;
 mod template_check;
 mod variables;

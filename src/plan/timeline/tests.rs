@@ -26,10 +26,9 @@ fn plan_of(rest: &str, vars: &[(&str, Value)], sim: bool) -> Plan {
     for (name, value) in vars {
         context.set(*name, value.clone());
     }
-    let rehearsal = if sim {
-        playbook.doc.rehearsal.as_ref().map(|r| &r.value)
-    } else {
-        None
+    let people = match playbook.doc.rehearsal.as_ref() {
+        Some(r) if sim => People::Rehearsal(&r.value),
+        _ => People::Unchecked,
     };
     plan(
         &playbook,
@@ -37,7 +36,7 @@ fn plan_of(rest: &str, vars: &[(&str, Value)], sim: bool) -> Plan {
         &engine,
         start(),
         TimeZone::UTC,
-        rehearsal,
+        people,
         &Selection::default(),
     )
     .unwrap_or_else(|e| panic!("{e:?}"))
