@@ -467,3 +467,90 @@ async fn fan_out_without_a_batch_call_runs_a_few_calls_at_once() {
         "the first four calls were not made at once: {times:?}"
     );
 }
+
+/// In a big meeting people leave between the roster read and the batch calls: those
+/// batches are refused with the service's code and sent again without them, and the
+/// run still succeeds with every other hand lowered.
+#[tokio::test]
+async fn lower_all_hands_in_a_big_meeting_survives_departures_mid_way() {
+    let people: String = (1..1000)
+        .map(|i| {
+            format!(
+                "      - {{ name: P{i:04}{} }}\n",
+                if i <= 600 { ", hand: raised" } else { "" }
+            )
+        })
+        .collect();
+    let seed = format!(
+        "meetings:\n  - id: \"{MEETING}\"\n    host_password: \"{PASSWORD}\"\n    participants:\n      - {{ name: Host, role: host }}\n{people}"
+    );
+    let emu = Emu::start(&seed).await;
+    let leaving = [
+        emu.pid(MEETING, "P0250").await,
+        emu.pid(MEETING, "P0450").await,
+    ];
+    let batch = format!("{CONTROL}/participants/batch/hands");
+    // Hold the third batch while two people leave: one is in it, one in a later batch.
+    emu.faults(json!({"rules": [{"path": batch, "nth": 3, "latency": "400ms"}]}))
+        .await;
+    let run = tokio::spawn(
+        Run::playbook(&playbook("  - lower_all_hands: {}\n")).against_url(emu.handle.base_url()),
+    );
+    loop {
+        let faults = emu.admin("GET", "/_sim/faults", None).await.body;
+        if faults["counters"][0]["matched"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    for pid in &leaving {
+        emu.admin(
+            "DELETE",
+            &format!("/_sim/meetings/{MEETING}/participants/{pid}"),
+            None,
+        )
+        .await;
+    }
+    let output = run.await.unwrap();
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let state = emu.meeting(MEETING).await;
+    assert!(names_where(&state, "hand").is_empty());
+    assert_eq!(state["participants"].as_array().unwrap().len(), 998);
+    let batches: Vec<(Value, Vec<Value>)> = emu
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"] == batch)
+        .map(|r| {
+            (
+                r["status"].clone(),
+                r["body"]["pids"].as_array().unwrap().clone(),
+            )
+        })
+        .collect();
+    let refused: Vec<&Vec<Value>> = batches
+        .iter()
+        .filter(|(status, _)| *status == json!(400))
+        .map(|(_, pids)| pids)
+        .collect();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|pids| pids.len() == 100),
+        "a batch holding someone who left is refused whole: {batches:?}"
+    );
+    let lowered: usize = batches
+        .iter()
+        .filter(|(status, _)| *status == json!(200))
+        .map(|(_, pids)| pids.len())
+        .sum();
+    assert_eq!(lowered, 598, "every hand still there is lowered once");
+    for (status, pids) in &batches {
+        if *status == json!(200) {
+            for pid in &leaving {
+                assert!(
+                    !pids.contains(&json!(pid)),
+                    "{pid} left and is not sent again"
+                );
+            }
+        }
+    }
+}
