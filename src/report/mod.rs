@@ -100,6 +100,53 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             format!("retry   {name}: attempt {attempt}/{attempts}{wait} after {reason}")
         }
         Event::Message { level, text, .. } => format!("{:<7} {text}", level.label()),
+        Event::MeetingWaiting {
+            until, left, poll, ..
+        } => {
+            let left = if timings {
+                format!(" (in {})", crate::duration::human(*left))
+            } else {
+                String::new()
+            };
+            format!(
+                "wait    waiting for the meeting to start: asking every {}, until {until}{left}",
+                crate::duration::human(*poll)
+            )
+        }
+        Event::MeetingStarted { at, how } => {
+            use crate::run::MeetingStart;
+            let at = if timings { at.as_str() } else { "its start" };
+            match how {
+                MeetingStart::Running => format!("meeting running; its start counts from {at}"),
+                MeetingStart::StartedByRun => {
+                    format!("meeting started by this run; its start counts from {at}")
+                }
+                MeetingStart::Resumed => {
+                    format!(
+                        "meeting running; its start counts from {at}, as the resumed run recorded"
+                    )
+                }
+            }
+        }
+        Event::MeetingUnavailable { error } => format!("error   {error}"),
+        Event::MeetingEnded {
+            at, during, by_run, ..
+        } => {
+            let at = if timings {
+                format!(" at {at}")
+            } else {
+                String::new()
+            };
+            if *by_run {
+                format!(
+                    "meeting ended by this run{at} (step {during}); the steps still to come that need it are skipped"
+                )
+            } else {
+                format!(
+                    "meeting the meeting ended{at} during step {during}; the steps still to come that need it are skipped"
+                )
+            }
+        }
         // A log step's message is its line.
         Event::StepFinished {
             action: Some("log"),
@@ -209,6 +256,8 @@ pub fn is_error(event: &Event) -> bool {
     match event {
         Event::StepFinished { outcome, .. } => matches!(outcome, Outcome::Failed { .. }),
         Event::RunFinished { summary } => !summary.success,
+        Event::MeetingUnavailable { .. } => true,
+        Event::MeetingEnded { by_run, .. } => !by_run,
         _ => false,
     }
 }

@@ -18,7 +18,8 @@ mod tests;
 
 pub(crate) use deadline::Deadline;
 pub(crate) use event::{
-    CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, Outcome, Place, Summary,
+    CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, MeetingStart, Outcome, Place,
+    Summary,
 };
 pub(crate) use executor::Executor;
 pub(crate) use step::StepDefaults;

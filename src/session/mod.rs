@@ -304,6 +304,7 @@ impl Session {
         let timeline = Timeline {
             clock: Arc::clone(&self.clock),
             start: records.start,
+            meeting_start: None,
             zone: self.prepared.zone.clone(),
         };
         let mut executor = Executor::new(

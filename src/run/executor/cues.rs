@@ -17,11 +17,9 @@ impl Executor<'_> {
         id: &StepId,
     ) -> Result<bool, StepFailure> {
         let Some(at) = &step.at else { return Ok(true) };
-        let planned = at
-            .resolve(self.timeline.start, &self.timeline.zone)
-            .map_err(|e| {
-                StepFailure::new(format!("{}: cue {}: {e}", self.position(at.pos), at.value))
-            })?;
+        let planned = self.timeline.resolve(at).map_err(|e| {
+            StepFailure::new(format!("{}: cue {}: {e}", self.position(at.pos), at.value))
+        })?;
         let grace = step
             .grace
             .as_ref()
