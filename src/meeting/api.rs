@@ -117,6 +117,8 @@ calls! {
     Stop = Put (control!("/stop"));
     /// The account login, outside meeting control.
     AccountLogin = Post ("/v1/usg/acs/auth/account");
+    /// Starts (activates) a meeting, with the account login's `X-Access-Token`.
+    StartMeeting = Post ("/v1/mmc/management/conferences/start");
 }
 
 impl Api {
@@ -159,5 +161,6 @@ mod tests {
         }
         assert!(Api::Lock.is_control());
         assert!(!Api::AccountLogin.is_control());
+        assert!(!Api::StartMeeting.is_control());
     }
 }

@@ -8,6 +8,7 @@ pub(crate) mod api;
 pub(crate) mod path;
 pub(crate) mod roster;
 pub(crate) mod seed;
+pub(crate) mod seed_time;
 pub(crate) mod wire;
 
 pub(crate) use api::{Api, Method};

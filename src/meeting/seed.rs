@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::seed_time::SeedTime;
 use crate::duration::Duration;
 
 /// Longest display name the service accepts (the invite call's limit).
@@ -30,8 +31,22 @@ pub struct MeetingSeed {
     /// People invited but not (yet) in the meeting, as `realTimeInfo.attendees` lists them.
     #[serde(default)]
     pub attendees: Vec<AttendeeSeed>,
+    /// `scheduled` (held only once its host joins or someone starts it), `active` (the
+    /// default: running from the emulator's start) or `ended`.
     #[serde(default)]
     pub status: MeetingStatus,
+    /// The scheduled start; the emulator's start when absent. Nothing happens at it:
+    /// a scheduled meeting waits for its host or a start.
+    pub starts_at: Option<SeedTime>,
+    /// The scheduled end; `duration` after the start when absent.
+    pub ends_at: Option<SeedTime>,
+    /// Whether a guest's join (or `StartMeeting` with the guest password) starts it.
+    #[serde(default)]
+    pub guests_may_start: bool,
+    /// Whether the meeting extends itself by 15 minutes at its scheduled end while
+    /// someone is online, as the service does by default.
+    #[serde(default = "yes")]
+    pub auto_prolong: bool,
     #[serde(default)]
     pub locked: bool,
     #[serde(default)]
@@ -42,7 +57,7 @@ pub struct MeetingSeed {
     pub mute_all: bool,
     #[serde(default = "yes")]
     pub allow_self_unmute: bool,
-    /// Scheduled length from the emulator's start; 2 hours when absent.
+    /// Scheduled length from the start; 2 hours when absent. Not with `ends_at`.
     pub duration: Option<Duration>,
 }
 
@@ -65,6 +80,7 @@ impl MeetingSeed {
         if self.guest_password.as_deref() == Some("") {
             return Err("`guest_password` must not be empty; leave it out instead".into());
         }
+        self.validate_schedule()?;
         for participant in &self.participants {
             participant.validate()?;
         }
@@ -89,6 +105,34 @@ impl MeetingSeed {
         if cohosts > MAX_COHOSTS {
             return Err(format!(
                 "a meeting has at most {MAX_COHOSTS} co-hosts, this one has {cohosts}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl MeetingSeed {
+    /// The scheduled start and end, where they can be compared without knowing when
+    /// the emulator starts (a duration against an instant is checked on adding).
+    fn validate_schedule(&self) -> Result<(), String> {
+        if let (Some(ends_at), Some(duration)) = (self.ends_at, self.duration) {
+            return Err(format!(
+                "`ends_at` ({ends_at}) and `duration` ({duration}) both set the scheduled end; give one of them"
+            ));
+        }
+        let starts_at = self
+            .starts_at
+            .unwrap_or(SeedTime::After(Duration::default()));
+        let ends_before = match (starts_at, self.ends_at) {
+            (SeedTime::After(start), Some(SeedTime::After(end))) => end <= start,
+            (SeedTime::At(start), Some(SeedTime::At(end))) => end <= start,
+            _ => false,
+        };
+        if ends_before || self.duration.is_some_and(Duration::is_zero) {
+            return Err(format!(
+                "the scheduled end ({}) must come after the start ({starts_at})",
+                self.ends_at
+                    .map_or_else(|| "duration 0s".to_owned(), |e| e.to_string())
             ));
         }
         Ok(())
@@ -160,6 +204,8 @@ impl<'de> Deserialize<'de> for MeetingId {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MeetingStatus {
+    /// Not held yet: its host's join, or a start, opens it.
+    Scheduled,
     #[default]
     Active,
     Ended,
@@ -251,7 +297,9 @@ pub struct ParticipantSeed {
     pub video: bool,
     #[serde(default)]
     pub state: ParticipantState,
-    /// Joins this long after the emulator starts (or after being added), instead of at once.
+    /// Joins this long after the emulator starts (or after being added), instead of at
+    /// once: the host's join starts a scheduled meeting, a guest's only if guests may
+    /// start it. Without it, a participant of a scheduled meeting joins when it starts.
     #[serde(default)]
     pub joins_after: Option<Duration>,
     /// Leaves this long after the emulator starts.

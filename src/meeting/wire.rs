@@ -330,27 +330,49 @@ pub(crate) struct ConfInfo {
     pub co_hosts: Vec<String>,
 }
 
-/// The answer of `POST /v1/usg/acs/auth/account`.
+/// The answer of `POST /v1/usg/acs/auth/account`, named as the SDK's
+/// `CheckTokenResponse` names it.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AccountLoginResponse {
     pub access_token: String,
     /// Seconds.
     pub valid_period: i64,
-    /// Unix milliseconds.
+    /// Unix seconds.
     pub expire_time: i64,
     /// Unix milliseconds.
     pub create_time: i64,
+    pub client_type: u8,
     pub token_type: u8,
     pub user: AccountUser,
 }
 
+/// The SDK's `UserInfo`, the fields the emulator fills.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AccountUser {
     pub user_id: String,
-    pub user_name: String,
-    pub corp_id: String,
+    pub name: String,
+    pub company_id: String,
+}
+
+/// `POST /v1/mmc/management/conferences/start`: the SDK's `StartRequest`. The password
+/// is the host's, or the guest's where guests may start the meeting.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StartMeetingBody {
+    #[serde(rename = "conferenceID")]
+    pub conference_id: String,
+    pub password: String,
+}
+
+/// The answer of `StartMeeting`: `uuid` (deprecated) and the meeting's region address.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StartMeetingResponse {
+    #[serde(default)]
+    pub uuid: String,
+    #[serde(rename = "regionIP", default)]
+    pub region_ip: String,
 }
 
 #[cfg(test)]

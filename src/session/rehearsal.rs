@@ -87,7 +87,7 @@ pub(super) async fn finish(
             LogFormat::Json => {
                 let mut event =
                     serde_json::json!({"event": "rehearsal_finished", "meeting": meeting});
-                crate::determinism::varying_instants(&mut event, &["end_time"]);
+                crate::determinism::varying_instants(&mut event, &["starts_at", "ends_at"]);
                 secrets.to_json(&event, false) + "\n"
             }
             LogFormat::Text => {
@@ -124,9 +124,10 @@ fn final_state(meeting: &MeetingView) -> String {
     format!(
         "\nRehearsal meeting {} at the end ({}):\n  host: {}\n  broadcast: {}\n  roll call: {}\n  hands up: {}\n  muted: {}\n  locked: {}, recording: {}, live: {}, everyone muted: {}\n  online: {}\n",
         meeting.id,
-        match meeting.status {
-            crate::meeting::MeetingStatus::Active => "in progress",
-            crate::meeting::MeetingStatus::Ended => "ended",
+        match meeting.state {
+            sim::ConfState::Schedule => "not started",
+            sim::ConfState::Created => "in progress",
+            sim::ConfState::Destroyed => "ended",
         },
         name(&meeting.host),
         name(&meeting.broadcast),

@@ -29,6 +29,8 @@ pub(super) fn routes() -> Router<Arc<Sim>> {
             "/_sim/meetings/{id}",
             get(show_meeting).delete(delete_meeting),
         )
+        .route("/_sim/meetings/{id}/start", post(start_meeting))
+        .route("/_sim/meetings/{id}/end", post(end_meeting))
         .route("/_sim/meetings/{id}/participants", post(join))
         .route(
             "/_sim/meetings/{id}/participants/{pid}",
@@ -80,14 +82,35 @@ async fn create_meeting(
 async fn delete_meeting(State(sim): Sh, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let mut state = sim.lock();
     state.meeting(&id)?;
-    state.meetings.shift_remove(&id);
-    state.tokens.retain(|_, grant| grant.meeting_id != id);
+    state.forget_meeting(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Starts the meeting as `StartMeeting` does, without credentials.
+async fn start_meeting(
+    State(sim): Sh,
+    Path(id): Path<String>,
+) -> Result<Json<MeetingView>, ApiError> {
+    let now = sim.clock.now();
+    let mut state = sim.lock();
+    state.start_meeting(&id, now)?;
+    Ok(Json(state.meeting(&id)?.view()))
+}
+
+/// Ends the meeting as `StopMeeting` does.
+async fn end_meeting(
+    State(sim): Sh,
+    Path(id): Path<String>,
+) -> Result<Json<MeetingView>, ApiError> {
+    let mut state = sim.lock();
+    state.end_meeting(&id)?;
+    Ok(Json(state.meeting(&id)?.view()))
+}
+
 /// A participant joins, as their client would: refused when the meeting has ended,
-/// and for guests when it is locked. With `joins_after`, the join is scheduled instead
-/// (202, with the instant).
+/// for guests when it is locked, and for anyone but the host when it has not started
+/// and guests may not start it; the host's join starts it. With `joins_after`, the
+/// join is scheduled instead (202, with the instant).
 async fn join(
     State(sim): Sh,
     Path(id): Path<String>,
@@ -101,10 +124,7 @@ async fn join(
     if meeting.is_ended() {
         return Err(ApiError::sim_conflict(format!("meeting {id} has ended")));
     }
-    if meeting.locked && spec.role == Role::Guest && spec.joins_after.is_none() {
-        return Err(ApiError::meeting_locked());
-    }
-    match state.add_participant(&id, &spec, now)? {
+    match state.add_participant(&id, &spec, now, false)? {
         Some(pid) => {
             let meeting = state.meeting(&id)?;
             let view = meeting.participant_view(&meeting.participants[&pid]);

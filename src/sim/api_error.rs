@@ -37,7 +37,8 @@ impl ApiError {
         }
     }
 
-    /// Unknown meeting, wrong host password, or meeting ended, on the token call.
+    /// Unknown meeting or wrong host password, on the token call; wrong password on
+    /// `StartMeeting`.
     pub(super) fn conf_not_found_or_auth_failed() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -68,11 +69,31 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "MMC.111070004", "AUTH_FAILED")
     }
 
+    /// A token or control call on an ended meeting, and a start after its scheduled end.
     pub(super) fn meeting_ended() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MMC.111072006", "CONF_IS_CLOSED")
+    }
+
+    /// A token or control call on a meeting that has not started.
+    pub(super) fn not_started() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MMC.111072005", "CONF_NOT_STARTED")
+    }
+
+    /// A guest joining a meeting that has not started, which guests may not start.
+    pub(super) fn only_host_starts() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "MMC.111081002",
-            "CONF_NOT_EXIST_OR_ENDED",
+            "MMC.111071004",
+            "VMR_ONLY_ALLOW_CHAIR_START_CONF",
+        )
+    }
+
+    /// A management call naming a meeting that does not exist.
+    pub(super) fn no_such_meeting() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MMC.111070005",
+            "CONF_DATA_NOT_FOUND",
         )
     }
 
@@ -92,7 +113,7 @@ impl ApiError {
     }
 
     pub(super) fn account_auth_failed(msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "USG.206010000", msg)
+        Self::new(StatusCode::UNAUTHORIZED, "USG.206010000", msg)
     }
 
     /// The API gateway's answer for a path or method it does not publish.

@@ -1,15 +1,14 @@
-//! The meeting-control API of `docs/api.md` (#token to #real-time-info) and the
-//! account login of its #account-login: the same methods, paths, headers, bodies and
-//! answers as the real service, routed by the contract's table ([`Api`]) and parsed
-//! into its body types. Each handler checks in the service's order — token present,
-//! conference id, token valid for this meeting, meeting not ended, body, participant —
-//! then applies the call to the meeting under one lock.
+//! The meeting-control API of `docs/api.md` (#token to #real-time-info): the same
+//! methods, paths, headers, bodies and answers as the real service, routed by the
+//! contract's table ([`Api`]) and parsed into its body types (the management calls are
+//! in `management`). Each handler checks in the service's order — token present,
+//! conference id, meeting held (not scheduled, not ended), token valid for this
+//! meeting's session, body, participant — then applies the call under one lock.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
@@ -20,14 +19,14 @@ use serde::de::DeserializeOwned;
 
 use super::api_error::ApiError;
 use super::ids::Ids;
+use super::management::{account_login, start_meeting};
 use super::meeting::Meeting;
-use super::state::{ACCESS_TOKEN_TTL, Grant, Sim};
+use super::state::{Grant, Sim};
 use super::wire::parse_body;
 use crate::meeting::wire::{
-    AccountLoginBody, AccountLoginResponse, AccountUser, BatchHandsBody, CohostBody, DurationBody,
-    GuestUnmuteBody, HandsBody, HangUpBody, InviteBody, LiveBody, LockBody, MuteBody,
-    MuteMeetingBody, RealTimeInfo, RecordBody, RenameBody, SetRoleBody, TokenData, TokenResponse,
-    WsTokenResponse,
+    BatchHandsBody, CohostBody, DurationBody, GuestUnmuteBody, HandsBody, HangUpBody, InviteBody,
+    LiveBody, LockBody, MuteBody, MuteMeetingBody, RealTimeInfo, RecordBody, RenameBody,
+    SetRoleBody, TokenData, TokenResponse, WsTokenResponse,
 };
 use crate::meeting::{self, Api};
 
@@ -68,6 +67,7 @@ fn endpoint(api: Api) -> MethodRouter<Arc<Sim>> {
         Api::Duration => on(method, extend),
         Api::Stop => on(method, stop),
         Api::AccountLogin => on(method, account_login),
+        Api::StartMeeting => on(method, start_meeting),
     }
 }
 
@@ -147,7 +147,7 @@ impl Call {
     }
 }
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     parse_body(bytes).map_err(ApiError::bad_request)
 }
 
@@ -162,14 +162,15 @@ fn control<T>(
     let now = sim.clock.now();
     let mut guard = sim.lock();
     let state = &mut *guard;
+    // Whatever the token: a meeting not held answers with its state.
+    if let Some(meeting) = state.meetings.get(conference) {
+        meeting.check_running()?;
+    }
     state.check_token(&token, conference, now)?;
     let meeting = state
         .meetings
         .get_mut(conference)
         .ok_or_else(ApiError::token_invalid)?;
-    if meeting.is_ended() {
-        return Err(ApiError::meeting_ended());
-    }
     op(meeting, &mut state.ids)
 }
 
@@ -180,22 +181,19 @@ async fn token(State(sim): Sh, call: Call) -> Result<Json<TokenResponse>, ApiErr
     let now = sim.clock.now();
     let mut state = sim.lock();
     if let Some(header) = &call.authorization {
-        let token = decode_token(header);
-        let live = state.check_token(&token, &conference, now).is_ok();
-        if live {
-            if state
-                .meetings
-                .get(&conference)
-                .is_none_or(Meeting::is_ended)
-            {
-                return Err(ApiError::conf_not_found_or_auth_failed());
-            }
-            if let Some((token, grant)) = state.keep_alive(&token, now) {
-                let ttl = state.token_ttl();
-                drop(state);
-                return Ok(Json(token_response(&sim, token, &grant, ttl)));
-            }
+        // Keep-alive on a meeting not held answers with its state, whatever the token.
+        if let Some(meeting) = state.meetings.get(&conference) {
+            meeting.check_running()?;
         }
+        let token = decode_token(header);
+        if state.check_token(&token, &conference, now).is_ok()
+            && let Some((token, grant)) = state.keep_alive(&token, now)
+        {
+            let ttl = state.token_ttl();
+            drop(state);
+            return Ok(Json(token_response(&sim, token, &grant, ttl)));
+        }
+        // A dead token: the password, if sent, logs in afresh.
         if call.password.is_none() {
             return Err(ApiError::token_invalid());
         }
@@ -217,13 +215,13 @@ async fn token(State(sim): Sh, call: Call) -> Result<Json<TokenResponse>, ApiErr
             )));
         }
     }
-    let authorised = state
+    // Credentials first, so that a wrong password is never told to wait for a start.
+    state
         .meetings
         .get(&conference)
-        .is_some_and(|m| !m.is_ended() && m.host_password == password);
-    if !authorised {
-        return Err(ApiError::conf_not_found_or_auth_failed());
-    }
+        .filter(|m| m.host_password == password)
+        .ok_or_else(ApiError::conf_not_found_or_auth_failed)?
+        .check_running()?;
     let (token, grant) = state.issue_token(&conference, now);
     let ttl = state.token_ttl();
     drop(state);
@@ -408,62 +406,4 @@ async fn stop(State(sim): Sh, call: Call) -> Result<(), ApiError> {
         m.stop();
         Ok(())
     })
-}
-
-/// `POST /v1/usg/acs/auth/account`: `Authorization: Basic base64(account:password)`
-/// against the seed's accounts, answering with an access token.
-async fn account_login(
-    State(sim): Sh,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Json<AccountLoginResponse>, ApiError> {
-    let credentials = headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Basic "))
-        .and_then(|encoded| BASE64.decode(encoded.trim()).ok())
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| {
-            ApiError::account_auth_failed(
-                "Authorization: Basic base64(account:password) is required",
-            )
-        })?;
-    let (account, password) = credentials
-        .split_once(':')
-        .ok_or_else(|| ApiError::account_auth_failed("ACCOUNT_OR_PASSWORD_ERROR"))?;
-    let login: AccountLoginBody = if bytes.iter().all(u8::is_ascii_whitespace) {
-        AccountLoginBody::default()
-    } else {
-        body(&bytes)?
-    };
-    if login.account.as_deref().is_some_and(|a| a != account) {
-        return Err(ApiError::account_auth_failed("ACCOUNT_OR_PASSWORD_ERROR"));
-    }
-    let now = sim.clock.now();
-    let mut state = sim.lock();
-    let known = state
-        .seed_accounts()
-        .iter()
-        .any(|a| a.account == account && a.password == password);
-    if !known {
-        return Err(ApiError::account_auth_failed("ACCOUNT_OR_PASSWORD_ERROR"));
-    }
-    state.access_tokens.retain(|_, expires| *expires > now);
-    let access_token = state.ids.token();
-    let expires = now
-        .checked_add(ACCESS_TOKEN_TTL)
-        .unwrap_or(jiff::Timestamp::MAX);
-    state.access_tokens.insert(access_token.clone(), expires);
-    Ok(Json(AccountLoginResponse {
-        access_token,
-        valid_period: ACCESS_TOKEN_TTL.as_secs(),
-        expire_time: expires.as_millisecond(),
-        create_time: now.as_millisecond(),
-        token_type: 0,
-        user: AccountUser {
-            user_id: format!("emcee-sim-{account}"),
-            user_name: account.to_owned(),
-            corp_id: "emcee-sim".into(),
-        },
-    }))
 }

@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use super::api_error::ApiError;
 use super::ids::Ids;
+use super::lifecycle::ConfState;
 use crate::meeting::wire::{
     AttendeeBody, ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant,
 };
 use crate::meeting::{
-    AttendeeSeed, MAX_COHOSTS, MeetingSeed, MeetingStatus, ParticipantSeed, ParticipantState, Role,
-    validate_name,
+    AttendeeSeed, MAX_COHOSTS, MeetingSeed, ParticipantSeed, ParticipantState, Role, validate_name,
 };
 
 /// Most pids one batch call may carry.
@@ -48,7 +48,16 @@ pub(super) struct Meeting {
     pub id: String,
     pub subject: String,
     pub host_password: String,
-    pub status: MeetingStatus,
+    pub guest_password: Option<String>,
+    pub state: ConfState,
+    /// Which holding of the meeting this is: a meeting reopened after its end is a new
+    /// session, and control tokens of an earlier one are refused.
+    pub session: u32,
+    pub starts_at: Timestamp,
+    /// The scheduled end, moved by extensions and auto-prolong.
+    pub ends_at: Timestamp,
+    pub auto_prolong: bool,
+    pub guests_may_start: bool,
     pub locked: bool,
     pub recording: bool,
     pub live: bool,
@@ -61,8 +70,6 @@ pub(super) struct Meeting {
     /// The online list, in joining order.
     pub participants: IndexMap<String, Participant>,
     pub attendees: Vec<Attendee>,
-    pub end_time: Timestamp,
-    pub auto_extend: bool,
 }
 
 /// The full state of a meeting as the admin API shows it.
@@ -70,7 +77,12 @@ pub(super) struct Meeting {
 pub struct MeetingView {
     pub id: String,
     pub subject: String,
-    pub status: MeetingStatus,
+    pub state: ConfState,
+    /// The scheduled start and end, RFC 3339.
+    pub starts_at: String,
+    pub ends_at: String,
+    pub auto_prolong: bool,
+    pub guests_may_start: bool,
     pub locked: bool,
     pub recording: bool,
     pub live: bool,
@@ -82,8 +94,6 @@ pub struct MeetingView {
     pub cohosts: Vec<String>,
     pub participants: Vec<ParticipantView>,
     pub attendees: Vec<AttendeeView>,
-    pub end_time: String,
-    pub auto_extend: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -106,16 +116,25 @@ pub struct AttendeeView {
 
 impl Meeting {
     /// Builds a meeting from its seed, without its participants: the emulator state adds
-    /// them, at once or when they are due. The seed must have passed `validate`.
-    pub(super) fn from_seed(seed: &MeetingSeed, id: String, now: Timestamp) -> Meeting {
-        let length = seed
-            .duration
-            .map_or(SignedDuration::from_hours(2), |d| d.signed());
-        Meeting {
+    /// them, at once or when they are due. The seed must have passed `validate`; times
+    /// written as durations count from `now`.
+    pub(super) fn from_seed(
+        seed: &MeetingSeed,
+        id: String,
+        now: Timestamp,
+    ) -> Result<Meeting, ApiError> {
+        let (starts_at, ends_at) = super::lifecycle::schedule(seed, now)?;
+        Ok(Meeting {
             id,
             subject: seed.subject.clone(),
             host_password: seed.host_password.clone().unwrap_or_default(),
-            status: seed.status,
+            guest_password: seed.guest_password.clone(),
+            state: ConfState::from(seed.status),
+            session: 0,
+            starts_at,
+            ends_at,
+            auto_prolong: seed.auto_prolong,
+            guests_may_start: seed.guests_may_start,
             locked: seed.locked,
             recording: seed.recording,
             live: seed.live,
@@ -127,13 +146,11 @@ impl Meeting {
             cohosts: Vec::new(),
             participants: IndexMap::new(),
             attendees: seed.attendees.iter().map(Attendee::from).collect(),
-            end_time: now.checked_add(length).unwrap_or(Timestamp::MAX),
-            auto_extend: false,
-        }
+        })
     }
 
     pub(super) fn is_ended(&self) -> bool {
-        self.status == MeetingStatus::Ended
+        self.state == ConfState::Destroyed
     }
 
     pub(super) fn role_of(&self, pid: &str) -> Role {
@@ -441,7 +458,7 @@ impl Meeting {
 
     pub(super) fn extend(&mut self, auto: bool, minutes: Option<i64>) -> Result<(), ApiError> {
         if auto {
-            self.auto_extend = true;
+            self.auto_prolong = true;
             return Ok(());
         }
         let minutes = minutes.unwrap_or(15);
@@ -450,8 +467,8 @@ impl Meeting {
                 "invalid parameter duration: must be 1 to {MAX_EXTEND_MINUTES} minutes, got {minutes}"
             )));
         }
-        self.end_time = self
-            .end_time
+        self.ends_at = self
+            .ends_at
             .checked_add(SignedDuration::from_mins(minutes))
             .unwrap_or(Timestamp::MAX);
         Ok(())
@@ -459,7 +476,7 @@ impl Meeting {
 
     /// Ends the meeting: everyone is disconnected and recording and live stop.
     pub(super) fn stop(&mut self) {
-        self.status = MeetingStatus::Ended;
+        self.state = ConfState::Destroyed;
         self.participants.clear();
         self.broadcast = None;
         self.roll_call = None;
@@ -518,7 +535,11 @@ impl Meeting {
         MeetingView {
             id: self.id.clone(),
             subject: self.subject.clone(),
-            status: self.status,
+            state: self.state,
+            starts_at: self.starts_at.to_string(),
+            ends_at: self.ends_at.to_string(),
+            auto_prolong: self.auto_prolong,
+            guests_may_start: self.guests_may_start,
             locked: self.locked,
             recording: self.recording,
             live: self.live,
@@ -541,8 +562,6 @@ impl Meeting {
                     phone: a.phone.clone(),
                 })
                 .collect(),
-            end_time: self.end_time.to_string(),
-            auto_extend: self.auto_extend,
         }
     }
 }

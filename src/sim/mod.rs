@@ -10,6 +10,8 @@ mod faults;
 mod guard;
 mod handover;
 mod ids;
+mod lifecycle;
+mod management;
 mod meeting;
 mod middleware;
 mod request_log;
@@ -28,6 +30,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{FaultConfig, FaultRule};
+pub use lifecycle::ConfState;
 pub use meeting::{AttendeeView, MeetingView, ParticipantView};
 pub use middleware::REQUEST_LOG_TARGET;
 pub use request_log::LoggedRequest;
@@ -170,14 +173,36 @@ impl SimHandle {
         let expires = now
             .checked_add(state.token_ttl())
             .unwrap_or(jiff::Timestamp::MAX);
+        let session = state.meetings.get(meeting).map_or(0, |m| m.session);
         state.tokens.insert(
             token.to_owned(),
             state::Grant {
                 meeting_id: meeting.to_owned(),
                 role: 1,
                 expires,
+                session,
             },
         );
+    }
+
+    /// Starts a meeting as `POST /_sim/meetings/{id}/start` does; the error is the
+    /// answer's code and message.
+    pub fn start_meeting(&self, id: &str) -> Result<MeetingView, String> {
+        let now = self.sim.clock.now();
+        let mut state = self.sim.lock();
+        state
+            .start_meeting(id, now)
+            .and_then(|_| Ok(state.meeting(id)?.view()))
+            .map_err(|e| format!("{} {}", e.code, e.msg))
+    }
+
+    /// Ends a meeting as `POST /_sim/meetings/{id}/end` does.
+    pub fn end_meeting(&self, id: &str) -> Result<MeetingView, String> {
+        let mut state = self.sim.lock();
+        state
+            .end_meeting(id)
+            .and_then(|()| Ok(state.meeting(id)?.view()))
+            .map_err(|e| format!("{} {}", e.code, e.msg))
     }
 
     /// The request log: every API call so far.

@@ -11,11 +11,12 @@ use jiff::{SignedDuration, Timestamp};
 use super::api_error::ApiError;
 use super::faults::{FaultConfig, Faults};
 use super::ids::Ids;
+use super::lifecycle::{ConfState, Waiting};
 use super::meeting::Meeting;
 use super::request_log::RequestLog;
 use super::seed::Seed;
 use crate::clock::SharedClock;
-use crate::meeting::{MeetingId, MeetingSeed, ParticipantSeed, Role};
+use crate::meeting::{MeetingId, MeetingSeed, ParticipantSeed};
 
 /// The service's control tokens last half an hour.
 pub const DEFAULT_TOKEN_TTL: SignedDuration = SignedDuration::from_mins(30);
@@ -28,6 +29,8 @@ pub(super) struct Grant {
     /// 1 for a host token; the emulator issues host tokens only.
     pub role: u8,
     pub expires: Timestamp,
+    /// The meeting's session it was issued in: a reopened meeting refuses it.
+    pub session: u32,
 }
 
 /// Something a rehearsal participant does at a set time.
@@ -59,8 +62,10 @@ pub(super) struct SimState {
     pub log: RequestLog,
     /// Arrivals, departures and hands to come, in time order.
     scheduled: Vec<Scheduled>,
+    /// Seeded participants of scheduled meetings, who join when theirs starts.
+    pub waiting: Vec<Waiting>,
     /// Seeded participants' pids, once joined.
-    arrived: HashMap<u64, String>,
+    pub arrived: HashMap<u64, String>,
     next_who: u64,
 }
 
@@ -76,12 +81,16 @@ impl SimState {
             seed: Seed::default(),
             rng_seed,
             scheduled: Vec::new(),
+            waiting: Vec::new(),
             arrived: HashMap::new(),
             next_who: 0,
         };
         for meeting in &seed.meetings {
-            // A seed that passed `Seed::parse` has valid, distinct meetings.
-            let _ = state.add_meeting(meeting, now);
+            // A seed that passed `Seed::parse` has valid, distinct meetings; only a
+            // schedule mixing a duration and an instant is checked here.
+            if let Err(error) = state.add_meeting(meeting, now) {
+                tracing::warn!(target: "emcee::sim", "a seeded meeting is left out: {}", error.msg);
+            }
         }
         state.seed = seed;
         state
@@ -108,41 +117,49 @@ impl SimState {
                 }
             },
         };
-        let meeting = Meeting::from_seed(seed, id.clone(), now);
-        let active = !meeting.is_ended();
+        let meeting = Meeting::from_seed(seed, id.clone(), now)?;
+        let ended = meeting.is_ended();
         self.meetings.insert(id.clone(), meeting);
-        if active {
+        if !ended {
             for participant in &seed.participants {
                 // A validated seed has at most one host and few enough co-hosts.
-                let _ = self.add_participant(&id, participant, now);
+                let _ = self.add_participant(&id, participant, now, true);
             }
+            // Scripted joins due at once take effect before anyone looks.
+            self.apply_due(now);
         }
         Ok(&self.meetings[&id])
     }
 
     /// Adds a participant now, or schedules their arrival; schedules what they do
-    /// later. Returns the pid when they joined at once.
+    /// later. Returns the pid when they joined at once. A `seeded` participant is part
+    /// of the meeting as described: present from its start, and without `joins_after`
+    /// in a scheduled meeting, joining when it starts; anyone else joins by the rules
+    /// of [`SimState::join_now`], and is refused as the service would refuse them.
     pub(super) fn add_participant(
         &mut self,
         meeting_id: &str,
         spec: &ParticipantSeed,
         now: Timestamp,
+        seeded: bool,
     ) -> Result<Option<String>, ApiError> {
         spec.validate().map_err(ApiError::sim_bad_request)?;
+        let state = self.meeting(meeting_id)?.state;
         let who = self.next_who;
         self.next_who += 1;
         let at = |after: crate::duration::Duration| {
             now.checked_add(after.signed()).unwrap_or(Timestamp::MAX)
         };
         let mut joined = None;
+        let join = || Happening::Join(Box::new(spec.clone()));
         match spec.joins_after {
-            Some(after) if !after.is_zero() => self.schedule(
-                at(after),
-                meeting_id,
+            Some(after) if !after.is_zero() => self.schedule(at(after), meeting_id, who, join()),
+            None if seeded && state == ConfState::Schedule => self.waiting.push(Waiting {
+                meeting: meeting_id.to_owned(),
                 who,
-                Happening::Join(Box::new(spec.clone())),
-            ),
-            _ => {
+                spec: spec.clone(),
+            }),
+            _ if seeded && state == ConfState::Created => {
                 let meeting = self
                     .meetings
                     .get_mut(meeting_id)
@@ -151,6 +168,9 @@ impl SimState {
                 self.arrived.insert(who, pid.clone());
                 joined = Some(pid);
             }
+            // `joins_after: 0s` in a scheduled meeting: a scripted join, right away.
+            _ if seeded => self.schedule(now, meeting_id, who, join()),
+            _ => joined = Some(self.join_now(meeting_id, who, spec, now)?),
         }
         if let Some(after) = spec.leaves_after {
             self.schedule(at(after), meeting_id, who, Happening::Leave);
@@ -175,37 +195,67 @@ impl SimState {
         );
     }
 
-    /// Carries out everything scheduled up to `now`, in time order.
+    /// Carries out everything scheduled up to `now`, in time order: scripted
+    /// happenings, and meetings reaching their scheduled end.
     fn apply_due(&mut self, now: Timestamp) {
-        while self.scheduled.first().is_some_and(|s| s.at <= now) {
-            let due = self.scheduled.remove(0);
-            let Some(meeting) = self.meetings.get_mut(&due.meeting) else {
-                continue;
-            };
-            if meeting.is_ended() {
-                continue;
-            }
-            let pid = self.arrived.get(&due.who).cloned();
-            match (due.what, pid) {
-                (Happening::Join(spec), _) => {
-                    if meeting.locked && spec.role == Role::Guest {
-                        tracing::debug!(target: "emcee::sim", "{} cannot join: the meeting is locked", spec.name);
-                        continue;
-                    }
-                    if let Ok(pid) = meeting.add(&spec, &mut self.ids) {
-                        self.arrived.insert(due.who, pid);
-                    }
+        loop {
+            let next = self.scheduled.first().map(|s| s.at).filter(|at| *at <= now);
+            match (next, self.next_end(now)) {
+                // At the same instant, what people do comes before the end.
+                (Some(next), Some((end, id))) if end < next => {
+                    self.apply_end(&id, Some(next), now);
                 }
-                // Someone who never got in, or already left, has nothing to do.
-                (Happening::Leave, Some(pid)) => {
-                    let _ = meeting.leave(&pid);
-                }
-                (Happening::RaiseHand, Some(pid)) => {
-                    let _ = meeting.set_hand(&pid, true);
-                }
-                (_, None) => {}
+                (Some(_), _) => self.apply_next_happening(now),
+                (None, Some((_, id))) => self.apply_end(&id, None, now),
+                (None, None) => break,
             }
         }
+    }
+
+    fn apply_next_happening(&mut self, now: Timestamp) {
+        let due = self.scheduled.remove(0);
+        let Some(meeting) = self.meetings.get(&due.meeting) else {
+            return;
+        };
+        if meeting.is_ended() {
+            return;
+        }
+        let pid = self.arrived.get(&due.who).cloned();
+        match (due.what, pid) {
+            (Happening::Join(spec), _) => {
+                if let Err(error) = self.join_now(&due.meeting, due.who, &spec, now) {
+                    tracing::info!(
+                        target: "emcee::sim",
+                        "{} is not admitted to meeting {}: {} {}",
+                        spec.name,
+                        due.meeting,
+                        error.code,
+                        error.msg
+                    );
+                }
+            }
+            // Someone who never got in, or already left, has nothing to do.
+            (Happening::Leave, Some(pid)) => {
+                if let Some(meeting) = self.meetings.get_mut(&due.meeting) {
+                    let _ = meeting.leave(&pid);
+                }
+            }
+            (Happening::RaiseHand, Some(pid)) => {
+                if let Some(meeting) = self.meetings.get_mut(&due.meeting) {
+                    let _ = meeting.set_hand(&pid, true);
+                }
+            }
+            (_, None) => {}
+        }
+    }
+
+    /// Removes a meeting with its tokens and everything scheduled in it, so that a
+    /// meeting added later under the same id starts clean.
+    pub(super) fn forget_meeting(&mut self, id: &str) {
+        self.meetings.shift_remove(id);
+        self.tokens.retain(|_, grant| grant.meeting_id != id);
+        self.scheduled.retain(|s| s.meeting != id);
+        self.waiting.retain(|w| w.meeting != id);
     }
 
     pub(super) fn meeting(&self, id: &str) -> Result<&Meeting, ApiError> {
@@ -234,8 +284,15 @@ impl SimState {
         meeting_id: &str,
         now: Timestamp,
     ) -> Result<&Grant, ApiError> {
+        let session = self.meetings.get(meeting_id).map(|m| m.session);
         match self.tokens.get(token) {
-            Some(grant) if grant.meeting_id == meeting_id && grant.expires > now => Ok(grant),
+            Some(grant)
+                if grant.meeting_id == meeting_id
+                    && grant.expires > now
+                    && Some(grant.session) == session =>
+            {
+                Ok(grant)
+            }
             _ => Err(ApiError::token_invalid()),
         }
     }
@@ -248,6 +305,7 @@ impl SimState {
             meeting_id: meeting_id.to_owned(),
             role: 1,
             expires: now.checked_add(self.token_ttl()).unwrap_or(Timestamp::MAX),
+            session: self.meetings.get(meeting_id).map_or(0, |m| m.session),
         };
         self.tokens.insert(token.clone(), grant.clone());
         (token, grant)

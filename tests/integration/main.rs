@@ -32,6 +32,7 @@ mod sim_control;
 mod sim_control_effects;
 mod sim_faults;
 mod sim_hardening;
+mod sim_lifecycle;
 mod sim_props;
 mod sim_token;
 mod template_check;

@@ -154,10 +154,16 @@ async fn roles_lock_record_live_extend_rename_invite_hang_up_end() {
         (&state["locked"], &state["recording"], &state["live"]),
         (&json!(false), &json!(false), &json!(false))
     );
-    assert_eq!(state["auto_extend"], true);
+    // Auto-prolong is on by default, so the call itself is what shows.
+    assert!(
+        emu.requests().await.iter().any(|r| {
+            r["path"] == format!("{CONTROL}/duration") && r["body"] == json!({"auto": 1})
+        }),
+        "extend {{ auto: true }} asks for auto-prolong"
+    );
     assert!(emu.participant(MEETING, "Frank Hu").await.is_null());
     run(&emu, "  - end_meeting: {}\n").await;
-    assert_eq!(emu.meeting(MEETING).await["status"], "ended");
+    assert_eq!(emu.meeting(MEETING).await["state"], "Destroyed");
 }
 
 #[tokio::test]

@@ -29,7 +29,11 @@ async fn meetings_are_listed_shown_created_and_deleted() {
     for key in [
         "id",
         "subject",
-        "status",
+        "state",
+        "starts_at",
+        "ends_at",
+        "auto_prolong",
+        "guests_may_start",
         "locked",
         "recording",
         "live",
@@ -43,7 +47,11 @@ async fn meetings_are_listed_shown_created_and_deleted() {
     ] {
         assert!(keys.contains(&key), "{key} missing from {keys:?}");
     }
-    assert_eq!(state["status"], "active");
+    assert_eq!(state["state"], "Created");
+    assert_eq!(
+        (&state["auto_prolong"], &state["guests_may_start"]),
+        (&json!(true), &json!(false))
+    );
     assert!(state["locked"].is_boolean() && state["mute_all"].is_boolean());
     let bob = &state["participants"][1];
     let keys: Vec<&str> = bob
@@ -469,14 +477,15 @@ async fn reset_returns_to_the_seed_with_the_same_ids() {
         .await;
     assert_eq!(emu.admin("POST", "/_sim/reset", None).await.status, 204);
     let mut after = emu.admin("GET", "/_sim/meetings", None).await.body;
-    // End times are computed from the moment of the reset.
+    // Start and end times are computed from the moment of the reset.
     for (a, b) in after
         .as_array_mut()
         .unwrap()
         .iter_mut()
         .zip(original.as_array().unwrap())
     {
-        a["end_time"] = b["end_time"].clone();
+        a["starts_at"] = b["starts_at"].clone();
+        a["ends_at"] = b["ends_at"].clone();
     }
     assert_eq!(after, original);
     assert!(emu.requests().await.is_empty());

@@ -143,7 +143,7 @@ async fn every_call_applies_the_authentication_rows() {
 }
 
 #[tokio::test]
-async fn every_call_on_an_ended_meeting_answers_111081002() {
+async fn every_call_on_an_ended_meeting_answers_111072006() {
     let emu = Emu::start(TOWN_HALL).await;
     let host = emu.host(MEETING, PASSWORD).await;
     let carol = emu.pid(MEETING, "Carol Wu").await;
@@ -151,7 +151,7 @@ async fn every_call_on_an_ended_meeting_answers_111081002() {
     for (method, tail, _, body) in endpoints() {
         host.call(method, tail, Some(&carol), body)
             .await
-            .error(400, "MMC.111081002");
+            .error(400, "MMC.111072006");
     }
 }
 

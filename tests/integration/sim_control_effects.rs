@@ -256,7 +256,7 @@ async fn lock_record_live_extend() {
         }
     }
     let end = |state: &Value| {
-        state["end_time"]
+        state["ends_at"]
             .as_str()
             .unwrap()
             .parse::<jiff::Timestamp>()
@@ -281,8 +281,27 @@ async fn lock_record_live_extend() {
             .error(400, "MMC.111070001")
             .msg_contains("duration");
     }
-    host.put("/duration", json!({"auto": 1})).await.ok();
-    assert_eq!(emu.meeting(MEETING).await["auto_extend"], true);
+    // Auto-prolong is on by default; a meeting made without it gets it by the call.
+    let made = emu
+        .admin(
+            "POST",
+            "/_sim/meetings",
+            Some(json!({"id": "555000111", "host_password": "pw", "auto_prolong": false})),
+        )
+        .await;
+    assert_eq!(made.body["auto_prolong"], false, "{made:?}");
+    let token = emu.login("555000111", "pw").await;
+    emu.control(
+        "PUT",
+        "/duration",
+        "555000111",
+        None,
+        Some(&token),
+        Some(json!({"auto": 1})),
+    )
+    .await
+    .ok();
+    assert_eq!(emu.meeting("555000111").await["auto_prolong"], true);
 }
 
 #[tokio::test]
@@ -438,11 +457,11 @@ async fn ending_the_meeting_disconnects_everyone() {
     host.put("/record", json!({"isRecord": 1})).await.ok();
     host.call("PUT", "/stop", None, None).await.ok();
     let state = emu.meeting(MEETING).await;
-    assert_eq!(state["status"], "ended");
+    assert_eq!(state["state"], "Destroyed");
     assert_eq!(state["participants"], json!([]));
     assert_eq!(state["recording"], false);
-    // And nobody can log in to it any more.
+    // And nobody can log in to it any more: the service says it is closed.
     emu.token_call(MEETING, Some(PASSWORD), None)
         .await
-        .error(400, "MMC.111072065");
+        .error(400, "MMC.111072006");
 }

@@ -249,17 +249,17 @@ async fn account_login_accepts_seeded_accounts_only() {
     assert_eq!(answer.body["validPeriod"], 43200);
     login(Some("demo:wrong"), None)
         .await
-        .error(400, "USG.206010000");
+        .error(401, "USG.206010000");
     login(Some("nobody:demo-pass"), None)
         .await
-        .error(400, "USG.206010000");
-    login(None, None).await.error(400, "USG.206010000");
+        .error(401, "USG.206010000");
+    login(None, None).await.error(401, "USG.206010000");
     login(
         Some("demo:demo-pass"),
         Some(json!({"account": "someone-else"})),
     )
     .await
-    .error(400, "USG.206010000");
+    .error(401, "USG.206010000");
     // The password never reaches the request log.
     let log = serde_json::to_string(&emu.requests().await).unwrap();
     assert!(!log.contains("demo-pass"), "{log}");
