@@ -5,6 +5,7 @@
 mod body;
 mod failure;
 mod renewal;
+mod start;
 mod token;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 pub(crate) use body::MAX_BODY;
 pub(crate) use failure::{Failure, FailureKind};
+pub(crate) use start::Account;
 
 use crate::clock::SharedClock;
 use crate::meeting::{self, Api, ApiPath};

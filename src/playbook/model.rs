@@ -82,8 +82,8 @@ pub struct MeetingSpec {
     #[serde(default)]
     pub start_poll: Option<Spanned<Duration>>,
     /// How long to wait for the meeting to start, from the run's start; when absent, until
-    /// 15 minutes after the first top-level step cued at a time of day or a date (30
-    /// minutes after the run's start without one).
+    /// 15 minutes after the first top-level step cued at a time of day or a date, or 30
+    /// minutes after the run's start without one (or when that is already past).
     #[serde(default)]
     pub start_timeout: Option<Spanned<Duration>>,
     /// The account that starts the meeting for `not_started: start` (the account login);

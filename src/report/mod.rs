@@ -115,15 +115,19 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
         }
         Event::MeetingStarted { at, how } => {
             use crate::run::MeetingStart;
-            let at = if timings { at.as_str() } else { "its start" };
+            let at = if timings {
+                format!(" at {}", at.get(11..19).unwrap_or(at))
+            } else {
+                String::new()
+            };
             match how {
-                MeetingStart::Running => format!("meeting running; its start counts from {at}"),
-                MeetingStart::StartedByRun => {
-                    format!("meeting started by this run; its start counts from {at}")
-                }
+                // The usual case needs no line: the journal and JSON lines have it.
+                MeetingStart::Running => return None,
+                MeetingStart::Waited => format!("meeting started{at}; the run goes on"),
+                MeetingStart::StartedByRun => format!("meeting started by this run{at}"),
                 MeetingStart::Resumed => {
                     format!(
-                        "meeting running; its start counts from {at}, as the resumed run recorded"
+                        "meeting started{at}, as the resumed run recorded; meeting+ cues count from then"
                     )
                 }
             }
@@ -132,18 +136,20 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
         Event::MeetingEnded {
             at, during, by_run, ..
         } => {
+            // HH:MM:SS of the RFC 3339 instant.
             let at = if timings {
-                format!(" at {at}")
+                format!(" at {}", at.get(11..19).unwrap_or(at))
             } else {
                 String::new()
             };
+            // When the run learnt of it: the service does not say when it ended.
             if *by_run {
                 format!(
-                    "meeting ended by this run{at} (step {during}); the steps still to come that need it are skipped"
+                    "ended   this run ended the meeting{at} (step {during}); the steps still to come that need it are skipped"
                 )
             } else {
                 format!(
-                    "meeting the meeting ended{at} during step {during}; the steps still to come that need it are skipped"
+                    "ended   the meeting ended{at} during step {during}; the steps still to come that need it are skipped"
                 )
             }
         }

@@ -135,8 +135,10 @@ pub enum Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingStart {
-    /// It was running when the run first asked, or started while the run waited.
+    /// It was running when the run first asked.
     Running,
+    /// It started while the run waited for it.
+    Waited,
     /// The run started it (`not_started: start`).
     StartedByRun,
     /// A resumed run: the start its journal recorded.

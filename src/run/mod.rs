@@ -8,6 +8,7 @@ mod actions;
 pub(crate) mod deadline;
 mod event;
 mod executor;
+pub(crate) mod gate;
 pub(crate) mod interrupt;
 pub(crate) mod lock;
 mod retry;
@@ -21,7 +22,7 @@ pub(crate) use event::{
     CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, MeetingStart, Outcome, Place,
     Summary,
 };
-pub(crate) use executor::Executor;
+pub(crate) use executor::{Counts, Executor};
 pub(crate) use step::StepDefaults;
 pub(crate) use step::Timeline;
 

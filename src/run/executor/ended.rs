@@ -98,7 +98,7 @@ impl Executor<'_> {
             StepFailure {
                 meeting_ended: true,
                 ..StepFailure::new(format!(
-                    "the meeting ended at {time} during step {}",
+                    "the meeting has ended (learnt at {time} during step {})",
                     ended.during
                 ))
             }
