@@ -1,6 +1,7 @@
 //! The emulator's own admin API under `/_sim/`, for tests and manual rehearsal: full
-//! meeting state, meetings and participants coming and going, hands raised as a
-//! client would, the request log, fault injection, reset and the clock.
+//! meeting state, meetings and participants coming and going, meetings started and
+//! ended, hands raised as a client would, the request log, fault injection, reset and
+//! the clock.
 
 use std::sync::Arc;
 

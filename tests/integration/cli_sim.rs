@@ -98,6 +98,43 @@ async fn serves_the_seed_on_a_free_port_and_stops_on_sigterm() {
 }
 
 #[tokio::test]
+async fn a_guest_turned_away_from_a_meeting_not_started_is_logged() {
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed_file(
+        &dir,
+        "meetings:\n  - id: \"914044873\"\n    host_password: \"123456\"\n    status: scheduled\n    participants:\n      - { name: Alice Zhang, role: host, joins_after: 1h }\n      - { name: Carol Wu, joins_after: 1m }\n",
+    );
+    let mut served = serve(&["--seed", &seed]);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let advanced = client
+        .post(format!("{}/_sim/clock/advance", served.url))
+        .header("content-type", "application/json")
+        .body(r#"{"by": "2m"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advanced.status(), 200);
+    let meeting: Value = client
+        .get(format!("{}/_sim/meetings/{MEETING}", served.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meeting["participants"], serde_json::json!([]));
+    signal(&served.child, "TERM");
+    assert!(wait_exit(&mut served.child).success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut served.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("Carol Wu is not admitted to meeting 914044873: MMC.111071004"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn stops_on_sigint_too() {
     let mut served = serve(&[]);
     signal(&served.child, "INT");

@@ -298,9 +298,10 @@ async fn resume_refuses_a_journal_of_another_meeting_or_endpoint() {
 async fn a_fast_forwarded_rehearsal_never_waits_on_the_real_clock() {
     // Ten days of virtual time: the token is kept alive all through it, hundreds of
     // calls to one API, more than the client-side rate limit lets through in a minute.
+    // The host stays online, so the meeting prolongs itself past its scheduled end.
     let run = Run::playbook(&playbook_with_steps(
         "Signals",
-        "  - lock: {}\n  - at: +240h\n    unlock: {}\n",
+        "  - lock: {}\n  - at: +240h\n    unlock: {}\nrehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n",
     ))
     .arg("--sim")
     .arg("--fast-forward")

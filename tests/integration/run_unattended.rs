@@ -250,8 +250,8 @@ async fn sigterm_mid_run_runs_always_writes_everything_frees_the_lock_and_exits_
             "always ran"
         );
         assert_eq!(
-            (&state["live"], &state["status"]),
-            (&Value::Bool(false), &Value::from("active")),
+            (&state["live"], &state["state"]),
+            (&Value::Bool(false), &Value::from("Created")),
             "nothing else ran"
         );
         assert!(
