@@ -11,11 +11,10 @@ use jiff::Timestamp;
 
 use super::event::{Event, Listener, MeetingStart};
 use super::interrupt::Interrupt;
-use super::retry::Backoff;
 use super::step::{StepFailure, Timeline};
 use crate::error::ExitCode;
 use crate::mmc::{Account, Client, Failure};
-use crate::playbook::{NotStarted, RetrySpec};
+use crate::playbook::NotStarted;
 
 /// How often the waiting line is repeated: often enough to show the run is alive in a
 /// log, rarely enough not to fill it.
@@ -32,8 +31,6 @@ pub(crate) struct Gate {
     pub(crate) known_start: Option<Timestamp>,
     /// For `not_started: start`.
     pub(crate) account: Option<Account>,
-    /// Transient failures of the token call are retried as a step's calls are.
-    pub(crate) retry: RetrySpec,
 }
 
 /// What a token call said, as the gate reads it.
@@ -54,12 +51,13 @@ pub(crate) enum Answer {
 pub(crate) enum Next {
     /// Go on to the first step.
     Open,
+    /// Go on to the first step without an answer: its calls try again under its own
+    /// retry policy and time limit, as they always have.
+    Hand,
     /// Ask again at this instant.
     Poll(Timestamp),
     /// Start the meeting, then ask again.
     Start,
-    /// Try again after a backoff.
-    Retry,
     Stop(Stop),
 }
 
@@ -102,7 +100,7 @@ pub(crate) fn next(
         Answer::Open => Next::Open,
         Answer::Ended => Next::Stop(Stop::Ended),
         Answer::Refused => Next::Stop(Stop::Refused),
-        Answer::Transient => Next::Retry,
+        Answer::Transient => Next::Hand,
         Answer::NotStarted => match policy {
             NotStarted::Fail => Next::Stop(Stop::NotStarted),
             NotStarted::Start if !started => Next::Start,
@@ -146,17 +144,17 @@ impl Stop {
 
 impl Gate {
     /// Asks for the meeting until it is running, as the policy says; its start on
-    /// success. A stop is reported as [`Event::MeetingUnavailable`] and fails with
-    /// exit 3.
+    /// success, or `None` when the API did not answer and the first step is left to
+    /// try (the start is then the client's first token). A stop is reported as
+    /// [`Event::MeetingUnavailable`] and fails with exit 3.
     pub(crate) async fn open(
         &self,
         client: &Client,
         timeline: &Timeline,
         listener: &mut dyn Listener,
         interrupt: &Interrupt,
-    ) -> Result<Timestamp, StepFailure> {
+    ) -> Result<Option<Timestamp>, StepFailure> {
         let clock = &timeline.clock;
-        let mut backoff = Backoff::new(&self.retry);
         let mut started = false;
         let mut announced: Option<Timestamp> = None;
         loop {
@@ -178,7 +176,7 @@ impl Gate {
                         .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
                         .to_string();
                     listener.on(&Event::MeetingStarted { at: shown, how });
-                    return Ok(at);
+                    return Ok(Some(at));
                 }
                 Next::Poll(at) => {
                     if announce(announced, now) {
@@ -224,23 +222,7 @@ impl Gate {
                         text: format!("meeting {} was not started: started it", self.meeting),
                     });
                 }
-                Next::Retry => {
-                    let retry_after = failure.as_ref().and_then(Failure::retry_after);
-                    match backoff.next(retry_after) {
-                        Some(delay) => {
-                            let until = clock.now().checked_add(delay).unwrap_or(Timestamp::MAX);
-                            clock.sleep_until(until).await;
-                        }
-                        None => {
-                            let message = Stop::Refused.message(
-                                &self.meeting,
-                                failure.as_ref(),
-                                &timeline.show(self.until),
-                            );
-                            return Err(Self::stop(listener, message));
-                        }
-                    }
-                }
+                Next::Hand => return Ok(self.known_start),
                 Next::Stop(stop) => {
                     let message =
                         stop.message(&self.meeting, failure.as_ref(), &timeline.show(self.until));
@@ -384,6 +366,18 @@ mod tests {
             kind: FailureKind::Transport("reset".into()),
         });
         assert_eq!(answer(&transient, false), Answer::Transient);
+        assert_eq!(
+            next(
+                NotStarted::Wait,
+                Answer::Transient,
+                at("09:50:00"),
+                POLL,
+                at("10:15:00"),
+                false
+            ),
+            Next::Hand,
+            "no answer is the first step's to retry, under its own limit"
+        );
     }
 
     #[test]

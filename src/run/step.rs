@@ -55,12 +55,14 @@ pub(crate) struct Timeline {
 }
 
 impl Timeline {
-    /// The instant `cue` stands for in this run.
+    /// The instant `cue` stands for in this run; `first_token` is the meeting's start
+    /// when the lifecycle gate could not tell it (the API did not answer then).
     pub(crate) fn resolve(
         &self,
         cue: &crate::playbook::cue::Cue,
+        first_token: Option<jiff::Timestamp>,
     ) -> Result<jiff::Timestamp, String> {
-        cue.resolve_in(self.start, self.meeting_start, &self.zone)
+        cue.resolve_in(self.start, self.meeting_start.or(first_token), &self.zone)
     }
 
     /// An instant as output shows it: RFC 3339 with milliseconds in the playbook's zone.

@@ -282,7 +282,7 @@ impl Session {
             .iter()
             .filter_map(|step| step.at.as_ref())
             .find(|at| !matches!(at.value, Cue::After(_) | Cue::Meeting(_)))
-            .and_then(|at| timeline.resolve(at).ok());
+            .and_then(|at| timeline.resolve(at, None).ok());
         Gate {
             meeting: self.meeting.id.clone(),
             policy: self
@@ -302,7 +302,6 @@ impl Session {
             ),
             known_start,
             account: self.meeting.account.clone(),
-            retry: self.prepared.step_defaults().retry,
         }
     }
 
@@ -361,7 +360,7 @@ impl Session {
             .await;
         let (result, counts, cues) = match opened {
             Ok(meeting_start) => {
-                timeline.meeting_start = Some(meeting_start);
+                timeline.meeting_start = meeting_start;
                 let mut executor = Executor::new(
                     Arc::clone(&client),
                     &self.engine,

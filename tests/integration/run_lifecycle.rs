@@ -245,7 +245,7 @@ async fn a_meeting_ended_during_the_run_skips_the_rest_and_exits_1() {
     let text = playbook(
         "",
         &format!(
-            "steps:\n  - lock: {{}}\n  - name: Unlock later\n    at: +10m\n    unlock: {{}}\n  - name: Mute later\n    at: +11m\n    mute_all: {{}}\n  - log: the show is over\n  - name: Closing\n    steps:\n      - log: closing\n    always:\n      - stop_recording: {{}}\n{}",
+            "steps:\n  - lock: {{}}\n  - name: Unlock later\n    at: +70m\n    unlock: {{}}\n  - name: Mute later\n    at: +71m\n    mute_all: {{}}\n  - log: the show is over\n  - name: Closing\n    steps:\n      - log: closing\n    always:\n      - stop_recording: {{}}\n{}",
             "rehearsal:\n  ends_at: +5m\n  auto_prolong: false\n  participants:\n    - { name: Alice Zhang, role: host }\n"
         ),
     );
@@ -279,10 +279,18 @@ async fn a_meeting_ended_during_the_run_skips_the_rest_and_exits_1() {
         output.stdout.contains("the show is over"),
         "local steps still run"
     );
-    // The refused call is not retried, and nothing after it calls the API.
+    // The token falls due while the run waits: its renewal is refused once (a
+    // keep-alive, then a login), and not asked for again.
+    assert!(
+        output.stdout.contains("the token is not asked for again"),
+        "{}",
+        output.stdout
+    );
+    // Nothing refused is retried: the renewal while waiting (a keep-alive, then a
+    // login) and the step's own ask for a token, and no call after it.
     let after: Vec<&Value> = requests.iter().filter(|r| seconds_in(r) >= 300.0).collect();
-    let refused: Vec<&&Value> = after.iter().filter(|r| r["status"] == 400).collect();
-    assert_eq!(refused.len(), 1, "{after:?}");
+    assert_eq!(after.len(), 4, "{after:#?}");
+    assert!(after.iter().all(|r| r["status"] == 400), "{after:#?}");
     assert!(
         after
             .iter()

@@ -30,7 +30,7 @@ pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionRe
         ),
         Wait::Until(cue) => {
             let at = timeline
-                .resolve(cue)
+                .resolve(cue, room.client.first_token())
                 .map_err(|e| StepFailure::new(format!("{}: {e}", room.position(pos))))?;
             if at <= now {
                 return Ok(Performed::said(
