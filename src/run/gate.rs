@@ -203,11 +203,12 @@ impl Gate {
                 Next::Start => {
                     started = true;
                     let Some(account) = &self.account else {
-                        // `check` refuses `start` without an account.
-                        return Err(Self::stop(
-                            listener,
-                            "`not_started: start` has no account".into(),
-                        ));
+                        // `check` refuses `start` without an account; `--not-started` may ask.
+                        let message = format!(
+                            "meeting {} has not started, and there is no `account` under `meeting` to start it with: add one, or wait for it (`not_started: wait`)",
+                            self.meeting
+                        );
+                        return Err(Self::stop(listener, message));
                     };
                     if let Err(failure) = client.start_meeting(account).await {
                         let message = format!(

@@ -1,7 +1,8 @@
 //! What `check` finds wrong with how a playbook meets a meeting that has not started:
-//! `start` without an account, a poll so frequent that it risks locking the meeting,
-//! a timeout of nothing, an account given to no purpose, and a deadline counted from
-//! the meeting's start (the deadline is fixed before the meeting is known).
+//! `start` without an account or the host password, a poll so frequent that it risks
+//! locking the meeting, a timeout of nothing, and a deadline counted from the meeting's
+//! start (the deadline is fixed before the meeting is known). An account without
+//! `start` is no problem: `run --not-started start` uses it.
 
 use std::collections::BTreeSet;
 
