@@ -299,6 +299,9 @@ pub(crate) fn read(path: &Path) -> Result<JournalRun, Error> {
                     how: m.how,
                 })
             }
+            "meeting_unavailable" => Some(Event::MeetingUnavailable {
+                error: value["error"].as_str().unwrap_or_default().to_owned(),
+            }),
             "cue" => Some(Event::Cue(
                 serde_json::from_value::<CueTiming>(value)
                     .map_err(|e| corrupt(number, e.to_string()))?,

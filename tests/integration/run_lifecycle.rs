@@ -464,3 +464,33 @@ async fn the_webinar_rehearses_the_real_morning() {
         "first control call {after} s in: {first_control}"
     );
 }
+
+#[tokio::test]
+async fn the_report_says_when_the_meeting_started_or_why_the_run_could_not_begin() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let (output, dir) = Run::playbook(&playbook("", "steps:\n  - lock: {}\n"))
+        .arg("--report")
+        .arg("json=report.json")
+        .against_keeping_dir(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let report = crate::support::read_json(dir.path().join("report.json"));
+    assert!(report["meeting_started"].is_string(), "{report:#}");
+    assert!(report.get("meeting_unavailable").is_none(), "{report:#}");
+
+    let scheduled = Emu::start(&scheduled_town_hall()).await;
+    let (output, dir) = Run::playbook(&playbook("  not_started: fail\n", "steps:\n  - lock: {}\n"))
+        .arg("--report")
+        .arg("json=report.json")
+        .against_keeping_dir(&scheduled)
+        .await;
+    assert_eq!(output.code, 3, "{}", output.transcript());
+    let report = crate::support::read_json(dir.path().join("report.json"));
+    assert!(
+        report["meeting_unavailable"]
+            .as_str()
+            .is_some_and(|e| e.contains("has not started")),
+        "{report:#}"
+    );
+    assert!(report.get("meeting_started").is_none(), "{report:#}");
+}
