@@ -215,6 +215,12 @@ pub struct RunArgs {
     #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// What to do when the meeting has not started yet: wait for it, start it with the
+    /// playbook's `account`, or fail at once (exit 3). Overrides the playbook's
+    /// `meeting.not_started` (wait when neither says).
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub not_started: Option<NotStartedArg>,
+
     /// With --sim: write the emulator's request log (every call, when, and its answer)
     /// to this JSON file after the run.
     #[arg(long, value_name = "FILE", requires = "sim")]
@@ -251,6 +257,13 @@ pub enum ProgressArg {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum NotStartedArg {
+    Wait,
+    Start,
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum CronFlavourArg {
     Cronie,
     Debian,
@@ -283,6 +296,12 @@ pub struct PlanArgs {
     /// (in the playbook's time zone). Now when absent.
     #[arg(long, value_name = "TIME")]
     pub start: Option<String>,
+
+    /// When the meeting would start, for `meeting+10m` cues: a time as for --start, or
+    /// +12m after the run's start. The run's start when absent (a run counts from when
+    /// it first obtains the meeting's control token).
+    #[arg(long, value_name = "TIME")]
+    pub meeting_start: Option<String>,
 
     /// A table for people, or JSON.
     #[arg(long, value_enum, default_value_t = PlanFormatArg::Table)]

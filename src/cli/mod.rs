@@ -143,6 +143,11 @@ impl TryFrom<args::RunArgs> for RunOptions {
             rate_limit: args.rate_limit,
             deadline: args.deadline,
             start: args.start,
+            not_started: args.not_started.map(|policy| match policy {
+                args::NotStartedArg::Wait => crate::playbook::NotStarted::Wait,
+                args::NotStartedArg::Start => crate::playbook::NotStarted::Start,
+                args::NotStartedArg::Fail => crate::playbook::NotStarted::Fail,
+            }),
             display: DisplayOptions {
                 progress: match args.progress {
                     args::ProgressArg::Auto => Progress::Auto,
@@ -241,6 +246,7 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
             playbook: plan.playbook,
             sim: plan.sim,
             start: plan.start,
+            meeting_start: plan.meeting_start,
             selection: plan.select.into(),
             format: match plan.format {
                 args::PlanFormatArg::Table => commands::plan::PlanFormat::Table,

@@ -31,6 +31,9 @@ pub(crate) struct PlanOptions {
     /// When the run would start: RFC 3339, or a date and time or a time of day in the
     /// playbook's zone. Now when absent.
     pub start: Option<String>,
+    /// When the meeting would start, for `meeting+…` cues, in the forms of `start` (`+12m`
+    /// after the run's start); the run's start when absent.
+    pub meeting_start: Option<String>,
     pub format: PlanFormat,
     /// `--live`: check the selectors against the live meeting at this endpoint.
     pub live: Option<crate::session::live::LiveOptions>,
@@ -49,6 +52,14 @@ pub(crate) fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
             .parse::<crate::playbook::cue::Cue>()
             .and_then(|cue| cue.resolve(now, zone))
             .map_err(|e| Error::Usage(format!("--start {text}: {e}")))?,
+    };
+    let meeting_start = match &options.meeting_start {
+        None => None,
+        Some(text) => Some(
+            text.parse::<crate::playbook::cue::Cue>()
+                .and_then(|cue| cue.resolve(start, zone))
+                .map_err(|e| Error::Usage(format!("--meeting-start {text}: {e}")))?,
+        ),
     };
     // Secrets are never needed to plan: placeholders stand in, and are masked. A
     // look at the live meeting needs the real ones to log in.
@@ -76,7 +87,10 @@ pub(crate) fn run(options: &PlanOptions) -> Result<ExitCode, Error> {
         playbook,
         &vars,
         &engine,
-        start,
+        crate::plan::PlanStart {
+            run: start,
+            meeting: meeting_start,
+        },
         zone.clone(),
         people,
         &options.selection,

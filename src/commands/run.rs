@@ -40,6 +40,9 @@ pub(crate) struct RunOptions {
     pub start: Option<String>,
     /// Calls per minute per API (0: none); the playbook's, or 90, when absent.
     pub rate_limit: Option<u32>,
+    /// `--not-started`: what to do when the meeting has not started; the playbook's
+    /// when absent.
+    pub not_started: Option<crate::playbook::NotStarted>,
     /// Reports to write at the end, whatever the outcome.
     pub reports: Vec<crate::report::ReportTarget>,
     /// Progress, text or JSON lines, colour, `-q`.
@@ -84,6 +87,7 @@ pub(crate) async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         state_dir: options.state_dir,
         deadline: options.deadline,
         rate_limit: options.rate_limit,
+        not_started: options.not_started,
         reports: options.reports,
         display: options.display,
         started,

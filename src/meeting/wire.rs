@@ -227,6 +227,17 @@ pub(crate) struct DurationBody {
 pub(crate) struct AccountLoginBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// 72 for an API client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<u8>,
+}
+
+/// What emcee reads of the account login's answer: only the access token, so that
+/// fields the service adds or leaves out do not matter.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AccessTokenAnswer {
+    pub access_token: String,
 }
 
 /// The answer of `GET …/token`. Only the token is required of it: the lifetimes are

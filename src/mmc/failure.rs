@@ -9,6 +9,12 @@ use std::time::Duration;
 /// The API's flow-control code, as the REST gateway reports it.
 const FLOW_CONTROL: &str = "100000429";
 
+/// The meeting has not started (`CONF_NOT_STARTED`).
+const NOT_STARTED: &str = "111072005";
+
+/// The meeting has ended (`CONF_IS_CLOSED`).
+const ENDED: &str = "111072006";
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FailureKind {
     /// No answer: connection refused, reset, dropped, TLS or DNS failure.
@@ -87,6 +93,33 @@ impl Failure {
         let code = code.as_deref().map(|c| c.strip_prefix("MMC.").unwrap_or(c));
         matches!(code, Some("111072008" | "111080004" | "111082003"))
             || msg.as_deref() == Some("PARTICIPANT_NOT_FOUND")
+    }
+
+    /// The API's error code without its `MMC.` prefix, when it gave one.
+    pub(crate) fn code(&self) -> Option<&str> {
+        match &self.kind {
+            FailureKind::Http {
+                code: Some(code), ..
+            } => Some(code.strip_prefix("MMC.").unwrap_or(code)),
+            _ => None,
+        }
+    }
+
+    /// Whether the answer says the meeting has not started (or, from a meeting the run
+    /// already had a token for, that it has ended: see [`Failure::ends_meeting`]).
+    pub(crate) fn is_not_started(&self) -> bool {
+        self.code() == Some(NOT_STARTED)
+    }
+
+    /// Whether the answer says the meeting is over: `111072006` always; `111072005`
+    /// (not started) and `111081002` once the run had a token for it, since a meeting
+    /// that was running cannot be "not started" again (docs/api.md#lifecycle).
+    pub(crate) fn ends_meeting(&self, had_token: bool) -> bool {
+        match self.code() {
+            Some(ENDED) => true,
+            Some(NOT_STARTED | "111081002") => had_token,
+            _ => false,
+        }
     }
 
     /// A short reason for retry lines: `HTTP 503 MMC.111070003`, `connection reset`.
@@ -236,6 +269,30 @@ mod tests {
             kind: FailureKind::Transport("reset".into()),
         };
         assert!(!dropped.is_participant_not_found());
+    }
+
+    #[test]
+    fn the_lifecycle_codes_say_not_started_or_ended_by_what_came_before() {
+        let not_started = http(400, Some("MMC.111072005"));
+        assert!(not_started.is_not_started());
+        assert!(
+            !not_started.ends_meeting(false),
+            "before any token: not started"
+        );
+        assert!(not_started.ends_meeting(true), "after a token: ended");
+        let closed = http(400, Some("MMC.111072006"));
+        assert!(closed.ends_meeting(false) && closed.ends_meeting(true));
+        assert!(!closed.is_not_started());
+        assert!(http(400, Some("111081002")).ends_meeting(true));
+        assert!(!http(400, Some("111081002")).ends_meeting(false));
+        assert!(!http(400, Some("MMC.111072065")).ends_meeting(true));
+        assert!(!http(400, Some("MMC.111072065")).is_not_started());
+        assert_eq!(http(400, Some("MMC.111072065")).code(), Some("111072065"));
+        assert_eq!(http(503, None).code(), None);
+        assert!(
+            !not_started.retryable() && !closed.retryable(),
+            "never retried"
+        );
     }
 
     #[test]

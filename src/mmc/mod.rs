@@ -5,6 +5,7 @@
 mod body;
 mod failure;
 mod renewal;
+mod start;
 mod token;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 pub(crate) use body::MAX_BODY;
 pub(crate) use failure::{Failure, FailureKind};
+pub(crate) use start::Account;
 
 use crate::clock::SharedClock;
 use crate::meeting::{self, Api, ApiPath};
@@ -98,6 +100,9 @@ pub(crate) struct Client {
     /// Whether the API has given (or accepted) a token: until then every failure
     /// means it cannot be used at all (exit 3).
     connected: AtomicBool,
+    /// When the API first gave (or accepted) a token: the meeting's start as a run
+    /// counts it when nothing told it before.
+    first_token: std::sync::OnceLock<Timestamp>,
     calls: AtomicU32,
     /// Calls per minute per API, shared by every call of the run.
     limiter: Option<Limiter>,
@@ -151,6 +156,7 @@ impl Client {
             renewals: AtomicU32::new(0),
             budget: Default::default(),
             connected: AtomicBool::new(false),
+            first_token: std::sync::OnceLock::new(),
             calls: AtomicU32::new(0),
             limiter: None,
             per_minute: 0,
@@ -214,6 +220,17 @@ impl Client {
         self.connected.load(Ordering::Relaxed)
     }
 
+    /// The API has given or accepted a token.
+    fn mark_connected(&self) {
+        self.connected.store(true, Ordering::Relaxed);
+        self.first_token.get_or_init(|| self.clock.now());
+    }
+
+    /// When the API first gave (or accepted) a token, if it has.
+    pub(crate) fn first_token(&self) -> Option<Timestamp> {
+        self.first_token.get().copied()
+    }
+
     /// HTTP calls made, token calls included.
     pub(crate) fn calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
@@ -232,7 +249,7 @@ impl Client {
             other => other,
         };
         if accepts_token(&result) {
-            self.connected.store(true, Ordering::Relaxed);
+            self.mark_connected();
         }
         result
     }

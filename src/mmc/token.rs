@@ -77,7 +77,7 @@ impl Client {
             self.renewals.fetch_add(1, Ordering::Relaxed);
         }
         if !matches!(self.credentials, Credentials::Token(_)) {
-            self.connected.store(true, Ordering::Relaxed);
+            self.mark_connected();
         }
         let value = token.value.clone();
         *slot = Some(token);

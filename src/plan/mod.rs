@@ -4,4 +4,4 @@
 mod table;
 pub(crate) mod timeline;
 
-pub(crate) use timeline::plan;
+pub(crate) use timeline::{PlanStart, plan};

@@ -85,6 +85,14 @@ impl Plan {
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
         }
+        if let Some(meeting) = &self.meeting_start {
+            let at = meeting.instant.to_zoned(zone.clone()).strftime("%H:%M:%S");
+            out.push_str(&if meeting.assumed {
+                format!("meeting start: assumed at the run's start, {at}, for the meeting+ cues (a run counts from when it first obtains its token; plan --meeting-start TIME to plan another)\n")
+            } else {
+                format!("meeting start: {at} (--meeting-start), for the meeting+ cues\n")
+            });
+        }
         if let Some(deadline) = &self.deadline {
             out.push_str(&format!(
                 "deadline: {} at {} ({} after start)\n",

@@ -79,6 +79,25 @@ pub(crate) struct Plan {
     /// The playbook's `deadline`, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<PlannedDeadline>,
+    /// The meeting's start the plan counts `meeting+…` cues from, when a cue does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_start: Option<PlannedMeetingStart>,
+}
+
+/// When the plan has the meeting start: as given (`--meeting-start`), or assumed to
+/// be the run's start, since a run learns it only when it first obtains its token.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PlannedMeetingStart {
+    pub instant: Timestamp,
+    pub assumed: bool,
+}
+
+/// When a planned run starts, and when its meeting does (`--meeting-start`; assumed
+/// to be the run's start when absent).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlanStart {
+    pub run: Timestamp,
+    pub meeting: Option<Timestamp>,
 }
 
 /// When the whole run must be over.
@@ -104,6 +123,8 @@ struct Planner<'a> {
     refused: Option<Diagnostic>,
     zone: TimeZone,
     start: Timestamp,
+    /// The meeting's start, as given or assumed.
+    meeting: Timestamp,
     rehearsal: Option<&'a MeetingSeed>,
     /// A live meeting's verdict on a selector, for `--live`.
     live: Option<live::Verdict<'a>>,
@@ -136,7 +157,7 @@ pub(crate) fn plan(
     playbook: &Playbook,
     vars: &Context,
     engine: &Engine,
-    start: Timestamp,
+    starts: PlanStart,
     zone: TimeZone,
     people: People<'_>,
     selection: &Selection,
@@ -146,12 +167,14 @@ pub(crate) fn plan(
         People::Rehearsal(seed) => (Some(seed), None),
         People::Live(verdict) => (None, Some(verdict)),
     };
+    let start = starts.run;
     let mut planner = Planner {
         engine,
         file: Arc::clone(&playbook.file),
         refused: None,
         zone,
         start,
+        meeting: starts.meeting.unwrap_or(start),
         rehearsal,
         live,
         now: start,
@@ -176,6 +199,16 @@ pub(crate) fn plan(
         &mut vars,
     );
     planner.deadline(playbook);
+    if playbook
+        .walk()
+        .iter()
+        .any(|step| step.at.as_ref().is_some_and(|at| at.is_meeting()))
+    {
+        planner.plan.meeting_start = Some(PlannedMeetingStart {
+            instant: planner.meeting,
+            assumed: starts.meeting.is_none(),
+        });
+    }
     match planner.refused {
         Some(diagnostic) => Err(diagnostic),
         None => Ok(planner.plan),
@@ -297,7 +330,7 @@ impl Planner<'_> {
             return;
         }
         if let Some(at) = &step.at {
-            match at.resolve(self.start, &self.zone) {
+            match at.resolve_in(self.start, Some(self.meeting), &self.zone) {
                 Ok(instant) if instant >= self.now => {
                     self.now = instant;
                     self.exact = true;
@@ -512,7 +545,7 @@ impl Planner<'_> {
                 self.now = self.now.checked_add(duration.signed()).unwrap_or(self.now);
             }
             Some(Action::Wait(Wait::Until(cue))) => {
-                if let Ok(at) = cue.resolve(self.start, &self.zone) {
+                if let Ok(at) = cue.resolve_in(self.start, Some(self.meeting), &self.zone) {
                     self.now = self.now.max(at);
                 }
             }

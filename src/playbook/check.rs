@@ -167,6 +167,7 @@ impl Checker<'_> {
         {
             self.text(credential, &known);
         }
+        self.lifecycle(&known);
         if let Some(zone) = &doc.timezone
             && jiff::tz::TimeZone::get(&zone.value).is_err()
         {
@@ -537,5 +538,6 @@ fn touches_template(node: &Spanned<Node>, path: &str) -> bool {
     find(node, pos).is_some_and(|n| any_template(&n.value))
 }
 
+mod lifecycle;
 #[cfg(test)]
 mod tests;

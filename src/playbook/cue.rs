@@ -1,4 +1,6 @@
-//! A cue: when a step should start. `+15m` counts from the run's start; `10:00` or
+//! A cue: when a step should start. `+15m` counts from the run's start; `meeting+15m`
+//! from the meeting's start (the instant the run first obtained its control token,
+//! kept when resumed); `10:00` or
 //! `10:00:30` is a wall-clock time on the run's first day in the playbook's time zone;
 //! `2026-11-22T10:00` is a date and time there; an RFC 3339 instant with an offset
 //! (`2026-11-22T10:00:00+08:00`) is absolute. Daylight-saving changes follow jiff: a
@@ -19,6 +21,8 @@ use crate::duration::Duration;
 pub enum Cue {
     /// After the run's start.
     After(Duration),
+    /// After the meeting's start.
+    Meeting(Duration),
     /// A time of day on the run's first day, in the playbook's time zone.
     Wall(Time),
     /// A date and time in the playbook's time zone.
@@ -26,6 +30,9 @@ pub enum Cue {
     /// An absolute instant.
     Instant(Timestamp),
 }
+
+/// How a cue counting from the meeting's start begins: `meeting+10m`.
+const MEETING_PREFIX: &str = "meeting+";
 
 /// What a cue does when the run reaches it too late (beyond its `grace`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -46,10 +53,33 @@ impl Cue {
         matches!(self, Cue::Wall(_) | Cue::Civil(_))
     }
 
-    /// The instant the cue stands for, for a run that started at `start`.
+    /// Whether the cue counts from the meeting's start.
+    pub fn is_meeting(&self) -> bool {
+        matches!(self, Cue::Meeting(_))
+    }
+
+    /// The instant the cue stands for, for a run that started at `start`; a cue that
+    /// counts from the meeting's start cannot be resolved here (see [`Cue::resolve_in`]).
     pub fn resolve(&self, start: Timestamp, zone: &TimeZone) -> Result<Timestamp, String> {
+        self.resolve_in(start, None, zone)
+    }
+
+    /// The instant the cue stands for, for a run that started at `start` in a meeting
+    /// that started at `meeting`, when that is known.
+    pub fn resolve_in(
+        &self,
+        start: Timestamp,
+        meeting: Option<Timestamp>,
+        zone: &TimeZone,
+    ) -> Result<Timestamp, String> {
         match self {
             Cue::After(after) => start.checked_add(after.signed()).map_err(|e| e.to_string()),
+            Cue::Meeting(after) => meeting
+                .ok_or_else(|| {
+                    "counts from the meeting's start, which is not known here".to_owned()
+                })?
+                .checked_add(after.signed())
+                .map_err(|e| e.to_string()),
             Cue::Wall(time) => {
                 let day = start.to_zoned(zone.clone()).date();
                 day.to_datetime(*time)
@@ -91,6 +121,11 @@ impl FromStr for Cue {
 
     fn from_str(text: &str) -> Result<Cue, String> {
         let text = text.trim();
+        if let Some(after) = text.strip_prefix(MEETING_PREFIX) {
+            return after.parse().map(Cue::Meeting).map_err(|e| {
+                format!("invalid cue `{text}`: {e}; write meeting+10m (after the meeting's start)")
+            });
+        }
         if let Some(after) = text.strip_prefix('+') {
             return after
                 .parse()
@@ -107,7 +142,7 @@ impl FromStr for Cue {
         }
         text.parse::<DateTime>().map(Cue::Civil).map_err(|_| {
             format!(
-                "invalid cue `{text}`: write +15m (after the start), 10:00 (a time of day), 2026-11-22T10:00 (in the playbook's time zone) or 2026-11-22T10:00:00+08:00"
+                "invalid cue `{text}`: write +15m (after the run's start), meeting+15m (after the meeting's start), 10:00 (a time of day), 2026-11-22T10:00 (in the playbook's time zone) or 2026-11-22T10:00:00+08:00"
             )
         })
     }
@@ -117,6 +152,7 @@ impl fmt::Display for Cue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Cue::After(after) => write!(f, "+{after}"),
+            Cue::Meeting(after) => write!(f, "{MEETING_PREFIX}{after}"),
             Cue::Wall(time) => write!(f, "{}", time.strftime("%H:%M:%S")),
             Cue::Civil(datetime) => write!(f, "{datetime}"),
             Cue::Instant(at) => write!(f, "{at}"),
@@ -145,7 +181,7 @@ impl JsonSchema for Cue {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "description": "When the step starts: +15m after the run's start, a time of day (10:00, 10:00:30) or a date and time (2026-11-22T10:00) in the playbook's time zone, or an RFC 3339 instant.",
+            "description": "When the step starts: +15m after the run's start, meeting+15m after the meeting's start (when emcee first obtained its control token), a time of day (10:00, 10:00:30) or a date and time (2026-11-22T10:00) in the playbook's time zone, or an RFC 3339 instant.",
         })
     }
 }
@@ -174,9 +210,45 @@ mod tests {
             "2026-11-22T10:00:00+08:00".parse::<Cue>().unwrap(),
             Cue::Instant(_)
         ));
-        for bad in ["25:00", "+soon", "tomorrow", "10", "+-5m"] {
+        assert_eq!(
+            "meeting+10m".parse::<Cue>().unwrap(),
+            Cue::Meeting("10m".parse().unwrap())
+        );
+        assert_eq!(
+            "meeting+10m".parse::<Cue>().unwrap().to_string(),
+            "meeting+10m"
+        );
+        for bad in [
+            "25:00",
+            "+soon",
+            "tomorrow",
+            "10",
+            "+-5m",
+            "meeting+",
+            "meeting-5m",
+        ] {
             assert!(bad.parse::<Cue>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn meeting_cues_count_from_the_meetings_start_when_it_is_known() {
+        let run: Timestamp = "2026-11-22T09:50:00Z".parse().unwrap();
+        let meeting: Timestamp = "2026-11-22T10:02:00Z".parse().unwrap();
+        let cue: Cue = "meeting+10m".parse().unwrap();
+        assert!(cue.is_meeting() && !cue.needs_zone());
+        assert_eq!(
+            cue.resolve_in(run, Some(meeting), &zone()).unwrap(),
+            "2026-11-22T10:12:00Z".parse::<Timestamp>().unwrap()
+        );
+        let unknown = cue.resolve(run, &zone()).unwrap_err();
+        assert!(unknown.contains("meeting's start"), "{unknown}");
+        // The other forms do not depend on it.
+        let after: Cue = "+10m".parse().unwrap();
+        assert_eq!(
+            after.resolve_in(run, Some(meeting), &zone()).unwrap(),
+            after.resolve(run, &zone()).unwrap()
+        );
     }
 
     #[test]

@@ -71,6 +71,61 @@ pub struct MeetingSpec {
     /// A control token obtained elsewhere, instead of the host password.
     #[serde(default)]
     pub token: Option<Spanned<String>>,
+    /// What to do when the meeting has not started yet (the service refuses the control
+    /// token until it has): `wait` for it (the default), `start` it with the `account`,
+    /// or `fail` at once. `run --not-started` overrides it.
+    #[serde(default)]
+    pub not_started: Option<Spanned<NotStarted>>,
+    /// While waiting, how often to ask whether the meeting has started; 15s when absent,
+    /// at least 5s: each ask carries the host password, and too many failed logins lock
+    /// the meeting.
+    #[serde(default)]
+    pub start_poll: Option<Spanned<Duration>>,
+    /// How long to wait for the meeting to start, from the run's start; when absent, until
+    /// 15 minutes after the first top-level step cued at a time of day or a date, or 30
+    /// minutes after the run's start without one (or when that is already past).
+    #[serde(default)]
+    pub start_timeout: Option<Spanned<Duration>>,
+    /// The account that starts the meeting for `not_started: start` (the account login);
+    /// both fields are secrets, normally `{{ secret('EMCEE_ACCOUNT') }}` and
+    /// `{{ secret('EMCEE_ACCOUNT_PASSWORD') }}`.
+    #[serde(default)]
+    pub account: Option<Spanned<AccountSpec>>,
+}
+
+/// What a run does when its meeting has not started yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotStarted {
+    /// Ask again every `start_poll` until it has, or `start_timeout` passes.
+    #[default]
+    Wait,
+    /// Start it (`StartMeeting`) with the `account` and the host password.
+    Start,
+    /// Stop at once (exit 3).
+    Fail,
+}
+
+impl NotStarted {
+    /// The policy as the playbook and `--not-started` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotStarted::Wait => "wait",
+            NotStarted::Start => "start",
+            NotStarted::Fail => "fail",
+        }
+    }
+}
+
+/// An account of the meeting service, for its account login.
+// Unknown keys: as for `PlaybookDoc`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// The account name; templated.
+    pub name: Spanned<String>,
+    /// The account's password; templated, normally from `secret()`.
+    pub password: Spanned<String>,
 }
 
 // Unknown keys: as for `PlaybookDoc`.
@@ -97,6 +152,12 @@ fn meeting_id_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Sch
 
 /// Calls per minute per API when neither the playbook nor `--rate-limit` says.
 pub const DEFAULT_RATE_LIMIT: u32 = 90;
+
+/// How often a run asks whether its meeting has started, when the playbook does not say.
+pub const DEFAULT_START_POLL: Duration = Duration::from_secs_const(15);
+
+/// The shortest `start_poll` allowed: every ask carries the host password.
+pub const MIN_START_POLL: Duration = Duration::from_secs_const(5);
 
 /// A step's time limit when neither the step nor `defaults` sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs_const(30);

@@ -55,6 +55,15 @@ pub struct Report {
     /// When the run ended (RFC 3339); absent when it did not reach its end.
     #[serde(default)]
     pub finished: Option<String>,
+    /// The meeting's start as the run counts it (`meeting+10m` cues): when it first
+    /// obtained its control token, or as the run it resumed recorded (RFC 3339, in the
+    /// playbook's time zone); absent when it never had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_started: Option<String>,
+    /// Why the run could not begin: its meeting had not started, had ended, or
+    /// refused the credentials; absent when it began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_unavailable: Option<String>,
     /// The playbook file, as given.
     #[serde(default)]
     pub file: String,
@@ -172,6 +181,12 @@ impl Listener for ReportBuilder {
                 report.playbook = playbook.clone();
                 report.meeting = meeting.clone();
                 report.endpoint = endpoint.clone();
+            }
+            Event::MeetingStarted { at, .. } => {
+                report.meeting_started = Some(varying_instant(at));
+            }
+            Event::MeetingUnavailable { error } => {
+                report.meeting_unavailable = Some(error.clone());
             }
             Event::Retry {
                 id,

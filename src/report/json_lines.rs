@@ -44,7 +44,7 @@ impl<W: Write + Send> Listener for JsonLines<W> {
         };
         if let Value::Object(map) = &mut value {
             if self.deterministic {
-                for key in ["elapsed", "delay", "started", "finished"] {
+                for key in ["elapsed", "delay", "started", "finished", "at"] {
                     map.remove(key);
                 }
                 if let Some(Value::Object(summary)) = map.get_mut("summary") {

@@ -100,6 +100,59 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             format!("retry   {name}: attempt {attempt}/{attempts}{wait} after {reason}")
         }
         Event::Message { level, text, .. } => format!("{:<7} {text}", level.label()),
+        Event::MeetingWaiting {
+            until, left, poll, ..
+        } => {
+            let left = if timings {
+                format!(" (in {})", crate::duration::human(*left))
+            } else {
+                String::new()
+            };
+            format!(
+                "wait    waiting for the meeting to start: asking every {}, until {until}{left}",
+                crate::duration::human(*poll)
+            )
+        }
+        Event::MeetingStarted { at, how } => {
+            use crate::run::MeetingStart;
+            let at = if timings {
+                format!(" at {}", at.get(11..19).unwrap_or(at))
+            } else {
+                String::new()
+            };
+            match how {
+                // The usual case needs no line: the journal and JSON lines have it.
+                MeetingStart::Running => return None,
+                MeetingStart::Waited => format!("meeting started{at}; the run goes on"),
+                MeetingStart::StartedByRun => format!("meeting started by this run{at}"),
+                MeetingStart::Resumed => {
+                    format!(
+                        "meeting started{at}, as the resumed run recorded; meeting+ cues count from then"
+                    )
+                }
+            }
+        }
+        Event::MeetingUnavailable { error } => format!("error   {error}"),
+        Event::MeetingEnded {
+            at, during, by_run, ..
+        } => {
+            // HH:MM:SS of the RFC 3339 instant.
+            let at = if timings {
+                format!(" at {}", at.get(11..19).unwrap_or(at))
+            } else {
+                String::new()
+            };
+            // When the run learnt of it: the service does not say when it ended.
+            if *by_run {
+                format!(
+                    "ended   this run ended the meeting{at} (step {during}); the steps still to come that need it are skipped"
+                )
+            } else {
+                format!(
+                    "ended   the meeting ended{at} during step {during}; the steps still to come that need it are skipped"
+                )
+            }
+        }
         // A log step's message is its line.
         Event::StepFinished {
             action: Some("log"),
@@ -209,6 +262,8 @@ pub fn is_error(event: &Event) -> bool {
     match event {
         Event::StepFinished { outcome, .. } => matches!(outcome, Outcome::Failed { .. }),
         Event::RunFinished { summary } => !summary.success,
+        Event::MeetingUnavailable { .. } => true,
+        Event::MeetingEnded { by_run, .. } => !by_run,
         _ => false,
     }
 }

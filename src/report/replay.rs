@@ -23,6 +23,8 @@ pub(crate) struct JournalRun {
     pub meeting: String,
     pub endpoint: String,
     pub started: jiff::Timestamp,
+    /// The meeting's start as the run counted it (`meeting+10m` cues), once known.
+    pub meeting_start: Option<jiff::Timestamp>,
     pub run_id: String,
     /// The run reached its end (successful or not).
     pub finished: bool,
@@ -167,6 +169,12 @@ struct Retried {
 }
 
 #[derive(Deserialize)]
+struct MeetingStarted {
+    at: String,
+    how: crate::run::MeetingStart,
+}
+
+#[derive(Deserialize)]
 struct RunEnded {
     summary: Summary,
 }
@@ -195,6 +203,7 @@ pub(crate) fn read(path: &Path) -> Result<JournalRun, Error> {
     let mut finished = false;
     let mut success = false;
     let mut highest_started = 0;
+    let mut meeting_start = None;
     let mut done_top_level = std::collections::BTreeSet::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
@@ -278,6 +287,21 @@ pub(crate) fn read(path: &Path) -> Result<JournalRun, Error> {
                     reason: r.reason,
                 })
             }
+            "meeting_started" => {
+                let m: MeetingStarted =
+                    serde_json::from_value(value).map_err(|e| corrupt(number, e.to_string()))?;
+                let at =
+                    m.at.parse::<jiff::Timestamp>()
+                        .map_err(|e| corrupt(number, format!("bad meeting start: {e}")))?;
+                meeting_start = Some(at);
+                Some(Event::MeetingStarted {
+                    at: m.at,
+                    how: m.how,
+                })
+            }
+            "meeting_unavailable" => Some(Event::MeetingUnavailable {
+                error: value["error"].as_str().unwrap_or_default().to_owned(),
+            }),
             "cue" => Some(Event::Cue(
                 serde_json::from_value::<CueTiming>(value)
                     .map_err(|e| corrupt(number, e.to_string()))?,
@@ -317,6 +341,7 @@ pub(crate) fn read(path: &Path) -> Result<JournalRun, Error> {
         meeting: started.meeting,
         endpoint: started.endpoint,
         started: start,
+        meeting_start,
         run_id: started.run_id,
         finished,
         resume_at: if success { None } else { resume_at },

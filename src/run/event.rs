@@ -95,9 +95,54 @@ pub enum Event {
         #[serde(flatten)]
         at: Place,
     },
+    /// The meeting has not started yet: the run asks again every `poll` until `until`.
+    MeetingWaiting {
+        /// When the run stops waiting (RFC 3339, in the playbook's time zone).
+        until: String,
+        #[serde(with = "millis")]
+        left: Duration,
+        #[serde(with = "millis")]
+        poll: Duration,
+    },
+    /// The meeting is running; `at` is its start as the run counts it (`meeting+10m`
+    /// cues): the instant the run first obtained its control token.
+    MeetingStarted {
+        /// RFC 3339 with milliseconds, in the playbook's time zone.
+        at: String,
+        how: MeetingStart,
+    },
+    /// The meeting cannot be used before the first step: it has not started, has
+    /// ended, does not exist, or refuses the credentials. The run stops (exit 3).
+    MeetingUnavailable {
+        error: String,
+    },
+    /// The meeting ended while the run went on: by its own `end_meeting` (`by_run`),
+    /// or otherwise, which fails the run. Steps still to come that need the meeting
+    /// are skipped.
+    MeetingEnded {
+        /// When the run learnt of it (RFC 3339, in the playbook's time zone).
+        at: String,
+        /// The step it ended during: its id and name.
+        during: String,
+        by_run: bool,
+    },
     RunFinished {
         summary: Summary,
     },
+}
+
+/// How the run found its meeting running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingStart {
+    /// It was running when the run first asked.
+    Running,
+    /// It started while the run waited for it.
+    Waited,
+    /// The run started it (`not_started: start`).
+    StartedByRun,
+    /// A resumed run: the start its journal recorded.
+    Resumed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]

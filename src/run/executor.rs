@@ -20,6 +20,7 @@ use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::{Pos, Spanned};
 
 mod cues;
+mod ended;
 mod limits;
 
 use limits::interrupted_failure;
@@ -44,6 +45,8 @@ pub(crate) struct Executor<'a> {
     in_always: usize,
     /// When the whole run must be over.
     deadline: Option<super::Deadline>,
+    /// The meeting ended during the run.
+    ended: Option<ended::Ended>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -80,6 +83,7 @@ impl<'a> Executor<'a> {
             interrupt: super::interrupt::Interrupt::new(),
             in_always: 0,
             deadline: None,
+            ended: None,
         }
     }
 
@@ -114,12 +118,27 @@ impl<'a> Executor<'a> {
     }
 
     /// The top-level steps: each is a cue.
+    /// Once the meeting has ended, the rest are still gone through, each noted as
+    /// skipped or run if it does not need the meeting, and the run fails with the
+    /// end's own message unless it ended the meeting itself.
     pub(crate) async fn run(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
+        let mut failed = None;
         for (index, step) in steps.iter().enumerate() {
-            self.selected(step, StepId::top_level(index + 1), index + 1)
-                .await?;
+            if let Err(failure) = self
+                .selected(step, StepId::top_level(index + 1), index + 1)
+                .await
+            {
+                if !self.meeting_over() {
+                    return Err(failure);
+                }
+                failed.get_or_insert(failure);
+            }
         }
-        Ok(())
+        match (self.ended_failure(), failed) {
+            (Some(ended), _) => Err(ended),
+            (None, Some(failure)) => Err(failure),
+            (None, None) => Ok(()),
+        }
     }
 
     /// Where an interrupt (SIGINT, SIGTERM) comes from.
@@ -192,6 +211,9 @@ impl<'a> Executor<'a> {
                 {
                     self.started = true;
                 }
+                if self.skip_ended(step, &id) {
+                    return Ok(());
+                }
                 self.step(step, id, cue).await
             }
         }
@@ -203,10 +225,17 @@ impl<'a> Executor<'a> {
         list: &Siblings,
         cue: usize,
     ) -> Result<(), StepFailure> {
+        let mut failed = None;
         for (index, step) in steps.iter().enumerate() {
-            Box::pin(self.selected(step, list.id(index + 1), cue)).await?;
+            if let Err(failure) = Box::pin(self.selected(step, list.id(index + 1), cue)).await {
+                // Once the meeting has ended the rest are gone through, to be noted.
+                if !self.meeting_over() {
+                    return Err(failure);
+                }
+                failed.get_or_insert(failure);
+            }
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     /// One step, once or once per loop item, after its cue if it has one.
@@ -216,7 +245,8 @@ impl<'a> Executor<'a> {
         id: StepId,
         cue: usize,
     ) -> Result<(), StepFailure> {
-        if step.at.is_some() {
+        // Once the meeting has ended, what is left runs at once.
+        if step.at.is_some() && !self.meeting_over() {
             match self.cue(step, &id).await {
                 Ok(true) => {}
                 Ok(false) => return Ok(()),
@@ -414,6 +444,9 @@ impl<'a> Executor<'a> {
                 })
             }
         };
+        if action.is_some() {
+            self.note_end(&id, &name, action, result.as_ref().map(|_| ()));
+        }
         let elapsed = started.elapsed();
         let (started_at, finished_at) = (
             self.timeline.show(started_at),

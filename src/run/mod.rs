@@ -8,6 +8,7 @@ mod actions;
 pub(crate) mod deadline;
 mod event;
 mod executor;
+pub(crate) mod gate;
 pub(crate) mod interrupt;
 pub(crate) mod lock;
 mod retry;
@@ -18,9 +19,10 @@ mod tests;
 
 pub(crate) use deadline::Deadline;
 pub(crate) use event::{
-    CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, Outcome, Place, Summary,
+    CueStatus, CueSummary, CueTiming, Event, Fanout, Listener, MeetingStart, Outcome, Place,
+    Summary,
 };
-pub(crate) use executor::Executor;
+pub(crate) use executor::{Counts, Executor};
 pub(crate) use step::StepDefaults;
 pub(crate) use step::Timeline;
 

@@ -135,6 +135,7 @@ fn api_failure(client: &Client, failure: Failure, attempts: u32) -> StepFailure 
             ExitCode::Unreachable
         },
         participant_gone: failure.is_participant_not_found(),
+        meeting_ended: failure.ends_meeting(client.connected()),
     }
 }
 

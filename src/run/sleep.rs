@@ -1,5 +1,6 @@
 //! Waiting on the run's clock — for a cue or a `wait` — while keeping the token alive:
-//! it is renewed whenever it falls due on the way, so a long wait never lets it lapse.
+//! it is renewed whenever it falls due on the way, so a long wait never lets it lapse,
+//! unless the meeting has ended.
 
 use super::event::{Event, Listener, StepId};
 use crate::clock::SharedClock;
@@ -28,6 +29,19 @@ pub(crate) async fn sleep_keeping_token(
         if renew.is_some_and(|r| clock.now() >= r) && clock.now() < at {
             match client.connect().await {
                 Ok(()) => quiet_until = None,
+                // Asking again cannot help: the wait goes on quietly, and the next
+                // step learns of the end from its own call.
+                Err(failure) if failure.ends_meeting(client.connected()) => {
+                    listener.on(&Event::Message {
+                        id: StepId::run(),
+                        level: crate::playbook::action::LogLevel::Warn,
+                        text: format!(
+                            "keeping the token alive: {failure}; the meeting has ended, so the token is not asked for again"
+                        ),
+                    });
+                    clock.sleep_until(at).await;
+                    return;
+                }
                 Err(failure) => {
                     // Try again in a while rather than at once.
                     quiet_until = clock

@@ -20,6 +20,9 @@ pub(crate) struct StepFailure {
     /// The API answered that a participant is not in the meeting: set from the typed
     /// error, so steps aimed at someone who just left need not read the message.
     pub(crate) participant_gone: bool,
+    /// The API answered that the meeting is over (see `Failure::ends_meeting`): the run
+    /// skips the steps still to come that need it.
+    pub(crate) meeting_ended: bool,
 }
 
 impl StepFailure {
@@ -28,6 +31,7 @@ impl StepFailure {
             message: message.into(),
             exit: ExitCode::Failed,
             participant_gone: false,
+            meeting_ended: false,
         }
     }
 }
@@ -39,16 +43,28 @@ pub(crate) struct StepDefaults {
     pub timeout: Dur,
 }
 
-/// The run's time: its clock, when it started (for `+15m` cues), and the time zone
-/// wall-clock cues are read in.
+/// The run's time: its clock, when it started (for `+15m` cues), when the meeting
+/// started (for `meeting+15m` cues; known once the run has its token), and the time
+/// zone wall-clock cues are read in.
 #[derive(Debug, Clone)]
 pub(crate) struct Timeline {
     pub(crate) clock: crate::clock::SharedClock,
     pub(crate) start: jiff::Timestamp,
+    pub(crate) meeting_start: Option<jiff::Timestamp>,
     pub(crate) zone: jiff::tz::TimeZone,
 }
 
 impl Timeline {
+    /// The instant `cue` stands for in this run; `first_token` is the meeting's start
+    /// when the lifecycle gate could not tell it (the API did not answer then).
+    pub(crate) fn resolve(
+        &self,
+        cue: &crate::playbook::cue::Cue,
+        first_token: Option<jiff::Timestamp>,
+    ) -> Result<jiff::Timestamp, String> {
+        cue.resolve_in(self.start, self.meeting_start.or(first_token), &self.zone)
+    }
+
     /// An instant as output shows it: RFC 3339 with milliseconds in the playbook's zone.
     pub(crate) fn show(&self, at: jiff::Timestamp) -> String {
         crate::determinism::varying(at)

@@ -118,6 +118,7 @@ async fn rehearse(steps: &str, rehearsal: &str, faults: Option<Value>) -> Rehear
     };
     let timeline = Timeline {
         start: clock.now(),
+        meeting_start: None,
         clock,
         zone: jiff::tz::TimeZone::UTC,
     };

@@ -26,11 +26,14 @@ use std::time::Instant;
 use crate::clock::SharedClock;
 use crate::error::{Error, ExitCode};
 use crate::mmc::Client;
+use crate::playbook::DEFAULT_START_POLL;
+use crate::playbook::cue::Cue;
 use crate::playbook::select::Selection;
 use crate::report::replay::{JournalRun, RunKey};
 use crate::report::{Journal, ReportBuilder, ReportTarget};
+use crate::run::gate::Gate;
 use crate::run::lock::{Holder, MeetingLock};
-use crate::run::{Deadline, Event, Executor, Fanout, Listener, Summary, Timeline};
+use crate::run::{Counts, Deadline, Event, Executor, Fanout, Listener, Summary, Timeline};
 use crate::secrets::Secrets;
 use crate::sim::SimHandle;
 use crate::template::{Context, Engine};
@@ -78,6 +81,8 @@ pub(crate) struct Session {
     pub deadline: Option<String>,
     /// Calls per minute per API (0: none); the playbook's, or 90, when absent.
     pub rate_limit: Option<u32>,
+    /// `--not-started`; the playbook's `meeting.not_started` when absent.
+    pub not_started: Option<crate::playbook::NotStarted>,
     /// Reports to write at the end, whatever the outcome.
     pub reports: Vec<ReportTarget>,
     pub display: DisplayOptions,
@@ -100,6 +105,8 @@ struct Records {
     run_id: String,
     /// The run's first start (a resumed run keeps its journal's).
     start: jiff::Timestamp,
+    /// The meeting's start as the journal of a resumed run recorded it.
+    meeting_start: Option<jiff::Timestamp>,
     deadline: Option<Deadline>,
     /// Held until the run ends; a rehearsal leaves the real meeting alone, so it has none.
     _lock: Option<MeetingLock>,
@@ -254,11 +261,49 @@ impl Session {
         Ok(Records {
             run_id,
             start,
+            meeting_start: resumed.and_then(|r| r.meeting_start),
             deadline,
             _lock: lock,
             journal,
             reports,
         })
+    }
+
+    /// What the run does about its meeting before the first step: the policy
+    /// (`--not-started`, else the playbook's, else wait), how often to ask, until when,
+    /// and the start a resumed run's journal recorded.
+    fn gate(&self, timeline: &Timeline, known_start: Option<jiff::Timestamp>) -> Gate {
+        let spec = &self.prepared.playbook.doc.meeting;
+        let first_timed = self
+            .prepared
+            .playbook
+            .doc
+            .steps
+            .value
+            .iter()
+            .filter_map(|step| step.at.as_ref())
+            .find(|at| !matches!(at.value, Cue::After(_) | Cue::Meeting(_)))
+            .and_then(|at| timeline.resolve(at, None).ok());
+        Gate {
+            meeting: self.meeting.id.clone(),
+            policy: self
+                .not_started
+                .or(spec.not_started.as_ref().map(|p| p.value))
+                .unwrap_or_default(),
+            poll: spec
+                .start_poll
+                .as_ref()
+                .map_or(DEFAULT_START_POLL, |p| p.value)
+                .std(),
+            // Counted from now rather than a resumed run's first start: this run waits.
+            until: crate::run::gate::wait_until(
+                self.clock.now(),
+                spec.start_timeout.as_ref().map(|t| t.value),
+                first_timed,
+            ),
+            known_start,
+            account: self.meeting.account.clone(),
+        }
     }
 
     /// The steps, run by the executor with the display, the journal and the report
@@ -302,27 +347,38 @@ impl Session {
             started: format!("{:.3}", records.start),
             run_id: records.run_id,
         });
-        let timeline = Timeline {
+        let mut timeline = Timeline {
             clock: Arc::clone(&self.clock),
             start: records.start,
+            meeting_start: None,
             zone: self.prepared.zone.clone(),
         };
-        let mut executor = Executor::new(
-            Arc::clone(&client),
-            &self.engine,
-            Arc::clone(&playbook.file),
-            listener.as_mut(),
-            self.vars.clone(),
-            self.prepared.step_defaults(),
-            timeline,
-        );
-        executor.select(self.selection.clone());
-        executor.deadline(records.deadline);
         let interrupt = crate::run::interrupt::Interrupt::new();
         let listening = interrupt.listen()?;
-        executor.interrupt_with(Arc::clone(&interrupt));
-        let result = executor.run(&doc.steps.value).await;
-        let counts = executor.counts();
+        let gate = self.gate(&timeline, records.meeting_start);
+        let opened = gate
+            .open(&client, &timeline, listener.as_mut(), &interrupt)
+            .await;
+        let (result, counts, cues) = match opened {
+            Ok(meeting_start) => {
+                timeline.meeting_start = meeting_start;
+                let mut executor = Executor::new(
+                    Arc::clone(&client),
+                    &self.engine,
+                    Arc::clone(&playbook.file),
+                    listener.as_mut(),
+                    self.vars.clone(),
+                    self.prepared.step_defaults(),
+                    timeline,
+                );
+                executor.select(self.selection.clone());
+                executor.deadline(records.deadline);
+                executor.interrupt_with(Arc::clone(&interrupt));
+                let result = executor.run(&doc.steps.value).await;
+                (result, executor.counts(), executor.cues().to_vec())
+            }
+            Err(failure) => (Err(failure), Counts::default(), Vec::new()),
+        };
         let summary = Summary {
             ok: counts.ok,
             failed: counts.failed,
@@ -333,8 +389,8 @@ impl Session {
             elapsed: self.started.elapsed(),
             success: result.is_ok(),
             finished: format!("{:.3}", self.clock.now()),
-            cues: executor.cues().to_vec(),
-            cue_summary: crate::run::CueSummary::of(executor.cues()),
+            cue_summary: crate::run::CueSummary::of(&cues),
+            cues,
         };
         drop(keep_alive);
         listener.on(&Event::RunFinished { summary });

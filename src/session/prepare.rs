@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use super::vars::ExtraVars;
 use crate::error::{Diagnostic, Error};
 use crate::meeting::MeetingId;
-use crate::mmc::Credentials;
+use crate::mmc::{Account, Credentials};
 use crate::playbook::{DEFAULT_TIMEOUT, Playbook, RetrySpec};
 use crate::run::StepDefaults;
 use crate::secrets::Secrets;
@@ -33,6 +33,8 @@ pub(crate) struct Meeting {
     /// Digits (see [`MeetingId::parse`]).
     pub id: String,
     pub credentials: Credentials,
+    /// The account that starts it (`not_started: start`).
+    pub account: Option<Account>,
 }
 
 impl Prepared {
@@ -101,7 +103,23 @@ impl Prepared {
             // `check` refuses a meeting without credentials before this point.
             (None, None) => Credentials::Token(SecretString::from(String::new())),
         };
-        Ok(Meeting { id, credentials })
+        let account = match &meeting.account {
+            Some(account) => {
+                let name = engine
+                    .render_string(&account.name, vars)
+                    .map_err(|e| self.invalid(e.pos, e.message))?;
+                Some(Account {
+                    name: SecretString::from(name),
+                    password: secret(&account.password)?,
+                })
+            }
+            None => None,
+        };
+        Ok(Meeting {
+            id,
+            credentials,
+            account,
+        })
     }
 
     /// The retry and timeout of a step that sets neither: the playbook's `defaults`.
@@ -185,6 +203,24 @@ mod tests {
             Credentials::Token(_) => panic!("a password was given"),
         }
         assert!(!secrets.redact("pw hunter22-secret").contains("hunter22"));
+    }
+
+    #[test]
+    fn the_accounts_password_is_kept_secret() {
+        let prepared = prepared(
+            "name: p\nmeeting:\n  id: \"914044873\"\n  host_password: pw-123456\n  not_started: start\n  account: { name: ops, password: \"{{ apw }}\" }\nsteps: []\n",
+            &["apw=account-secret-42"],
+        );
+        let secrets = Secrets::new(false);
+        let meeting = meeting(&prepared, &secrets).unwrap();
+        let account = meeting.account.expect("an account was given");
+        assert_eq!(account.name.expose_secret(), "ops");
+        assert_eq!(account.password.expose_secret(), "account-secret-42");
+        assert!(
+            !secrets
+                .redact("login account-secret-42")
+                .contains("account-secret")
+        );
     }
 
     #[test]

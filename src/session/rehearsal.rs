@@ -47,8 +47,19 @@ pub(super) async fn start(
     meeting: &Meeting,
     clock: &SharedClock,
 ) -> Result<SimHandle, Error> {
+    // The account that starts the meeting (`not_started: start`) is one the emulator
+    // knows, as the service knows it.
+    let accounts = meeting
+        .account
+        .iter()
+        .map(|account| sim::AccountSeed {
+            account: account.name.expose_secret().to_owned(),
+            password: account.password.expose_secret().to_owned(),
+        })
+        .collect();
     let seed = Seed {
         meetings: vec![meeting_seed(doc, meeting)?],
+        accounts,
         ..Seed::default()
     };
     let handle = sim::start_with(
@@ -160,6 +171,7 @@ mod tests {
         Meeting {
             id: "914044873".into(),
             credentials,
+            account: None,
         }
     }
 

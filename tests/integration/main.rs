@@ -17,6 +17,7 @@ mod run_actions;
 mod run_bad_input;
 mod run_clock;
 mod run_hostile;
+mod run_lifecycle;
 mod run_lock_scope;
 mod run_names;
 mod run_reporting;

@@ -294,6 +294,7 @@ async fn json_lines_describe_every_step() {
         kinds,
         [
             "run_started",
+            "meeting_started",
             "step_started",
             "step_finished",
             "step_started",
@@ -302,8 +303,8 @@ async fn json_lines_describe_every_step() {
             "run_finished"
         ]
     );
-    assert_eq!(events[2]["outcome"]["status"], "ok");
-    assert_eq!(events[6]["summary"]["success"], true);
+    assert_eq!(events[3]["outcome"]["status"], "ok");
+    assert_eq!(events[7]["summary"]["success"], true);
 }
 
 #[tokio::test]

@@ -34,7 +34,10 @@ fn plan_of(rest: &str, vars: &[(&str, Value)], sim: bool) -> Plan {
         &playbook,
         &context,
         &engine,
-        start(),
+        super::PlanStart {
+            run: start(),
+            meeting: None,
+        },
         TimeZone::UTC,
         people,
         &Selection::default(),

@@ -11,7 +11,7 @@ fn problems(steps: &str) -> Vec<Diagnostic> {
     problems_in(&format!("{HEAD}{steps}"))
 }
 
-fn problems_in(text: &str) -> Vec<Diagnostic> {
+pub(super) fn problems_in(text: &str) -> Vec<Diagnostic> {
     let file = SourceFile::new("playbook.yaml", text);
     match Playbook::parse_all(file) {
         Ok((playbook, mut found)) => {

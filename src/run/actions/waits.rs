@@ -29,8 +29,8 @@ pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionRe
             format!("waited {duration}"),
         ),
         Wait::Until(cue) => {
-            let at = cue
-                .resolve(timeline.start, &timeline.zone)
+            let at = timeline
+                .resolve(cue, room.client.first_token())
                 .map_err(|e| StepFailure::new(format!("{}: {e}", room.position(pos))))?;
             if at <= now {
                 return Ok(Performed::said(

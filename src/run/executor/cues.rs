@@ -17,8 +17,14 @@ impl Executor<'_> {
         id: &StepId,
     ) -> Result<bool, StepFailure> {
         let Some(at) = &step.at else { return Ok(true) };
-        let planned = at
-            .resolve(self.timeline.start, &self.timeline.zone)
+        // Counted from the meeting's start, which the first token tells when the
+        // lifecycle gate got no answer.
+        if at.is_meeting() && self.timeline.meeting_start.is_none() {
+            let _ = self.client.connect().await;
+        }
+        let planned = self
+            .timeline
+            .resolve(at, self.client.first_token())
             .map_err(|e| {
                 StepFailure::new(format!("{}: cue {}: {e}", self.position(at.pos), at.value))
             })?;

@@ -118,5 +118,6 @@ pub(super) fn interrupted_failure(interrupt: &Interrupt) -> StepFailure {
         message: format!("interrupted by {signal}"),
         exit: crate::run::interrupt::exit_code(signal),
         participant_gone: false,
+        meeting_ended: false,
     }
 }

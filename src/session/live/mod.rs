@@ -242,7 +242,10 @@ pub(crate) async fn check_playbook(
         &prepared.playbook,
         &vars,
         &engine,
-        jiff::Timestamp::now(),
+        crate::plan::PlanStart {
+            run: jiff::Timestamp::now(),
+            meeting: None,
+        },
         prepared.zone.clone(),
         crate::plan::timeline::People::Live(&verdict),
         selection,
