@@ -348,6 +348,23 @@ async fn lower_all_hands_in_a_big_meeting_takes_one_read_six_batches_and_one_rea
     assert!(names_where(&emu.meeting(MEETING).await, "hand").is_empty());
 }
 
+/// Waits until the call the first fault rule holds has arrived (the rule fires on
+/// arrival, before its delay); a run that ends first fails the test rather than
+/// leaving it waiting for ever.
+async fn held_call_arrived(emu: &Emu, run: &tokio::task::JoinHandle<Output>) {
+    loop {
+        let faults = emu.admin("GET", "/_sim/faults", None).await.body;
+        if faults["counters"][0]["fired"].as_u64() >= Some(1) {
+            return;
+        }
+        assert!(
+            !run.is_finished(),
+            "the run ended before the held call arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn lower_all_hands_skips_people_who_left_meanwhile() {
     let emu = Emu::start(TOWN_HALL).await;
@@ -363,14 +380,7 @@ async fn lower_all_hands_skips_people_who_left_meanwhile() {
     let run = tokio::spawn(
         Run::playbook(&playbook("  - lower_all_hands: {}\n")).against_url(emu.handle.base_url()),
     );
-    // The rule counts the call when it arrives, before the delay.
-    loop {
-        let faults = emu.admin("GET", "/_sim/faults", None).await.body;
-        if faults["counters"][0]["matched"] == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    held_call_arrived(&emu, &run).await;
     emu.admin(
         "DELETE",
         &format!("/_sim/meetings/{MEETING}/participants/{bob}"),
@@ -497,13 +507,7 @@ async fn lower_all_hands_in_a_big_meeting_survives_departures_mid_way() {
     let run = tokio::spawn(
         Run::playbook(&playbook("  - lower_all_hands: {}\n")).against_url(emu.handle.base_url()),
     );
-    loop {
-        let faults = emu.admin("GET", "/_sim/faults", None).await.body;
-        if faults["counters"][0]["matched"] == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    held_call_arrived(&emu, &run).await;
     for pid in &leaving {
         emu.admin(
             "DELETE",
