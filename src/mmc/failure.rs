@@ -8,6 +8,13 @@ use std::time::Duration;
 
 /// The API's flow-control code, as the REST gateway reports it.
 const FLOW_CONTROL: &str = "100000429";
+/// Meeting not found or authentication failed: on a control call, a refused token.
+const TOKEN_REFUSED: &str = "111072065";
+
+/// Whether `code` is the service's `number`, with or without its `MMC.` prefix.
+fn code_is(code: Option<&str>, number: &str) -> bool {
+    code.map(|c| c.strip_prefix("MMC.").unwrap_or(c)) == Some(number)
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FailureKind {
@@ -68,12 +75,15 @@ impl Failure {
         }
     }
 
-    pub(crate) fn status(&self) -> Option<u16> {
+    /// Whether the answer refuses the control token: any 401, or the 400
+    /// `MMC.111072065` the service documents for it on control calls.
+    pub(crate) fn refuses_token(&self) -> bool {
         match &self.kind {
-            FailureKind::Http { status, .. }
-            | FailureKind::Redirect { status, .. }
-            | FailureKind::BadAnswer { status, .. } => Some(*status),
-            FailureKind::Transport(_) | FailureKind::Timeout(_) => None,
+            FailureKind::Http { status: 401, .. } => true,
+            FailureKind::Http {
+                status: 400, code, ..
+            } => code_is(code.as_deref(), TOKEN_REFUSED),
+            _ => false,
         }
     }
 
@@ -236,6 +246,23 @@ mod tests {
             kind: FailureKind::Transport("reset".into()),
         };
         assert!(!dropped.is_participant_not_found());
+    }
+
+    #[test]
+    fn a_refused_token_is_a_401_or_the_services_400() {
+        assert!(http(401, Some("MMC.111070004")).refuses_token());
+        assert!(http(401, None).refuses_token());
+        assert!(http(400, Some("MMC.111072065")).refuses_token());
+        assert!(http(400, Some("111072065")).refuses_token());
+        // Another refusal, the same code on another status, or no answer are not.
+        assert!(!http(400, Some("MMC.111072005")).refuses_token());
+        assert!(!http(400, Some("MMC.1110720650")).refuses_token());
+        assert!(!http(403, Some("MMC.111072065")).refuses_token());
+        let dropped = Failure {
+            call: "PUT /x".into(),
+            kind: FailureKind::Transport("reset".into()),
+        };
+        assert!(!dropped.refuses_token());
     }
 
     #[test]

@@ -211,12 +211,15 @@ impl Client {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// One attempt at a control call. A 401 makes the client obtain a fresh token and
-    /// try once more; retries of transient failures are the caller's policy.
+    /// One attempt at a control call. A refused token (401, or the service's 400
+    /// `MMC.111072065`) makes the client obtain a fresh token and try once more; the
+    /// login itself is never retried, since its refusal means a wrong id or password and
+    /// repeated ones lock the meeting. Retries of transient failures are the caller's
+    /// policy.
     pub(crate) async fn send(&self, request: &Request) -> Result<Response, Failure> {
         let token = self.token(false).await?;
         let result = match self.attempt(request, Some(&token)).await {
-            Err(failure) if failure.status() == Some(401) => {
+            Err(failure) if failure.refuses_token() => {
                 tracing::debug!("{}: token refused; obtaining a new one", request.describe());
                 let token = self.token(true).await?;
                 self.attempt(request, Some(&token)).await
@@ -381,10 +384,13 @@ fn join(endpoint: &url::Url, path: &ApiPath) -> url::Url {
 fn accepts_token(result: &Result<Response, Failure>) -> bool {
     match result {
         Ok(_) => true,
-        Err(failure) => matches!(
-            failure.kind,
-            FailureKind::Http { status, code: Some(_), .. } if (400..500).contains(&status) && status != 401 && status != 403
-        ),
+        Err(failure) => {
+            !failure.refuses_token()
+                && matches!(
+                    failure.kind,
+                    FailureKind::Http { status, code: Some(_), .. } if (400..500).contains(&status) && status != 403
+                )
+        }
     }
 }
 

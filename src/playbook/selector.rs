@@ -314,6 +314,7 @@ mod tests {
                     state: 0,
                 })
                 .collect(),
+            arriving: Vec::new(),
         }
     }
 

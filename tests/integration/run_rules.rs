@@ -1,0 +1,126 @@
+//! The runner follows the service's rules: only those in the meeting count as online,
+//! a refused token is obtained again once, keep-alive carries the password, `set_host`
+//! sends the host password, invitations can be waited for, the host's hand is not
+//! raised, and the gateway's rate header paces the calls.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// The meeting's section of a playbook logging in with the host password.
+const HEAD: &str = "name: Rules\nmeeting:\n  id: \"914044873\"\n  host_password: pw1234\n";
+
+/// Alice hosts and Bob is in; Eve is being called and Finn is joining, both with a hand
+/// the list shows raised and a microphone open.
+const ARRIVING: &str = "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Bob Li, hand: raised }\n    - { name: Eve Sun, state: calling, hand: raised }\n    - { name: Finn Ode, state: joining, hand: raised }\n";
+
+fn calls_to<'a>(log: &'a [Value], tail: &str) -> Vec<&'a Value> {
+    log.iter()
+        .filter(|r| r["path"] == format!("{CONTROL}{tail}"))
+        .collect()
+}
+
+/// The playbook `HEAD` + `steps` + `rest`.
+fn playbook(steps: &str, rest: &str) -> String {
+    format!("{HEAD}steps:\n{steps}{rest}")
+}
+
+#[tokio::test]
+async fn only_those_in_the_meeting_count_as_online() {
+    let steps = "  - participants: {}\n    register: everyone\n  - assert: \"everyone | length == 2\"\n  - wait_for: { count: 2, timeout: 1s }\n  - lower_all_hands: {}\n    register: lowered\n  - assert: \"lowered.lowered == 1\"\n  - mute: { role: guest, all: true }\n    register: muted\n  - assert: \"muted | length == 1\"\n";
+    let (output, requests) = Run::playbook(&playbook(steps, ARRIVING)).rehearse().await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    // Only Bob's hand was lowered and only Bob muted: those ringing or joining are not
+    // acted on.
+    let batch = calls_to(&requests, "/participants/batch/hands");
+    assert_eq!(batch.len(), 1, "{requests:#?}");
+    assert_eq!(batch[0]["body"]["pids"].as_array().map(Vec::len), Some(1));
+    assert_eq!(calls_to(&requests, "/participants/mute").len(), 1);
+}
+
+#[tokio::test]
+async fn someone_ringing_has_not_joined() {
+    let steps = "  - wait_for: { joined: Eve Sun, timeout: 3s }\n";
+    let (output, _) = Run::playbook(&playbook(steps, ARRIVING))
+        .arg("--fast-forward")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("not in yet: Eve Sun (being called), Finn Ode (joining)"),
+        "{}",
+        output.stdout
+    );
+    let steps = "  - broadcast: Finn Ode\n";
+    let (output, requests) = Run::playbook(&playbook(steps, ARRIVING)).rehearse().await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("no participant matches `Finn Ode`"),
+        "{}",
+        output.stdout
+    );
+    assert!(calls_to(&requests, "/broadcast").is_empty());
+}
+
+fn with_password(steps: &str) -> String {
+    playbook_with_steps("Rules", steps)
+}
+
+#[tokio::test]
+async fn the_services_token_refusal_logs_in_again_once() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let lock = format!("{CONTROL}/lock");
+    emu.faults(json!({"rules": [{"path": lock, "nth": 1, "error": {"status": 400, "code": "MMC.111072065", "msg": "CONF_NOT_FOUND_OR_AUTH_FAILED"}}]}))
+        .await;
+    let output = Run::playbook(&with_password("  - lock: {}\n"))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let requests = emu.requests().await;
+    assert_eq!(calls_to(&requests, "/token").len(), 2, "{requests:#?}");
+    assert_eq!(calls_to(&requests, "/lock").len(), 2);
+    assert_eq!(emu.meeting(MEETING).await["locked"], true);
+}
+
+#[tokio::test]
+async fn a_token_refused_again_after_the_new_login_is_not_retried() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let lock = format!("{CONTROL}/lock");
+    emu.faults(
+        json!({"rules": [{"path": lock, "error": {"status": 400, "code": "MMC.111072065"}}]}),
+    )
+    .await;
+    let output = Run::playbook(&with_password("  - lock: {}\n"))
+        .against(&emu)
+        .await;
+    assert_ne!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("MMC.111072065"),
+        "{}",
+        output.transcript()
+    );
+    let requests = emu.requests().await;
+    // One login, one new login after the refusal: never a loop on the password.
+    assert_eq!(calls_to(&requests, "/token").len(), 2, "{requests:#?}");
+    assert_eq!(calls_to(&requests, "/lock").len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_login_is_never_repeated() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let output = Run::playbook(&with_password("  - lock: {}\n"))
+        .arg("--endpoint")
+        .arg(emu.handle.base_url())
+        .env(HOST_PASSWORD_ENV, "wrong-password")
+        .output()
+        .await;
+    assert_eq!(output.code, 3, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("MMC.111072065"),
+        "{}",
+        output.transcript()
+    );
+    assert_eq!(calls_to(&emu.requests().await, "/token").len(), 1);
+}
