@@ -190,6 +190,14 @@ impl Client {
         }
     }
 
+    /// The host password, when the run logs in with one rather than a given token.
+    pub(crate) fn host_password(&self) -> Option<&SecretString> {
+        match &self.credentials {
+            Credentials::Password(password) => Some(password),
+            Credentials::Token(_) => None,
+        }
+    }
+
     /// Calls per minute per API this client allows itself; 0 for no limit.
     pub(crate) fn rate_limit(&self) -> u32 {
         self.per_minute

@@ -44,7 +44,9 @@ impl Client {
             (Some(token), false) => {
                 // Keep-alive; if the server refuses it, log in again below. The password
                 // goes with it: the service marks `X-Password` mandatory even here.
-                let keep = self.token_call(Some(&token.value), self.password()).await;
+                let keep = self
+                    .token_call(Some(&token.value), self.host_password())
+                    .await;
                 if let Ok(renewed) = keep {
                     self.renewals.fetch_add(1, Ordering::Relaxed);
                     let value = renewed.value.clone();
@@ -83,14 +85,6 @@ impl Client {
         let value = token.value.clone();
         *slot = Some(token);
         Ok(value)
-    }
-
-    /// The host password, when the run logs in with one.
-    fn password(&self) -> Option<&SecretString> {
-        match &self.credentials {
-            Credentials::Password(password) => Some(password),
-            Credentials::Token(_) => None,
-        }
     }
 
     fn spend_renewal(&self, now: Timestamp) -> bool {

@@ -124,3 +124,90 @@ async fn a_refused_login_is_never_repeated() {
     );
     assert_eq!(calls_to(&emu.requests().await, "/token").len(), 1);
 }
+
+#[tokio::test]
+async fn set_host_sends_the_host_password_as_chairman_pwd() {
+    let steps = "  - set_host: Bob Li\n";
+    let rest = "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Bob Li }\n";
+    let (output, requests) = Run::playbook(&playbook(steps, rest)).rehearse().await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let role = calls_to(&requests, "/participants/role");
+    assert_eq!(role.len(), 1, "{requests:#?}");
+    // Sent, and masked in the log as every password is.
+    assert_eq!(
+        role[0]["body"],
+        json!({"applyChair": 1, "chairmanPwd": "***"})
+    );
+    assert!(!output.stdout.contains("pw1234"), "{}", output.stdout);
+}
+
+#[tokio::test]
+async fn a_refused_chairman_password_fails_the_step_naming_the_code() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let role = format!("{CONTROL}/participants/role");
+    emu.faults(json!({"rules": [{"path": role, "error": {"status": 400, "code": "MMC.111072018", "msg": "CONF_CHAIRMAN_PWD_EXCEPTION"}}]}))
+        .await;
+    let output = Run::playbook(&with_password("  - set_host: Bob Li\n"))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("MMC.111072018")
+            && output.stdout.contains("check `meeting.host_password`"),
+        "{}",
+        output.stdout
+    );
+    // Final: never retried.
+    assert_eq!(
+        calls_to(&emu.requests().await, "/participants/role").len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn set_host_with_a_given_token_is_refused_before_and_during_the_run() {
+    let text = "name: Rules\nmeeting:\n  id: \"914044873\"\n  token: \"{{ secret('EMCEE_TOKEN') }}\"\nsteps:\n  - set_host: Bob Li\n";
+    let output = Run::command(&["check", "playbook.yaml"])
+        .file("playbook.yaml", text)
+        .output()
+        .await;
+    assert_eq!(output.code, 2, "{}", output.transcript());
+    assert!(
+        output.stderr.contains("gives a token instead")
+            && output
+                .stderr
+                .contains("give `meeting.host_password` instead of `token`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[tokio::test]
+async fn hand_rules_are_final_and_say_what_to_do() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let hands = format!("{CONTROL}/participants/hands");
+    emu.faults(json!({"rules": [{"path": hands, "error": {"status": 400, "code": "MMC.111072071", "msg": "NO_PERMISSION_OPERATE_OTHERS"}}]}))
+        .await;
+    let output = Run::playbook(&with_password("  - raise_hand: Carol Wu\n"))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("MMC.111072071") && output.stdout.contains("their own hand"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(
+        calls_to(&emu.requests().await, "/participants/hands").len(),
+        1
+    );
+    let output = Run::command(&["check", "playbook.yaml"])
+        .file(
+            "playbook.yaml",
+            &with_password("  - raise_hand: { role: host }\n"),
+        )
+        .output()
+        .await;
+    assert_eq!(output.code, 2, "{}", output.transcript());
+    assert!(output.stderr.contains("111072069"), "{}", output.stderr);
+}

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::event::{Event, Listener};
 use super::retry::send_with_retry;
 use super::step::{StepCtx, StepFailure, Timeline};
-use crate::meeting::wire::{CohostBody, MuteBody, SetRoleBody};
+use crate::meeting::wire::{CohostBody, MuteBody};
 use crate::meeting::{Api, Roster};
 use crate::mmc::{Client, Request, Response};
 use crate::node::Node;
@@ -182,14 +182,7 @@ pub(crate) async fn perform(
         Action::RollCall(who) => {
             participants::act_on_one(room, &who, Request::to(Api::RollCall), "roll call for").await
         }
-        Action::SetHost(who) => {
-            let body = SetRoleBody {
-                apply_chair: true.into(),
-                chairman_pwd: None,
-            };
-            participants::act_on_one(room, &who, Request::call(Api::Role, &body), "host is now")
-                .await
-        }
+        Action::SetHost(who) => participants::set_host(room, &who).await,
         Action::SetCohost(who) => {
             let body = CohostBody {
                 is_cohost: true.into(),

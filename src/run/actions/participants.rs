@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{ActionResult, Performed, Room};
-use crate::meeting::wire::{HangUpBody, RenameBody};
+use secrecy::ExposeSecret;
+
+use crate::meeting::wire::{HangUpBody, RenameBody, SetRoleBody};
 use crate::meeting::{Api, Participant};
 use crate::mmc::Request;
 use crate::playbook::action::{ParticipantFilter, Rename};
@@ -188,6 +190,21 @@ async fn fan_out(
             },
         }
     }
+}
+
+/// Makes the one person `who` names the host. The service hands the role over only
+/// with the host password as `chairmanPwd`, so a run with a given token cannot.
+pub(super) async fn set_host(room: &mut Room<'_>, who: &Selector) -> ActionResult {
+    let Some(password) = room.client.host_password() else {
+        return Err(StepFailure::new(
+            "set_host: the service takes the host role only with the host password (as chairmanPwd), and this run has a token instead; give `meeting.host_password`",
+        ));
+    };
+    let body = SetRoleBody {
+        apply_chair: true.into(),
+        chairman_pwd: Some(password.expose_secret().to_owned()),
+    };
+    act_on_one(room, who, Request::call(Api::Role, &body), "host is now").await
 }
 
 /// Hangs up on everyone `who` matches, in one call.
