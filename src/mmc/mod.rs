@@ -5,6 +5,7 @@
 mod body;
 mod failure;
 mod renewal;
+mod throttle;
 mod token;
 
 use std::sync::Arc;
@@ -103,6 +104,8 @@ pub(crate) struct Client {
     limiter: Option<Limiter>,
     /// Calls per minute per API the limiter lets through; 0 for no limit.
     per_minute: u32,
+    /// The gateway's own count of what is left, from its rate headers.
+    pacer: std::sync::Mutex<throttle::Pacer>,
     on_secret: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
@@ -154,6 +157,7 @@ impl Client {
             calls: AtomicU32::new(0),
             limiter: None,
             per_minute: 0,
+            pacer: Default::default(),
             on_secret,
         })
     }
@@ -169,6 +173,28 @@ impl Client {
             )
         });
         self
+    }
+
+    /// Waits until the gateway's count, as its last rate header said, leaves room for
+    /// the call `key` (`METHOD /path`), and counts it; on the run's clock.
+    async fn pace_by_gateway(&self, key: &str) {
+        loop {
+            let now = self.clock.now();
+            let admitted = self.pacer().admit(key, now);
+            match admitted {
+                Ok(()) => return,
+                Err(until) => {
+                    tracing::debug!("{key}: the gateway's quota is spent; waiting until {until}");
+                    self.clock.sleep_until(until).await;
+                }
+            }
+        }
+    }
+
+    fn pacer(&self) -> std::sync::MutexGuard<'_, throttle::Pacer> {
+        self.pacer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits until the rate limit allows a call to `path`, on the run's clock: in a
@@ -279,6 +305,30 @@ impl Client {
         if let Some((_, path)) = call.split_once(' ') {
             self.pace(path).await;
         }
+        self.pace_by_gateway(&call).await;
+        let (result, quotas) = self.exchange(builder, &call).await;
+        self.pacer().heard(&call, quotas, self.clock.now());
+        result
+    }
+
+    /// Sends the call and reads its answer, with what the gateway's rate headers say.
+    async fn exchange(
+        &self,
+        builder: reqwest::RequestBuilder,
+        call: &str,
+    ) -> (Result<Response, Failure>, [Option<throttle::Quota>; 2]) {
+        let mut quotas = [None, None];
+        let result = self.exchange_reading(builder, call, &mut quotas).await;
+        (result, quotas)
+    }
+
+    async fn exchange_reading(
+        &self,
+        builder: reqwest::RequestBuilder,
+        call: &str,
+        quotas: &mut [Option<throttle::Quota>; 2],
+    ) -> Result<Response, Failure> {
+        let call = call.to_owned();
         self.calls.fetch_add(1, Ordering::Relaxed);
         let fail = |kind| Failure {
             call: call.clone(),
@@ -296,6 +346,9 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        for (quota, name) in quotas.iter_mut().zip(throttle::HEADERS) {
+            *quota = header(name).and_then(|v| throttle::parse(&v));
+        }
         let request_id = header("x-request-id");
         let content_type = header("content-type");
         let location = header("location");
