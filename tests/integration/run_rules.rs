@@ -211,3 +211,66 @@ async fn hand_rules_are_final_and_say_what_to_do() {
     assert_eq!(output.code, 2, "{}", output.transcript());
     assert!(output.stderr.contains("111072069"), "{}", output.stderr);
 }
+
+const EVE: &str = "{ name: Eve Sun, phone: \"+8613800000009\", wait: answered, timeout: 3s }";
+
+#[tokio::test]
+async fn invite_can_wait_for_the_answer() {
+    let steps = format!(
+        "  - invite: {EVE}\n    register: called\n  - assert: \"called.answered == ['Eve Sun']\"\n  - wait_for: {{ joined: Eve Sun, timeout: 1s }}\n"
+    );
+    let (output, requests) = Run::playbook(&playbook(&steps, ARRIVING))
+        .arg("--fast-forward")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("Eve Sun answered after"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(calls_to(&requests, "/participants").len(), 1);
+}
+
+#[tokio::test]
+async fn a_callee_who_leaves_the_list_without_answering_fails_the_step() {
+    let emu = Emu::start(TOWN_HALL).await;
+    // The invitation is answered but never rings: the callee is not on the list.
+    emu.faults(json!({"rules": [{"path": format!("{CONTROL}/participants"), "method": "POST", "ignore": true}]}))
+        .await;
+    let output = Run::playbook(&with_password(&format!("  - invite: {EVE}\n")))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("Eve Sun left without answering (busy, rejected or no answer)"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_callee_still_ringing_at_the_timeout_fails_the_step() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let added = emu
+        .admin(
+            "POST",
+            &format!("/_sim/meetings/{MEETING}/participants"),
+            Some(json!({"name": "Eve Sun", "phone": "+8613800000009", "state": "calling"})),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{added:?}");
+    emu.faults(json!({"rules": [{"path": format!("{CONTROL}/participants"), "method": "POST", "ignore": true}]}))
+        .await;
+    let output = Run::playbook(&with_password(&format!("  - invite: {EVE}\n")))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("still ringing after 3s: Eve Sun"),
+        "{}",
+        output.stdout
+    );
+}
