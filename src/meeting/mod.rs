@@ -7,12 +7,14 @@
 pub(crate) mod api;
 pub(crate) mod path;
 pub(crate) mod roster;
+pub(crate) mod rules;
 pub(crate) mod seed;
 pub(crate) mod wire;
 
 pub(crate) use api::{Api, Method};
 pub(crate) use path::ApiPath;
 pub(crate) use roster::{Participant, Roster};
+pub(crate) use rules::{HandRule, InviteOutcome, InviteeSeed, MeetingRules};
 pub(crate) use seed::{
     AttendeeSeed, MAX_COHOSTS, MeetingId, MeetingSeed, MeetingStatus, ParticipantSeed,
     ParticipantState, Role, validate_name,

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::rules::{InviteeSeed, MeetingRules, validate_invitees};
 use crate::duration::Duration;
 
 /// Longest display name the service accepts (the invite call's limit).
@@ -44,6 +45,13 @@ pub struct MeetingSeed {
     pub allow_self_unmute: bool,
     /// Scheduled length from the emulator's start; 2 hours when absent.
     pub duration: Option<Duration>,
+    /// The service's rules where its documents leave room for doubt (`hands: strict`).
+    #[serde(default)]
+    pub rules: MeetingRules,
+    /// How each called number answers an invitation, by number; a number not listed
+    /// answers after 2 s.
+    #[serde(default)]
+    pub invitees: indexmap::IndexMap<String, InviteeSeed>,
 }
 
 fn default_subject() -> String {
@@ -68,6 +76,7 @@ impl MeetingSeed {
         for participant in &self.participants {
             participant.validate()?;
         }
+        validate_invitees(self.invitees.keys())?;
         let hosts: Vec<&str> = self
             .participants
             .iter()

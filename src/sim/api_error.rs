@@ -1,6 +1,6 @@
 //! The error answers of the emulated service: an HTTP status and the
-//! `{"error_code","error_msg"}` body of `docs/api.md#errors`, with the codes of its
-//! emulator decisions (`docs/api.md#emulator`).
+//! `{"error_code","error_msg","request_id"}` body of `docs/api.md#errors`, with the
+//! codes of its emulator decisions (`docs/api.md#emulator`).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
@@ -8,9 +8,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// Carried in the response's extensions so the request log can record the code
-/// without reparsing the body.
+/// without reparsing the body, and so the body can be written again with the
+/// request's id ([`with_request_id`]), which the handler that failed does not know.
 #[derive(Debug, Clone)]
-pub(super) struct ErrorCode(pub String);
+pub(super) struct ErrorCode {
+    pub code: String,
+    pub msg: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ApiError {
@@ -25,6 +29,28 @@ pub(super) struct ApiError {
 struct Body<'a> {
     error_code: &'a str,
     error_msg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+/// An error answer's body with `request_id` added: the error-code page's shape, the id
+/// the same as the answer's `X-Request-Id`. Other answers pass unchanged.
+pub(super) fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    let Some(error) = response.extensions().get::<ErrorCode>().cloned() else {
+        return response;
+    };
+    let body = Body {
+        error_code: &error.code,
+        error_msg: &error.msg,
+        request_id: Some(request_id),
+    };
+    if let Ok(bytes) = serde_json::to_vec(&body) {
+        response
+            .headers_mut()
+            .remove(axum::http::header::CONTENT_LENGTH);
+        *response.body_mut() = axum::body::Body::from(bytes);
+    }
+    response
 }
 
 impl ApiError {
@@ -43,6 +69,42 @@ impl ApiError {
             StatusCode::BAD_REQUEST,
             "MMC.111072065",
             "CONF_NOT_FOUND_OR_AUTH_FAILED",
+        )
+    }
+
+    /// `SetRole` applying for the host role with a wrong `chairmanPwd`.
+    pub(super) fn chairman_password_wrong() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MMC.111072018",
+            "CONF_CHAIRMAN_PWD_EXCEPTION",
+        )
+    }
+
+    /// The host's own hand cannot be raised.
+    pub(super) fn chair_forbidden_hand() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MMC.111072069",
+            "CONF_CHAIR_FORBIDDEN_HAND",
+        )
+    }
+
+    /// Raising someone else's hand, under the strict hand rule.
+    pub(super) fn no_permission_operate_others() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MMC.111072071",
+            "NO_PERMISSION_OPERATE_OTHERS",
+        )
+    }
+
+    /// Only guests can become co-hosts.
+    pub(super) fn chair_cannot_be_cohost() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MMC.111072107",
+            "CHAIR_CANNOT_BE_COHOST",
         )
     }
 
@@ -80,6 +142,22 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "MMC.111072050", "CONF_LOCKED")
     }
 
+    /// The API gateway's answer over a per-API rate: `window` is the policy's period
+    /// as the gateway writes it (`1 minute`).
+    pub(super) fn gateway_throttled(limit: u32, window: &str, retry_after: Option<u32>) -> Self {
+        ApiError {
+            retry_after,
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "APIG.0308",
+                format!(
+                    "The throttling threshold has been reached: policy user over ratelimit,limit:{limit},time:{window}"
+                ),
+            )
+        }
+    }
+
+    /// The meeting server's flow control (a fault rule's `throttle`).
     pub(super) fn throttled(retry_after: Option<u32>) -> Self {
         ApiError {
             retry_after,
@@ -164,6 +242,7 @@ impl IntoResponse for ApiError {
             Json(Body {
                 error_code: &self.code,
                 error_msg: &self.msg,
+                request_id: None,
             }),
         )
             .into_response();
@@ -172,7 +251,10 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(seconds));
         }
-        response.extensions_mut().insert(ErrorCode(self.code));
+        response.extensions_mut().insert(ErrorCode {
+            code: self.code,
+            msg: self.msg,
+        });
         response
     }
 }

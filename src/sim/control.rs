@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use super::api_error::ApiError;
 use super::ids::Ids;
 use super::meeting::Meeting;
-use super::state::{ACCESS_TOKEN_TTL, Grant, Sim};
+use super::state::{ACCESS_TOKEN_TTL, Grant, Sim, SimState};
 use super::wire::parse_body;
 use crate::meeting::wire::{
     AccountLoginBody, AccountLoginResponse, AccountUser, BatchHandsBody, CohostBody, DurationBody,
@@ -30,6 +30,7 @@ use crate::meeting::wire::{
     WsTokenResponse,
 };
 use crate::meeting::{self, Api};
+use jiff::Timestamp;
 
 /// Every call of the contract, at its method and path.
 pub(super) fn routes() -> Router<Arc<Sim>> {
@@ -157,6 +158,22 @@ fn control<T>(
     call: &Call,
     op: impl FnOnce(&mut Meeting, &mut Ids) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
+    control_state(sim, call, |state, conference, _| {
+        let meeting = state
+            .meetings
+            .get_mut(conference)
+            .ok_or_else(ApiError::token_invalid)?;
+        op(meeting, &mut state.ids)
+    })
+}
+
+/// Runs `op` on the whole state, for calls with effects beyond the meeting (such as
+/// outcomes to come), once the token is valid for a meeting that has not ended.
+fn control_state<T>(
+    sim: &Sim,
+    call: &Call,
+    op: impl FnOnce(&mut SimState, &str, Timestamp) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let token = call.token()?;
     let conference = call.conference()?;
     let now = sim.clock.now();
@@ -165,12 +182,12 @@ fn control<T>(
     state.check_token(&token, conference, now)?;
     let meeting = state
         .meetings
-        .get_mut(conference)
+        .get(conference)
         .ok_or_else(ApiError::token_invalid)?;
     if meeting.is_ended() {
         return Err(ApiError::meeting_ended());
     }
-    op(meeting, &mut state.ids)
+    op(state, conference, now)
 }
 
 type Sh = State<Arc<Sim>>;
@@ -303,7 +320,7 @@ async fn hands(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError>
     control(&sim, &call, |m, _| {
         let pid = call.participant()?;
         let body: HandsBody = body(&bytes)?;
-        m.set_hand(pid, body.hands_state.0)
+        m.host_sets_hand(pid, body.hands_state.0)
     })
 }
 
@@ -383,9 +400,9 @@ async fn hang_up(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiErro
 }
 
 async fn invite(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
-    control(&sim, &call, |m, ids| {
+    control_state(&sim, &call, |state, conference, now| {
         let body: InviteBody = body(&bytes)?;
-        m.invite(&body.attendees, ids)
+        state.invite(conference, &body.attendees, now)
     })
 }
 

@@ -92,7 +92,9 @@ pub enum DropPoint {
     After,
 }
 
-/// At most `limit` calls per path within any window of `per`; more answer 429.
+/// At most `limit` calls per method and path within any window of `per`; more answer
+/// the API gateway's 429 `APIG.0308`. The gateway's own policy is per minute
+/// (`{"limit": 100, "per": "1m"}`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
@@ -218,14 +220,64 @@ impl FaultRule {
 pub(super) struct Decision {
     pub latency: std::time::Duration,
     pub action: Option<Action>,
+    /// While a rate is set: the calls left in the window, for the gateway's header.
+    pub rate: Option<RateHeader>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Action {
     Error(ErrorFault),
     Throttle(Option<u32>),
+    /// Over the configured rate: the gateway's answer, with `Retry-After` seconds if
+    /// configured.
+    OverRate(RateHeader, Option<u32>),
     Drop(DropPoint),
     Ignore,
+}
+
+/// The gateway's `X-APIG-Ratelimit-Api: remain:N,limit:N,time:1 minute`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RateHeader {
+    pub remain: u32,
+    pub limit: u32,
+    /// The policy's period as the gateway writes it: `1 minute`, `1 second`.
+    pub window: String,
+}
+
+impl RateHeader {
+    pub(super) const NAME: &'static str = "x-apig-ratelimit-api";
+
+    pub(super) fn value(&self) -> String {
+        format!(
+            "remain:{},limit:{},time:{}",
+            self.remain, self.limit, self.window
+        )
+    }
+}
+
+/// A window as the gateway words it: `1 minute`, `2 minutes`, `1 second`; a window
+/// that is not whole seconds in milliseconds.
+fn window_words(window: jiff::SignedDuration) -> String {
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    let secs = window.as_secs();
+    if window.subsec_nanos() != 0 {
+        plural(
+            i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
+            "millisecond",
+        )
+    } else if secs % 3600 == 0 {
+        plural(secs / 3600, "hour")
+    } else if secs % 60 == 0 {
+        plural(secs / 60, "minute")
+    } else {
+        plural(secs, "second")
+    }
 }
 
 impl Action {
@@ -233,7 +285,7 @@ impl Action {
     pub(super) fn label(&self) -> &'static str {
         match self {
             Action::Error(_) => "error",
-            Action::Throttle(_) => "throttle",
+            Action::Throttle(_) | Action::OverRate(..) => "throttle",
             Action::Drop(DropPoint::Before) => "drop",
             Action::Drop(DropPoint::After) => "drop_after",
             Action::Ignore => "ignore",
@@ -330,16 +382,27 @@ impl Faults {
             };
             self.counters[index].fired += 1;
         }
-        if decision.action.is_none()
-            && let Some(retry_after) = self.rate_limited(method, path, now)
-        {
-            decision.action = Some(Action::Throttle(retry_after));
+        // A call a rule already answered does not count against the rate; its answer
+        // still tells what is left.
+        let counts = decision.action.is_none();
+        if let Some((header, over)) = self.rate_limited(method, path, now, counts) {
+            if let Some(retry_after) = over {
+                decision.action = Some(Action::OverRate(header.clone(), retry_after));
+            }
+            decision.rate = Some(header);
         }
         decision
     }
 
-    /// Applies the configured rate limit; `Some(retry_after)` when over it.
-    fn rate_limited(&mut self, method: &str, path: &str, now: Timestamp) -> Option<Option<u32>> {
+    /// Applies the configured rate limit, counting the call when `counts`: the header
+    /// to send, and `Some(retry_after)` when the call is over the rate.
+    fn rate_limited(
+        &mut self,
+        method: &str,
+        path: &str,
+        now: Timestamp,
+        counts: bool,
+    ) -> Option<(RateHeader, Option<Option<u32>>)> {
         let limit = self.config.rate_limit.as_ref()?;
         let window = limit.per.signed();
         let calls = self.windows.entry(format!("{method} {path}")).or_default();
@@ -349,9 +412,21 @@ impl Faults {
         {
             calls.pop_front();
         }
+        let header = |used: usize| RateHeader {
+            remain: limit
+                .limit
+                .saturating_sub(u32::try_from(used).unwrap_or(u32::MAX)),
+            limit: limit.limit,
+            window: window_words(window),
+        };
         if calls.len() < limit.limit as usize {
-            calls.push_back(now);
-            return None;
+            if counts {
+                calls.push_back(now);
+            }
+            return Some((header(calls.len()), None));
+        }
+        if !counts {
+            return Some((header(calls.len()), None));
         }
         let retry_after = limit.retry_after.then(|| {
             let oldest = calls.front().copied().unwrap_or(now);
@@ -359,7 +434,7 @@ impl Faults {
             let secs = wait.as_secs() + i64::from(wait.subsec_nanos() > 0);
             u32::try_from(secs.max(1)).unwrap_or(u32::MAX)
         });
-        Some(retry_after)
+        Some((header(calls.len()), Some(retry_after)))
     }
 
     pub(super) fn token_ttl(&self) -> Option<Duration> {
@@ -432,18 +507,42 @@ mod tests {
                 .action
                 .is_none()
         );
+        let over = faults.decide("PUT", "/a", t0 + SignedDuration::from_secs(20));
+        let header = RateHeader {
+            remain: 0,
+            limit: 2,
+            window: "1 minute".into(),
+        };
         assert_eq!(
-            faults
-                .decide("PUT", "/a", t0 + SignedDuration::from_secs(20))
-                .action,
-            Some(Action::Throttle(Some(40)))
+            over.action,
+            Some(Action::OverRate(header.clone(), Some(40)))
         );
-        assert!(faults.decide("PUT", "/b", t0).action.is_none());
+        assert_eq!(over.rate, Some(header));
+        let other = faults.decide("PUT", "/b", t0);
+        assert!(other.action.is_none());
+        assert_eq!(
+            other.rate.map(|r| r.value()).as_deref(),
+            Some("remain:1,limit:2,time:1 minute")
+        );
         assert!(
             faults
                 .decide("PUT", "/a", t0 + SignedDuration::from_secs(60))
                 .action
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn windows_are_worded_as_the_gateway_does() {
+        let words = |secs: i64| window_words(SignedDuration::from_secs(secs));
+        assert_eq!(words(60), "1 minute");
+        assert_eq!(words(1), "1 second");
+        assert_eq!(words(30), "30 seconds");
+        assert_eq!(words(120), "2 minutes");
+        assert_eq!(words(3600), "1 hour");
+        assert_eq!(
+            window_words(SignedDuration::from_millis(1500)),
+            "1500 milliseconds"
         );
     }
 

@@ -1,7 +1,8 @@
 //! One emulated meeting and the effect of every control call on it. Pure state: no
 //! HTTP, no clock reads (times are passed in), so the rules of `docs/api.md` (#rules,
 //! #emulator) live in one place and the invariants (one broadcast or roll call at a
-//! time, nothing held by someone who left) are kept by construction.
+//! time, nothing held by someone who left) are kept by construction. The hand rules
+//! (`rules.rs`) and ringing invitees (`invitations.rs`) extend it from beside it.
 
 use indexmap::IndexMap;
 use jiff::{SignedDuration, Timestamp};
@@ -9,12 +10,10 @@ use serde::Serialize;
 
 use super::api_error::ApiError;
 use super::ids::Ids;
-use crate::meeting::wire::{
-    AttendeeBody, ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant,
-};
+use crate::meeting::wire::{ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant};
 use crate::meeting::{
-    AttendeeSeed, MAX_COHOSTS, MeetingSeed, MeetingStatus, ParticipantSeed, ParticipantState, Role,
-    validate_name,
+    AttendeeSeed, InviteeSeed, MAX_COHOSTS, MeetingRules, MeetingSeed, MeetingStatus,
+    ParticipantSeed, ParticipantState, Role, validate_name,
 };
 
 /// Most pids one batch call may carry.
@@ -63,6 +62,11 @@ pub(super) struct Meeting {
     pub attendees: Vec<Attendee>,
     pub end_time: Timestamp,
     pub auto_extend: bool,
+    pub rules: MeetingRules,
+    /// How each called number answers ([`super::invitations`]).
+    pub invitees: IndexMap<String, InviteeSeed>,
+    /// The latest invitation result per number: `"0"` answered, or the failure code.
+    pub invite_results: IndexMap<String, String>,
 }
 
 /// The full state of a meeting as the admin API shows it.
@@ -84,6 +88,9 @@ pub struct MeetingView {
     pub attendees: Vec<AttendeeView>,
     pub end_time: String,
     pub auto_extend: bool,
+    pub rules: MeetingRules,
+    pub invitees: IndexMap<String, InviteeSeed>,
+    pub invite_results: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -129,6 +136,9 @@ impl Meeting {
             attendees: seed.attendees.iter().map(Attendee::from).collect(),
             end_time: now.checked_add(length).unwrap_or(Timestamp::MAX),
             auto_extend: false,
+            rules: seed.rules,
+            invitees: seed.invitees.clone(),
+            invite_results: IndexMap::new(),
         }
     }
 
@@ -208,7 +218,7 @@ impl Meeting {
         Ok(())
     }
 
-    fn online(&mut self, pid: &str) -> Result<&mut Participant, ApiError> {
+    pub(super) fn online(&mut self, pid: &str) -> Result<&mut Participant, ApiError> {
         self.participants
             .get_mut(pid)
             .ok_or_else(ApiError::participant_not_found)
@@ -216,7 +226,7 @@ impl Meeting {
 
     /// Checks a list of pids before a batch call, so that a batch with an unknown pid
     /// changes nothing.
-    fn all_online(&self, pids: &[String]) -> Result<(), ApiError> {
+    pub(super) fn all_online(&self, pids: &[String]) -> Result<(), ApiError> {
         if pids.iter().all(|pid| self.participants.contains_key(pid)) {
             Ok(())
         } else {
@@ -268,6 +278,7 @@ impl Meeting {
             )));
         }
         self.all_online(pids)?;
+        self.check_raise(pids.iter().map(String::as_str), raised, false)?;
         for pid in pids {
             if let Some(participant) = self.participants.get_mut(pid) {
                 participant.hand = raised;
@@ -305,11 +316,15 @@ impl Meeting {
         apply: bool,
         chairman_password: Option<&str>,
     ) -> Result<(), ApiError> {
+        // Applying needs the host password; releasing needs none (docs/api.md#rules).
+        if apply && chairman_password.is_none() {
+            return Err(ApiError::bad_request(
+                "invalid parameter chairmanPwd: required when applyChair is 1",
+            ));
+        }
         self.online(pid)?;
-        if let Some(password) = chairman_password
-            && password != self.host_password
-        {
-            return Err(ApiError::conf_not_found_or_auth_failed());
+        if apply && chairman_password != Some(self.host_password.as_str()) {
+            return Err(ApiError::chairman_password_wrong());
         }
         if apply {
             self.host = Some(pid.to_owned());
@@ -331,9 +346,7 @@ impl Meeting {
             return Ok(());
         }
         if self.host.as_deref() == Some(pid) {
-            return Err(ApiError::bad_request(
-                "invalid parameter participantID: the host cannot be made a co-host",
-            ));
+            return Err(ApiError::chair_cannot_be_cohost());
         }
         if self.cohosts.len() >= MAX_COHOSTS {
             return Err(ApiError::bad_request(format!(
@@ -354,62 +367,6 @@ impl Meeting {
         for pid in pids {
             // Duplicates in the list are harmless: the second removal finds nobody.
             let _ = self.leave(pid);
-        }
-        Ok(())
-    }
-
-    /// Calls people in. The emulator's callees answer at once: each appears online
-    /// (unless someone with that number already is) and on the attendee list.
-    pub(super) fn invite(
-        &mut self,
-        attendees: &[AttendeeBody],
-        ids: &mut Ids,
-    ) -> Result<(), ApiError> {
-        if attendees.is_empty() {
-            return Err(ApiError::bad_request(
-                "invalid parameter attendees: must not be empty",
-            ));
-        }
-        for (index, attendee) in attendees.iter().enumerate() {
-            validate_name(&attendee.name).map_err(|e| {
-                ApiError::bad_request(format!("invalid parameter attendees[{index}].name: {e}"))
-            })?;
-            if attendee.phone.trim().is_empty() {
-                return Err(ApiError::bad_request(format!(
-                    "invalid parameter attendees[{index}].phone: must not be empty"
-                )));
-            }
-        }
-        for attendee in attendees {
-            if !self.attendees.iter().any(|a| a.phone == attendee.phone) {
-                self.attendees.push(Attendee {
-                    name: attendee.name.clone(),
-                    phone: attendee.phone.clone(),
-                    account_id: attendee.account_id.clone(),
-                    user_uuid: attendee.user_uuid.clone(),
-                });
-            }
-            if self
-                .participants
-                .values()
-                .any(|p| p.phone == attendee.phone)
-            {
-                continue;
-            }
-            let wants_host = attendee.role.is_some_and(|r| r.0) && self.host.is_none();
-            let spec = ParticipantSeed {
-                name: attendee.name.clone(),
-                phone: Some(attendee.phone.clone()),
-                role: if wants_host { Role::Host } else { Role::Guest },
-                hand: Default::default(),
-                mute: false,
-                video: false,
-                state: ParticipantState::InMeeting,
-                joins_after: None,
-                leaves_after: None,
-                raises_hand_after: None,
-            };
-            self.add(&spec, ids)?;
         }
         Ok(())
     }
@@ -543,6 +500,9 @@ impl Meeting {
                 .collect(),
             end_time: self.end_time.to_string(),
             auto_extend: self.auto_extend,
+            rules: self.rules,
+            invitees: self.invitees.clone(),
+            invite_results: self.invite_results.clone(),
         }
     }
 }

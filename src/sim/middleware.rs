@@ -1,21 +1,22 @@
-//! What happens around every request: an `X-Request-Id` on every answer, a body size
-//! limit and a limit on its pauses, and — for API calls, not `/_sim/` — injected
-//! faults and the request log; for `/_sim/`, the refusal of calls a web page could
-//! make ([`guard`]).
+//! What happens around every request: an `X-Request-Id` on every answer (and as
+//! `request_id` in every error body), a body size limit and a limit on its pauses, and
+//! — for API calls, not `/_sim/` — injected faults, the gateway's rate header, the
+//! service's `Content-Type` on empty successes and the request log; for `/_sim/`, the
+//! refusal of calls a web page could make ([`guard`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::api_error::{ApiError, ErrorCode};
-use super::faults::{Action, DropPoint};
+use super::api_error::{ApiError, ErrorCode, with_request_id};
+use super::faults::{Action, DropPoint, RateHeader};
 use super::guard;
 use super::handover::{BodyPause, DropConnection};
 use super::request_log::{LoggedRequest, masked_body, masked_query};
@@ -28,14 +29,18 @@ pub const REQUEST_LOG_TARGET: &str = "emcee_sim_requests";
 /// Largest request body accepted; the service's bodies are far smaller.
 pub(super) const BODY_LIMIT: usize = 1024 * 1024;
 
+/// What the service's action calls answer with, though their body is empty.
+const SUCCESS_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
+
 pub(super) async fn around(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
     let request_id = sim.next_request_id();
     let admin = request.uri().path().starts_with("/_sim");
-    let mut response = if admin {
+    let response = if admin {
         admin_call(&sim, request, next).await
     } else {
         api_call(&sim, &request_id, request, next).await
     };
+    let mut response = with_request_id(response, &request_id);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
@@ -128,8 +133,13 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
             }
         });
 
-    let (response, fault, (body, body_truncated)) = match buffer(request).await {
-        Err(unread) => (unread.error(false).into_response(), None, (None, false)),
+    let (mut response, fault, rate, (body, body_truncated)) = match buffer(request).await {
+        Err(unread) => (
+            unread.error(false).into_response(),
+            None,
+            None,
+            (None, false),
+        ),
         Ok((parts, bytes)) => {
             let decision = sim.lock().faults.decide(method.as_str(), &path, received);
             if !decision.latency.is_zero() {
@@ -146,6 +156,10 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
                 .into_response(),
                 Some(Action::Throttle(retry_after)) => {
                     ApiError::throttled(retry_after).into_response()
+                }
+                Some(Action::OverRate(header, retry_after)) => {
+                    ApiError::gateway_throttled(header.limit, &header.window, retry_after)
+                        .into_response()
                 }
                 Some(Action::Drop(DropPoint::Before)) => dropped(),
                 Some(Action::Ignore) => axum::http::StatusCode::OK.into_response(),
@@ -165,15 +179,16 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
                         .await
                 }
             };
-            (response, fault, masked_body(&bytes))
+            (response, fault, decision.rate, masked_body(&bytes))
         }
     };
+    finish_api_answer(&mut response, rate.as_ref());
 
     let dropped_before = fault == Some("drop");
     let error_code = response
         .extensions()
         .get::<ErrorCode>()
-        .map(|c| c.0.clone());
+        .map(|c| c.code.clone());
     let status = (!dropped_before).then(|| response.status().as_u16());
     tracing::info!(
         target: REQUEST_LOG_TARGET,
@@ -198,6 +213,23 @@ async fn api_call(sim: &Sim, request_id: &str, request: Request, next: Next) -> 
         body_truncated,
     });
     response
+}
+
+/// The gateway's rate header while a rate is set, and the service's `Content-Type` on
+/// a success without a body (its action calls').
+fn finish_api_answer(response: &mut Response, rate: Option<&RateHeader>) {
+    if let Some(rate) = rate
+        && let Ok(value) = HeaderValue::from_str(&rate.value())
+    {
+        response.headers_mut().insert(RateHeader::NAME, value);
+    }
+    if response.status() == StatusCode::OK && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SUCCESS_CONTENT_TYPE),
+        );
+    }
 }
 
 fn method_name(method: &Method) -> String {

@@ -4,15 +4,18 @@
 //! `/_sim/` for state, participants, the request log and fault injection.
 
 mod admin;
+mod admin_rules;
 mod api_error;
 mod control;
 mod faults;
 mod guard;
 mod handover;
 mod ids;
+mod invitations;
 mod meeting;
 mod middleware;
 mod request_log;
+mod rules;
 mod seed;
 mod server;
 mod state;
@@ -129,6 +132,7 @@ fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .merge(control::routes())
         .merge(admin::routes())
+        .merge(admin_rules::routes())
         .fallback(admin::fallback)
         .method_not_allowed_fallback(admin::fallback)
         .layer(axum::middleware::from_fn_with_state(

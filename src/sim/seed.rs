@@ -148,6 +148,28 @@ token_ttl: 30m
     }
 
     #[test]
+    fn invitees_and_rules_are_read_and_their_mistakes_located() {
+        let seed = parse(
+            "meetings:\n  - host_password: a\n    rules: { hands: strict }\n    invitees:\n      \"+8613800000001\": { outcome: rejects, after: 4s }\n",
+        )
+        .unwrap();
+        let meeting = &seed.meetings[0];
+        assert_eq!(meeting.rules.hands, crate::meeting::HandRule::Strict);
+        let invitee = meeting.invitees["+8613800000001"];
+        assert_eq!(invitee.outcome, crate::meeting::InviteOutcome::Rejects);
+        assert_eq!(invitee.rings_for(), "4s".parse().unwrap());
+        let error = parse(
+            "meetings:\n  - host_password: a\n    invitees:\n      \"+1\": { outcome: answers, busy: true }\n",
+        )
+        .unwrap_err();
+        assert!(error.contains("seed.yaml:4:"), "{error}");
+        assert!(error.contains("busy"), "{error}");
+        let error =
+            parse("meetings:\n  - host_password: a\n    invitees: { \" \": {} }\n").unwrap_err();
+        assert!(error.contains("must not be empty"), "{error}");
+    }
+
+    #[test]
     fn misspelt_keys_get_a_suggestion() {
         let error = parse("meetings:\n  - host_password: a\n    particpants: []\n").unwrap_err();
         assert!(error.contains("seed.yaml:3:5"), "{error}");

@@ -11,10 +11,12 @@ use jiff::{SignedDuration, Timestamp};
 use super::api_error::ApiError;
 use super::faults::{FaultConfig, Faults};
 use super::ids::Ids;
+use super::invitations::Ringing;
 use super::meeting::Meeting;
 use super::request_log::RequestLog;
 use super::seed::Seed;
 use crate::clock::SharedClock;
+use crate::meeting::wire::AttendeeBody;
 use crate::meeting::{MeetingId, MeetingSeed, ParticipantSeed, Role};
 
 /// The service's control tokens last half an hour.
@@ -36,6 +38,8 @@ enum Happening {
     Join(Box<ParticipantSeed>),
     Leave,
     RaiseHand,
+    /// An invited callee answers or fails.
+    Settle(Box<Ringing>),
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +165,30 @@ impl SimState {
         Ok(joined)
     }
 
+    /// The invite call: callees ring now, and their outcomes are scheduled.
+    pub(super) fn invite(
+        &mut self,
+        meeting_id: &str,
+        attendees: &[AttendeeBody],
+        now: Timestamp,
+    ) -> Result<(), ApiError> {
+        let meeting = self
+            .meetings
+            .get_mut(meeting_id)
+            .ok_or_else(ApiError::token_invalid)?;
+        for call in meeting.invite(attendees, &mut self.ids)? {
+            let who = self.next_who;
+            self.next_who += 1;
+            self.schedule(
+                call.due(now),
+                meeting_id,
+                who,
+                Happening::Settle(Box::new(call)),
+            );
+        }
+        Ok(())
+    }
+
     fn schedule(&mut self, at: Timestamp, meeting: &str, who: u64, what: Happening) {
         // After everything due at the same instant: events keep the order they were given.
         let index = self.scheduled.partition_point(|s| s.at <= at);
@@ -187,6 +215,7 @@ impl SimState {
             }
             let pid = self.arrived.get(&due.who).cloned();
             match (due.what, pid) {
+                (Happening::Settle(call), _) => meeting.settle(&call),
                 (Happening::Join(spec), _) => {
                     if meeting.locked && spec.role == Role::Guest {
                         tracing::debug!(target: "emcee::sim", "{} cannot join: the meeting is locked", spec.name);

@@ -34,6 +34,7 @@ mod sim_control_effects;
 mod sim_faults;
 mod sim_hardening;
 mod sim_props;
+mod sim_rules;
 mod sim_token;
 mod template_check;
 mod variables;

@@ -44,7 +44,7 @@ fn endpoints() -> Vec<(&'static str, &'static str, bool, Option<Value>)> {
             "PUT",
             "/participants/role",
             true,
-            Some(json!({"applyChair": 1})),
+            Some(json!({"applyChair": 1, "chairmanPwd": PASSWORD})),
         ),
         (
             "PUT",

@@ -198,21 +198,21 @@ async fn host_and_cohost_roles() {
     let state = emu.meeting(MEETING).await;
     assert_eq!(state["cohosts"], json!([dave, carol]));
     assert_eq!(emu.participant(MEETING, "Carol Wu").await["role"], "cohost");
-    // Only guests can become co-host: the host is refused.
+    // Only guests can become co-host: the host is refused with the service's code.
     cohost(alice.clone(), 1)
         .await
-        .error(400, "MMC.111070001")
-        .msg_contains("host");
+        .error(400, "MMC.111072107")
+        .msg_contains("CHAIR_CANNOT_BE_COHOST");
     cohost(carol.clone(), 0).await.ok();
     assert_eq!(emu.meeting(MEETING).await["cohosts"], json!([dave]));
 
-    // A wrong chairman password is refused; a right one or none is accepted.
+    // Applying needs the right chairman password; releasing needs none.
     role(
         dave.clone(),
         json!({"applyChair": 1, "chairmanPwd": "nope"}),
     )
     .await
-    .error(400, "MMC.111072065");
+    .error(400, "MMC.111072018");
     role(
         dave.clone(),
         json!({"applyChair": 1, "chairmanPwd": PASSWORD}),
@@ -351,6 +351,12 @@ async fn invite_and_rename() {
     invite(json!([{"name": "Gina Xu", "phone": "+8613800000010", "type": "mobile"}]))
         .await
         .ok();
+    // The callee rings first, and answers after the default 2 s.
+    assert_eq!(
+        emu.participant(MEETING, "Gina Xu").await["state"],
+        "calling"
+    );
+    emu.advance("2s").await;
     assert_eq!(
         emu.participant(MEETING, "Gina Xu").await["state"],
         "in_meeting"

@@ -111,7 +111,8 @@ async fn a_configured_rate_limit_throttles_per_path() {
         info().await.ok();
     }
     let throttled = info().await;
-    throttled.error(429, "MMC.100000429");
+    // Over a configured rate the API gateway answers, not the meeting server.
+    throttled.error(429, "APIG.0308");
     let wait: u64 = throttled.retry_after.as_deref().unwrap().parse().unwrap();
     assert!((55..=60).contains(&wait), "{wait}");
     // Another path has its own budget; and a minute later the first one recovers.

@@ -57,6 +57,7 @@ pub(crate) struct Answer {
     pub body: Value,
     pub request_id: Option<String>,
     pub retry_after: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
@@ -72,6 +73,11 @@ impl Answer {
         assert_eq!(self.body["error_code"], code, "{self:?}");
         assert!(self.body["error_msg"].is_string(), "{self:?}");
         self
+    }
+
+    /// A header of the answer, when present and readable.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     #[track_caller]
@@ -118,6 +124,7 @@ impl Emu {
         };
         let request_id = header("x-request-id");
         let retry_after = header("retry-after");
+        let headers = response.headers().clone();
         let text = response.text().await.expect("body");
         let body = if text.is_empty() {
             Value::Null
@@ -129,6 +136,7 @@ impl Emu {
             body,
             request_id,
             retry_after,
+            headers,
         }
     }
 
