@@ -44,7 +44,7 @@ pub(super) fn parse(value: &str) -> Option<Quota> {
     })
 }
 
-/// `1 minute`, `10 seconds`, `1 hour`, `minute`; capped at an hour.
+/// `1 minute`, `10 seconds`, `500 milliseconds`, `1 hour`, `minute`; capped at an hour.
 fn parse_window(text: &str) -> Option<Duration> {
     let text = text.trim();
     let split = text
@@ -56,14 +56,15 @@ fn parse_window(text: &str) -> Option<Duration> {
     } else {
         count.parse().ok()?
     };
-    let unit_secs: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "second" | "seconds" | "sec" | "s" => 1,
-        "minute" | "minutes" | "min" | "m" => 60,
-        "hour" | "hours" | "h" => 3600,
+    let unit_millis: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "millisecond" | "milliseconds" | "ms" => 1,
+        "second" | "seconds" | "sec" | "s" => 1000,
+        "minute" | "minutes" | "min" | "m" => 60_000,
+        "hour" | "hours" | "h" => 3_600_000,
         _ => return None,
     };
-    let secs = count.checked_mul(unit_secs)?;
-    (secs > 0).then(|| Duration::from_secs(secs).min(LONGEST_WINDOW))
+    let millis = count.checked_mul(unit_millis)?;
+    (millis > 0).then(|| Duration::from_millis(millis).min(LONGEST_WINDOW))
 }
 
 /// What the gateway last said of one key's quota, counted down by the calls sent since.
@@ -147,6 +148,10 @@ mod tests {
         );
         assert_eq!(parse("limit:5,time:10 seconds,remain:0"), quota(0, 5, 10));
         assert_eq!(parse("remain:1,limit:2,time:minute"), quota(1, 2, 60));
+        assert_eq!(
+            parse("remain:1,limit:2,time:500 milliseconds").map(|q| q.window),
+            Some(Duration::from_millis(500))
+        );
         // Longer windows are capped, not believed.
         assert_eq!(
             parse("remain:1,limit:2,time:99999 hours"),

@@ -274,3 +274,129 @@ async fn a_callee_still_ringing_at_the_timeout_fails_the_step() {
         output.stdout
     );
 }
+
+#[tokio::test]
+async fn keep_alive_carries_the_host_password() {
+    use crate::hostile_server::{Hostile, Reply};
+    // Tokens that are due for renewal at once: the second call keeps the token alive.
+    let server = Hostile::start(|seen| {
+        if seen.is_token_call() {
+            Reply::expired_token()
+        } else {
+            Reply::ok()
+        }
+    })
+    .await;
+    let output = Run::playbook(&with_password(
+        "  - lock: {}\n  - wait: 1100ms\n  - unlock: {}\n",
+    ))
+    .arg("--endpoint")
+    .arg(server.url())
+    .env(HOST_PASSWORD_ENV, PASSWORD)
+    .output()
+    .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let seen = server.seen();
+    let keep_alive: Vec<_> = seen
+        .iter()
+        .filter(|s| s.is_token_call() && s.header("X-Conference-Authorization").is_some())
+        .collect();
+    assert!(!keep_alive.is_empty(), "no keep-alive: {seen:#?}");
+    for call in keep_alive {
+        assert_eq!(call.header("X-Password"), Some(PASSWORD), "{call:?}");
+        assert_eq!(call.header("X-Login-Type"), Some("1"), "{call:?}");
+    }
+    assert!(!output.stdout.contains(PASSWORD), "{}", output.stdout);
+}
+
+#[tokio::test]
+async fn the_services_hand_rules_end_the_step_with_what_to_do() {
+    let rest = "rehearsal:\n  rules: { hands: strict }\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Carol Wu }\n";
+    // The host's own hand, named rather than selected by role: the service refuses.
+    let (output, requests) = Run::playbook(&playbook("  - raise_hand: Alice Zhang\n", rest))
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("MMC.111072069")
+            && output.stdout.contains("aim raise_hand at guests"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(calls_to(&requests, "/participants/hands").len(), 1);
+    // Strict: the host raises nobody else's hand with the single call.
+    let (output, requests) = Run::playbook(&playbook("  - raise_hand: Carol Wu\n", rest))
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("MMC.111072071") && output.stdout.contains("their own hand"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(calls_to(&requests, "/participants/hands").len(), 1);
+}
+
+#[tokio::test]
+async fn a_busy_callee_fails_the_step_and_one_who_rings_on_times_out() {
+    let rest = "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n  invitees:\n    \"+8613800000009\": { outcome: busy, after: 5s }\n    \"+8613800000010\": { outcome: no_answer, after: 2m }\n";
+    let steps =
+        "  - invite: { name: Eve Sun, phone: \"+8613800000009\", wait: answered, timeout: 1m }\n";
+    let (output, _) = Run::playbook(&playbook(steps, rest))
+        .arg("--fast-forward")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("Eve Sun left without answering (busy, rejected or no answer)"),
+        "{}",
+        output.stdout
+    );
+    let steps =
+        "  - invite: { name: Finn Ode, phone: \"+8613800000010\", wait: answered, timeout: 1m }\n";
+    let (output, _) = Run::playbook(&playbook(steps, rest))
+        .arg("--fast-forward")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("still ringing after 1m: Finn Ode"),
+        "{}",
+        output.stdout
+    );
+}
+
+/// Seven locks against a gateway allowing three a second: paced by its header, none
+/// is refused.
+async fn paced_by_the_header(rate_limit: Option<&str>) {
+    let emu = Emu::start(TOWN_HALL).await;
+    emu.faults(json!({"rate_limit": {"limit": 3, "per": "1s"}}))
+        .await;
+    let steps = "  - lock: {}\n".repeat(7);
+    let mut run = Run::playbook(&with_password(&steps));
+    if let Some(limit) = rate_limit {
+        run = run.arg("--rate-limit").arg(limit);
+    }
+    let output = run.against(&emu).await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let requests = emu.requests().await;
+    let locks = calls_to(&requests, "/lock");
+    assert_eq!(locks.len(), 7, "{requests:#?}");
+    assert!(
+        requests.iter().all(|r| r["status"] != 429),
+        "a call was throttled: {requests:#?}"
+    );
+    assert!(output.stdout.contains("0 retries"), "{}", output.stdout);
+}
+
+#[tokio::test]
+async fn calls_are_paced_by_the_gateways_header() {
+    paced_by_the_header(None).await;
+}
+
+#[tokio::test]
+async fn the_gateways_header_paces_without_a_client_rate_limit() {
+    paced_by_the_header(Some("0")).await;
+}
