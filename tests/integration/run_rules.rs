@@ -400,3 +400,41 @@ async fn calls_are_paced_by_the_gateways_header() {
 async fn the_gateways_header_paces_without_a_client_rate_limit() {
     paced_by_the_header(Some("0")).await;
 }
+
+#[tokio::test]
+async fn the_gateways_throttling_is_waited_out_and_retried() {
+    let emu = Emu::start(TOWN_HALL).await;
+    // Someone else spends the window's two locks first (and one of its two logins).
+    emu.faults(json!({"rate_limit": {"limit": 2, "per": "2s"}}))
+        .await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    for _ in 0..2 {
+        host.put("/lock", json!({"isLock": 1})).await.ok();
+    }
+    let output = Run::playbook(&with_password("  - lock: {}\n"))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("HTTP 429 APIG.0308"),
+        "{}",
+        output.stdout
+    );
+    let requests = emu.requests().await;
+    let locks = calls_to(&requests, "/lock");
+    let statuses: Vec<&Value> = locks.iter().map(|r| &r["status"]).collect();
+    assert_eq!(statuses, [200, 200, 429, 200], "{requests:#?}");
+    let at = |r: &Value| {
+        r["received"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+    };
+    // Not before the gateway's 2 to 5 s.
+    let waited = at(locks[3]).duration_since(at(locks[2]));
+    assert!(
+        waited >= jiff::SignedDuration::from_secs(2),
+        "retried after {waited:?}"
+    );
+}
