@@ -438,3 +438,23 @@ async fn the_gateways_throttling_is_waited_out_and_retried() {
         "retried after {waited:?}"
     );
 }
+
+#[tokio::test]
+async fn an_invitation_refused_at_once_names_the_reason() {
+    let emu = Emu::start(TOWN_HALL).await;
+    emu.faults(json!({"rules": [{"path": format!("{CONTROL}/participants"), "method": "POST", "error": {"status": 400, "code": "MMC.111076008", "msg": "INVITE_FAILED_REASON"}}]}))
+        .await;
+    let output = Run::playbook(&with_password(&format!("  - invite: {EVE}\n")))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("MMC.111076008") && output.stdout.contains("the callee is busy"),
+        "{}",
+        output.stdout
+    );
+    // Final: neither retried nor waited for.
+    let requests = emu.requests().await;
+    assert_eq!(calls_to(&requests, "/participants").len(), 1);
+    assert!(calls_to(&requests, "/realTimeInfo").is_empty());
+}
