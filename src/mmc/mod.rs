@@ -306,23 +306,17 @@ impl Client {
             self.pace(path).await;
         }
         self.pace_by_gateway(&call).await;
-        let (result, quotas) = self.exchange(builder, &call).await;
+        // A call abandoned here (its step timed out) stays counted as unanswered: the
+        // pacer then errs on the side of waiting.
+        let mut quotas = [None, None];
+        let result = self.exchange(builder, &call, &mut quotas).await;
         self.pacer().heard(&call, quotas, self.clock.now());
         result
     }
 
-    /// Sends the call and reads its answer, with what the gateway's rate headers say.
+    /// Sends the call and reads its answer, and into `quotas` what the gateway's rate
+    /// headers say.
     async fn exchange(
-        &self,
-        builder: reqwest::RequestBuilder,
-        call: &str,
-    ) -> (Result<Response, Failure>, [Option<throttle::Quota>; 2]) {
-        let mut quotas = [None, None];
-        let result = self.exchange_reading(builder, call, &mut quotas).await;
-        (result, quotas)
-    }
-
-    async fn exchange_reading(
         &self,
         builder: reqwest::RequestBuilder,
         call: &str,
