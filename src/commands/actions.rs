@@ -51,6 +51,18 @@ pub(crate) fn text(name: Option<&str>) -> Result<String, Error> {
                 Api::Token.describe()
             ));
             calls(&action.calls, &mut out);
+            if !action.refusals().is_empty() {
+                out.push_str("\nThe service may refuse (the step fails, and is not retried):\n");
+                let width = action
+                    .refusals()
+                    .iter()
+                    .map(|(code, _)| code.len())
+                    .max()
+                    .unwrap_or(0);
+                for (code, why) in action.refusals() {
+                    out.push_str(&format!("  {code:width$}  {why}\n"));
+                }
+            }
             out.push_str("\nExample:\n");
             for (index, line) in action.example.lines().enumerate() {
                 let prefix = if index == 0 { "  - " } else { "    " };

@@ -8,6 +8,57 @@ use std::time::Duration;
 
 /// The API's flow-control code, as the REST gateway reports it.
 const FLOW_CONTROL: &str = "100000429";
+/// Meeting not found or authentication failed: on a control call, a refused token.
+const TOKEN_REFUSED: &str = "111072065";
+/// The API gateway's throttling code (HTTP 429).
+const GATEWAY_THROTTLE: &str = "APIG.0308";
+
+/// What to do about the refusals the service documents for the runner's calls; they
+/// are final, so the step fails with this advice.
+const ADVICE: &[(&str, &str)] = &[
+    (
+        "111072018",
+        "the service refused the host password as chairmanPwd: check `meeting.host_password`",
+    ),
+    (
+        "111072069",
+        "the service never raises the host's hand: aim raise_hand at guests",
+    ),
+    (
+        "111072070",
+        "guests may not raise their hands in this meeting",
+    ),
+    (
+        "111072071",
+        "this meeting lets people raise only their own hand: ask them to raise it themselves",
+    ),
+    (
+        "111072064",
+        "the meeting's control login is locked after failed logins: check the password and try again much later",
+    ),
+];
+
+/// Why an invitation failed, by the service's code for the callee's outcome.
+pub(crate) fn invite_outcome(code: &str) -> Option<&'static str> {
+    Some(match code.strip_prefix("MMC.").unwrap_or(code) {
+        "111076005" => "no answer",
+        "111076006" => "no such user",
+        "111076007" => "offline",
+        "111076008" => "busy",
+        "111076009" => "rejected",
+        "111076011" => "no media resources",
+        "111076012" | "111082008" => "phone calls are not enabled",
+        "111076014" => "SIP timeout",
+        "111076015" => "the meeting is full",
+        "111076099" => "the call failed",
+        _ => return None,
+    })
+}
+
+/// Whether `code` is the service's `number`, with or without its `MMC.` prefix.
+fn code_is(code: Option<&str>, number: &str) -> bool {
+    code.map(|c| c.strip_prefix("MMC.").unwrap_or(c)) == Some(number)
+}
 
 /// The meeting has not started (`CONF_NOT_STARTED`).
 const NOT_STARTED: &str = "111072005";
@@ -74,12 +125,56 @@ impl Failure {
         }
     }
 
-    pub(crate) fn status(&self) -> Option<u16> {
+    /// Whether the answer is throttling: HTTP 429, the gateway's `APIG.0308`, or the
+    /// meeting server's flow control.
+    pub(crate) fn throttled(&self) -> bool {
         match &self.kind {
-            FailureKind::Http { status, .. }
-            | FailureKind::Redirect { status, .. }
-            | FailureKind::BadAnswer { status, .. } => Some(*status),
-            FailureKind::Transport(_) | FailureKind::Timeout(_) => None,
+            FailureKind::Http { status, code, .. } => {
+                *status == 429
+                    || code
+                        .as_deref()
+                        .is_some_and(|c| c == GATEWAY_THROTTLE || c.ends_with(FLOW_CONTROL))
+            }
+            _ => false,
+        }
+    }
+
+    /// The service's code, without its `MMC.` prefix.
+    pub(crate) fn code(&self) -> Option<&str> {
+        match &self.kind {
+            FailureKind::Http { code, .. } => {
+                code.as_deref().map(|c| c.strip_prefix("MMC.").unwrap_or(c))
+            }
+            _ => None,
+        }
+    }
+
+    /// What to do about a refusal the service documents, if this is one.
+    pub(crate) fn advice(&self) -> Option<&'static str> {
+        let code = self.code()?;
+        if let Some(outcome) = invite_outcome(code) {
+            return Some(match outcome {
+                "busy" => "the callee is busy: invite them again later",
+                "rejected" => "the callee rejected the call",
+                "no answer" => "the callee did not answer",
+                _ => "the invitation failed: check the number",
+            });
+        }
+        ADVICE
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map(|(_, advice)| *advice)
+    }
+
+    /// Whether the answer refuses the control token: any 401, or the 400
+    /// `MMC.111072065` the service documents for it on control calls.
+    pub(crate) fn refuses_token(&self) -> bool {
+        match &self.kind {
+            FailureKind::Http { status: 401, .. } => true,
+            FailureKind::Http {
+                status: 400, code, ..
+            } => code_is(code.as_deref(), TOKEN_REFUSED),
+            _ => false,
         }
     }
 
@@ -93,16 +188,6 @@ impl Failure {
         let code = code.as_deref().map(|c| c.strip_prefix("MMC.").unwrap_or(c));
         matches!(code, Some("111072008" | "111080004" | "111082003"))
             || msg.as_deref() == Some("PARTICIPANT_NOT_FOUND")
-    }
-
-    /// The API's error code without its `MMC.` prefix, when it gave one.
-    pub(crate) fn code(&self) -> Option<&str> {
-        match &self.kind {
-            FailureKind::Http {
-                code: Some(code), ..
-            } => Some(code.strip_prefix("MMC.").unwrap_or(code)),
-            _ => None,
-        }
     }
 
     /// Whether the answer says the meeting has not started (or, from a meeting the run
@@ -293,6 +378,62 @@ mod tests {
             !not_started.retryable() && !closed.retryable(),
             "never retried"
         );
+    }
+
+    #[test]
+    fn a_refused_token_is_a_401_or_the_services_400() {
+        assert!(http(401, Some("MMC.111070004")).refuses_token());
+        assert!(http(401, None).refuses_token());
+        assert!(http(400, Some("MMC.111072065")).refuses_token());
+        assert!(http(400, Some("111072065")).refuses_token());
+        // Another refusal, the same code on another status, or no answer are not.
+        assert!(!http(400, Some("MMC.111072005")).refuses_token());
+        assert!(!http(400, Some("MMC.1110720650")).refuses_token());
+        assert!(!http(403, Some("MMC.111072065")).refuses_token());
+        let dropped = Failure {
+            call: "PUT /x".into(),
+            kind: FailureKind::Transport("reset".into()),
+        };
+        assert!(!dropped.refuses_token());
+    }
+
+    #[test]
+    fn documented_refusals_say_what_to_do() {
+        let hand = http(400, Some("MMC.111072069"));
+        assert!(!hand.retryable());
+        assert!(hand.advice().unwrap().contains("host's hand"));
+        assert!(
+            http(400, Some("MMC.111072071"))
+                .advice()
+                .unwrap()
+                .contains("their own hand")
+        );
+        assert!(
+            http(400, Some("111072018"))
+                .advice()
+                .unwrap()
+                .contains("chairmanPwd")
+        );
+        assert!(
+            http(400, Some("MMC.111076008"))
+                .advice()
+                .unwrap()
+                .contains("busy")
+        );
+        assert_eq!(invite_outcome("MMC.111076009"), Some("rejected"));
+        assert_eq!(invite_outcome("111076005"), Some("no answer"));
+        assert_eq!(invite_outcome("MMC.111070001"), None);
+        assert_eq!(http(400, Some("MMC.111070001")).advice(), None);
+        assert_eq!(http(503, None).advice(), None);
+    }
+
+    #[test]
+    fn throttling_is_known_by_status_and_code() {
+        assert!(http(429, Some("APIG.0308")).throttled());
+        assert!(http(429, None).throttled());
+        assert!(http(400, Some("MMC.100000429")).throttled());
+        assert!(!http(503, None).throttled());
+        assert!(!http(400, Some("MMC.111070001")).throttled());
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod body;
 mod failure;
 mod renewal;
 mod start;
+mod throttle;
 mod token;
 
 use std::sync::Arc;
@@ -108,6 +109,8 @@ pub(crate) struct Client {
     limiter: Option<Limiter>,
     /// Calls per minute per API the limiter lets through; 0 for no limit.
     per_minute: u32,
+    /// The gateway's own count of what is left, from its rate headers.
+    pacer: std::sync::Mutex<throttle::Pacer>,
     on_secret: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
@@ -160,6 +163,7 @@ impl Client {
             calls: AtomicU32::new(0),
             limiter: None,
             per_minute: 0,
+            pacer: Default::default(),
             on_secret,
         })
     }
@@ -175,6 +179,28 @@ impl Client {
             )
         });
         self
+    }
+
+    /// Waits until the gateway's count, as its last rate header said, leaves room for
+    /// the call `key` (`METHOD /path`), and counts it; on the run's clock.
+    async fn pace_by_gateway(&self, key: &str) {
+        loop {
+            let now = self.clock.now();
+            let admitted = self.pacer().admit(key, now);
+            match admitted {
+                Ok(()) => return,
+                Err(until) => {
+                    tracing::debug!("{key}: the gateway's quota is spent; waiting until {until}");
+                    self.clock.sleep_until(until).await;
+                }
+            }
+        }
+    }
+
+    fn pacer(&self) -> std::sync::MutexGuard<'_, throttle::Pacer> {
+        self.pacer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits until the rate limit allows a call to `path`, on the run's clock: in a
@@ -236,12 +262,15 @@ impl Client {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// One attempt at a control call. A 401 makes the client obtain a fresh token and
-    /// try once more; retries of transient failures are the caller's policy.
+    /// One attempt at a control call. A refused token (401, or the service's 400
+    /// `MMC.111072065`) makes the client obtain a fresh token and try once more; the
+    /// login itself is never retried, since its refusal means a wrong id or password and
+    /// repeated ones lock the meeting. Retries of transient failures are the caller's
+    /// policy.
     pub(crate) async fn send(&self, request: &Request) -> Result<Response, Failure> {
         let token = self.token(false).await?;
         let result = match self.attempt(request, Some(&token)).await {
-            Err(failure) if failure.status() == Some(401) => {
+            Err(failure) if failure.refuses_token() => {
                 tracing::debug!("{}: token refused; obtaining a new one", request.describe());
                 let token = self.token(true).await?;
                 self.attempt(request, Some(&token)).await
@@ -293,6 +322,24 @@ impl Client {
         if let Some((_, path)) = call.split_once(' ') {
             self.pace(path).await;
         }
+        self.pace_by_gateway(&call).await;
+        // A call abandoned here (its step timed out) stays counted as unanswered: the
+        // pacer then errs on the side of waiting.
+        let mut quotas = [None, None];
+        let result = self.exchange(builder, &call, &mut quotas).await;
+        self.pacer().heard(&call, quotas, self.clock.now());
+        result
+    }
+
+    /// Sends the call and reads its answer, and into `quotas` what the gateway's rate
+    /// headers say.
+    async fn exchange(
+        &self,
+        builder: reqwest::RequestBuilder,
+        call: &str,
+        quotas: &mut [Option<throttle::Quota>; 2],
+    ) -> Result<Response, Failure> {
+        let call = call.to_owned();
         self.calls.fetch_add(1, Ordering::Relaxed);
         let fail = |kind| Failure {
             call: call.clone(),
@@ -310,6 +357,9 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        for (quota, name) in quotas.iter_mut().zip(throttle::HEADERS) {
+            *quota = header(name).and_then(|v| throttle::parse(&v));
+        }
         let request_id = header("x-request-id");
         let content_type = header("content-type");
         let location = header("location");
@@ -406,10 +456,13 @@ fn join(endpoint: &url::Url, path: &ApiPath) -> url::Url {
 fn accepts_token(result: &Result<Response, Failure>) -> bool {
     match result {
         Ok(_) => true,
-        Err(failure) => matches!(
-            failure.kind,
-            FailureKind::Http { status, code: Some(_), .. } if (400..500).contains(&status) && status != 401 && status != 403
-        ),
+        Err(failure) => {
+            !failure.refuses_token()
+                && matches!(
+                    failure.kind,
+                    FailureKind::Http { status, code: Some(_), .. } if (400..500).contains(&status) && status != 403
+                )
+        }
     }
 }
 

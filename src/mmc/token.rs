@@ -42,8 +42,11 @@ impl Client {
                 return Ok(value);
             }
             (Some(token), false) => {
-                // Keep-alive; if the server refuses it, log in again below.
-                let keep = self.token_call(Some(&token.value), None).await;
+                // Keep-alive; if the server refuses it, log in again below. The password
+                // goes with it: the service marks `X-Password` mandatory even here.
+                let keep = self
+                    .token_call(Some(&token.value), self.host_password())
+                    .await;
                 if let Ok(renewed) = keep {
                     self.renewals.fetch_add(1, Ordering::Relaxed);
                     let value = renewed.value.clone();

@@ -565,7 +565,7 @@ fn target_of(action: Option<&Action>, args: &Spanned<Node>) -> Option<String> {
         Action::Rename(rename) => format!("{} → {}", rename.who, rename.to),
         action if action.selector().is_some() => action.selector()?.to_string(),
         Action::Invite(invite) => invite
-            .0
+            .people
             .iter()
             .map(|p| p.name.as_str())
             .collect::<Vec<_>>()

@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::selector::{RoleMatch, Selector};
 use super::wait::{Wait, WaitFor};
 
+mod invite;
+
+pub(crate) use invite::{DeviceType, Invite, InviteWait};
+
 /// What a step does. Written as a single key of the step: `broadcast: Alice Zhang`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -24,7 +28,8 @@ pub enum Action {
     CancelBroadcast(Empty),
     /// Give one participant the floor: they and the host are unmuted, everyone else muted.
     RollCall(Selector),
-    /// Raise a participant's hand.
+    /// Raise a participant's hand. The service never raises the host's, and may let
+    /// people raise only their own.
     RaiseHand(Selector),
     /// Lower a participant's hand.
     LowerHand(Selector),
@@ -41,7 +46,8 @@ pub enum Action {
     UnmuteAll(Empty),
     /// Whether participants may unmute themselves.
     AllowSelfUnmute(bool),
-    /// Make a participant the host.
+    /// Make a participant the host; the host password is sent as `chairmanPwd`, so a
+    /// playbook with a token instead cannot.
     SetHost(Selector),
     /// Make a participant co-host (guests only; at most 100).
     SetCohost(Selector),
@@ -61,7 +67,7 @@ pub enum Action {
     StopLive(Empty),
     /// Remove participants from the meeting.
     HangUp(Selector),
-    /// Call people into the meeting.
+    /// Call people into the meeting; with `wait: answered`, wait until they answer.
     Invite(Invite),
     /// Change a participant's display name.
     Rename(Rename),
@@ -151,70 +157,6 @@ pub struct MuteAll {
 
 fn yes() -> bool {
     true
-}
-
-/// One person to call in, or a list of them.
-#[derive(Debug, Clone, JsonSchema)]
-#[schemars(with = "InviteSchema")]
-pub struct Invite(pub Vec<Invitee>);
-
-#[derive(JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum InviteSchema {
-    One(Invitee),
-    Many(Vec<Invitee>),
-}
-
-impl<'de> Deserialize<'de> for Invite {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct InviteVisitor;
-        impl<'de> Visitor<'de> for InviteVisitor {
-            type Value = Invite;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a person `{name, phone}` or a list of them")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Invite, A::Error> {
-                Ok(Invite(vec![Invitee::deserialize(
-                    de::value::MapAccessDeserializer::new(map),
-                )?]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Invite, A::Error> {
-                let people =
-                    Vec::<Invitee>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                if people.is_empty() {
-                    return Err(de::Error::custom("the list of people to invite is empty"));
-                }
-                Ok(Invite(people))
-            }
-        }
-        deserializer.deserialize_any(InviteVisitor)
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(transform = super::templated::allow_templates)]
-pub struct Invitee {
-    /// Display name (at most 96 characters).
-    pub name: String,
-    /// SIP number (calls the client) or mobile number (a phone call).
-    pub phone: String,
-    /// What is called.
-    #[serde(default, rename = "type")]
-    pub kind: DeviceType,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceType {
-    #[default]
-    Normal,
-    Terminal,
-    Outside,
-    Mobile,
-    Ideahub,
-    Board,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -216,8 +216,14 @@ pub const ACTIONS: &[ActionInfo] = &[
     },
     ActionInfo {
         name: "invite",
-        calls: once!(Api::Invite),
-        example: "invite: { name: Dan Zhou, phone: \"+8613800000004\" }",
+        calls: Calls::Listed(&[
+            always(Api::Invite),
+            conditional(
+                Api::RealTimeInfo,
+                "with `wait: answered`, every 2 s until every callee has answered",
+            ),
+        ]),
+        example: "invite: { name: Dan Zhou, phone: \"+8613800000004\", wait: answered, timeout: 60s }",
     },
     ActionInfo {
         name: "rename",
@@ -276,7 +282,54 @@ pub const ACTIONS: &[ActionInfo] = &[
     },
 ];
 
+/// What the service may refuse an action, by its code: the step fails with what to do
+/// and is never retried.
+const REFUSALS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "raise_hand",
+        &[
+            (
+                "MMC.111072069",
+                "raising the host's hand (`check` refuses `role: host`)",
+            ),
+            (
+                "MMC.111072071",
+                "raising someone else's hand, where people may raise only their own",
+            ),
+            (
+                "MMC.111072070",
+                "raising a guest's hand, where guests may not raise hands",
+            ),
+        ],
+    ),
+    (
+        "set_host",
+        &[(
+            "MMC.111072018",
+            "a wrong host password, which is sent as chairmanPwd (with a given token instead of the password, `check` refuses set_host)",
+        )],
+    ),
+    (
+        "invite",
+        &[
+            ("MMC.111076005", "no answer"),
+            ("MMC.111076006", "no such user"),
+            ("MMC.111076007", "the callee is offline"),
+            ("MMC.111076008", "busy"),
+            ("MMC.111076009", "rejected"),
+        ],
+    ),
+];
+
 impl ActionInfo {
+    /// The refusals the service may answer this action with: code, and why.
+    pub fn refusals(&self) -> &'static [(&'static str, &'static str)] {
+        REFUSALS
+            .iter()
+            .find(|(name, _)| *name == self.name)
+            .map_or(&[], |(_, refusals)| refusals)
+    }
+
     /// Each call as `PUT /v1/…/lock`, in order, for the plan's table.
     pub fn call_texts(&self) -> Vec<&'static str> {
         match &self.calls {
@@ -319,5 +372,19 @@ mod tests {
             [Api::RealTimeInfo.describe(), Api::Broadcast.describe()]
         );
         assert!(matches!(info("http").unwrap().calls, Calls::AnyControlCall));
+    }
+
+    #[test]
+    fn refusals_belong_to_actions_that_exist() {
+        for (name, refusals) in REFUSALS {
+            assert!(info(name).is_some(), "{name}");
+            assert!(
+                refusals
+                    .iter()
+                    .all(|(code, _)| code.starts_with("MMC.1110"))
+            );
+        }
+        assert_eq!(info("raise_hand").unwrap().refusals()[0].0, "MMC.111072069");
+        assert!(info("lock").unwrap().refusals().is_empty());
     }
 }

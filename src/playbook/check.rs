@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::action::Action;
 use super::model::Playbook;
+use super::selector::{RoleMatch, Selector};
 use super::step::{Body, Step};
 use super::wait::Wait;
 use crate::clock::SystemClock;
@@ -463,6 +464,27 @@ impl Checker<'_> {
                     self.at(args.pos, format!("wait_for: {message}")).help =
                         Some("see `emcee actions wait_for`".into());
                 }
+            }
+            Ok(Action::SetHost(_))
+                if !self.undefined_ok
+                    && self.playbook.doc.meeting.host_password.is_none()
+                    && self.playbook.doc.meeting.token.is_some() =>
+            {
+                self.at(
+                    args.pos,
+                    "set_host: the service takes the host role only with the host password (as `chairmanPwd`), and this playbook gives a token instead",
+                )
+                .help = Some("give `meeting.host_password` instead of `token`".into());
+            }
+            Ok(Action::RaiseHand(Selector::Match(wanted)))
+                if wanted.role == Some(RoleMatch::Host) =>
+            {
+                self.at(
+                    args.pos,
+                    "raise_hand: the service refuses to raise the host's hand (MMC.111072069)",
+                )
+                .help =
+                    Some("aim it at guests, e.g. `raise_hand: { role: guest, all: true }`".into());
             }
             Ok(Action::Wait(Wait::Until(cue)))
                 if cue.needs_zone() && self.playbook.doc.timezone.is_none() =>

@@ -183,13 +183,15 @@ impl<'de> Deserialize<'de> for Selector {
 }
 
 /// Whether a rehearsal participant fits a selector, as far as a plan can tell (ids are
-/// given only when the emulator starts): for estimates before a run.
+/// given only when the emulator starts): for estimates before a run. Those seeded as
+/// being called or joining fit none, as at run time they are not online.
 pub(crate) fn seed_matches(wanted: &SelectorMatch, seed: &crate::meeting::ParticipantSeed) -> bool {
-    use crate::meeting::Role;
-    wanted
-        .name
-        .as_ref()
-        .is_none_or(|n| fold_name(n) == fold_name(&seed.name))
+    use crate::meeting::{ParticipantState, Role};
+    seed.state == ParticipantState::InMeeting
+        && wanted
+            .name
+            .as_ref()
+            .is_none_or(|n| fold_name(n) == fold_name(&seed.name))
         && wanted
             .phone
             .as_ref()
@@ -314,6 +316,7 @@ mod tests {
                     state: 0,
                 })
                 .collect(),
+            arriving: Vec::new(),
         }
     }
 
@@ -367,5 +370,19 @@ mod tests {
             name("Zed Nobody").nobody(&roster),
             "online: Bob Li, Dmitri Ørsted-Ñúñez"
         );
+    }
+
+    #[test]
+    fn a_rehearsal_participant_being_called_fits_no_selector() {
+        let seed = |state: &str| -> crate::meeting::ParticipantSeed {
+            serde_json::from_value(serde_json::json!({"name": "Eve Sun", "state": state})).unwrap()
+        };
+        let wanted = SelectorMatch {
+            name: Some("Eve Sun".into()),
+            ..Default::default()
+        };
+        assert!(seed_matches(&wanted, &seed("in_meeting")));
+        assert!(!seed_matches(&wanted, &seed("calling")));
+        assert!(!seed_matches(&wanted, &seed("joining")));
     }
 }

@@ -14,6 +14,10 @@ use crate::error::ExitCode;
 use crate::mmc::{Client, Failure, Request, Response};
 use crate::playbook::RetrySpec;
 
+/// The wait after throttling without `Retry-After`, from and to.
+const THROTTLED_MIN: Duration = Duration::from_secs(2);
+const THROTTLED_MAX: Duration = Duration::from_secs(5);
+
 pub(crate) struct Backoff {
     delays: backon::ExponentialBackoff,
     pub(crate) attempts: u32,
@@ -40,6 +44,15 @@ impl Backoff {
     pub(crate) fn next(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
         let capped = self.delays.next()?;
         Some(retry_after.unwrap_or_else(|| capped.mul_f64(self.jitter.f64())))
+    }
+
+    /// The wait after throttling: the server's `Retry-After`, or else 2 to 5 s as the
+    /// gateway advises (a shorter wait would only be throttled again).
+    pub(crate) fn next_throttled(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
+        self.delays.next()?;
+        Some(retry_after.unwrap_or_else(|| {
+            THROTTLED_MIN + (THROTTLED_MAX - THROTTLED_MIN).mul_f64(self.jitter.f64())
+        }))
     }
 }
 
@@ -83,7 +96,11 @@ pub(crate) async fn send_with_retry(
     loop {
         match client.send(request).await {
             Ok(response) => return Ok(response),
-            Err(failure) if failure.retryable() => match backoff.next(failure.retry_after()) {
+            Err(failure) if failure.retryable() => match if failure.throttled() {
+                backoff.next_throttled(failure.retry_after())
+            } else {
+                backoff.next(failure.retry_after())
+            } {
                 Some(delay)
                     if failure.retry_after().is_some()
                         && !clock.is_virtual()
@@ -127,8 +144,12 @@ fn api_failure(client: &Client, failure: Failure, attempts: u32) -> StepFailure 
     } else {
         String::new()
     };
+    let advice = failure
+        .advice()
+        .map(|advice| format!("; {advice}"))
+        .unwrap_or_default();
     StepFailure {
-        message: format!("{failure}{tries}"),
+        message: format!("{failure}{tries}{advice}"),
         exit: if client.connected() {
             ExitCode::Failed
         } else {
@@ -187,5 +208,17 @@ mod tests {
             ..spec
         });
         assert_eq!(none.next(None), None);
+        // Throttled: 2 to 5 s unless the server says.
+        let mut throttled = Backoff::new(&spec);
+        for _ in 0..5 {
+            let wait = throttled.next_throttled(None).unwrap();
+            assert!((THROTTLED_MIN..=THROTTLED_MAX).contains(&wait), "{wait:?}");
+        }
+        assert_eq!(throttled.next_throttled(None), None, "attempts used up");
+        let mut told = Backoff::new(&spec);
+        assert_eq!(
+            told.next_throttled(Some(Duration::from_secs(9))),
+            Some(Duration::from_secs(9))
+        );
     }
 }

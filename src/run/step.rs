@@ -139,6 +139,11 @@ impl StepLimit {
         }
     }
 
+    /// How long the step may take in all, if it has a limit.
+    pub(crate) fn length(&self) -> Option<Duration> {
+        self.get().map(|l| l.length.std() + l.added)
+    }
+
     /// When the limit runs out now, if there is one.
     pub(crate) fn at(&self) -> Option<tokio::time::Instant> {
         self.get().map(|l| l.at)

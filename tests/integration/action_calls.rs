@@ -50,7 +50,10 @@ fn situations(action: &str, lock_path: &str) -> Option<Situation> {
         "start_live" => &["start_live: {}"],
         "stop_live" => &["stop_live: {}"],
         "hang_up" => &["hang_up: Carol Wu", "hang_up: { role: guest, all: true }"],
-        "invite" => &["invite: { name: Eve Sun, phone: \"+8613800000009\" }"],
+        "invite" => &[
+            "invite: { name: Eve Sun, phone: \"+8613800000009\" }",
+            "invite: { name: Fay Lin, phone: \"+8613800000010\", wait: answered, timeout: 30s }",
+        ],
         "rename" => &["rename: { who: Bob Li, to: Bobby Li }"],
         "extend" => &["extend: { minutes: 30 }", "extend: { auto: true }"],
         "end_meeting" => &["end_meeting: {}"],

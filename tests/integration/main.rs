@@ -22,6 +22,7 @@ mod run_lock_scope;
 mod run_names;
 mod run_reporting;
 mod run_resilience;
+mod run_rules;
 mod run_secrets;
 mod run_selection;
 mod run_signals;

@@ -133,7 +133,7 @@ async fn roles_lock_record_live_extend_rename_invite_hang_up_end() {
     let carol = emu.pid(MEETING, "Carol Wu").await;
     run(
         &emu,
-        "  - set_cohost: Carol Wu\n  - unset_cohost: Dave Ma\n  - lock: {}\n  - start_recording: {}\n  - start_live: {}\n  - extend: { minutes: 30 }\n  - rename: { who: Bob Li, to: Bob Li (panel) }\n  - invite: { name: Frank Hu, phone: \"+8613800000009\" }\n",
+        "  - set_cohost: Carol Wu\n  - unset_cohost: Dave Ma\n  - lock: {}\n  - start_recording: {}\n  - start_live: {}\n  - extend: { minutes: 30 }\n  - rename: { who: Bob Li, to: Bob Li (panel) }\n  - invite: { name: Frank Hu, phone: \"+8613800000009\", wait: answered, timeout: 30s }\n",
     )
     .await;
     let state = emu.meeting(MEETING).await;

@@ -132,3 +132,32 @@ fn every_problem_is_reported_each_at_its_step() {
     let lines: Vec<usize> = found.iter().map(line).collect();
     assert_eq!(lines, [5, 6, 7], "{found:#?}");
 }
+
+#[test]
+fn the_hosts_hand_is_not_raised() {
+    let problem = only_problem("steps:\n  - raise_hand: { role: host }\n");
+    assert_eq!(
+        problem.message,
+        "raise_hand: the service refuses to raise the host's hand (MMC.111072069)"
+    );
+    assert_eq!(line(&problem), 5);
+    // Lowering it is allowed, and so is raising a guest's.
+    assert!(
+        problems("steps:\n  - lower_hand: { role: host }\n  - raise_hand: { role: guest }\n")
+            .is_empty()
+    );
+}
+
+#[test]
+fn set_host_needs_the_host_password() {
+    let with_token =
+        "name: t\nmeeting: { id: \"914044873\", token: abc }\nsteps:\n  - set_host: Bob Li\n";
+    let found = problems_in(with_token);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].message.contains("`chairmanPwd`"), "{found:#?}");
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("give `meeting.host_password` instead of `token`")
+    );
+    assert!(problems("steps:\n  - set_host: Bob Li\n").is_empty());
+}

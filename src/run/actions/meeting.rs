@@ -11,7 +11,7 @@ use crate::meeting::wire::{
     MuteMeetingBody, RecordBody,
 };
 use crate::mmc::Request;
-use crate::playbook::action::{DeviceType, Extend, Http, HttpMethod, Invite};
+use crate::playbook::action::{DeviceType, Extend, Http, HttpMethod, Invite, InviteWait};
 use crate::run::step::StepFailure;
 
 /// A change to a meeting-wide setting, whose detail line says what it now is.
@@ -94,13 +94,16 @@ pub(super) async fn end(room: &mut Room<'_>) -> ActionResult {
 
 pub(super) async fn invite(room: &mut Room<'_>, invite: &Invite) -> ActionResult {
     let attendees = invite
-        .0
+        .people
         .iter()
         .map(|p| AttendeeBody::new(p.name.clone(), p.phone.clone(), attendee_type(p.kind)))
         .collect();
-    let names: Vec<&str> = invite.0.iter().map(|p| p.name.as_str()).collect();
+    let names: Vec<&str> = invite.people.iter().map(|p| p.name.as_str()).collect();
     room.call(Request::call(Api::Invite, &InviteBody { attendees }))
         .await?;
+    if invite.wait == Some(InviteWait::Answered) {
+        return super::waits::answered(room, invite).await;
+    }
     Ok(Performed::said(
         json!({"invited": names}),
         format!("invited {}", names.join(", ")),

@@ -1,12 +1,15 @@
 //! Waiting in a step: `wait` for a while or until a time, and `wait_for` someone to
 //! join, a headcount, a hand, or an expression over the online list, reading it every
-//! `poll` until the step's own `timeout`.
+//! `poll` until the step's own `timeout`; and an invitation's wait for its callees to
+//! answer.
 
 use serde_json::json;
 
 use super::{ActionResult, Performed, Room};
 use crate::determinism::varying;
 use crate::meeting::Roster;
+use crate::meeting::roster::IN_MEETING;
+use crate::playbook::action::Invite;
 use crate::playbook::wait::{HandRaised, Wait, WaitFor};
 use crate::run::event::Event;
 use crate::run::sleep::sleep_keeping_token;
@@ -130,3 +133,85 @@ fn satisfied(
         .map_err(|e| room.template_failure(e))?;
     Ok(value.is_true())
 }
+
+/// How often an invitation's wait reads the list: callees answer within seconds.
+const ANSWER_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// After the invite call: waits until every callee is in the meeting (`state` 0),
+/// reading the list every [`ANSWER_POLL`] until the invite's `timeout` (or the step's
+/// time limit). A callee who leaves the list without joining failed: the list does not
+/// say why (busy, rejected or no answer).
+pub(super) async fn answered(room: &mut Room<'_>, invite: &Invite) -> ActionResult {
+    let clock = std::sync::Arc::clone(&room.timeline.clock);
+    let started = clock.now();
+    let timeout = invite
+        .timeout
+        .map(crate::duration::Duration::std)
+        .or_else(|| room.step.limit.length())
+        .unwrap_or(DEFAULT_ANSWER_TIMEOUT);
+    let deadline = started
+        .checked_add(jiff::SignedDuration::try_from(timeout).unwrap_or(jiff::SignedDuration::MAX))
+        .unwrap_or(jiff::Timestamp::MAX);
+    let mut announced = false;
+    loop {
+        let roster = room.roster().await?;
+        let mut ringing = Vec::new();
+        let mut gone = Vec::new();
+        for person in &invite.people {
+            match roster
+                .everyone()
+                .find(|p| p.phone == person.phone || (p.phone.is_empty() && p.name == person.name))
+            {
+                Some(p) if p.state == IN_MEETING => {}
+                Some(_) => ringing.push(person.name.as_str()),
+                None => gone.push(person.name.as_str()),
+            }
+        }
+        if !gone.is_empty() {
+            return Err(StepFailure::new(format!(
+                "{} left without answering (busy, rejected or no answer)",
+                gone.join(", ")
+            )));
+        }
+        let names: Vec<&str> = invite.people.iter().map(|p| p.name.as_str()).collect();
+        if ringing.is_empty() {
+            let waited =
+                crate::duration::human(varying(clock.now().duration_since(started).unsigned_abs()));
+            return Ok(Performed::said(
+                json!({"invited": names, "answered": names}),
+                format!("{} answered after {waited}", names.join(", ")),
+            ));
+        }
+        let now = clock.now();
+        if now >= deadline {
+            return Err(StepFailure::new(format!(
+                "still ringing after {}: {}",
+                invite
+                    .timeout
+                    .map_or_else(|| crate::duration::human(timeout), |own| own.to_string()),
+                ringing.join(", ")
+            )));
+        }
+        if !announced {
+            announced = true;
+            room.emit(Event::Waiting {
+                id: room.step.id.clone(),
+                name: room.step.name.clone(),
+                until: format!(
+                    "{} to answer (at the latest {})",
+                    names.join(", "),
+                    room.timeline.show(deadline)
+                ),
+                left: varying(deadline.duration_since(now).unsigned_abs()),
+            });
+        }
+        let next = now
+            .checked_add(ANSWER_POLL)
+            .unwrap_or(deadline)
+            .min(deadline);
+        sleep_until(room, next).await;
+    }
+}
+
+/// How long an invitation waits for answers when neither it nor its step says.
+const DEFAULT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);

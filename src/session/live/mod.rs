@@ -44,11 +44,11 @@ pub(crate) struct Invitee {
 impl Lineup {
     /// The lineup in a `realTimeInfo` answer.
     pub(crate) fn parse(body: &serde_json::Value) -> Result<Lineup, String> {
-        let listed = Roster::parse(body)?;
-        let (here, arriving) = listed
-            .participants
-            .into_iter()
-            .partition(|p: &Participant| p.state == 0);
+        // The roster keeps those in the meeting apart from those ringing or joining.
+        let Roster {
+            participants: here,
+            arriving,
+        } = Roster::parse(body)?;
         let info = RealTimeInfo::deserialize(body)
             .map_err(|e| format!("unexpected realTimeInfo answer: {e}"))?;
         let invited = info
@@ -60,7 +60,10 @@ impl Lineup {
             })
             .collect();
         Ok(Lineup {
-            roster: Roster { participants: here },
+            roster: Roster {
+                participants: here,
+                arriving: Vec::new(),
+            },
             arriving,
             invited,
         })

@@ -28,6 +28,7 @@ pub(crate) fn warning(selector: &Selector, lineup: &Lineup) -> Option<String> {
 fn arriving(selector: &Selector, lineup: &Lineup) -> Option<String> {
     let arriving = Roster {
         participants: lineup.arriving.clone(),
+        arriving: Vec::new(),
     };
     let found = selector.select(&arriving);
     match found.as_slice() {
@@ -69,6 +70,7 @@ fn invited(selector: &Selector, lineup: &Lineup) -> Option<String> {
                 ..Participant::by_id(&i.name)
             })
             .collect(),
+        arriving: Vec::new(),
     };
     match selector.select(&absent).as_slice() {
         [] => nobody(),
@@ -165,6 +167,7 @@ mod tests {
                     person("Bob Li", "+2", "guest", 0),
                     person("Bob Li", "+3", "cohost", 0),
                 ],
+                arriving: Vec::new(),
             },
             arriving: vec![
                 person("Frank Wu", "+6", "guest", 1),
