@@ -110,7 +110,9 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             };
             format!(
                 "wait    waiting for the meeting to start: asking every {}, until {until}{left}",
-                crate::duration::human(*poll)
+                // As the playbook writes it (`15s`), not as a measured time (`15.0s`).
+                jiff::SignedDuration::try_from(*poll)
+                    .map_or_else(|_| crate::duration::human(*poll), |d| format!("{d:#}"))
             )
         }
         Event::MeetingStarted { at, how } => {

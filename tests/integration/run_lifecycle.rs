@@ -57,8 +57,10 @@ async fn a_run_waits_for_the_host_to_start_the_meeting_asking_every_poll() {
     let (output, requests) = rehearsal(&text).rehearse().await;
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert!(
-        output.stdout.contains("waiting for the meeting to start"),
-        "{}",
+        output
+            .stdout
+            .contains("waiting for the meeting to start: asking every 15s,"),
+        "the poll as the playbook writes it: {}",
         output.stdout
     );
     let tokens: Vec<f64> = requests
