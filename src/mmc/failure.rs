@@ -63,6 +63,10 @@ fn code_is(code: Option<&str>, number: &str) -> bool {
 /// The meeting has not started (`CONF_NOT_STARTED`).
 const NOT_STARTED: &str = "111072005";
 
+/// The meeting is closing or starting: the service asks to try again in a few seconds
+/// (docs/api.md#errors).
+const TRANSIENT_STATES: [&str; 2] = ["111072003", "111072004"];
+
 /// The meeting has ended (`CONF_IS_CLOSED`).
 const ENDED: &str = "111072006";
 
@@ -113,6 +117,9 @@ impl Failure {
                 *status == 429
                     || (500..600).contains(status)
                     || code.as_deref().is_some_and(|c| c.ends_with(FLOW_CONTROL))
+                    || TRANSIENT_STATES
+                        .iter()
+                        .any(|state| code_is(code.as_deref(), state))
             }
         }
     }
@@ -378,6 +385,14 @@ mod tests {
             !not_started.retryable() && !closed.retryable(),
             "never retried"
         );
+    }
+
+    #[test]
+    fn a_meeting_starting_or_closing_is_asked_again() {
+        assert!(http(400, Some("MMC.111072004")).retryable());
+        assert!(http(400, Some("111072003")).retryable());
+        assert!(!http(400, Some("MMC.111072005")).retryable());
+        assert!(!http(400, Some("MMC.1110720040")).retryable());
     }
 
     #[test]

@@ -559,3 +559,29 @@ async fn lower_all_hands_in_a_big_meeting_survives_departures_mid_way() {
         }
     }
 }
+
+/// "Starting" and "closing" are the service's transient answers: asked again, not a
+/// step's failure.
+#[tokio::test]
+async fn a_meeting_starting_or_closing_is_asked_again() {
+    let emu = Emu::start(TOWN_HALL).await;
+    emu.faults(json!({"rules": [
+        {"path": format!("{CONTROL}/lock"), "nth": 1,
+         "error": {"status": 400, "code": "MMC.111072004", "msg": "CONF_IS_STARTING"}},
+        {"path": format!("{CONTROL}/record"), "nth": 1,
+         "error": {"status": 400, "code": "MMC.111072003", "msg": "CONF_IS_CLOSING"}}
+    ]}))
+    .await;
+    let output = run(&emu, "  - lock: {}\n  - start_recording: {}\n").await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let statuses: Vec<Value> = emu
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["path"] == format!("{CONTROL}/lock") || r["path"] == format!("{CONTROL}/record")
+        })
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!(400), json!(200), json!(400), json!(200)]);
+}
