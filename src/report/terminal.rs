@@ -26,7 +26,11 @@ pub struct Terminal {
 
 impl Terminal {
     pub fn new(secrets: Arc<Secrets>, color: bool) -> Terminal {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+        Self::drawing_to(ProgressDrawTarget::stdout(), secrets, color)
+    }
+
+    fn drawing_to(target: ProgressDrawTarget, secrets: Arc<Secrets>, color: bool) -> Terminal {
+        let multi = MultiProgress::with_draw_target(target);
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
             ProgressStyle::with_template("{prefix} [{bar:30}] step {pos}/{len} {elapsed} {msg}")
@@ -61,6 +65,32 @@ impl Terminal {
     }
 }
 
+impl Terminal {
+    /// A spinner with `message` and the time `left`, counting down on its own.
+    fn count_down(&mut self, message: String, word: &'static str, left: Duration) {
+        if let Some(old) = self.waiting.take() {
+            old.finish_and_clear();
+        }
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "    {{spinner}} {{msg}} ({word} {{countdown}})"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .with_key(
+                "countdown",
+                move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let left = left.saturating_sub(state.elapsed());
+                    let _ = write!(w, "{}", crate::duration::human(left));
+                },
+            ),
+        );
+        bar.set_message(message);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        self.waiting = Some(bar);
+    }
+}
+
 impl Listener for Terminal {
     fn on(&mut self, event: &Event) {
         match event {
@@ -76,26 +106,21 @@ impl Listener for Terminal {
                 self.overall.set_message(self.shown(name));
             }
             Event::Waiting { until, left, .. } => {
-                if let Some(old) = self.waiting.take() {
-                    old.finish_and_clear();
-                }
-                let total = *left;
-                let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(
-                    ProgressStyle::with_template("    {spinner} {msg} (in {countdown})")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner())
-                        .with_key(
-                            "countdown",
-                            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                                let left = total.saturating_sub(state.elapsed());
-                                let _ = write!(w, "{}", crate::duration::human(left));
-                            },
-                        ),
-                );
-                bar.set_message(format!("waiting for {}", self.shown(until)));
-                bar.enable_steady_tick(Duration::from_millis(200));
-                self.waiting = Some(bar);
+                let message = format!("waiting for {}", self.shown(until));
+                self.count_down(message, "in", *left);
             }
+            // The line is printed once; the spinner counts down to giving up.
+            Event::MeetingWaiting { left, .. } if self.waiting.is_none() => {
+                if let Some(text) = describe(event, self.cues, true) {
+                    self.print(&text, "0");
+                }
+                self.count_down(
+                    "waiting for the meeting to start".to_owned(),
+                    "gives up in",
+                    *left,
+                );
+            }
+            Event::MeetingWaiting { .. } => {}
             Event::Progress {
                 id,
                 what,
@@ -147,8 +172,10 @@ impl Listener for Terminal {
                 }
             }
             other => {
-                if matches!(other, Event::Cue(_))
-                    && let Some(bar) = self.waiting.take()
+                if matches!(
+                    other,
+                    Event::Cue(_) | Event::MeetingStarted { .. } | Event::MeetingUnavailable { .. }
+                ) && let Some(bar) = self.waiting.take()
                 {
                     bar.finish_and_clear();
                 }
@@ -162,5 +189,40 @@ impl Listener for Terminal {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::MeetingStart;
+
+    fn waiting(left: u64) -> Event {
+        Event::MeetingWaiting {
+            until: "2026-12-07T10:15:00.000+08:00".into(),
+            left: Duration::from_secs(left),
+            poll: Duration::from_secs(15),
+        }
+    }
+
+    #[test]
+    fn the_wait_for_the_meeting_counts_down_until_it_starts() {
+        let mut terminal =
+            Terminal::drawing_to(ProgressDrawTarget::hidden(), Secrets::new(false), false);
+        terminal.on(&waiting(1500));
+        let spinner = terminal.waiting.clone().expect("a countdown while waiting");
+        // Repeated announcements keep the one countdown.
+        terminal.on(&waiting(1200));
+        assert!(!spinner.is_finished() && terminal.waiting.is_some());
+        assert_eq!(spinner.message(), "waiting for the meeting to start");
+        terminal.on(&Event::MeetingStarted {
+            at: "2026-12-07T09:54:00.000+08:00".into(),
+            how: MeetingStart::Waited,
+        });
+        assert!(
+            terminal.waiting.is_none(),
+            "the countdown ends with the wait"
+        );
+        assert!(spinner.is_finished());
     }
 }
