@@ -5,9 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Diagnostic;
@@ -27,87 +26,10 @@ use crate::yaml::Spanned;
 
 pub(crate) mod crowd;
 mod live;
+mod rows;
 
 pub(crate) use live::People;
-
-/// When a step is planned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum When {
-    /// At this instant.
-    At {
-        instant: Timestamp,
-        offset: SignedDuration,
-    },
-    /// At this instant or later: something before it waits for an unknown time.
-    NotBefore {
-        instant: Timestamp,
-        offset: SignedDuration,
-    },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Row {
-    pub id: StepId,
-    /// Nesting depth: 0 for top-level steps.
-    pub depth: usize,
-    pub name: String,
-    pub action: Option<&'static str>,
-    /// The cue as written, when the step has one.
-    pub cue: Option<String>,
-    pub when: When,
-    /// Who or what the step acts on; `(at run time)` when only a run can tell.
-    pub target: Option<String>,
-    pub calls: Vec<&'static str>,
-    /// Why the run would skip the step, when that is known before it: `--tags`,
-    /// `--skip-tags`, `--start-at`, or a `when` the variables already decide.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    /// How long a fan-out takes at the rate limit, from the rehearsal's headcount.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub takes: Option<SignedDuration>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct Plan {
-    pub rows: Vec<Row>,
-    pub warnings: Vec<String>,
-    /// With `--live`: what the live meeting says of the steps' selectors, each at its
-    /// step's place (`file:line:col: step ID (NAME): …`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub live: Vec<String>,
-    /// The playbook's `deadline`, when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<PlannedDeadline>,
-    /// The meeting's start the plan counts `meeting+…` cues from, when a cue does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_start: Option<PlannedMeetingStart>,
-}
-
-/// When the plan has the meeting start: as given (`--meeting-start`), or assumed to
-/// be the run's start, since a run learns it only when it first obtains its token.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct PlannedMeetingStart {
-    pub instant: Timestamp,
-    pub assumed: bool,
-}
-
-/// When a planned run starts, and when its meeting does (`--meeting-start`; assumed
-/// to be the run's start when absent).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PlanStart {
-    pub run: Timestamp,
-    pub meeting: Option<Timestamp>,
-}
-
-/// When the whole run must be over.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct PlannedDeadline {
-    /// As written.
-    pub cue: String,
-    pub instant: Timestamp,
-    pub offset: SignedDuration,
-}
+pub(crate) use rows::{Plan, PlanStart, PlannedDeadline, PlannedMeetingStart, Row, When};
 
 pub(crate) const AT_RUN_TIME: &str = "(at run time)";
 

@@ -15,14 +15,13 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
 
 use super::api_error::ApiError;
 use super::ids::Ids;
 use super::management::{account_login, start_meeting};
 use super::meeting::Meeting;
 use super::state::{Grant, Sim, SimState};
-use super::wire::parse_body;
+use super::wire::body;
 use crate::meeting::wire::{
     BatchHandsBody, CohostBody, DurationBody, GuestUnmuteBody, HandsBody, HangUpBody, InviteBody,
     LiveBody, LockBody, MuteBody, MuteMeetingBody, RealTimeInfo, RecordBody, RenameBody,
@@ -146,10 +145,6 @@ impl Call {
             .as_deref()
             .ok_or_else(|| ApiError::bad_request("invalid parameter participantID: required"))
     }
-}
-
-pub(super) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    parse_body(bytes).map_err(ApiError::bad_request)
 }
 
 /// Runs `op` on the meeting a valid token controls.

@@ -12,8 +12,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
 use super::api_error::ApiError;
-use super::control::body;
 use super::state::{ACCESS_TOKEN_TTL, Sim};
+use super::wire::body;
 use crate::meeting::wire::{
     AccountLoginBody, AccountLoginResponse, AccountUser, StartMeetingBody, StartMeetingResponse,
 };

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::api_error::ApiError;
 use super::ids::Ids;
-use super::lifecycle::ConfState;
+use super::schedule::ConfState;
 use crate::meeting::wire::{ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant};
 use crate::meeting::{
     AttendeeSeed, InviteeSeed, MAX_COHOSTS, MeetingRules, MeetingSeed, ParticipantSeed,
@@ -131,7 +131,7 @@ impl Meeting {
         id: String,
         now: Timestamp,
     ) -> Result<Meeting, ApiError> {
-        let (starts_at, ends_at) = super::lifecycle::schedule(seed, now)?;
+        let (starts_at, ends_at) = super::schedule::schedule(seed, now)?;
         Ok(Meeting {
             id,
             subject: seed.subject.clone(),

@@ -4,6 +4,13 @@
 
 use serde::de::DeserializeOwned;
 
+use super::api_error::ApiError;
+
+/// Parses the body of an API call; a bad one is the service's 400 naming the field.
+pub(super) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_body(bytes).map_err(ApiError::bad_request)
+}
+
 /// Parses a JSON body, naming the offending field in the message.
 pub(super) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {

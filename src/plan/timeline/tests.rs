@@ -4,6 +4,7 @@
 use super::*;
 use crate::clock::SystemClock;
 use crate::secrets::Secrets;
+use jiff::SignedDuration;
 
 const HEAD: &str = "name: t\nmeeting: { id: \"914044873\", host_password: p }\ntimezone: UTC\n";
 
