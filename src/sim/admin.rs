@@ -285,6 +285,8 @@ struct AdvanceBody {
 async fn advance_clock(State(sim): Sh, bytes: Bytes) -> Result<Json<ClockView>, ApiError> {
     let AdvanceBody { by } = body(&bytes)?;
     sim.clock.advance(by.signed());
+    // Scheduled happenings and the feeds' heartbeat timers look at the new time now.
+    sim.touch();
     Ok(Json(ClockView {
         now: format!("{:.6}", sim.clock.now()),
     }))

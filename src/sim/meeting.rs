@@ -75,6 +75,8 @@ pub(super) struct Meeting {
     pub invitees: IndexMap<String, InviteeSeed>,
     /// The latest invitation result per number: `"0"` answered, or the failure code.
     pub invite_results: IndexMap<String, String>,
+    /// People waiting to be let in: not online, seen only through the push feed.
+    pub waiting_room: IndexMap<String, Participant>,
 }
 
 /// The full state of a meeting as the admin API shows it.
@@ -102,6 +104,9 @@ pub struct MeetingView {
     pub rules: MeetingRules,
     pub invitees: IndexMap<String, InviteeSeed>,
     pub invite_results: IndexMap<String, String>,
+    /// Who is in the waiting room, in arrival order.
+    #[serde(default)]
+    pub waiting: Vec<ParticipantView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -157,6 +162,7 @@ impl Meeting {
             rules: seed.rules,
             invitees: seed.invitees.clone(),
             invite_results: IndexMap::new(),
+            waiting_room: IndexMap::new(),
         })
     }
 
@@ -436,6 +442,7 @@ impl Meeting {
     pub(super) fn stop(&mut self) {
         self.state = ConfState::Destroyed;
         self.participants.clear();
+        self.waiting_room.clear();
         self.broadcast = None;
         self.roll_call = None;
         self.host = None;
@@ -523,6 +530,11 @@ impl Meeting {
             rules: self.rules,
             invitees: self.invitees.clone(),
             invite_results: self.invite_results.clone(),
+            waiting: self
+                .waiting_room
+                .values()
+                .map(|p| self.participant_view(p))
+                .collect(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod admin_rules;
 mod api_error;
 mod control;
 mod faults;
+mod feed;
 mod guard;
 mod handover;
 mod ids;
@@ -33,6 +34,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{FaultConfig, FaultRule};
+pub use feed::FeedFaults;
 pub use lifecycle::ConfState;
 pub use meeting::{AttendeeView, MeetingView, ParticipantView};
 pub use middleware::REQUEST_LOG_TARGET;
@@ -136,6 +138,7 @@ fn router(sim: Arc<Sim>) -> Router {
         .merge(control::routes())
         .merge(admin::routes())
         .merge(admin_rules::routes())
+        .merge(feed::routes())
         .fallback(admin::fallback)
         .method_not_allowed_fallback(admin::fallback)
         .layer(axum::middleware::from_fn_with_state(
