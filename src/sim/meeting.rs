@@ -223,6 +223,28 @@ impl Meeting {
         Ok(pid)
     }
 
+    /// Puts someone in the waiting room: not online, seen only through the push feed.
+    pub(super) fn add_waiting(
+        &mut self,
+        spec: &ParticipantSeed,
+        ids: &mut Ids,
+    ) -> Result<String, ApiError> {
+        spec.validate().map_err(ApiError::sim_bad_request)?;
+        let pid = ids.pid();
+        let phone = spec.phone.clone().unwrap_or_else(|| ids.phone());
+        let person = Participant {
+            pid: pid.clone(),
+            name: spec.name.clone(),
+            phone,
+            mute: spec.mute,
+            hand: false,
+            video: spec.video,
+            state: spec.state,
+        };
+        self.waiting_room.insert(pid.clone(), person);
+        Ok(pid)
+    }
+
     /// Removes a participant; whatever they held (broadcast, roll call, host or co-host
     /// role, a raised hand) goes with them.
     pub(super) fn leave(&mut self, pid: &str) -> Result<(), ApiError> {

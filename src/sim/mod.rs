@@ -212,6 +212,11 @@ impl SimHandle {
             .map_err(|e| format!("{} {}", e.code, e.msg))
     }
 
+    /// How many push-feed connections are open on a meeting.
+    pub fn feed_connections(&self, meeting: &str) -> usize {
+        self.sim.feeds.count(meeting)
+    }
+
     /// The request log: every API call so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.sim.lock().log.since(0)

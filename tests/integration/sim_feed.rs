@@ -542,3 +542,173 @@ async fn a_meeting_takes_at_most_64_feeds() {
         "a place freed by a closed feed is taken again"
     );
 }
+
+#[tokio::test]
+async fn the_drop_fault_drops_the_socket_after_n_pushes() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    emu.faults(json!({"feed": {"drop_after": 2}})).await;
+    let mut feed = Feed::fresh(&emu, &host).await;
+    let reply = feed.subscribe(&host.token, &ALL_TYPES, "1").await;
+    assert_eq!(reply["data"]["returnCode"], 0);
+    assert_eq!(feed.frame().await["action"], "ConfBasicInfoNotify");
+    assert_eq!(feed.frame().await["action"], "ConfDynamicInfoNotify");
+    assert_eq!(feed.next().await, Seen::Dropped);
+    // Shown with the other faults.
+    let faults = emu.admin("GET", "/_sim/faults", None).await;
+    assert_eq!(faults.body["feed"], json!({"drop_after": 2}));
+}
+
+#[tokio::test]
+async fn the_admin_api_drops_every_open_feed_on_demand() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let (mut feed, _) = Feed::subscribed(&emu, &host, &["ConfDynamicInfoNotify"]).await;
+    let mut other = Feed::fresh(&emu, &host).await;
+    assert_eq!(emu.admin("POST", "/_sim/feed/drop", None).await.status, 204);
+    assert_eq!(feed.next().await, Seen::Dropped);
+    assert_eq!(other.next().await, Seen::Dropped);
+    // New connections are not affected.
+    let (mut fresh, _) = Feed::subscribed(&emu, &host, &["ConfDynamicInfoNotify"]).await;
+    fresh.quiet().await;
+}
+
+#[tokio::test]
+async fn the_delay_fault_holds_pushes_but_not_replies() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    emu.faults(json!({"feed": {"delay": "700ms"}})).await;
+    let mut feed = Feed::fresh(&emu, &host).await;
+    let started = std::time::Instant::now();
+    let reply = feed
+        .subscribe(&host.token, &["ConfDynamicInfoNotify"], "1")
+        .await;
+    assert_eq!(reply["data"]["returnCode"], 0);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "the reply is not held"
+    );
+    let snapshot = feed.frame().await;
+    assert_eq!(snapshot["msgMode"], 0);
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "the push is held"
+    );
+}
+
+#[tokio::test]
+async fn the_lose_fault_skips_one_increment_and_leaves_a_version_gap() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    emu.faults(json!({"seed": 7, "feed": {"lose_nth": 2}}))
+        .await;
+    let (mut feed, _) = Feed::subscribed(&emu, &host, &["ConfDynamicInfoNotify"]).await;
+    for (lock, expect) in [(1, Some(1)), (0, None), (1, Some(3))] {
+        host.put("/lock", json!({"isLock": lock})).await.ok();
+        match expect {
+            Some(version) => {
+                let frame = feed.frame().await;
+                assert_eq!(frame["version"], version, "{frame}");
+                assert_eq!(frame["lock"], lock);
+            }
+            None => feed.quiet().await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn people_placed_in_the_waiting_room_are_pushed_and_listed_but_not_online() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let (mut feed, _) =
+        Feed::subscribed(&emu, &host, &["WaitingListNotify", "ParticipantsNotify"]).await;
+    let placed = emu
+        .admin(
+            "POST",
+            &format!("/_sim/meetings/{MEETING}/waiting"),
+            Some(json!({"name": "Hana Xu", "phone": "+8613800000008"})),
+        )
+        .await;
+    assert_eq!(placed.status, 201, "{placed:?}");
+    let pid = placed.body["pid"].as_str().unwrap().to_owned();
+    let frame = feed.frame().await;
+    assert_eq!(frame["action"], "WaitingListNotify");
+    assert_eq!(frame["msgMode"], 1);
+    assert_eq!(frame["version"], 1);
+    let entry = pinfo(&frame, &pid);
+    assert_eq!(entry["mode"], 0);
+    assert_eq!(entry["pinfoMap"]["NAME"], "Hana Xu");
+    assert_eq!(entry["pinfoMap"]["WAITINGSTATE"], "0");
+    // Not online: no ParticipantsNotify, and not in realTimeInfo.
+    feed.quiet().await;
+    let info = host.get("/realTimeInfo").await;
+    assert!(!info.body.to_string().contains("Hana Xu"), "{}", info.body);
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(state["waiting"][0]["name"], "Hana Xu");
+    assert_eq!(state["waiting"][0]["pid"], pid.as_str());
+
+    // A later subscriber sees them in its snapshot.
+    let (_, snapshots) = Feed::subscribed(&emu, &host, &["WaitingListNotify"]).await;
+    assert_eq!(
+        pinfo(&snapshots[0], &pid)["pinfoMap"]["TEL"],
+        "+8613800000008"
+    );
+
+    // Bad input is refused with the admin API's errors.
+    let bad = emu
+        .admin(
+            "POST",
+            &format!("/_sim/meetings/{MEETING}/waiting"),
+            Some(json!({"nme": 1})),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    let missing = emu
+        .admin(
+            "POST",
+            "/_sim/meetings/123123123/waiting",
+            Some(json!({"name": "X"})),
+        )
+        .await;
+    assert_eq!(missing.status, 404, "{missing:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_not_buffered_for() {
+    // A big meeting, so that every snapshot is large and the socket's buffers fill.
+    let mut yaml = String::from(
+        "meetings:\n  - id: \"914044873\"\n    host_password: \"123456\"\n    participants:\n",
+    );
+    for n in 0..300 {
+        yaml.push_str(&format!(
+            "      - {{ name: Person {n:03} with a long enough name }}\n"
+        ));
+    }
+    let emu = Emu::start(&yaml).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let mut feed = Feed::fresh(&emu, &host).await;
+    let data = json!({"subscribeType": ["ParticipantsNotify"], "confToken": host.token});
+    let subscribe = json!({"action": "Subscribe", "sequence": "1", "data": data.to_string()});
+    let mut closed = false;
+    // The client asks for snapshot after snapshot and reads none of them.
+    for _ in 0..2_000 {
+        let sent =
+            tokio::time::timeout(QUIET, feed.ws.send(Message::text(subscribe.to_string()))).await;
+        if !matches!(sent, Ok(Ok(()))) || emu.handle.feed_connections(MEETING) == 0 {
+            closed = true;
+            break;
+        }
+    }
+    for _ in 0..50 {
+        if emu.handle.feed_connections(MEETING) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(closed, "the client could write on for ever");
+    assert_eq!(
+        emu.handle.feed_connections(MEETING),
+        0,
+        "a client this far behind is closed"
+    );
+}

@@ -83,6 +83,11 @@ impl Hub {
         })
     }
 
+    pub(super) fn count(&self, meeting: &str) -> usize {
+        let connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        connections.get(meeting).copied().unwrap_or(0)
+    }
+
     /// Drops every open feed socket at once (`POST /_sim/feed/drop`).
     pub(super) fn drop_all(&self) {
         self.drops.send_modify(|n| *n = n.wrapping_add(1));

@@ -28,7 +28,7 @@ use crate::meeting::feed::{
 /// Without a `HeartBeat` for this long on the emulator's clock, the socket closes.
 pub(super) const HEARTBEAT_TIMEOUT: SignedDuration = SignedDuration::from_secs(180);
 /// Frames waiting for a slow client; one more closes its connection.
-pub(super) const OUTBOX: usize = 256;
+pub(super) const OUTBOX: usize = 64;
 /// How often an idle connection looks at the clock (heartbeats, scheduled events).
 const TICK: std::time::Duration = std::time::Duration::from_millis(100);
 /// How long a closing connection waits for its last frames to go out.
