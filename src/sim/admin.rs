@@ -170,9 +170,13 @@ async fn leave(
     State(sim): Sh,
     Path((id, pid)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    sim.lock().meeting_mut(&id)?.leave(&pid).map_err(|_| {
-        ApiError::sim_not_found(format!("no participant {pid} online in meeting {id}"))
-    })?;
+    let left = super::meeting::LEFT;
+    sim.lock()
+        .meeting_mut(&id)?
+        .depart(&pid, left)
+        .map_err(|_| {
+            ApiError::sim_not_found(format!("no participant {pid} online in meeting {id}"))
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }
 

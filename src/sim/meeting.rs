@@ -11,6 +11,8 @@ use serde::Serialize;
 use super::api_error::ApiError;
 use super::ids::Ids;
 use super::lifecycle::ConfState;
+pub(super) use crate::meeting::rules::LEFT_BY_THEMSELVES as LEFT;
+use crate::meeting::rules::LEFT_HUNG_UP_BY_HOST;
 use crate::meeting::wire::{ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant};
 use crate::meeting::{
     AttendeeSeed, InviteeSeed, MAX_COHOSTS, MeetingRules, MeetingSeed, ParticipantSeed,
@@ -412,7 +414,18 @@ impl Meeting {
         self.all_online(pids)?;
         for pid in pids {
             // Duplicates in the list are harmless: the second removal finds nobody.
-            let _ = self.leave(pid);
+            let _ = self.depart(pid, LEFT_HUNG_UP_BY_HOST);
+        }
+        Ok(())
+    }
+
+    /// Someone leaves for a reason the push feed reports as the latest result for
+    /// their number (`InviteResultNotify`).
+    pub(super) fn depart(&mut self, pid: &str, reason: &str) -> Result<(), ApiError> {
+        let phone = self.participants.get(pid).map(|p| p.phone.clone());
+        self.leave(pid)?;
+        if let Some(phone) = phone {
+            self.invite_results.insert(phone, reason.to_owned());
         }
         Ok(())
     }

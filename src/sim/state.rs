@@ -287,7 +287,7 @@ impl SimState {
             // Someone who never got in, or already left, has nothing to do.
             (Happening::Leave, Some(pid)) => {
                 if let Some(meeting) = self.meetings.get_mut(&due.meeting) {
-                    let _ = meeting.leave(&pid);
+                    let _ = meeting.depart(&pid, super::meeting::LEFT);
                 }
             }
             (Happening::RaiseHand, Some(pid)) => {

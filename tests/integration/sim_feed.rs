@@ -712,3 +712,48 @@ async fn a_client_that_stops_reading_is_closed_not_buffered_for() {
         "a client this far behind is closed"
     );
 }
+
+#[tokio::test]
+async fn leaving_is_reported_with_its_reason_in_invite_results() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let (mut feed, _) = Feed::subscribed(&emu, &host, &["InviteResultNotify"]).await;
+    let carol = emu.pid(MEETING, "Carol Wu").await;
+    host.post(
+        "/participants/delete",
+        json!({"bulkHangUpParticipants": [carol]}),
+    )
+    .await
+    .ok();
+    let hung_up = feed.frame().await;
+    assert_eq!(
+        hung_up["data"],
+        json!([{"callNumber": "+8613800000003", "resultCode": "111076002"}])
+    );
+    let bob = emu.pid(MEETING, "Bob Li").await;
+    emu.admin(
+        "DELETE",
+        &format!("/_sim/meetings/{MEETING}/participants/{bob}"),
+        None,
+    )
+    .await;
+    let left = feed.frame().await;
+    assert_eq!(left["version"], 2);
+    assert_eq!(
+        left["data"],
+        json!([{"callNumber": "+8613800000002", "resultCode": "111076010"}])
+    );
+}
+
+#[tokio::test]
+async fn under_tls_ws_url_is_wss_with_no_path() {
+    let options = emcee::sim::SimOptions {
+        tls: true,
+        ..Default::default()
+    };
+    let emu = Emu::start_with(TOWN_HALL, options).await;
+    let answer = emu.token_call(MEETING, Some(PASSWORD), None).await;
+    let expected = emu.handle.base_url().replacen("https://", "wss://", 1);
+    assert!(expected.starts_with("wss://"));
+    assert_eq!(answer.body["data"]["wsURL"], expected.as_str());
+}
