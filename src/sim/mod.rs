@@ -234,6 +234,7 @@ impl SimHandle {
 
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn stop(mut self) {
+        self.sim.feeds.close_all();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -245,6 +246,7 @@ impl SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
+        self.sim.feeds.close_all();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

@@ -757,3 +757,17 @@ async fn under_tls_ws_url_is_wss_with_no_path() {
     assert!(expected.starts_with("wss://"));
     assert_eq!(answer.body["data"]["wsURL"], expected.as_str());
 }
+
+#[tokio::test]
+async fn stopping_the_emulator_closes_its_feeds_as_going_away() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let (mut feed, _) = Feed::subscribed(&emu, &host, &["ConfDynamicInfoNotify"]).await;
+    drop(host);
+    let Emu { handle, client } = emu;
+    drop(client);
+    tokio::time::timeout(WAIT, handle.stop())
+        .await
+        .expect("the emulator stops in time");
+    assert_eq!(feed.next().await, Seen::Closed(1001));
+}

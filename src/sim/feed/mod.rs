@@ -27,7 +27,7 @@ pub(super) const MAX_CLIENT_FRAME: usize = 64 * 1024;
 pub(super) const MAX_CONNECTIONS_PER_MEETING: usize = 64;
 
 /// The feed's fault options (under `feed` in `PUT /_sim/faults`), applied to
-/// connections that subscribe from then on. Each is deterministic: the same calls
+/// connections opened from then on. Each is deterministic: the same calls
 /// give the same faults, whatever the seed.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +57,8 @@ impl FeedFaults {
 pub(crate) struct Hub {
     connections: Mutex<HashMap<String, usize>>,
     drops: watch::Sender<u64>,
+    /// Turns once the emulator stops: every feed closes with 1001 (going away).
+    closing: watch::Sender<bool>,
 }
 
 impl Default for Hub {
@@ -64,6 +66,7 @@ impl Default for Hub {
         Hub {
             connections: Mutex::new(HashMap::new()),
             drops: watch::Sender::new(0),
+            closing: watch::Sender::new(false),
         }
     }
 }
@@ -93,8 +96,16 @@ impl Hub {
         self.drops.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    fn drops(&self) -> watch::Receiver<u64> {
-        self.drops.subscribe()
+    /// Closes every open feed, for good: the emulator is stopping.
+    pub(super) fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
+    fn signals(&self) -> session::Signals {
+        session::Signals {
+            drops: self.drops.subscribe(),
+            closing: self.closing.subscribe(),
+        }
     }
 }
 
@@ -163,8 +174,8 @@ async fn upgrade(
                 // Too many already: try again later.
                 (true, None) => close(socket, close_code::AGAIN).await,
                 (true, Some(slot)) => {
-                    let drops = sim.feeds.drops();
-                    session::run(socket, sim, query.conf_id, drops).await;
+                    let signals = sim.feeds.signals();
+                    session::run(socket, sim, query.conf_id, signals).await;
                     drop(slot);
                 }
             }

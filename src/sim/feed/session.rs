@@ -292,13 +292,20 @@ fn to_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// What tells every connection at once to end.
+pub(super) struct Signals {
+    /// Drop the socket (the admin API's fault).
+    pub drops: watch::Receiver<u64>,
+    /// Close with 1001: the emulator is stopping.
+    pub closing: watch::Receiver<bool>,
+}
+
 /// Serves one admitted connection until it ends.
-pub(super) async fn run(
-    socket: WebSocket,
-    sim: Arc<Sim>,
-    conference: String,
-    mut drops: watch::Receiver<u64>,
-) {
+pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, signals: Signals) {
+    let Signals {
+        mut drops,
+        mut closing,
+    } = signals;
     let (sink, mut stream) = socket.split();
     let mut session = {
         let state = sim.lock();
@@ -336,6 +343,7 @@ pub(super) async fn run(
                 Reaction { out: Vec::new(), end: session.on_tick(sim.clock.now()) }
             }
             _ = drops.changed() => break Some(End::Drop),
+            _ = closing.wait_for(|closing| *closing) => break Some(End::Close(close_code::AWAY)),
         };
         let mut overflow = false;
         for out in reaction.out {
