@@ -577,7 +577,7 @@ async fn the_admin_api_drops_every_open_feed_on_demand() {
 async fn the_delay_fault_holds_pushes_but_not_replies() {
     let emu = Emu::start(TOWN_HALL).await;
     let host = emu.host(MEETING, PASSWORD).await;
-    emu.faults(json!({"feed": {"delay": "700ms"}})).await;
+    emu.faults(json!({"feed": {"delay": "1500ms"}})).await;
     let mut feed = Feed::fresh(&emu, &host).await;
     let started = std::time::Instant::now();
     let reply = feed
