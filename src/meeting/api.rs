@@ -137,6 +137,10 @@ impl Api {
     }
 }
 
+/// The push feed's WebSocket path, appended to the token answer's `wsURL`, with its
+/// query parameters `confID` (the conference id) and `tmpToken` (a one-shot token).
+pub(crate) const FEED_PATH: &str = "/cms/open/websocket/confctl/increment/conn";
+
 impl fmt::Display for Api {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.describe())

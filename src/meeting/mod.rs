@@ -5,6 +5,7 @@
 //! nothing of emcee above the duration type.
 
 pub(crate) mod api;
+pub(crate) mod feed;
 pub(crate) mod path;
 pub(crate) mod roster;
 pub(crate) mod rules;

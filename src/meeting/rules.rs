@@ -64,6 +64,11 @@ pub enum InviteOutcome {
     NoAnswer,
 }
 
+/// Why someone left, as `InviteResultNotify` reports it: hung up by the host.
+pub(crate) const LEFT_HUNG_UP_BY_HOST: &str = "111076002";
+/// Why someone left, as `InviteResultNotify` reports it: they left themselves.
+pub(crate) const LEFT_BY_THEMSELVES: &str = "111076010";
+
 impl InviteOutcome {
     /// The invitation result code the service reports for this outcome (`"0"` for an
     /// answered call), as `InviteResultNotify` carries it.

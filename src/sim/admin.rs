@@ -33,6 +33,7 @@ pub(super) fn routes() -> Router<Arc<Sim>> {
         .route("/_sim/meetings/{id}/start", post(start_meeting))
         .route("/_sim/meetings/{id}/end", post(end_meeting))
         .route("/_sim/meetings/{id}/participants", post(join))
+        .route("/_sim/meetings/{id}/waiting", post(wait))
         .route(
             "/_sim/meetings/{id}/participants/{pid}",
             axum::routing::delete(leave),
@@ -144,13 +145,38 @@ async fn join(
     }
 }
 
+/// Someone arrives in the waiting room: shown by the push feed, not by `realTimeInfo`.
+async fn wait(
+    State(sim): Sh,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<ParticipantView>), ApiError> {
+    let spec: crate::meeting::ParticipantSeed = body(&bytes)?;
+    let mut state = sim.lock();
+    let state = &mut *state;
+    let meeting = state
+        .meetings
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::sim_not_found(format!("no meeting {id}")))?;
+    if meeting.is_ended() {
+        return Err(ApiError::sim_conflict(format!("meeting {id} has ended")));
+    }
+    let pid = meeting.add_waiting(&spec, &mut state.ids)?;
+    let view = meeting.participant_view(&meeting.waiting_room[&pid]);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
 async fn leave(
     State(sim): Sh,
     Path((id, pid)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    sim.lock().meeting_mut(&id)?.leave(&pid).map_err(|_| {
-        ApiError::sim_not_found(format!("no participant {pid} online in meeting {id}"))
-    })?;
+    let left = super::meeting::LEFT;
+    sim.lock()
+        .meeting_mut(&id)?
+        .depart(&pid, left)
+        .map_err(|_| {
+            ApiError::sim_not_found(format!("no participant {pid} online in meeting {id}"))
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -285,6 +311,8 @@ struct AdvanceBody {
 async fn advance_clock(State(sim): Sh, bytes: Bytes) -> Result<Json<ClockView>, ApiError> {
     let AdvanceBody { by } = body(&bytes)?;
     sim.clock.advance(by.signed());
+    // Scheduled happenings and the feeds' heartbeat timers look at the new time now.
+    sim.touch();
     Ok(Json(ClockView {
         now: format!("{:.6}", sim.clock.now()),
     }))

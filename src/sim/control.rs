@@ -114,7 +114,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Call {
 }
 
 /// The token in `X-Conference-Authorization`, raw or as `Basic base64(token)`.
-fn decode_token(header: &str) -> String {
+pub(super) fn decode_token(header: &str) -> String {
     match header.strip_prefix("Basic ") {
         Some(encoded) => BASE64
             .decode(encoded.trim())
@@ -245,8 +245,9 @@ fn token_response(
     grant: &Grant,
     ttl: jiff::SignedDuration,
 ) -> TokenResponse {
+    let now = sim.clock.now();
     let mut state = sim.lock();
-    let tmp_ws_token = state.ids.token();
+    let tmp_ws_token = state.issue_ws_token(&grant.meeting_id, now);
     let address_token = state.ids.token();
     drop(state);
     let ws_base = sim
@@ -257,7 +258,8 @@ fn token_response(
         data: TokenData {
             token,
             tmp_ws_token,
-            ws_url: format!("{ws_base}/cms/open/websocket/confctl/increment/conn"),
+            // The push server's prefix: clients append the feed's path themselves.
+            ws_url: ws_base,
             role: grant.role,
             expire_time: Some(grant.expires.as_millisecond()),
             user_id: "emcee-sim-user".into(),
@@ -272,6 +274,7 @@ fn token_response(
                 "AttendeesNotify",
                 "SpeakerChangeNotify",
                 "InviteResultNotify",
+                "WaitingListNotify",
             ]
             .map(String::from)
             .to_vec(),
@@ -282,9 +285,9 @@ fn token_response(
 }
 
 async fn ws_token(State(sim): Sh, call: Call) -> Result<Json<WsTokenResponse>, ApiError> {
-    control(&sim, &call, |_, ids| {
+    control_state(&sim, &call, |state, conference, now| {
         Ok(Json(WsTokenResponse {
-            web_socket_token: ids.token(),
+            web_socket_token: state.issue_ws_token(conference, now),
         }))
     })
 }

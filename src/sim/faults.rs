@@ -13,6 +13,7 @@ use rand_core::{Rng, SeedableRng};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::feed::hub::FeedFaults;
 use crate::duration::Duration;
 
 /// The body of `PUT /_sim/faults`.
@@ -32,6 +33,9 @@ pub struct FaultConfig {
     pub rotate_on_keepalive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// Faults of the push feed, for connections opened from now on.
+    #[serde(default, skip_serializing_if = "FeedFaults::is_none")]
+    pub feed: FeedFaults,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -443,6 +447,10 @@ impl Faults {
 
     pub(super) fn rotate_on_keepalive(&self) -> bool {
         self.config.rotate_on_keepalive
+    }
+
+    pub(super) fn feed(&self) -> &FeedFaults {
+        &self.config.feed
     }
 }
 

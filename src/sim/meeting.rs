@@ -11,6 +11,8 @@ use serde::Serialize;
 use super::api_error::ApiError;
 use super::ids::Ids;
 use super::schedule::ConfState;
+pub(super) use crate::meeting::rules::LEFT_BY_THEMSELVES as LEFT;
+use crate::meeting::rules::LEFT_HUNG_UP_BY_HOST;
 use crate::meeting::wire::{ConfInfo, RealTimeAttendee, RealTimeInfo, RealTimeParticipant};
 use crate::meeting::{
     AttendeeSeed, InviteeSeed, MAX_COHOSTS, MeetingRules, MeetingSeed, ParticipantSeed,
@@ -75,6 +77,8 @@ pub(super) struct Meeting {
     pub invitees: IndexMap<String, InviteeSeed>,
     /// The latest invitation result per number: `"0"` answered, or the failure code.
     pub invite_results: IndexMap<String, String>,
+    /// People waiting to be let in: not online, seen only through the push feed.
+    pub waiting_room: IndexMap<String, Participant>,
 }
 
 /// The full state of a meeting as the admin API shows it.
@@ -102,6 +106,9 @@ pub struct MeetingView {
     pub rules: MeetingRules,
     pub invitees: IndexMap<String, InviteeSeed>,
     pub invite_results: IndexMap<String, String>,
+    /// Who is in the waiting room, in arrival order.
+    #[serde(default)]
+    pub waiting: Vec<ParticipantView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -157,6 +164,7 @@ impl Meeting {
             rules: seed.rules,
             invitees: seed.invitees.clone(),
             invite_results: IndexMap::new(),
+            waiting_room: IndexMap::new(),
         })
     }
 
@@ -214,6 +222,28 @@ impl Meeting {
                 state: spec.state,
             },
         );
+        Ok(pid)
+    }
+
+    /// Puts someone in the waiting room: not online, seen only through the push feed.
+    pub(super) fn add_waiting(
+        &mut self,
+        spec: &ParticipantSeed,
+        ids: &mut Ids,
+    ) -> Result<String, ApiError> {
+        spec.validate().map_err(ApiError::sim_bad_request)?;
+        let pid = ids.pid();
+        let phone = spec.phone.clone().unwrap_or_else(|| ids.phone());
+        let person = Participant {
+            pid: pid.clone(),
+            name: spec.name.clone(),
+            phone,
+            mute: spec.mute,
+            hand: false,
+            video: spec.video,
+            state: spec.state,
+        };
+        self.waiting_room.insert(pid.clone(), person);
         Ok(pid)
     }
 
@@ -384,7 +414,18 @@ impl Meeting {
         self.all_online(pids)?;
         for pid in pids {
             // Duplicates in the list are harmless: the second removal finds nobody.
-            let _ = self.leave(pid);
+            let _ = self.depart(pid, LEFT_HUNG_UP_BY_HOST);
+        }
+        Ok(())
+    }
+
+    /// Someone leaves for a reason the push feed reports as the latest result for
+    /// their number (`InviteResultNotify`).
+    pub(super) fn depart(&mut self, pid: &str, reason: &str) -> Result<(), ApiError> {
+        let phone = self.participants.get(pid).map(|p| p.phone.clone());
+        self.leave(pid)?;
+        if let Some(phone) = phone {
+            self.invite_results.insert(phone, reason.to_owned());
         }
         Ok(())
     }
@@ -436,6 +477,7 @@ impl Meeting {
     pub(super) fn stop(&mut self) {
         self.state = ConfState::Destroyed;
         self.participants.clear();
+        self.waiting_room.clear();
         self.broadcast = None;
         self.roll_call = None;
         self.host = None;
@@ -523,6 +565,11 @@ impl Meeting {
             rules: self.rules,
             invitees: self.invitees.clone(),
             invite_results: self.invite_results.clone(),
+            waiting: self
+                .waiting_room
+                .values()
+                .map(|p| self.participant_view(p))
+                .collect(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod admin_rules;
 mod api_error;
 mod control;
 mod faults;
+mod feed;
 mod guard;
 mod handover;
 mod ids;
@@ -34,6 +35,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{FaultConfig, FaultRule};
+pub use feed::FeedFaults;
 pub use meeting::{AttendeeView, MeetingView, ParticipantView};
 pub use middleware::REQUEST_LOG_TARGET;
 pub use request_log::LoggedRequest;
@@ -137,6 +139,7 @@ fn router(sim: Arc<Sim>) -> Router {
         .merge(control::routes())
         .merge(admin::routes())
         .merge(admin_rules::routes())
+        .merge(feed::routes())
         .fallback(admin::fallback)
         .method_not_allowed_fallback(admin::fallback)
         .layer(axum::middleware::from_fn_with_state(
@@ -210,6 +213,11 @@ impl SimHandle {
             .map_err(|e| format!("{} {}", e.code, e.msg))
     }
 
+    /// How many push-feed connections are open on a meeting.
+    pub fn feed_connections(&self, meeting: &str) -> usize {
+        self.sim.feeds.count(meeting)
+    }
+
     /// The request log: every API call so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.sim.lock().log.since(0)
@@ -227,6 +235,7 @@ impl SimHandle {
 
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn stop(mut self) {
+        self.sim.feeds.close_all();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -238,6 +247,7 @@ impl SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
+        self.sim.feeds.close_all();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

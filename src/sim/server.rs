@@ -71,6 +71,21 @@ impl std::fmt::Display for DroppedByFault {
 
 impl std::error::Error for DroppedByFault {}
 
+/// Serves a connection until it ends, or finishes it gracefully once `stop` turns.
+macro_rules! serve_until {
+    ($connection:expr, $stop:ident) => {{
+        let connection = $connection;
+        tokio::pin!(connection);
+        tokio::select! {
+            result = connection.as_mut() => result,
+            _ = async { let _ = $stop.wait_for(|stop| *stop).await; } => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        }
+    }};
+}
+
 pub(super) async fn serve(
     listener: TcpListener,
     router: Router,
@@ -79,6 +94,9 @@ pub(super) async fn serve(
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let graceful = GracefulShutdown::new();
+    // Connections that may upgrade (the push feed) are told to stop through this
+    // rather than the graceful watcher, which knows only plain HTTP connections.
+    let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         // A free slot first, then the next connection: past the limit, callers wait
@@ -105,13 +123,16 @@ pub(super) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        // Held until the connection ends, so that shutdown waits for it.
         let watcher = graceful.watcher();
+        let mut stop = stop_receiver.clone();
         let tls = tls.clone();
         let stream = StallGuard::new(stream, limits.idle_timeout);
         let pause = BodyPause(limits.idle_timeout);
         let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
             let _slot = slot;
+            let _watcher = watcher;
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
                 let router = router.clone();
                 request.extensions_mut().insert(pause);
@@ -135,18 +156,22 @@ pub(super) async fn serve(
                 .header_read_timeout(header_timeout);
             let result = match tls {
                 None => {
-                    watcher
-                        .watch(http.serve_connection(TokioIo::new(stream), service))
-                        .await
+                    serve_until!(
+                        http.serve_connection(TokioIo::new(stream), service)
+                            .with_upgrades(),
+                        stop
+                    )
                 }
                 // The handshake comes before any header, so the header timeout
                 // bounds it too.
                 Some(acceptor) => {
                     match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
-                            watcher
-                                .watch(http.serve_connection(TokioIo::new(stream), service))
-                                .await
+                            serve_until!(
+                                http.serve_connection(TokioIo::new(stream), service)
+                                    .with_upgrades(),
+                                stop
+                            )
                         }
                         Ok(Err(error)) => {
                             tracing::debug!(target: "emcee::sim", "TLS handshake failed: {error}");
@@ -165,6 +190,7 @@ pub(super) async fn serve(
         });
     }
     drop(listener);
+    let _ = stop_sender.send(true);
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(SHUTDOWN_GRACE) => {

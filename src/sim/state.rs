@@ -2,8 +2,9 @@
 //! and the request log. Handlers take the lock briefly and never across an await.
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use indexmap::IndexMap;
 use jiff::{SignedDuration, Timestamp};
@@ -33,6 +34,16 @@ pub(super) struct Grant {
     pub expires: Timestamp,
     /// The meeting's session it was issued in: a reopened meeting refuses it.
     pub session: u32,
+}
+
+/// How long a push-feed token opens the feed.
+pub(super) const WS_TOKEN_TTL: SignedDuration = SignedDuration::from_secs(60);
+
+/// A one-shot push-feed token.
+#[derive(Debug, Clone)]
+pub(super) struct WsGrant {
+    pub meeting_id: String,
+    pub issued: Timestamp,
 }
 
 /// Something a rehearsal participant does at a set time.
@@ -66,6 +77,8 @@ pub(super) struct SimState {
     pub log: RequestLog,
     /// Arrivals, departures and hands to come, in time order.
     scheduled: Vec<Scheduled>,
+    /// One-shot tokens that open the push feed, with the meeting each is for.
+    pub ws_tokens: HashMap<String, WsGrant>,
     /// Seeded participants of scheduled meetings, who join when theirs starts.
     pub waiting: Vec<Waiting>,
     /// Seeded participants' pids, once joined.
@@ -85,6 +98,7 @@ impl SimState {
             seed: Seed::default(),
             rng_seed,
             scheduled: Vec::new(),
+            ws_tokens: HashMap::new(),
             waiting: Vec::new(),
             arrived: HashMap::new(),
             next_who: 0,
@@ -225,7 +239,8 @@ impl SimState {
 
     /// Carries out everything scheduled up to `now`, in time order: scripted
     /// happenings, and meetings reaching their scheduled end.
-    fn apply_due(&mut self, now: Timestamp) {
+    fn apply_due(&mut self, now: Timestamp) -> bool {
+        let mut applied = false;
         loop {
             let next = self.scheduled.first().map(|s| s.at).filter(|at| *at <= now);
             match (next, self.next_end(now)) {
@@ -237,7 +252,9 @@ impl SimState {
                 (None, Some((_, id))) => self.apply_end(&id, None, now),
                 (None, None) => break,
             }
+            applied = true;
         }
+        applied
     }
 
     fn apply_next_happening(&mut self, now: Timestamp) {
@@ -270,7 +287,7 @@ impl SimState {
             // Someone who never got in, or already left, has nothing to do.
             (Happening::Leave, Some(pid)) => {
                 if let Some(meeting) = self.meetings.get_mut(&due.meeting) {
-                    let _ = meeting.leave(&pid);
+                    let _ = meeting.depart(&pid, super::meeting::LEFT);
                 }
             }
             (Happening::RaiseHand, Some(pid)) => {
@@ -359,6 +376,34 @@ impl SimState {
         Some((token, grant))
     }
 
+    /// Issues a one-shot push-feed token for a meeting, forgetting those expired.
+    pub(super) fn issue_ws_token(&mut self, meeting_id: &str, now: Timestamp) -> String {
+        self.ws_tokens
+            .retain(|_, grant| now.duration_since(grant.issued) < WS_TOKEN_TTL);
+        let token = self.ids.token();
+        self.ws_tokens.insert(
+            token.clone(),
+            WsGrant {
+                meeting_id: meeting_id.to_owned(),
+                issued: now,
+            },
+        );
+        token
+    }
+
+    /// Spends a push-feed token: true when it was issued for this meeting less than
+    /// a minute ago and not used before. Spent either way.
+    pub(super) fn spend_ws_token(&mut self, token: &str, meeting_id: &str, now: Timestamp) -> bool {
+        match self.ws_tokens.remove(token) {
+            Some(grant) => {
+                grant.meeting_id == meeting_id
+                    && now.duration_since(grant.issued) < WS_TOKEN_TTL
+                    && grant.issued <= now
+            }
+            None => false,
+        }
+    }
+
     pub(super) fn seed_accounts(&self) -> &[super::seed::AccountSeed] {
         &self.seed.accounts
     }
@@ -376,6 +421,39 @@ pub(super) struct Sim {
     request_counter: AtomicU64,
     request_prefix: u64,
     base_url: OnceLock<String>,
+    /// Ticks whenever the state may have changed, so push feeds look for changes.
+    changes: tokio::sync::watch::Sender<u64>,
+    /// The push feeds' own bookkeeping (connections, drop requests).
+    pub feeds: Arc<super::feed::hub::Hub>,
+}
+
+/// The locked state; letting it go tells the push feeds to look for changes.
+pub(super) struct StateGuard<'a> {
+    guard: MutexGuard<'a, SimState>,
+    changes: &'a tokio::sync::watch::Sender<u64>,
+    notify: bool,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = SimState;
+    fn deref(&self) -> &SimState {
+        &self.guard
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut SimState {
+        self.notify = true;
+        &mut self.guard
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        if self.notify {
+            self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
 }
 
 impl Sim {
@@ -387,20 +465,37 @@ impl Sim {
             request_counter: AtomicU64::new(0),
             request_prefix: splitmix64(rng_seed),
             base_url: OnceLock::new(),
+            changes: tokio::sync::watch::Sender::new(0),
+            feeds: Arc::default(),
         }
     }
 
     /// The state, with everything scheduled up to now carried out first, so that every
     /// reader sees the meeting as it is at this instant of the emulator's clock.
-    pub(super) fn lock(&self) -> MutexGuard<'_, SimState> {
+    pub(super) fn lock(&self) -> StateGuard<'_> {
         // A handler never panics while holding the lock; if one ever did, the state
         // it left is still the best answer available.
-        let mut state = self
+        let mut guard = self
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.apply_due(self.clock.now());
-        state
+        let notify = guard.apply_due(self.clock.now());
+        StateGuard {
+            guard,
+            changes: &self.changes,
+            notify,
+        }
+    }
+
+    /// Carries out what is due and makes every push feed look, whatever changed.
+    pub(super) fn touch(&self) {
+        let mut state = self.lock();
+        let _: &mut SimState = &mut state;
+    }
+
+    /// Tells the push feeds when the state may have changed.
+    pub(super) fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Back to the seed: meetings, identifiers, tokens, faults and the log. The clock

@@ -33,6 +33,7 @@ mod sim_admin;
 mod sim_control;
 mod sim_control_effects;
 mod sim_faults;
+mod sim_feed;
 mod sim_hardening;
 mod sim_lifecycle;
 mod sim_props;

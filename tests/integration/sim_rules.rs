@@ -418,7 +418,11 @@ async fn a_callee_hung_up_while_ringing_has_no_outcome() {
     .ok();
     emu.advance("5s").await;
     assert_eq!(callees(&host).await, ringing(&[]));
-    assert_eq!(emu.meeting(MEETING).await["invite_results"], json!({}));
+    // The hang-up is the number's latest result, not the outcome that never came.
+    assert_eq!(
+        emu.meeting(MEETING).await["invite_results"],
+        json!({"+8613800000001": "111076002"})
+    );
 }
 
 #[tokio::test]
