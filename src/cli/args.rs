@@ -123,6 +123,23 @@ pub enum Command {
     /// (exit 0); exit 3 when the meeting cannot be reached or logged into.
     Status(StatusArgs),
 
+    /// Stream a live meeting's changes as they happen, from its push feed, until
+    /// Ctrl-C (exit 0), the meeting's end (exit 0, "the meeting has ended") or the feed
+    /// closing (exit 1 with the reason; there is no reconnect yet).
+    ///
+    /// First a block summarising the meeting, then one line per change, the time on
+    /// the service's clock: joined, left, raised/lowered a hand, muted/unmuted, is now
+    /// host/co-host, broadcasting, meeting locked/unlocked, recording started/stopped,
+    /// invitation results ("Eve Sun: busy"), waiting room. With --format json, no block
+    /// and one object a line: {"at": RFC 3339 time, "event": joined | left |
+    /// hand_raised | hand_lowered | muted | unmuted | host | cohost | broadcasting |
+    /// locked | unlocked | recording_started | recording_stopped | invite_result |
+    /// waiting | ended, "name": who (when about someone), "code" and "result"
+    /// (invite_result)}. Only ws:// push servers are supported for now. A meeting that
+    /// has not started or has ended is said so as by `status` (exit 0); exit 3 when
+    /// the meeting or its feed cannot be reached.
+    Watch(WatchArgs),
+
     /// Serve the meeting emulator: the meeting-control API plus an admin API under /_sim/.
     ///
     /// Prints its base URL on standard output when ready and runs until Ctrl-C or SIGTERM.
@@ -399,8 +416,9 @@ pub struct LiveArgs {
     pub allow_insecure_http: bool,
 }
 
+/// Which live meeting, and how to reach it: shared by `status` and `watch`.
 #[derive(Debug, clap::Args)]
-pub struct StatusArgs {
+pub struct MeetingArgs {
     /// The playbook whose meeting to show (its `meeting:` id and credentials).
     #[arg(required_unless_present = "meeting", conflicts_with = "meeting")]
     pub playbook: Option<PathBuf>,
@@ -421,6 +439,12 @@ pub struct StatusArgs {
     /// Allow a plain-http endpoint that is not on loopback.
     #[arg(long)]
     pub allow_insecure_http: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: MeetingArgs,
 
     /// Text for people, or one JSON document (one per refresh, a line each, with
     /// --watch).
@@ -441,4 +465,18 @@ pub struct StatusArgs {
 pub enum StatusFormatArg {
     Human,
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: MeetingArgs,
+
+    /// Text for people, or one JSON object per change, a line each.
+    #[arg(long, value_enum, default_value_t = StatusFormatArg::Human)]
+    pub format: StatusFormatArg,
+
+    /// Stop after N changes.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u32>,
 }

@@ -172,27 +172,42 @@ impl From<args::LiveArgs> for Option<crate::session::live::LiveOptions> {
     }
 }
 
-impl TryFrom<args::StatusArgs> for commands::status::StatusOptions {
+impl TryFrom<args::MeetingArgs> for commands::status::Which {
     type Error = Error;
-    fn try_from(args: args::StatusArgs) -> Result<Self, Error> {
-        use commands::status::{StatusFormat, Which};
-        let which = match (args.meeting, args.playbook) {
-            (Some(id), _) => Which::Meeting(id),
-            (None, Some(path)) => Which::Playbook {
+    fn try_from(args: args::MeetingArgs) -> Result<Self, Error> {
+        use commands::status::Which;
+        match (args.meeting, args.playbook) {
+            (Some(id), _) => Ok(Which::Meeting(id)),
+            (None, Some(path)) => Ok(Which::Playbook {
                 path,
                 vars: key_values(&args.vars.vars)?,
                 vars_files: args.vars.vars_file,
-            },
-            (None, None) => return Err(Error::Usage("give a PLAYBOOK or --meeting ID".into())),
-        };
+            }),
+            (None, None) => Err(Error::Usage("give a PLAYBOOK or --meeting ID".into())),
+        }
+    }
+}
+
+impl From<args::StatusFormatArg> for commands::status::StatusFormat {
+    fn from(arg: args::StatusFormatArg) -> Self {
+        match arg {
+            args::StatusFormatArg::Human => commands::status::StatusFormat::Human,
+            args::StatusFormatArg::Json => commands::status::StatusFormat::Json,
+        }
+    }
+}
+
+impl TryFrom<args::StatusArgs> for commands::status::StatusOptions {
+    type Error = Error;
+    fn try_from(args: args::StatusArgs) -> Result<Self, Error> {
+        let endpoint = args.target.endpoint.clone();
+        let allow_insecure_http = args.target.allow_insecure_http;
+        let which = args.target.try_into()?;
         Ok(commands::status::StatusOptions {
             which,
-            endpoint: args.endpoint,
-            allow_insecure_http: args.allow_insecure_http,
-            format: match args.format {
-                args::StatusFormatArg::Human => StatusFormat::Human,
-                args::StatusFormatArg::Json => StatusFormat::Json,
-            },
+            endpoint,
+            allow_insecure_http,
+            format: args.format.into(),
             watch: args.watch,
             count: args.count,
         })
@@ -257,6 +272,16 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
         args::Command::Status(status) => {
             let options = commands::status::StatusOptions::try_from(status)?;
             current_thread()?.block_on(commands::status::run(options))
+        }
+        args::Command::Watch(watch) => {
+            let options = commands::watch::WatchOptions {
+                endpoint: watch.target.endpoint.clone(),
+                allow_insecure_http: watch.target.allow_insecure_http,
+                which: watch.target.try_into()?,
+                format: watch.format.into(),
+                count: watch.count,
+            };
+            current_thread()?.block_on(commands::watch::run(options))
         }
         args::Command::Report {
             journal,

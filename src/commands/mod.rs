@@ -10,3 +10,4 @@ pub(crate) mod schedule;
 pub mod schema;
 pub(crate) mod sim;
 pub(crate) mod status;
+pub(crate) mod watch;

@@ -124,7 +124,10 @@ fn interval(text: &str) -> Result<std::time::Duration, Error> {
 
 /// The meeting's id and credentials: the playbook's, or `--meeting` with the
 /// environment's. Both are remembered as secrets.
-fn meeting(which: &Which, secrets: &Arc<Secrets>) -> Result<(String, Credentials), Error> {
+pub(super) fn meeting(
+    which: &Which,
+    secrets: &Arc<Secrets>,
+) -> Result<(String, Credentials), Error> {
     match which {
         Which::Playbook {
             path,
@@ -166,7 +169,7 @@ fn meeting(which: &Which, secrets: &Arc<Secrets>) -> Result<(String, Credentials
 
 /// Prints one look; `again` clears the terminal first when it is one, and otherwise
 /// separates the block from the one before.
-fn print(
+pub(super) fn print(
     options: &StatusOptions,
     meeting: &str,
     look: &Look,

@@ -144,12 +144,15 @@ pub(crate) struct PersonChange {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct InviteResult {
     pub call_number: String,
+    /// The field table calls it `errorCode`; examples and clients `resultCode`.
+    #[serde(alias = "errorCode")]
     pub result_code: String,
 }
 
-/// `ConfDynamicInfoNotify`: the whole status each time.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// `ConfDynamicInfoNotify`: the whole status each time. A client reads it leniently:
+/// fields the service leaves out take their defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
 pub(crate) struct DynamicInfo {
     /// `Schedule`, `Created` or `Destroyed`.
     pub state: String,
@@ -176,9 +179,10 @@ pub(crate) struct DynamicInfo {
     pub pause: bool,
 }
 
-/// `ConfBasicInfoNotify`, always full. `pwds` holds the passwords in clear.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// `ConfBasicInfoNotify`, always full. `pwds` holds the passwords in clear (a client
+/// takes them out before parsing). Read leniently, as the status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
 pub(crate) struct BasicInfo {
     #[serde(rename = "displayID")]
     pub display_id: String,

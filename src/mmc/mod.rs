@@ -4,6 +4,7 @@
 
 mod body;
 mod failure;
+pub(crate) mod feed;
 mod renewal;
 mod start;
 mod throttle;

@@ -17,6 +17,9 @@ pub(super) struct Token {
     value: SecretString,
     /// When to renew: well before the server's expiry, on our clock.
     pub(super) renew_at: Timestamp,
+    /// The push server's prefix the token answer gave (`wsURL`); empty for a given
+    /// token until a keep-alive answers.
+    pub(super) ws_url: String,
 }
 
 impl Client {
@@ -62,6 +65,7 @@ impl Client {
             Credentials::Token(token) if !renewed => Token {
                 value: token.clone(),
                 renew_at: Timestamp::MAX,
+                ws_url: String::new(),
             },
             Credentials::Token(_) => {
                 return Err(Failure {
@@ -141,6 +145,7 @@ impl Client {
         Ok(Token {
             value: SecretString::from(answer.data.token),
             renew_at: renewal::renew_at(now, lifetime),
+            ws_url: answer.data.ws_url,
         })
     }
 
@@ -148,6 +153,15 @@ impl Client {
     /// rather than at it.
     pub(crate) async fn connect(&self) -> Result<(), Failure> {
         self.token(false).await.map(|_| ())
+    }
+
+    /// The push server's prefix from the last token answer; `None` when no answer gave
+    /// one (a given token that was never renewed).
+    pub(crate) async fn ws_url(&self) -> Option<String> {
+        let slot = self.token.lock().await;
+        slot.as_ref()
+            .map(|t| t.ws_url.clone())
+            .filter(|url| !url.is_empty())
     }
 
     /// When the token should next be renewed; `None` before the first login and for a

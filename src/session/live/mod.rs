@@ -147,6 +147,15 @@ impl Looker {
         }
     }
 
+    /// Opens the meeting's push feed through the same client (and token). A feed that
+    /// cannot be opened or subscribed to is [`Error::Unreachable`].
+    pub(crate) async fn open_feed(&self) -> Result<crate::mmc::feed::Feed, Error> {
+        self.client
+            .open_feed()
+            .await
+            .map_err(|e| Error::Unreachable(format!("meeting {}: {e}", self.meeting)))
+    }
+
     /// What a failed look means for a person: the failure, and what to do about it.
     fn refusal(&self, failure: &Failure) -> String {
         let hint = match code(failure) {
