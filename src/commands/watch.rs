@@ -83,9 +83,13 @@ pub(crate) async fn run(options: WatchOptions) -> Result<ExitCode, Error> {
             }
         };
         let was_started = tracker.started;
-        let events = tracker.apply(frame, jiff::Timestamp::now());
-        if !was_started && tracker.started && options.format == WatchFormat::Human {
-            show(summary(&id, &tracker))?;
+        let at = frame.at.unwrap_or_else(jiff::Timestamp::now);
+        let events = tracker.apply(frame, at);
+        if !was_started && tracker.started {
+            match options.format {
+                WatchFormat::Human => show(summary(&id, &tracker))?,
+                WatchFormat::Json => show(line(&secrets, &tracker.snapshot(at)))?,
+            }
         }
         for event in events {
             let ended = event.event == "ended";
@@ -107,9 +111,11 @@ pub(crate) async fn run(options: WatchOptions) -> Result<ExitCode, Error> {
 /// One event as a JSON line; names escaped as in the human lines.
 fn line(secrets: &Secrets, event: &Event) -> String {
     let mut event = event.clone();
-    event.name = event
-        .name
-        .map(|n| crate::printable::printable(&n).into_owned());
+    let shown = |n: String| crate::printable::printable(&n).into_owned();
+    event.name = event.name.map(shown);
+    event.present = event
+        .present
+        .map(|names| names.into_iter().map(shown).collect());
     secrets.to_json(&event, false) + "\n"
 }
 

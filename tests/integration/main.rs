@@ -42,3 +42,4 @@ mod sim_token;
 mod status_command;
 mod template_check;
 mod variables;
+mod watch_command;

@@ -29,6 +29,9 @@ pub(crate) struct Event {
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<&'static str>,
+    /// `snapshot` (the first object, not counted by `--count`): who is in the meeting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub present: Option<Vec<String>>,
 }
 
 impl Event {
@@ -86,6 +89,9 @@ pub(crate) struct Tracker {
     pub dynamic: Option<DynamicInfo>,
     pub participants: IndexMap<String, Keys>,
     waiting: IndexMap<String, Keys>,
+    /// Names by number, kept after people leave: an invitation's result names them by
+    /// number, and one that says why someone left comes after they are gone.
+    names: BTreeMap<String, String>,
     /// Whether the first online list has come: until then frames are the snapshot.
     pub started: bool,
 }
@@ -170,10 +176,9 @@ impl Tracker {
             Body::Invites(results) => {
                 for result in results {
                     let name = self
-                        .participants
-                        .values()
-                        .find(|k| key(k, "TEL") == result.call_number)
-                        .map(|k| key(k, "NAME").to_owned())
+                        .names
+                        .get(&result.call_number)
+                        .cloned()
                         .unwrap_or(result.call_number);
                     out.push_full(Event {
                         at: String::new(),
@@ -181,12 +186,32 @@ impl Tracker {
                         name: Some(name),
                         result: Some(invite_result(&result.result_code)),
                         code: Some(result.result_code),
+                        present: None,
                     });
                 }
             }
             Body::Speakers(_) => {}
         }
         out.events
+    }
+
+    /// The first JSON object: the meeting's title and who is in it, once the snapshot
+    /// is in.
+    pub(crate) fn snapshot(&self, now: Timestamp) -> Event {
+        Event {
+            at: format!("{now:.0}"),
+            event: "snapshot",
+            name: self.basic.as_ref().map(|b| b.title.clone()),
+            code: None,
+            result: None,
+            present: Some(
+                self.participants
+                    .values()
+                    .filter(|k| key(k, "STATE") == "0")
+                    .map(|k| key(k, "NAME").to_owned())
+                    .collect(),
+            ),
+        }
     }
 
     fn participant(&mut self, change: PersonChange, out: &mut Emitter) {
@@ -199,6 +224,10 @@ impl Tracker {
         let before = self.participants.get(&change.pid).cloned();
         let keys = self.participants.entry(change.pid).or_default();
         keys.extend(change.pinfo_map);
+        if !key(keys, "TEL").is_empty() {
+            self.names
+                .insert(key(keys, "TEL").to_owned(), key(keys, "NAME").to_owned());
+        }
         let was = |name: &str| before.as_ref().map(|b| key(b, name).to_owned());
         let now = |name: &str| key(keys, name).to_owned();
         let changed = |name: &str, to: &str| now(name) == to && was(name).as_deref() != Some(to);
@@ -241,6 +270,7 @@ impl Emitter {
             name,
             code: None,
             result: None,
+            present: None,
         });
     }
 
