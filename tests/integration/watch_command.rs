@@ -186,3 +186,33 @@ fn is_time(text: &str) -> bool {
             }
         })
 }
+
+#[tokio::test]
+async fn a_feed_that_drops_ends_the_watch_with_exit_1_and_the_reason() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let mut watch = Watch::start(&emu, &[]);
+    watch.until("    Dave Ma (co-host)").await;
+    assert_eq!(emu.admin("POST", "/_sim/feed/drop", None).await.status, 204);
+    let (_, code, stderr) = watch.end().await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("meeting 914044873: the feed"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_watch_of_a_meeting_not_started_says_so_and_exits_0() {
+    let emu = Emu::start(TOWN_HALL).await;
+    emu.faults(json!({"rules": [{
+        "path": format!("{CONTROL}/token"),
+        "error": {"status": 400, "code": "MMC.111072005", "msg": "CONF_NOT_STARTED"},
+    }]}))
+    .await;
+    let output = Run::command(&["watch", "--meeting", MEETING])
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("the meeting has not started yet"),
+        "{}",
+        output.transcript()
+    );
+}
