@@ -226,13 +226,11 @@ impl Client {
             Some(code) => return Err(format!("the push server refused Subscribe: {code}")),
             None => return Err("the push server's answer to Subscribe has no returnCode".into()),
         }
-        Ok(Feed {
+        Ok(Feed::new(
             ws,
-            next_heart_beat: self.clock.now() + HEART_BEAT_EVERY,
-            clock: std::sync::Arc::clone(&self.clock),
-            skipped: 0,
-            on_secret: std::sync::Arc::clone(&self.on_secret),
-        })
+            std::sync::Arc::clone(&self.clock),
+            std::sync::Arc::clone(&self.on_secret),
+        ))
     }
 }
 
@@ -254,6 +252,21 @@ fn feed_url(base: &str, meeting: &str, tmp_token: &str) -> Result<url::Url, Stri
 }
 
 impl Feed {
+    /// A subscribed socket; the first heartbeat is due a minute from now.
+    fn new(
+        ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+        clock: SharedClock,
+        on_secret: std::sync::Arc<dyn Fn(&str) + Send + Sync>,
+    ) -> Feed {
+        Feed {
+            ws,
+            next_heart_beat: clock.now() + HEART_BEAT_EVERY,
+            clock,
+            skipped: 0,
+            on_secret,
+        }
+    }
+
     /// The next pushed message; heartbeats go out meanwhile. Skipped frames are
     /// counted in `skipped`.
     pub(crate) async fn next(&mut self) -> Result<Frame, Closed> {
@@ -370,6 +383,69 @@ mod tests {
         );
         assert!(feed_url("wss://h", "1", "t").unwrap_err().contains("wss"));
         assert!(feed_url("http://h", "1", "t").is_err());
+    }
+
+    /// A feed from a server that sends `frames`, then answers nothing but reads two
+    /// heartbeats, then sends a frame over the limit. The client's clock is virtual, so
+    /// its heartbeats are due at once.
+    #[tokio::test]
+    async fn the_feed_skips_bad_frames_beats_every_minute_and_refuses_an_oversized_frame() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+            for frame in [
+                "{",
+                r#"{"action":"NetworkQualityNotify","data":[]}"#,
+                r#"{"action":"HeartBeat","sequence":"1"}"#,
+                r#"{"action":"ParticipantsNotify","msgMode":1,"data":[{"pid":"p","mode":1}]}"#,
+            ] {
+                ws.send(Message::text(frame)).await.unwrap();
+            }
+            let mut sequences = Vec::new();
+            while sequences.len() < 2 {
+                if let Some(Ok(Message::Text(text))) = ws.next().await {
+                    let beat: Value = serde_json::from_str(&text).unwrap();
+                    assert_eq!(beat["action"], HEART_BEAT);
+                    let sequence = beat["sequence"].as_str().unwrap().to_owned();
+                    assert_eq!(sequence.len(), 30);
+                    sequences.push(sequence.parse::<i64>().unwrap());
+                }
+            }
+            let huge = format!("\"{}\"", "x".repeat(MAX_FRAME + 1));
+            let _ = ws.send(Message::text(huge)).await;
+            // Keep reading so the client's heartbeats do not block it.
+            while let Some(Ok(_)) = ws.next().await {}
+            sequences
+        });
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME))
+            .max_frame_size(Some(MAX_FRAME));
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(
+            format!("ws://{address}/"),
+            Some(config),
+            false,
+        )
+        .await
+        .unwrap();
+        let clock: SharedClock = crate::clock::VirtualClock::starting_at(Timestamp::UNIX_EPOCH);
+        let mut feed = Feed::new(ws, clock, std::sync::Arc::new(|_: &str| {}));
+        let wait = Duration::from_secs(10);
+        let frame = tokio::time::timeout(wait, feed.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(frame.body, Body::Participants(_)), "{frame:?}");
+        assert_eq!(feed.skipped, 2, "the heartbeat answer is not counted");
+        let end = tokio::time::timeout(wait, feed.next()).await.unwrap();
+        assert!(
+            matches!(&end, Err(Closed::Broken(why)) if why.contains("size") || why.contains("long")),
+            "{end:?}"
+        );
+        drop(feed);
+        let sequences = tokio::time::timeout(wait, server).await.unwrap().unwrap();
+        assert_eq!(sequences[1] - sequences[0], 60_000, "{sequences:?}");
     }
 
     #[test]
