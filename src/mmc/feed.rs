@@ -167,8 +167,9 @@ fn sequence(now: Timestamp) -> String {
 }
 
 impl Client {
-    /// Opens the meeting's feed and subscribes to every type the client reads. Only
-    /// `ws://` is supported for now; a `wss://` prefix is refused with a clear error.
+    /// Opens the meeting's feed and subscribes to every type the client reads. A
+    /// `wss://` feed is verified as the HTTP client verifies the API: rustls with the
+    /// platform's roots.
     pub(crate) async fn open_feed(&self) -> Result<Feed, String> {
         let token = self.token(false).await.map_err(|f| f.to_string())?;
         let base = self.ws_url().await.ok_or_else(|| {
@@ -186,9 +187,24 @@ impl Client {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME))
             .max_frame_size(Some(MAX_FRAME));
+        let connector = if url.scheme() == "wss" {
+            use rustls_platform_verifier::ConfigVerifierExt;
+            let tls = rustls::ClientConfig::with_platform_verifier()
+                .map_err(|e| format!("cannot set up TLS for the push feed: {e}"))?;
+            Some(tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(
+                tls,
+            )))
+        } else {
+            None
+        };
         let (mut ws, _) = tokio::time::timeout(
             HANDSHAKE_TIMEOUT,
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false),
+            tokio_tungstenite::connect_async_tls_with_config(
+                url.as_str(),
+                Some(config),
+                false,
+                connector,
+            ),
         )
         .await
         .map_err(|_| "the push server did not answer in time".to_owned())?
@@ -234,13 +250,12 @@ impl Client {
     }
 }
 
-/// `{wsURL}{FEED_PATH}?confID=…&tmpToken=…`; only a `ws://` prefix.
+/// `{wsURL}{FEED_PATH}?confID=…&tmpToken=…`; a `ws://` or `wss://` prefix.
 fn feed_url(base: &str, meeting: &str, tmp_token: &str) -> Result<url::Url, String> {
     let mut url = url::Url::parse(base)
         .map_err(|e| format!("the push server address {base:?} is not a URL: {e}"))?;
     match url.scheme() {
-        "ws" => {}
-        "wss" => return Err("the push server is wss://, which is not supported yet".into()),
+        "ws" | "wss" => {}
         other => return Err(format!("the push server address has scheme {other}:")),
     }
     url.set_path(FEED_PATH);
@@ -381,7 +396,7 @@ mod tests {
             url.as_str(),
             "ws://127.0.0.1:9/cms/open/websocket/confctl/increment/conn?confID=912&tmpToken=a%26b"
         );
-        assert!(feed_url("wss://h", "1", "t").unwrap_err().contains("wss"));
+        assert!(feed_url("wss://h:443", "1", "t").is_ok());
         assert!(feed_url("http://h", "1", "t").is_err());
     }
 

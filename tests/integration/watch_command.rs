@@ -216,3 +216,38 @@ async fn a_watch_of_a_meeting_not_started_says_so_and_exits_0() {
         output.transcript()
     );
 }
+
+/// Over TLS the feed is `wss://`, verified as the API is: here the emulator's
+/// self-signed certificate is trusted through `SSL_CERT_FILE`.
+#[tokio::test]
+async fn watch_follows_a_wss_feed_verified_like_the_api() {
+    let emu = Emu::start_with(
+        TOWN_HALL,
+        emcee::sim::SimOptions {
+            tls: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let pem = emu.handle.cert_pem().expect("a certificate").to_owned();
+    let host = emu.host(MEETING, PASSWORD).await;
+    let (mut child, dir) = Run::command(&["watch", "--meeting", MEETING, "--count", "1"])
+        .file("emulator.pem", &pem)
+        .env("SSL_CERT_FILE", "emulator.pem")
+        .spawn(&emu);
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut watch = Watch {
+        child,
+        lines: BufReader::new(stdout).lines(),
+        seen: Vec::new(),
+        _dir: dir,
+    };
+    watch.until("    Dave Ma (co-host)").await;
+    host.put("/lock", json!({"isLock": 1})).await.ok();
+    let (lines, code, stderr) = watch.end().await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        lines.last().is_some_and(|l| l.ends_with(" meeting locked")),
+        "{lines:#?}"
+    );
+}
