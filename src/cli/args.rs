@@ -135,9 +135,10 @@ pub enum Command {
     /// hand_raised | hand_lowered | muted | unmuted | host | cohost | broadcasting |
     /// locked | unlocked | recording_started | recording_stopped | invite_result |
     /// waiting | ended, "name": who (when about someone), "code" and "result"
-    /// (invite_result)}. Only ws:// push servers are supported for now. A meeting that
-    /// has not started or has ended is said so as by `status` (exit 0); exit 3 when
-    /// the meeting or its feed cannot be reached.
+    /// (invite_result)}; first of all {"at", "event": "snapshot", "name": the title,
+    /// "present": [names]}, not counted by --count. A wss:// feed is verified as the
+    /// API's HTTPS. A meeting that has not started or has ended is said so as by
+    /// `status` (exit 0); exit 3 when the meeting or its feed cannot be reached.
     Watch(WatchArgs),
 
     /// Serve the meeting emulator: the meeting-control API plus an admin API under /_sim/.

@@ -50,15 +50,34 @@ pub(crate) async fn run(options: WatchOptions) -> Result<ExitCode, Error> {
         return Ok(ExitCode::Success);
     }
     let mut feed = looker.open_feed().await?;
-    let mut signals = crate::signals::Signals::new()?;
     let mut tracker = Tracker::default();
     let mut shown: u32 = 0;
+    let result = follow(&options, &id, &secrets, &mut feed, &mut tracker, &mut shown).await;
+    if feed.skipped > 0 {
+        tracing::warn!(
+            "{} push frame(s) were malformed or of an unknown type and skipped",
+            feed.skipped
+        );
+    }
+    result
+}
+
+/// Shows the feed's changes until the end, Ctrl-C or `--count`.
+async fn follow(
+    options: &WatchOptions,
+    id: &str,
+    secrets: &Secrets,
+    feed: &mut crate::mmc::feed::Feed,
+    tracker: &mut Tracker,
+    shown: &mut u32,
+) -> Result<ExitCode, Error> {
+    let mut signals = crate::signals::Signals::new()?;
     let show = |text: String| {
         let text = crate::printable::printable_lines(&secrets.redact(&text));
         crate::output::print_out(&text)
     };
     loop {
-        if options.count.is_some_and(|n| shown >= n) {
+        if options.count.is_some_and(|n| *shown >= n) {
             return Ok(ExitCode::Success);
         }
         let frame = tokio::select! {
@@ -87,21 +106,21 @@ pub(crate) async fn run(options: WatchOptions) -> Result<ExitCode, Error> {
         let events = tracker.apply(frame, at);
         if !was_started && tracker.started {
             match options.format {
-                WatchFormat::Human => show(summary(&id, &tracker))?,
-                WatchFormat::Json => show(line(&secrets, &tracker.snapshot(at)))?,
+                WatchFormat::Human => show(summary(id, tracker))?,
+                WatchFormat::Json => show(line(secrets, &tracker.snapshot(at)))?,
             }
         }
         for event in events {
             let ended = event.event == "ended";
             match options.format {
                 WatchFormat::Human => show(event.human() + "\n")?,
-                WatchFormat::Json => show(line(&secrets, &event))?,
+                WatchFormat::Json => show(line(secrets, &event))?,
             }
-            shown += 1;
+            *shown += 1;
             if ended {
                 return Ok(ExitCode::Success);
             }
-            if options.count.is_some_and(|n| shown >= n) {
+            if options.count.is_some_and(|n| *shown >= n) {
                 break;
             }
         }
