@@ -174,7 +174,12 @@ impl Tracker {
                 }
             }
             Body::Invites(results) => {
-                for result in results {
+                // "Left of their own accord" repeats the online list's departure, already
+                // an event; other reasons (removed by the host…) say something new.
+                for result in results
+                    .into_iter()
+                    .filter(|r| invite_result(&r.result_code) != "left")
+                {
                     let name = self
                         .names
                         .get(&result.call_number)
@@ -340,6 +345,33 @@ mod tests {
         );
         // A full list later replaces what was known: those missing have left.
         assert_eq!(lines(&mut t, people(true, &[])), ["12:00:03 Eve left"]);
+    }
+
+    #[test]
+    fn a_departure_is_said_once() {
+        let mut t = Tracker::default();
+        let bob: &[(&str, &str)] = &[("NAME", "Bob Li"), ("TEL", "+1"), ("STATE", "0")];
+        assert!(lines(&mut t, people(true, &[("p1", 0, bob)])).is_empty());
+        assert_eq!(
+            lines(&mut t, people(false, &[("p1", 1, &[])])),
+            ["12:00:03 Bob Li left"]
+        );
+        let said = |code: &str| Frame {
+            at: Timestamp::from_second(1_767_268_804).ok(),
+            full: false,
+            body: Body::Invites(vec![crate::meeting::feed::InviteResult {
+                call_number: "+1".into(),
+                result_code: code.into(),
+            }]),
+        };
+        assert!(
+            lines(&mut t, said("111076010")).is_empty(),
+            "left: already said"
+        );
+        assert_eq!(
+            lines(&mut t, said("111076002")),
+            ["12:00:04 Bob Li: removed by the host"]
+        );
     }
 
     #[test]
