@@ -67,15 +67,12 @@ pub(crate) async fn run(options: StatusOptions) -> Result<ExitCode, Error> {
         Some(text) => Some(interval(text)?),
     };
     let secrets = Secrets::new(false);
-    let (meeting, credentials) = meeting(&options.which, &secrets)?;
-    let endpoint = crate::session::check_endpoint(
-        options
-            .endpoint
-            .as_deref()
-            .unwrap_or(crate::mmc::DEFAULT_ENDPOINT),
+    let (meeting, looker) = looker(
+        &options.which,
+        options.endpoint.as_deref(),
         options.allow_insecure_http,
+        &secrets,
     )?;
-    let looker = Looker::new(&endpoint, &meeting, credentials, &secrets)?;
     let Some(interval) = interval else {
         let look = looker.look().await?;
         print(&options, &meeting, &look, &secrets, false)?;
@@ -122,9 +119,26 @@ fn interval(text: &str) -> Result<std::time::Duration, Error> {
     Ok(duration)
 }
 
+/// The meeting `which` names, and a read-only looker at it through the endpoint (the
+/// service's unless given), checked as `run` checks it.
+pub(super) fn looker(
+    which: &Which,
+    endpoint: Option<&str>,
+    allow_insecure_http: bool,
+    secrets: &Arc<Secrets>,
+) -> Result<(String, Looker), Error> {
+    let (meeting, credentials) = meeting(which, secrets)?;
+    let endpoint = crate::session::check_endpoint(
+        endpoint.unwrap_or(crate::mmc::DEFAULT_ENDPOINT),
+        allow_insecure_http,
+    )?;
+    let looker = Looker::new(&endpoint, &meeting, credentials, secrets)?;
+    Ok((meeting, looker))
+}
+
 /// The meeting's id and credentials: the playbook's, or `--meeting` with the
 /// environment's. Both are remembered as secrets.
-pub(super) fn meeting(
+fn meeting(
     which: &Which,
     secrets: &Arc<Secrets>,
 ) -> Result<(String, Credentials), Error> {

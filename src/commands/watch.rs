@@ -7,10 +7,10 @@ mod events;
 
 use crate::error::{Error, ExitCode};
 use crate::secrets::Secrets;
-use crate::session::live::{Look, Looker};
+use crate::session::live::Look;
 
 pub(crate) use super::status::{StatusFormat as WatchFormat, Which};
-use super::status::{StatusOptions, meeting, print};
+use super::status::{StatusOptions, looker, print};
 use events::{Event, Tracker};
 
 /// `emcee watch`, as plain options.
@@ -26,15 +26,12 @@ pub(crate) struct WatchOptions {
 
 pub(crate) async fn run(options: WatchOptions) -> Result<ExitCode, Error> {
     let secrets = Secrets::new(false);
-    let (id, credentials) = meeting(&options.which, &secrets)?;
-    let endpoint = crate::session::check_endpoint(
-        options
-            .endpoint
-            .as_deref()
-            .unwrap_or(crate::mmc::DEFAULT_ENDPOINT),
+    let (id, looker) = looker(
+        &options.which,
+        options.endpoint.as_deref(),
         options.allow_insecure_http,
+        &secrets,
     )?;
-    let looker = Looker::new(&endpoint, &id, credentials, &secrets)?;
     let look = looker.look().await?;
     if !matches!(look, Look::Running(_)) {
         // Nothing to watch: say so as `status` does.
