@@ -138,10 +138,7 @@ pub(super) fn looker(
 
 /// The meeting's id and credentials: the playbook's, or `--meeting` with the
 /// environment's. Both are remembered as secrets.
-fn meeting(
-    which: &Which,
-    secrets: &Arc<Secrets>,
-) -> Result<(String, Credentials), Error> {
+fn meeting(which: &Which, secrets: &Arc<Secrets>) -> Result<(String, Credentials), Error> {
     match which {
         Which::Playbook {
             path,

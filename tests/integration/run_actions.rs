@@ -307,8 +307,8 @@ async fn json_lines_describe_every_step() {
     assert_eq!(events[7]["summary"]["success"], true);
 }
 
-#[tokio::test]
-async fn lower_all_hands_in_a_big_meeting_takes_one_read_six_batches_and_one_read_back() {
+/// A seed of 1,000 people: the host, and P0001…P0999 with the first 600 hands up.
+fn big_meeting() -> String {
     let people: String = (1..1000)
         .map(|i| {
             format!(
@@ -317,10 +317,14 @@ async fn lower_all_hands_in_a_big_meeting_takes_one_read_six_batches_and_one_rea
             )
         })
         .collect();
-    let seed = format!(
+    format!(
         "meetings:\n  - id: \"{MEETING}\"\n    host_password: \"{PASSWORD}\"\n    participants:\n      - {{ name: Host, role: host }}\n{people}"
-    );
-    let emu = Emu::start(&seed).await;
+    )
+}
+
+#[tokio::test]
+async fn lower_all_hands_in_a_big_meeting_takes_one_read_six_batches_and_one_read_back() {
+    let emu = Emu::start(&big_meeting()).await;
     let output = run(&emu, "  - lower_all_hands: {}\n").await;
     assert!(
         output.stdout.contains("lowered 600 hands"),
@@ -484,18 +488,7 @@ async fn fan_out_without_a_batch_call_runs_a_few_calls_at_once() {
 /// run still succeeds with every other hand lowered.
 #[tokio::test]
 async fn lower_all_hands_in_a_big_meeting_survives_departures_mid_way() {
-    let people: String = (1..1000)
-        .map(|i| {
-            format!(
-                "      - {{ name: P{i:04}{} }}\n",
-                if i <= 600 { ", hand: raised" } else { "" }
-            )
-        })
-        .collect();
-    let seed = format!(
-        "meetings:\n  - id: \"{MEETING}\"\n    host_password: \"{PASSWORD}\"\n    participants:\n      - {{ name: Host, role: host }}\n{people}"
-    );
-    let emu = Emu::start(&seed).await;
+    let emu = Emu::start(&big_meeting()).await;
     let leaving = [
         emu.pid(MEETING, "P0250").await,
         emu.pid(MEETING, "P0450").await,
