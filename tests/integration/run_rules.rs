@@ -165,7 +165,7 @@ async fn a_refused_chairman_password_fails_the_step_naming_the_code() {
 }
 
 #[tokio::test]
-async fn set_host_with_a_given_token_is_refused_before_and_during_the_run() {
+async fn set_host_with_a_given_token_is_refused_by_check() {
     let text = "name: Rules\nmeeting:\n  id: \"914044873\"\n  token: \"{{ secret('EMCEE_TOKEN') }}\"\nsteps:\n  - set_host: Bob Li\n";
     let output = Run::command(&["check", "playbook.yaml"])
         .file("playbook.yaml", text)
