@@ -1,7 +1,9 @@
 //! The baseline of the runner-overhead benchmark: a bare reqwest keep-alive loop that
 //! logs in and then makes the same hand calls as the benchmark playbook, nothing else.
+//! Given `name:NAME` for PID, it reads the online list once and takes that person's id,
+//! as a client that resolves a name once would.
 //!
-//! Usage: baseline_loop BASE_URL MEETING PASSWORD PID COUNT
+//! Usage: baseline_loop BASE_URL MEETING PASSWORD PID|name:NAME COUNT
 
 use std::time::Duration;
 
@@ -34,6 +36,29 @@ async fn main() {
         .as_str()
         .expect("a token")
         .to_owned();
+    let pid = match pid.strip_prefix("name:") {
+        Some(name) => {
+            let info: serde_json::Value = client
+                .get(format!("{base}/v1/mmc/control/conferences/realTimeInfo"))
+                .query(&[("conferenceID", meeting.as_str())])
+                .header("X-Conference-Authorization", &token)
+                .send()
+                .await
+                .expect("realTimeInfo call")
+                .json()
+                .await
+                .expect("realTimeInfo answer");
+            info["participants"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == name)
+                .and_then(|p| p["pid"].as_str())
+                .expect("the named participant is online")
+                .to_owned()
+        }
+        None => pid.clone(),
+    };
     let url = format!("{base}/v1/mmc/control/conferences/participants/hands");
     for i in 0..count {
         let response = client
