@@ -20,6 +20,7 @@ use super::super::meeting::Meeting;
 use super::super::state::{Sim, SimState};
 use super::FeedFaults;
 use super::frames::{self, Picture};
+use crate::clock::Busy;
 use crate::meeting::feed::{
     ClientFrame, FORBIDDEN_SUBSCRIBE, HEART_BEAT, Notify, NotifyType, Payload, ReturnData,
     SUBSCRIBE, SubscribeData, SubscribeReply,
@@ -312,13 +313,16 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
         Session::new(&state, conference, sim.clock.now())
     };
     let delay = session.faults.delay.map(|d| d.std());
-    let (outbox, queue) = mpsc::channel::<Out>(OUTBOX);
+    let (outbox, queue) = mpsc::channel::<(Out, Option<Busy>)>(OUTBOX);
     let mut writer = tokio::spawn(write(sink, queue, delay));
+    let looking = sim.feeds.watch();
     let mut changes = sim.changes();
     changes.borrow_and_update();
     drops.borrow_and_update();
     let mut tick = tokio::time::interval(TICK);
     let end = loop {
+        // On a virtual clock, time waits for a change to be looked at and pushed.
+        let mut claim = None;
         let reaction = tokio::select! {
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
@@ -333,6 +337,8 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
                 Some(Err(_)) => break Some(End::Close(close_code::SIZE)),
             },
             _ = changes.changed() => {
+                // Seen first, then claimed: a change after this is looked at again.
+                claim = looking.take();
                 let now = sim.clock.now();
                 let state = sim.lock();
                 session.on_change(&state, now)
@@ -346,8 +352,11 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
             _ = closing.wait_for(|closing| *closing) => break Some(End::Close(close_code::AWAY)),
         };
         let mut overflow = false;
-        for out in reaction.out {
-            if outbox.try_send(out).is_err() {
+        let last = reaction.out.len();
+        for (n, out) in reaction.out.into_iter().enumerate() {
+            // The last frame carries the claim: it is let go once all are written.
+            let busy = (n + 1 == last).then(|| claim.take().unwrap_or_else(|| sim.clock.busy()));
+            if outbox.try_send((out, busy)).is_err() {
                 overflow = true;
                 break;
             }
@@ -386,13 +395,14 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
     }
 }
 
-/// Sends queued frames in order until the queue closes, then hands the sink back.
+/// Sends queued frames in order until the queue closes, then hands the sink back. A
+/// frame's guard is let go once it is on the socket.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Out>,
+    mut queue: mpsc::Receiver<(Out, Option<Busy>)>,
     delay: Option<std::time::Duration>,
 ) -> Option<SplitSink<WebSocket, Message>> {
-    while let Some(out) = queue.recv().await {
+    while let Some((out, _busy)) = queue.recv().await {
         let text = match out {
             Out::Reply(text) => text,
             Out::Push(text) => {
