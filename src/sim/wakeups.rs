@@ -55,3 +55,47 @@ async fn run(sim: Weak<Sim>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::meeting::MeetingSeed;
+    use crate::sim::Seed;
+
+    #[tokio::test]
+    async fn on_real_time_a_scheduled_hand_is_carried_out_at_its_moment_unasked() {
+        let meeting: MeetingSeed = serde_json::from_value(serde_json::json!({
+            "host_password": "host-pw-123",
+            "participants": [
+                {"name": "Alice Zhang", "role": "host"},
+                {"name": "Bob Li", "raises_hand_after": "300ms"},
+            ],
+        }))
+        .unwrap();
+        let started = Instant::now();
+        let handle = crate::sim::start(Seed {
+            meetings: vec![meeting],
+            ..Seed::default()
+        })
+        .await
+        .unwrap();
+        let mut changes = handle.sim.changes();
+        changes.borrow_and_update();
+        // Nobody calls and no feed is open: only the wake-up locks the state.
+        tokio::time::timeout(Duration::from_secs(5), changes.changed())
+            .await
+            .expect("carried out unasked")
+            .unwrap();
+        let after = started.elapsed();
+        assert!(after >= Duration::from_millis(300), "{after:?}");
+        let meeting = handle.meetings().remove(0);
+        assert!(
+            meeting
+                .participants
+                .iter()
+                .any(|p| p.name == "Bob Li" && p.hand)
+        );
+        handle.stop().await;
+    }
+}

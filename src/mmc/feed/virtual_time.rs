@@ -51,21 +51,17 @@ impl Clock for Noting {
     }
 }
 
-#[tokio::test]
-async fn a_long_virtual_wait_keeps_the_feed_beating_and_sees_a_hand_at_its_instant() {
+/// The emulator in process on a virtual clock with one meeting of `participants`, and
+/// a client of it on the same clock, whose passive waits end noted in `woken`.
+async fn rehearsal(
+    participants: serde_json::Value,
+    start: Timestamp,
+    woken: &Instants,
+) -> (Arc<VirtualClock>, crate::sim::SimHandle, Client) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let start: Timestamp = "2026-12-02T09:00:00Z".parse().unwrap();
-    let at = |mins: i64| start + SignedDuration::from_mins(mins);
     let clock = VirtualClock::starting_at(start);
-    let mut meeting: MeetingSeed = serde_json::from_value(serde_json::json!({
-        "participants": [
-            {"name": "Alice Zhang", "role": "host"},
-            {"name": "Bob Li", "raises_hand_after": "2m"},
-            // Between two heartbeats: only the emulator's own wake-up carries it out.
-            {"name": "Carol Wu", "raises_hand_after": "2m 30s"},
-        ],
-    }))
-    .unwrap();
+    let mut meeting: MeetingSeed =
+        serde_json::from_value(serde_json::json!({ "participants": participants })).unwrap();
     meeting.id = Some(MeetingId(MEETING.to_owned()));
     meeting.host_password = Some(PASSWORD.to_owned());
     let sim = crate::sim::start_with(
@@ -80,19 +76,34 @@ async fn a_long_virtual_wait_keeps_the_feed_beating_and_sees_a_hand_at_its_insta
     )
     .await
     .unwrap();
-    let heart_beats = Instants::default();
     let run_clock: SharedClock = Arc::new(Noting {
         clock: Arc::clone(&clock),
-        woken: Arc::clone(&heart_beats),
+        woken: Arc::clone(woken),
     });
     let client = Client::new(
         sim.base_url(),
         MEETING,
         Credentials::Password(PASSWORD.into()),
-        Arc::clone(&run_clock),
+        run_clock,
         Arc::new(|_: &str| {}),
     )
     .unwrap();
+    (clock, sim, client)
+}
+
+#[tokio::test]
+async fn a_long_virtual_wait_keeps_the_feed_beating_and_sees_a_hand_at_its_instant() {
+    let start: Timestamp = "2026-12-02T09:00:00Z".parse().unwrap();
+    let at = |mins: i64| start + SignedDuration::from_mins(mins);
+    let heart_beats = Instants::default();
+    let participants = serde_json::json!([
+        {"name": "Alice Zhang", "role": "host"},
+        {"name": "Bob Li", "raises_hand_after": "2m"},
+        // Between two heartbeats: only the emulator's own wake-up carries it out.
+        {"name": "Carol Wu", "raises_hand_after": "2m 30s"},
+    ]);
+    let (clock, sim, client) = rehearsal(participants, start, &heart_beats).await;
+    let run_clock = Arc::clone(&clock);
     let mut feed = client.open_feed().await.unwrap();
     assert_eq!(clock.now(), start, "opening the feed took no virtual time");
 
@@ -143,5 +154,35 @@ async fn a_long_virtual_wait_keeps_the_feed_beating_and_sees_a_hand_at_its_insta
     let hands_up = meeting.participants.iter().filter(|p| p.hand).count();
     assert_eq!(hands_up, 2);
     reader.abort();
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_feed_nobody_beats_is_closed_three_virtual_minutes_after_it_opened() {
+    let start: Timestamp = "2026-12-02T09:00:00Z".parse().unwrap();
+    let at = |secs: i64| start + SignedDuration::from_secs(secs);
+    let woken = Instants::default();
+    let host = serde_json::json!([{"name": "Alice Zhang", "role": "host"}]);
+    let (clock, sim, client) = rehearsal(host, start, &woken).await;
+    // Opened, and then never read: no heartbeat goes out.
+    let mut feed = client.open_feed().await.unwrap();
+    clock.sleep_until(at(179)).await;
+    assert_eq!(
+        sim.feed_connections(MEETING),
+        1,
+        "open until the 180th second"
+    );
+    clock.sleep_until(at(180)).await;
+    assert_eq!(sim.feed_connections(MEETING), 0, "closed at its instant");
+    // The snapshots sent on subscribing, then the close.
+    let rest = async {
+        loop {
+            if let Err(closed) = feed.next().await {
+                return closed;
+            }
+        }
+    };
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), rest).await;
+    assert!(closed.is_ok(), "the client hears the close");
     sim.stop().await;
 }

@@ -235,6 +235,13 @@ impl Session {
         reaction
     }
 
+    /// When the socket closes unless a heartbeat comes first.
+    pub(super) fn silence_ends(&self) -> Timestamp {
+        self.last_heartbeat
+            .checked_add(HEARTBEAT_TIMEOUT)
+            .unwrap_or(Timestamp::MAX)
+    }
+
     /// Time passes: without a heartbeat for too long, the socket closes.
     pub(super) fn on_tick(&self, now: Timestamp) -> Option<End> {
         (now.duration_since(self.last_heartbeat) >= HEARTBEAT_TIMEOUT)
@@ -320,6 +327,9 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
     changes.borrow_and_update();
     drops.borrow_and_update();
     let mut tick = tokio::time::interval(TICK);
+    // The heartbeat timeout, waited for on the emulator's clock; the tick is a safety net.
+    let mut silence_ends = session.silence_ends();
+    let mut silence = sim.clock.reached(silence_ends);
     let end = loop {
         // On a virtual clock, time waits for a change to be looked at and pushed.
         let mut claim = None;
@@ -342,6 +352,10 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
                 let now = sim.clock.now();
                 let state = sim.lock();
                 session.on_change(&state, now)
+            }
+            () = &mut silence => {
+                silence_ends = Timestamp::MIN;
+                Reaction { out: Vec::new(), end: session.on_tick(sim.clock.now()) }
             }
             _ = tick.tick() => {
                 // Carries out what is due, which wakes every feed that needs to look.
@@ -370,7 +384,13 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
         if let Some(end) = reaction.end {
             break Some(end);
         }
+        if session.silence_ends() != silence_ends {
+            silence_ends = session.silence_ends();
+            silence = sim.clock.reached(silence_ends);
+        }
     };
+    // Virtual time waits for the close to go out.
+    let _closing = sim.clock.busy();
     match end {
         Some(End::Close(code)) => {
             drop(outbox);
