@@ -20,7 +20,8 @@ use super::{Clock, Wait, WakeUp};
 pub(super) const SETTLE_CAP: std::time::Duration = std::time::Duration::from_millis(200);
 /// Scheduler rounds with nothing in flight and nothing new before a stop counts as
 /// settled: enough for a frame written to a loopback socket to be read by a task of
-/// the same runtime and handed on a few times (each round polls the I/O driver).
+/// the same runtime and handed on a few times. On the current-thread runtime a run
+/// uses, each round lets every woken task run and polls the I/O driver.
 const QUIET_ROUNDS: u32 = 8;
 
 /// Work in flight on a virtual clock: while any is held, a driver's wait does not move
