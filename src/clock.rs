@@ -1,7 +1,8 @@
 //! The clock shared by the runner and the emulator. Everything that reads the time or
 //! waits for a moment goes through [`Clock`], so that a rehearsal can run on virtual
 //! time (`--sim --fast-forward`): waits and cues take no real time while the runner,
-//! the emulator's token expiry and rehearsal arrivals all see the same instants.
+//! the emulator's token expiry and rehearsal arrivals all see the same instants, and
+//! time passes through every waiter's deadline in order (the rules are on [`Clock`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -57,7 +58,8 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 
     /// A passive wait until the clock reads `at`, ending with a guard that keeps the
     /// driver at that instant while the woken task acts: hold it until the work the
-    /// deadline started is done.
+    /// deadline started is done. The default, a real-time wait, is right only for a
+    /// clock whose waits take real time; a virtual one overrides it.
     fn wake_at(&self, at: Timestamp) -> WakeUp {
         let wait = self.sleep_until(at);
         Box::pin(async move {
