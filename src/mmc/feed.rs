@@ -287,7 +287,7 @@ impl Feed {
     pub(crate) async fn next(&mut self) -> Result<Frame, Closed> {
         loop {
             let message = tokio::select! {
-                () = self.clock.sleep_until(self.next_heart_beat) => {
+                () = self.clock.reached(self.next_heart_beat) => {
                     let beat = serde_json::json!({
                         "action": HEART_BEAT,
                         "sequence": sequence(self.clock.now()),
@@ -401,8 +401,8 @@ mod tests {
     }
 
     /// A feed from a server that sends `frames`, then answers nothing but reads two
-    /// heartbeats, then sends a frame over the limit. The client's clock is virtual, so
-    /// its heartbeats are due at once.
+    /// heartbeats, then sends a frame over the limit. The client's clock is virtual: its
+    /// heartbeats are due as a driver's wait moves the time past them.
     #[tokio::test]
     async fn the_feed_skips_bad_frames_beats_every_minute_and_refuses_an_oversized_frame() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -445,7 +445,11 @@ mod tests {
         .await
         .unwrap();
         let clock: SharedClock = crate::clock::VirtualClock::starting_at(Timestamp::UNIX_EPOCH);
-        let mut feed = Feed::new(ws, clock, std::sync::Arc::new(|_: &str| {}));
+        let mut feed = Feed::new(
+            ws,
+            std::sync::Arc::clone(&clock),
+            std::sync::Arc::new(|_: &str| {}),
+        );
         let wait = Duration::from_secs(10);
         let frame = tokio::time::timeout(wait, feed.next())
             .await
@@ -453,6 +457,7 @@ mod tests {
             .unwrap();
         assert!(matches!(frame.body, Body::Participants(_)), "{frame:?}");
         assert_eq!(feed.skipped, 2, "the heartbeat answer is not counted");
+        tokio::spawn(clock.sleep_until(Timestamp::UNIX_EPOCH + SignedDuration::from_mins(10)));
         let end = tokio::time::timeout(wait, feed.next()).await.unwrap();
         assert!(
             matches!(&end, Err(Closed::Broken(why)) if why.contains("size") || why.contains("long")),
@@ -468,3 +473,6 @@ mod tests {
         assert_eq!(sequence(Timestamp::UNIX_EPOCH).len(), 30);
     }
 }
+
+#[cfg(test)]
+mod virtual_time;

@@ -24,6 +24,7 @@ mod seed;
 mod server;
 mod state;
 mod tls;
+mod wakeups;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -83,6 +84,8 @@ pub struct SimHandle {
     sim: Arc<Sim>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Carries out the schedule at its instants.
+    wakeups: JoinHandle<()>,
 }
 
 /// Starts the emulator on a free loopback port.
@@ -115,6 +118,7 @@ pub async fn start_with(seed: Seed, options: SimOptions) -> Result<SimHandle, Er
 
     let sim = Arc::new(Sim::new(seed, options.rng_seed, options.clock));
     sim.set_base_url(base_url.clone());
+    let wakeups = wakeups::spawn(&sim);
     let router = router(Arc::clone(&sim));
     let (shutdown, receiver) = oneshot::channel();
     let task = tokio::spawn(server::serve(
@@ -131,6 +135,7 @@ pub async fn start_with(seed: Seed, options: SimOptions) -> Result<SimHandle, Er
         sim,
         shutdown: Some(shutdown),
         task: Some(task),
+        wakeups,
     })
 }
 
@@ -247,6 +252,7 @@ impl SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
+        self.wakeups.abort();
         self.sim.feeds.close_all();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());

@@ -237,6 +237,19 @@ impl SimState {
         );
     }
 
+    /// The next instant something scheduled is due after `now`: a scripted happening,
+    /// or a held meeting's scheduled end.
+    pub(super) fn next_due(&self, now: Timestamp) -> Option<Timestamp> {
+        let happening = self.scheduled.iter().map(|s| s.at).find(|at| *at > now);
+        let end = self
+            .meetings
+            .values()
+            .filter(|m| m.state == ConfState::Created && m.ends_at > now)
+            .map(|m| m.ends_at)
+            .min();
+        happening.into_iter().chain(end).min()
+    }
+
     /// Carries out everything scheduled up to `now`, in time order: scripted
     /// happenings, and meetings reaching their scheduled end.
     fn apply_due(&mut self, now: Timestamp) -> bool {
@@ -430,7 +443,7 @@ pub(super) struct Sim {
 /// The locked state; letting it go tells the push feeds to look for changes.
 pub(super) struct StateGuard<'a> {
     guard: MutexGuard<'a, SimState>,
-    changes: &'a tokio::sync::watch::Sender<u64>,
+    sim: &'a Sim,
     notify: bool,
 }
 
@@ -451,7 +464,9 @@ impl DerefMut for StateGuard<'_> {
 impl Drop for StateGuard<'_> {
     fn drop(&mut self) {
         if self.notify {
-            self.changes.send_modify(|n| *n = n.wrapping_add(1));
+            // Each open feed counts as busy on the clock until it has looked.
+            self.sim.feeds.changed(&self.sim.clock);
+            self.sim.changes.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 }
@@ -482,7 +497,7 @@ impl Sim {
         let notify = guard.apply_due(self.clock.now());
         StateGuard {
             guard,
-            changes: &self.changes,
+            sim: self,
             notify,
         }
     }

@@ -1,13 +1,15 @@
 //! What the feed keeps beside the meetings, below the emulator's state that holds it:
 //! open connections per meeting (bounded), the admin API's request to drop them all,
-//! the emulator stopping, and the feed's fault options.
+//! the emulator stopping, which connections have a change to look at, and the feed's
+//! fault options.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::clock::{Busy, Clock};
 use crate::duration::Duration;
 
 /// Feed connections open at once per meeting; further upgrades are closed.
@@ -46,6 +48,20 @@ pub(crate) struct Hub {
     pub(super) drops: watch::Sender<u64>,
     /// Turns once the emulator stops: every feed closes with 1001 (going away).
     pub(super) closing: watch::Sender<bool>,
+    /// Each open connection's claim on a virtual clock while it has a change to look
+    /// at, so that time does not move on before it has pushed what changed.
+    looking: Mutex<Vec<Weak<Looking>>>,
+}
+
+/// A connection's change not looked at yet, counted busy on the emulator's clock.
+#[derive(Debug, Default)]
+pub(super) struct Looking(Mutex<Option<Busy>>);
+
+impl Looking {
+    /// The claim, for the connection that is about to look.
+    pub(super) fn take(&self) -> Option<Busy> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
 }
 
 impl Default for Hub {
@@ -54,6 +70,7 @@ impl Default for Hub {
             connections: Mutex::new(HashMap::new()),
             drops: watch::Sender::new(0),
             closing: watch::Sender::new(false),
+            looking: Mutex::new(Vec::new()),
         }
     }
 }
@@ -71,6 +88,35 @@ impl Hub {
             hub: Arc::clone(self),
             meeting: meeting.to_owned(),
         })
+    }
+
+    /// A connection's claim, counted busy whenever the state changes until it looks.
+    pub(super) fn watch(&self) -> Arc<Looking> {
+        let looking = Arc::new(Looking::default());
+        let mut all = self.looking.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|l| l.strong_count() > 0);
+        all.push(Arc::downgrade(&looking));
+        looking
+    }
+
+    /// The state may have changed: on a virtual clock, every open connection counts as
+    /// busy until it has looked (and what it pushed is on the socket).
+    pub(in crate::sim) fn changed(&self, clock: &Arc<dyn Clock>) {
+        if !clock.is_virtual() {
+            return;
+        }
+        let mut all = self.looking.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|looking| match looking.upgrade() {
+            Some(looking) => {
+                looking
+                    .0
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert_with(|| clock.busy());
+                true
+            }
+            None => false,
+        });
     }
 
     pub(in crate::sim) fn count(&self, meeting: &str) -> usize {

@@ -20,6 +20,7 @@ use super::super::meeting::Meeting;
 use super::super::state::{Sim, SimState};
 use super::FeedFaults;
 use super::frames::{self, Picture};
+use crate::clock::Busy;
 use crate::meeting::feed::{
     ClientFrame, FORBIDDEN_SUBSCRIBE, HEART_BEAT, Notify, NotifyType, Payload, ReturnData,
     SUBSCRIBE, SubscribeData, SubscribeReply,
@@ -234,6 +235,13 @@ impl Session {
         reaction
     }
 
+    /// When the socket closes unless a heartbeat comes first.
+    pub(super) fn silence_ends(&self) -> Timestamp {
+        self.last_heartbeat
+            .checked_add(HEARTBEAT_TIMEOUT)
+            .unwrap_or(Timestamp::MAX)
+    }
+
     /// Time passes: without a heartbeat for too long, the socket closes.
     pub(super) fn on_tick(&self, now: Timestamp) -> Option<End> {
         (now.duration_since(self.last_heartbeat) >= HEARTBEAT_TIMEOUT)
@@ -312,13 +320,19 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
         Session::new(&state, conference, sim.clock.now())
     };
     let delay = session.faults.delay.map(|d| d.std());
-    let (outbox, queue) = mpsc::channel::<Out>(OUTBOX);
+    let (outbox, queue) = mpsc::channel::<(Out, Option<Busy>)>(OUTBOX);
     let mut writer = tokio::spawn(write(sink, queue, delay));
+    let looking = sim.feeds.watch();
     let mut changes = sim.changes();
     changes.borrow_and_update();
     drops.borrow_and_update();
     let mut tick = tokio::time::interval(TICK);
+    // The heartbeat timeout, waited for on the emulator's clock; the tick is a safety net.
+    let mut silence_ends = session.silence_ends();
+    let mut silence = sim.clock.reached(silence_ends);
     let end = loop {
+        // On a virtual clock, time waits for a change to be looked at and pushed.
+        let mut claim = None;
         let reaction = tokio::select! {
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
@@ -333,9 +347,15 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
                 Some(Err(_)) => break Some(End::Close(close_code::SIZE)),
             },
             _ = changes.changed() => {
+                // Seen first, then claimed: a change after this is looked at again.
+                claim = looking.take();
                 let now = sim.clock.now();
                 let state = sim.lock();
                 session.on_change(&state, now)
+            }
+            () = &mut silence => {
+                silence_ends = Timestamp::MIN;
+                Reaction { out: Vec::new(), end: session.on_tick(sim.clock.now()) }
             }
             _ = tick.tick() => {
                 // Carries out what is due, which wakes every feed that needs to look.
@@ -346,8 +366,11 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
             _ = closing.wait_for(|closing| *closing) => break Some(End::Close(close_code::AWAY)),
         };
         let mut overflow = false;
-        for out in reaction.out {
-            if outbox.try_send(out).is_err() {
+        let last = reaction.out.len();
+        for (n, out) in reaction.out.into_iter().enumerate() {
+            // The last frame carries the claim: it is let go once all are written.
+            let busy = (n + 1 == last).then(|| claim.take().unwrap_or_else(|| sim.clock.busy()));
+            if outbox.try_send((out, busy)).is_err() {
                 overflow = true;
                 break;
             }
@@ -361,7 +384,13 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
         if let Some(end) = reaction.end {
             break Some(end);
         }
+        if session.silence_ends() != silence_ends {
+            silence_ends = session.silence_ends();
+            silence = sim.clock.reached(silence_ends);
+        }
     };
+    // Virtual time waits for the close to go out.
+    let _closing = sim.clock.busy();
     match end {
         Some(End::Close(code)) => {
             drop(outbox);
@@ -386,13 +415,14 @@ pub(super) async fn run(socket: WebSocket, sim: Arc<Sim>, conference: String, si
     }
 }
 
-/// Sends queued frames in order until the queue closes, then hands the sink back.
+/// Sends queued frames in order until the queue closes, then hands the sink back. A
+/// frame's guard is let go once it is on the socket.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Out>,
+    mut queue: mpsc::Receiver<(Out, Option<Busy>)>,
     delay: Option<std::time::Duration>,
 ) -> Option<SplitSink<WebSocket, Message>> {
-    while let Some(out) = queue.recv().await {
+    while let Some((out, _busy)) = queue.recv().await {
         let text = match out {
             Out::Reply(text) => text,
             Out::Push(text) => {
