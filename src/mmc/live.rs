@@ -111,18 +111,24 @@ impl Live {
         self.state.subscribe()
     }
 
-    /// Waits until the feed is up with its snapshot in, or the first attempt fails
+    /// Waits until the feed is up with its snapshot in (or has been: it may be down
+    /// again already), or the first attempt fails
     /// (`Err` with why), or `within` passes on the clock (or in real time, whichever
     /// comes first: a virtual clock nobody moves must not hang this).
     pub(crate) async fn opened(&self, within: Duration) -> Result<(), String> {
         let mut state = self.state.subscribe();
         let verdict = async {
             loop {
-                match &state.borrow_and_update().health {
-                    Health::Up => return Ok(()),
-                    Health::Down { why, .. } => return Err(why.clone()),
-                    Health::Connecting => {}
+                let now = state.borrow_and_update();
+                // Up once is opened, even if lost again since: every publication of a
+                // snapshot counts as a change.
+                if now.health == Health::Up || now.changes > 0 {
+                    return Ok(());
                 }
+                if let Health::Down { why, .. } = &now.health {
+                    return Err(why.clone());
+                }
+                drop(now);
                 // The sender lives as long as `self`.
                 if state.changed().await.is_err() {
                     return Err("the feed stopped".to_owned());

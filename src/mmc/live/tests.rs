@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::clock::SystemClock;
+use crate::meeting::feed::NotifyType;
 use crate::meeting::{Api, Roster};
 use crate::mmc::{Credentials, Request};
 use crate::sim::{Seed, SimHandle, SimOptions};
@@ -38,13 +39,17 @@ async fn emulator() -> SimHandle {
 }
 
 fn client_of(endpoint: &str) -> Arc<Client> {
+    client_on(endpoint, SystemClock::shared())
+}
+
+fn client_on(endpoint: &str, clock: SharedClock) -> Arc<Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     Arc::new(
         Client::new(
             endpoint,
             MEETING,
             Credentials::Password(PASSWORD.into()),
-            SystemClock::shared(),
+            clock,
             Arc::new(|_: &str| {}),
         )
         .expect("a client"),
@@ -222,3 +227,212 @@ async fn opened_gives_up_after_its_time() {
     assert!(why.contains("did not open"), "{why}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// The meeting as a new connection's snapshot shows it: the emulator's own view.
+async fn emulator_picture(client: &Client) -> Picture {
+    let mut feed = tokio::time::timeout(WAIT, client.open_feed())
+        .await
+        .expect("opens in time")
+        .expect("the feed opens");
+    let mut picture = Picture::default();
+    while !NotifyType::ALL.iter().all(|kind| picture.knows(*kind)) {
+        let frame = tokio::time::timeout(WAIT, feed.next())
+            .await
+            .expect("the snapshot in time")
+            .expect("the snapshot");
+        picture.apply(&frame);
+    }
+    picture
+}
+
+/// Whether two pictures show the same meeting: the same people in the same states,
+/// status, waiting room, invitation results, and hands up (their order may differ: a
+/// snapshot cannot know it).
+fn same_meeting(live: &Picture, truth: &Picture) -> bool {
+    let pids = |p: &Picture| {
+        let mut pids: Vec<String> = p.hands().into_iter().map(|h| h.pid).collect();
+        pids.sort();
+        pids
+    };
+    let (a, b) = (live.roster(), truth.roster());
+    a.participants == b.participants
+        && a.arriving == b.arriving
+        && live.dynamic() == truth.dynamic()
+        && live.waiting() == truth.waiting()
+        && live.invites().eq(truth.invites())
+        && pids(live) == pids(truth)
+}
+
+/// Waits until the live picture, up, shows what the emulator shows. Faults must be
+/// cleared first: the emulator's view is read through a new connection.
+async fn agrees_with_the_emulator_feed(live: &Live, client: &Client) {
+    let truth = emulator_picture(client).await;
+    until(live, |s| {
+        s.health == Health::Up && same_meeting(&s.picture, &truth)
+    })
+    .await;
+    let picture = live.picture().expect("up");
+    let mut pids: Vec<String> = picture.hands().into_iter().map(|h| h.pid).collect();
+    let raised = pids.len();
+    pids.dedup();
+    assert_eq!(pids.len(), raised, "no hand twice");
+}
+
+/// Every distinct health the live state goes through, in order.
+fn record(live: &Live) -> Arc<std::sync::Mutex<Vec<Health>>> {
+    let seen = Arc::new(std::sync::Mutex::new(vec![live.state().health]));
+    let mut changes = live.subscribe();
+    let into = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while changes.changed().await.is_ok() {
+            let health = changes.borrow_and_update().health.clone();
+            let mut seen = into.lock().unwrap();
+            if seen.last() != Some(&health) {
+                seen.push(health);
+            }
+        }
+    });
+    seen
+}
+
+/// The healths seen, down ones reduced to their episode.
+fn episodes(seen: &std::sync::Mutex<Vec<Health>>) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|h| match h {
+            Health::Connecting => "connecting".to_owned(),
+            Health::Up => "up".to_owned(),
+            Health::Down { episode, .. } => format!("down {episode}"),
+        })
+        .collect()
+}
+
+async fn started(sim: &SimHandle) -> (Arc<Client>, Live, Arc<std::sync::Mutex<Vec<Health>>>) {
+    let client = client_of(sim.base_url());
+    let live = Live::start(Arc::clone(&client), SystemClock::shared());
+    let seen = record(&live);
+    live.opened(WAIT).await.expect("the feed opens");
+    (client, live, seen)
+}
+
+async fn drop_feeds(sim: &SimHandle) {
+    admin(sim, reqwest::Method::POST, "/_sim/feed/drop", json!({})).await;
+}
+
+#[tokio::test]
+async fn a_dropped_feed_is_opened_again_and_rebuilt_from_its_snapshot() {
+    let sim = emulator().await;
+    let (client, live, seen) = started(&sim).await;
+    drop_feeds(&sim).await;
+    let down = until(&live, |s| s.health != Health::Up).await;
+    assert!(
+        matches!(&down.health, Health::Down { episode: 1, why } if why.contains("feed")),
+        "{down:?}"
+    );
+    assert!(live.picture().is_none(), "not trusted while down");
+    // Changes made while it is down arrive with the new snapshot.
+    let eve = join(&sim, "Eve Sun").await;
+    hand(&sim, &eve, true).await;
+    agrees_with_the_emulator_feed(&live, &client).await;
+    let picture = live.picture().expect("up again");
+    assert_eq!(hand_names(&picture), ["Bob Li", "Eve Sun"]);
+    assert_eq!(episodes(&seen), ["connecting", "up", "down 1", "up"]);
+}
+
+#[tokio::test]
+async fn a_feed_dropped_after_some_pushes_comes_back_each_time() {
+    let sim = emulator().await;
+    let (client, live, seen) = started(&sim).await;
+    // Six snapshots and one change, then the socket drops: on every new connection.
+    faults(&sim, json!({"drop_after": 7})).await;
+    drop_feeds(&sim).await;
+    until(&live, |s| matches!(s.health, Health::Down { .. })).await;
+    until(&live, |s| s.health == Health::Up).await;
+    let eve = join(&sim, "Eve Sun").await;
+    until(&live, |s| {
+        matches!(s.health, Health::Down { episode: 2, .. })
+    })
+    .await;
+    hand(&sim, &eve, true).await;
+    until(&live, |s| s.health == Health::Up).await;
+    faults(&sim, json!({})).await;
+    agrees_with_the_emulator_feed(&live, &client).await;
+    assert_eq!(
+        episodes(&seen)[..5],
+        ["connecting", "up", "down 1", "up", "down 2"]
+    );
+}
+
+#[tokio::test]
+async fn a_feed_that_drops_during_its_snapshot_stays_down_in_one_episode_until_it_can_open() {
+    let sim = emulator().await;
+    let (client, live, seen) = started(&sim).await;
+    // The status's snapshot, then the socket drops: the online list never comes.
+    faults(&sim, json!({"drop_after": 2})).await;
+    drop_feeds(&sim).await;
+    until(&live, |s| matches!(s.health, Health::Down { .. })).await;
+    // Two attempts (after 1 s, then 2 s more) fail within the episode.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert!(live.picture().is_none());
+    faults(&sim, json!({})).await;
+    agrees_with_the_emulator_feed(&live, &client).await;
+    assert_eq!(episodes(&seen), ["connecting", "up", "down 1", "up"]);
+}
+
+#[tokio::test]
+async fn a_lost_message_is_seen_as_a_gap_and_the_picture_rebuilt() {
+    let sim = emulator().await;
+    let (client, live, seen) = started(&sim).await;
+    // The second change of each new connection never arrives.
+    faults(&sim, json!({"lose_nth": 2})).await;
+    drop_feeds(&sim).await;
+    until(&live, |s| matches!(s.health, Health::Down { .. })).await;
+    until(&live, |s| s.health == Health::Up).await;
+    let eve = join(&sim, "Eve Sun").await;
+    until(&live, |s| s.picture.roster().participants.len() == 4).await;
+    hand(&sim, &eve, true).await; // lost
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        hand_names(&live.picture().expect("up: nothing seen yet")),
+        ["Bob Li"]
+    );
+    let dan = join(&sim, "Dan Ma").await; // a gap: down, and rebuilt
+    let down = until(&live, |s| {
+        matches!(s.health, Health::Down { episode: 2, .. })
+    })
+    .await;
+    assert!(
+        matches!(&down.health, Health::Down { why, .. } if why.contains("ParticipantsNotify")),
+        "{down:?}"
+    );
+    faults(&sim, json!({})).await;
+    agrees_with_the_emulator_feed(&live, &client).await;
+    let picture = live.picture().expect("up");
+    assert_eq!(hand_names(&picture), ["Bob Li", "Eve Sun"]);
+    assert!(picture.person(&dan).is_some());
+    assert_eq!(
+        episodes(&seen),
+        ["connecting", "up", "down 1", "up", "down 2", "up"]
+    );
+}
+
+#[tokio::test]
+async fn delayed_pushes_still_make_the_same_picture() {
+    let sim = emulator().await;
+    let (client, live, seen) = started(&sim).await;
+    faults(&sim, json!({"delay": "300ms"})).await;
+    drop_feeds(&sim).await;
+    until(&live, |s| matches!(s.health, Health::Down { .. })).await;
+    until(&live, |s| s.health == Health::Up).await;
+    let eve = join(&sim, "Eve Sun").await;
+    hand(&sim, &eve, true).await;
+    hand(&sim, &eve, false).await;
+    hand(&sim, &eve, true).await;
+    until(&live, |s| s.picture.hands().len() == 2).await;
+    faults(&sim, json!({})).await;
+    agrees_with_the_emulator_feed(&live, &client).await;
+    assert_eq!(episodes(&seen), ["connecting", "up", "down 1", "up"]);
+}
+
+mod hostile;
