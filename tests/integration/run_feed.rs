@@ -302,3 +302,36 @@ async fn required_stops_with_exit_3_when_the_feed_cannot_open_and_auto_reads_ins
     let requests = emu.requests().await;
     assert_eq!(count(&requests, "mute"), 1);
 }
+
+#[tokio::test]
+async fn participants_lists_raised_hands_in_the_order_they_went_up() {
+    // Bob's hand is up from the start; Dave raises his before Carol, though the list
+    // has Carol first. The first step opens the feed before either raise.
+    let steps = "  - lock: {}\n  - wait: 3s\n  - participants: { hand: true }\n    register: raised\n  - log: \"HANDS {{ raised | map(attribute='name') | join(',') }} {{ raised | map(attribute='order_known') | join(',') }}\"\n";
+    let playbook = format!(
+        "{}rehearsal:\n  participants:\n    - {{ name: Alice Zhang, role: host }}\n    - {{ name: Bob Li, hand: raised }}\n    - {{ name: Carol Wu, raises_hand_after: 2s }}\n    - {{ name: Dave Ma, raises_hand_after: 1s }}\n",
+        playbook_with_steps("Hands", steps)
+    );
+    let (output, _) = Run::playbook(&playbook).rehearse().await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("HANDS Bob Li,Dave Ma,Carol Wu False,True,True"),
+        "{}",
+        output.stdout
+    );
+    // Read without the feed, the list's order, none known.
+    let (output, _) = Run::playbook(&playbook)
+        .arg("--events")
+        .arg("off")
+        .rehearse()
+        .await;
+    assert!(
+        output
+            .stdout
+            .contains("HANDS Bob Li,Carol Wu,Dave Ma False,False,False"),
+        "{}",
+        output.stdout
+    );
+}
