@@ -244,6 +244,13 @@ async fn a_feed_dropped_by_the_admin_api_is_said_down_then_back() {
     let output = run.await.expect("the run ends");
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert_eq!(downs(&output), 1, "{}", output.stdout);
+    // Said as it happened: during the wait, not after it.
+    let at = |text: &str| output.stdout.find(text).unwrap_or(usize::MAX);
+    assert!(
+        at("the meeting's feed is down") < at("ok      [2/"),
+        "{}",
+        output.stdout
+    );
     assert_eq!(
         output
             .stdout
@@ -334,4 +341,39 @@ async fn participants_lists_raised_hands_in_the_order_they_went_up() {
         "{}",
         output.stdout
     );
+}
+
+#[tokio::test]
+async fn a_meeting_the_feed_shows_ended_ends_a_wait_on_it_at_once() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let steps = "  - lower_all_hands: {}\n  - wait_for: { hand_raised: true, poll: 10m, timeout: 5m }\n  - lock: {}\n";
+    let run = tokio::spawn(
+        Run::playbook(&playbook_with_steps("Ended", steps)).against_url(emu.handle.base_url()),
+    );
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let ended = emu
+        .admin("POST", &format!("/_sim/meetings/{MEETING}/end"), None)
+        .await;
+    assert!(ended.status < 300, "{ended:?}");
+    let output = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the wait ends with the meeting, not at its timeout")
+        .expect("the run ends");
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("the meeting has ended (its push feed said so)"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("skip    lock: the meeting has ended"),
+        "{}",
+        output.stdout
+    );
+    let requests = emu.requests().await;
+    assert_eq!(count(&requests, "lock"), 0);
 }
