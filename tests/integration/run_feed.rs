@@ -377,3 +377,49 @@ async fn a_meeting_the_feed_shows_ended_ends_a_wait_on_it_at_once() {
     let requests = emu.requests().await;
     assert_eq!(count(&requests, "lock"), 0);
 }
+
+#[tokio::test]
+async fn an_invitations_wait_looks_at_the_feeds_changes_instead_of_reading_every_two_seconds() {
+    let steps =
+        "  - invite: { name: Eve Sun, phone: \"+8613800000009\", wait: answered, timeout: 1m }\n";
+    let playbook = format!(
+        "{}rehearsal:\n  participants:\n    - {{ name: Alice Zhang, role: host }}\n  invitees:\n    \"+8613800000009\": {{ outcome: answers, after: 7s }}\n",
+        playbook_with_steps("Invite", steps)
+    );
+    let (output, requests) = Run::playbook(&playbook).rehearse().await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("Eve Sun answered after"),
+        "{}",
+        output.stdout
+    );
+    // One read while the feed may not show the invitation yet, then its changes.
+    assert!(count(&requests, "realTimeInfo") <= 2, "{requests:#?}");
+
+    let (output, requests) = Run::playbook(&playbook)
+        .arg("--events")
+        .arg("off")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(count(&requests, "realTimeInfo") >= 4, "{requests:#?}");
+}
+
+#[tokio::test]
+async fn a_fast_forwarded_rehearsal_reads_and_says_so_when_the_feed_is_required() {
+    let steps = "  - mute: { name: Bob Li }\n  - wait: 10m\n  - unmute: { name: Bob Li }\n";
+    let playbook = format!("{}{PEOPLE}", playbook_with_steps("Virtual", steps))
+        .replace("steps:\n", "  events: required\nsteps:\n");
+    let (output, requests) = Run::playbook(&playbook)
+        .arg("--fast-forward")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("not applied on virtual time"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(count(&requests, "wsToken") + count(&requests, "conn"), 0);
+    assert_eq!(count(&requests, "realTimeInfo"), 2);
+}
