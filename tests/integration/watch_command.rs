@@ -258,7 +258,10 @@ async fn as_json_a_lost_feed_is_one_feed_down_and_one_feed_up_object() {
     assert_eq!(emu.admin("POST", "/_sim/feed/drop", None).await.status, 204);
     let down: Value = serde_json::from_str(&watch.line().await).expect("JSON");
     assert_eq!(down["event"], "feed_down", "{down}");
-    assert!(down["why"].as_str().is_some_and(|w| !w.is_empty()), "{down}");
+    assert!(
+        down["why"].as_str().is_some_and(|w| !w.is_empty()),
+        "{down}"
+    );
     let up: Value = serde_json::from_str(&watch.line().await).expect("JSON");
     assert_eq!(up["event"], "feed_up", "{up}");
     // The feed's own objects are not counted: the first change ends the watch.
