@@ -441,3 +441,36 @@ async fn a_fast_forwarded_rehearsal_reads_and_says_so_when_the_feed_is_required(
     assert_eq!(count(&requests, "wsToken") + count(&requests, "conn"), 0);
     assert_eq!(count(&requests, "realTimeInfo"), 2);
 }
+
+#[tokio::test]
+async fn a_name_the_picture_does_not_know_yet_gets_one_read_before_the_step_fails() {
+    let emu = Emu::start(QUIET).await;
+    // The rename's push is lost: the picture still knows Bob Li by his old name.
+    emu.faults(json!({"feed": {"lose_nth": 1}})).await;
+    let steps = "  - rename: { who: Bob Li, to: Robert Li }\n  - mute: { name: Robert Li }\n  - mute: { name: Nobody Here }\n";
+    let output = Run::playbook(&playbook_with_steps("Renamed", steps))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("ok      [2/3] mute: muted Robert Li"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("no participant matches `name Nobody Here`"),
+        "{}",
+        output.stdout
+    );
+    let requests = emu.requests().await;
+    assert_eq!(
+        count(&requests, "realTimeInfo"),
+        2,
+        "one read for each unknown name"
+    );
+    assert_eq!(count(&requests, "mute"), 1);
+}
