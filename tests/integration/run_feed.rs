@@ -324,8 +324,20 @@ async fn required_stops_with_exit_3_when_the_feed_cannot_open_and_auto_reads_ins
     assert_eq!(downs(&output), 1, "{}", output.stdout);
     let report = read_json(dir.path().join("report.json"));
     assert_eq!(report["feed"][0]["feed"], "down", "{report:#}");
+    assert!(report["feed"][0]["why"].is_string(), "{report:#}");
     let requests = emu.requests().await;
     assert_eq!(count(&requests, "mute"), 1);
+    // Journaled, and rebuilt from the journal.
+    let rebuilt = Run::command(&["report", "last"])
+        .env(
+            "EMCEE_STATE_DIR",
+            &dir.path().join("state").display().to_string(),
+        )
+        .output()
+        .await;
+    assert_eq!(rebuilt.code, 0, "{}", rebuilt.transcript());
+    let rebuilt: Value = serde_json::from_str(&rebuilt.stdout).expect("a JSON report");
+    assert_eq!(rebuilt["feed"], report["feed"], "{rebuilt:#}");
 }
 
 #[tokio::test]
