@@ -41,6 +41,7 @@ mod sim_props;
 mod sim_rules;
 mod sim_token;
 mod status_command;
+mod status_watch;
 mod template_check;
 mod variables;
 mod watch_command;
