@@ -27,9 +27,15 @@ pub(crate) mod key {
     pub(crate) const HAND: &str = "HAND";
     pub(crate) const BROADCAST: &str = "BROADCAST";
     pub(crate) const ROLLCALL: &str = "ROLLCALL";
+    pub(crate) const SHARE: &str = "SHARE";
+    /// Join (or arrival) time, ms since the epoch.
+    pub(crate) const ADDTIME: &str = "ADDTIME";
     pub(crate) const MUTE: &str = "MUTE";
     pub(crate) const VIDEO: &str = "VIDEO";
     pub(crate) const IS_COHOST: &str = "IS_COHOST";
+    /// Spelt `CLICENT_LOGIN_TYPE` in the field table, so in no message seen.
+    pub(crate) const CLIENT_LOGIN_TYPE: &str = "CLIENT_LOGIN_TYPE";
+    pub(crate) const ANONYMOUS: &str = "ANONYMOUS";
     /// Waiting list only: `"0"` waiting, `"1"` admitted and joining.
     pub(crate) const WAITINGSTATE: &str = "WAITINGSTATE";
     /// A flag's value when on.

@@ -165,6 +165,8 @@ pub(crate) struct Feed {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     clock: SharedClock,
     next_heart_beat: Timestamp,
+    /// Whether nothing has come since the last heartbeat went out.
+    unanswered: bool,
     /// Frames skipped as malformed or of an unknown type.
     pub skipped: u64,
     on_secret: std::sync::Arc<dyn Fn(&str) + Send + Sync>,
@@ -296,6 +298,7 @@ impl Feed {
         Feed {
             ws,
             next_heart_beat: clock.now() + HEART_BEAT_EVERY,
+            unanswered: false,
             clock,
             skipped: 0,
             on_secret,
@@ -310,14 +313,27 @@ impl Feed {
                 // A passive wait: on virtual time the runner moves the clock, never
                 // the feed.
                 () = self.clock.reached(self.next_heart_beat) => {
+                    // A server that has said nothing since the last heartbeat, not even
+                    // its echo, is gone (a connection into the void never ends by
+                    // itself). Not judged on virtual time, which can pass a minute
+                    // before the echo has had a moment to come.
+                    if self.unanswered && !self.clock.is_virtual() {
+                        return Err(Closed::Broken(
+                            "the push server has not answered a heartbeat for a minute".into(),
+                        ));
+                    }
                     let beat = serde_json::json!({
                         "action": HEART_BEAT,
                         "sequence": sequence(self.clock.now()),
                     });
-                    self.ws
-                        .send(Message::text(beat.to_string()))
-                        .await
-                        .map_err(|e| Closed::Broken(e.to_string()))?;
+                    tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        self.ws.send(Message::text(beat.to_string())),
+                    )
+                    .await
+                    .map_err(|_| Closed::Broken("a heartbeat could not be sent in time".into()))?
+                    .map_err(|e| Closed::Broken(e.to_string()))?;
+                    self.unanswered = true;
                     self.next_heart_beat = self.clock.now() + HEART_BEAT_EVERY;
                     continue;
                 }
@@ -326,7 +342,10 @@ impl Feed {
             let text = match message {
                 None => return Err(Closed::ByServer(String::new())),
                 Some(Err(e)) => return Err(Closed::Broken(e.to_string())),
-                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Text(text))) => {
+                    self.unanswered = false;
+                    text
+                }
                 Some(Ok(Message::Close(frame))) => {
                     return Err(Closed::ByServer(
                         frame.map(close_reason).unwrap_or_default(),
@@ -351,6 +370,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
+    use crate::clock::Clock as _;
 
     fn parsed(text: &str) -> (Result<Frame, Skip>, Vec<String>) {
         let seen = RefCell::new(Vec::new());
@@ -499,6 +519,49 @@ mod tests {
         driver.abort();
         let sequences = tokio::time::timeout(wait, server).await.unwrap().unwrap();
         assert_eq!(sequences[1] - sequences[0], 60_000, "{sequences:?}");
+    }
+
+    /// A server that takes the connection and then says nothing (it only pings, so the
+    /// client looks at its clock): the second heartbeat due with the first unanswered
+    /// ends the feed instead of waiting forever.
+    #[tokio::test]
+    async fn a_server_that_never_answers_a_heartbeat_is_a_broken_feed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (poke, mut poked) = tokio::sync::mpsc::channel::<()>(4);
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+            while poked.recv().await.is_some() {
+                let _ = ws.send(Message::Ping(Vec::new().into())).await;
+            }
+        });
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/"))
+            .await
+            .unwrap();
+        let clock = std::sync::Arc::new(crate::clock::SystemClock::default());
+        let mut feed = Feed::new(
+            ws,
+            std::sync::Arc::clone(&clock) as SharedClock,
+            std::sync::Arc::new(|_: &str| {}),
+        );
+        let driver = tokio::spawn(async move {
+            for _ in 0..2 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                clock.advance(SignedDuration::from_secs(61));
+                poke.send(()).await.unwrap();
+            }
+            poke
+        });
+        let end = tokio::time::timeout(Duration::from_secs(10), feed.next())
+            .await
+            .expect("not a hang");
+        assert!(
+            matches!(&end, Err(Closed::Broken(why)) if why.contains("heartbeat")),
+            "{end:?}"
+        );
+        drop(driver.await);
+        server.abort();
     }
 
     #[test]
