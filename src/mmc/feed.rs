@@ -39,6 +39,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// One pushed message, parsed. `at` is its `createTime`, on the service's clock.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Frame {
+    pub kind: NotifyType,
+    /// The envelope's `version`: a full message's creation time (ms), an incremental
+    /// one's sequence number, counting from 1 per type per connection. Absent if the
+    /// service leaves it out.
+    pub version: Option<i64>,
     pub at: Option<Timestamp>,
     /// `msgMode` 0: the whole picture of its type, replacing what was known.
     pub full: bool,
@@ -70,6 +75,8 @@ pub(crate) enum Skip {
 #[serde(rename_all = "camelCase")]
 struct Envelope {
     action: String,
+    #[serde(default)]
+    version: Option<i64>,
     #[serde(default)]
     create_time: Option<i64>,
     #[serde(default)]
@@ -134,6 +141,8 @@ pub(crate) fn parse(text: &str, on_secret: &dyn Fn(&str)) -> Result<Frame, Skip>
         ),
     };
     Ok(Frame {
+        kind,
+        version: envelope.version,
         at: envelope
             .create_time
             .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
@@ -156,6 +165,8 @@ pub(crate) struct Feed {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     clock: SharedClock,
     next_heart_beat: Timestamp,
+    /// Whether nothing has come since the last heartbeat went out.
+    unanswered: bool,
     /// Frames skipped as malformed or of an unknown type.
     pub skipped: u64,
     on_secret: std::sync::Arc<dyn Fn(&str) + Send + Sync>,
@@ -266,6 +277,17 @@ fn feed_url(base: &str, meeting: &str, tmp_token: &str) -> Result<url::Url, Stri
     Ok(url)
 }
 
+/// A close frame's reason and code, for people: `going away (1001)`; the code alone
+/// when no reason is given.
+fn close_reason(frame: tokio_tungstenite::tungstenite::protocol::CloseFrame) -> String {
+    let code = u16::from(frame.code);
+    if frame.reason.is_empty() {
+        format!("code {code}")
+    } else {
+        format!("{} ({code})", frame.reason)
+    }
+}
+
 impl Feed {
     /// A subscribed socket; the first heartbeat is due a minute from now.
     fn new(
@@ -276,6 +298,7 @@ impl Feed {
         Feed {
             ws,
             next_heart_beat: clock.now() + HEART_BEAT_EVERY,
+            unanswered: false,
             clock,
             skipped: 0,
             on_secret,
@@ -287,15 +310,30 @@ impl Feed {
     pub(crate) async fn next(&mut self) -> Result<Frame, Closed> {
         loop {
             let message = tokio::select! {
+                // A passive wait: on virtual time the runner moves the clock, never
+                // the feed.
                 () = self.clock.reached(self.next_heart_beat) => {
+                    // A server that has said nothing since the last heartbeat, not even
+                    // its echo, is gone (a connection into the void never ends by
+                    // itself). Not judged on virtual time, which can pass a minute
+                    // before the echo has had a moment to come.
+                    if self.unanswered && !self.clock.is_virtual() {
+                        return Err(Closed::Broken(
+                            "the push server has not answered a heartbeat for a minute".into(),
+                        ));
+                    }
                     let beat = serde_json::json!({
                         "action": HEART_BEAT,
                         "sequence": sequence(self.clock.now()),
                     });
-                    self.ws
-                        .send(Message::text(beat.to_string()))
-                        .await
-                        .map_err(|e| Closed::Broken(e.to_string()))?;
+                    tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        self.ws.send(Message::text(beat.to_string())),
+                    )
+                    .await
+                    .map_err(|_| Closed::Broken("a heartbeat could not be sent in time".into()))?
+                    .map_err(|e| Closed::Broken(e.to_string()))?;
+                    self.unanswered = true;
                     self.next_heart_beat = self.clock.now() + HEART_BEAT_EVERY;
                     continue;
                 }
@@ -304,10 +342,13 @@ impl Feed {
             let text = match message {
                 None => return Err(Closed::ByServer(String::new())),
                 Some(Err(e)) => return Err(Closed::Broken(e.to_string())),
-                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Text(text))) => {
+                    self.unanswered = false;
+                    text
+                }
                 Some(Ok(Message::Close(frame))) => {
                     return Err(Closed::ByServer(
-                        frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                        frame.map(close_reason).unwrap_or_default(),
                     ));
                 }
                 Some(Ok(_)) => continue,
@@ -329,6 +370,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
+    use crate::clock::Clock as _;
 
     fn parsed(text: &str) -> (Result<Frame, Skip>, Vec<String>) {
         let seen = RefCell::new(Vec::new());
@@ -379,6 +421,8 @@ mod tests {
             "msgMode":1,"confID":"1","data":[{"pid":"p1","mode":0,"pinfoMap":{"HAND":"1"}}]}"#;
         let frame = parsed(text).0.expect("parsed");
         assert!(!frame.full);
+        assert_eq!(frame.kind, NotifyType::Participants);
+        assert_eq!(frame.version, Some(7));
         assert_eq!(
             frame.at,
             Timestamp::from_millisecond(1_767_225_660_123).ok()
@@ -401,8 +445,8 @@ mod tests {
     }
 
     /// A feed from a server that sends `frames`, then answers nothing but reads two
-    /// heartbeats, then sends a frame over the limit. The client's clock is virtual: its
-    /// heartbeats are due as a driver's wait moves the time past them.
+    /// heartbeats, then sends a frame over the limit. The client's clock is virtual, moved
+    /// quickly by another task, so its heartbeats are due soon.
     #[tokio::test]
     async fn the_feed_skips_bad_frames_beats_every_minute_and_refuses_an_oversized_frame() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -445,11 +489,20 @@ mod tests {
         .await
         .unwrap();
         let clock: SharedClock = crate::clock::VirtualClock::starting_at(Timestamp::UNIX_EPOCH);
-        let mut feed = Feed::new(
-            ws,
-            std::sync::Arc::clone(&clock),
-            std::sync::Arc::new(|_: &str| {}),
-        );
+        // The feed never moves the clock itself: someone else (here a stand-in for the
+        // runner) does, a second at a time.
+        let driver = {
+            let clock = std::sync::Arc::clone(&clock);
+            tokio::spawn(async move {
+                loop {
+                    clock
+                        .sleep_until(clock.now() + SignedDuration::from_secs(1))
+                        .await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+        };
+        let mut feed = Feed::new(ws, clock, std::sync::Arc::new(|_: &str| {}));
         let wait = Duration::from_secs(10);
         let frame = tokio::time::timeout(wait, feed.next())
             .await
@@ -457,15 +510,58 @@ mod tests {
             .unwrap();
         assert!(matches!(frame.body, Body::Participants(_)), "{frame:?}");
         assert_eq!(feed.skipped, 2, "the heartbeat answer is not counted");
-        tokio::spawn(clock.sleep_until(Timestamp::UNIX_EPOCH + SignedDuration::from_mins(10)));
         let end = tokio::time::timeout(wait, feed.next()).await.unwrap();
         assert!(
             matches!(&end, Err(Closed::Broken(why)) if why.contains("size") || why.contains("long")),
             "{end:?}"
         );
         drop(feed);
+        driver.abort();
         let sequences = tokio::time::timeout(wait, server).await.unwrap().unwrap();
         assert_eq!(sequences[1] - sequences[0], 60_000, "{sequences:?}");
+    }
+
+    /// A server that takes the connection and then says nothing (it only pings, so the
+    /// client looks at its clock): the second heartbeat due with the first unanswered
+    /// ends the feed instead of waiting forever.
+    #[tokio::test]
+    async fn a_server_that_never_answers_a_heartbeat_is_a_broken_feed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (poke, mut poked) = tokio::sync::mpsc::channel::<()>(4);
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+            while poked.recv().await.is_some() {
+                let _ = ws.send(Message::Ping(Vec::new().into())).await;
+            }
+        });
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/"))
+            .await
+            .unwrap();
+        let clock = std::sync::Arc::new(crate::clock::SystemClock::default());
+        let mut feed = Feed::new(
+            ws,
+            std::sync::Arc::clone(&clock) as SharedClock,
+            std::sync::Arc::new(|_: &str| {}),
+        );
+        let driver = tokio::spawn(async move {
+            for _ in 0..2 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                clock.advance(SignedDuration::from_secs(61));
+                poke.send(()).await.unwrap();
+            }
+            poke
+        });
+        let end = tokio::time::timeout(Duration::from_secs(10), feed.next())
+            .await
+            .expect("not a hang");
+        assert!(
+            matches!(&end, Err(Closed::Broken(why)) if why.contains("heartbeat")),
+            "{end:?}"
+        );
+        drop(driver.await);
+        server.abort();
     }
 
     #[test]

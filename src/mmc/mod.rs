@@ -5,6 +5,8 @@
 mod body;
 mod failure;
 pub(crate) mod feed;
+pub(crate) mod live;
+pub(crate) mod picture;
 mod renewal;
 mod start;
 mod throttle;

@@ -1,7 +1,9 @@
 //! Waiting in a step: `wait` for a while or until a time, and `wait_for` someone to
-//! join, a headcount, a hand, or an expression over the online list, reading it every
-//! `poll` until the step's own `timeout`; and an invitation's wait for its callees to
-//! answer.
+//! join, a headcount, a hand, or an expression over the online list until the step's
+//! own `timeout`; and an invitation's wait for its callees to answer. While the
+//! meeting's push feed is up the waits look again at every change it tells of, and
+//! return at once when what they wait for holds; while it is down they read the list
+//! every `poll`.
 
 use serde_json::json;
 
@@ -16,10 +18,17 @@ use crate::run::sleep::sleep_keeping_token;
 use crate::run::step::StepFailure;
 use crate::yaml::Pos;
 
-/// Waits on the run's clock until `at`, keeping the token alive.
+/// Waits on the run's clock until `at`, keeping the token alive; the push feed going
+/// down or coming back meanwhile is reported as it happens.
 async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp) {
     let clock = std::sync::Arc::clone(&room.timeline.clock);
-    sleep_keeping_token(room.client, &clock, room.sink.listener, at).await;
+    loop {
+        tokio::select! {
+            () = sleep_keeping_token(room.client, &clock, room.sink.listener, at) => return,
+            () = room.sink.feed.turned() => {}
+        }
+        room.note_feed();
+    }
 }
 
 pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionResult {
@@ -64,8 +73,16 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
         .checked_add(wait.timeout.signed())
         .unwrap_or(jiff::Timestamp::MAX);
     let mut announced = false;
+    let mut changes = room.sink.feed.subscribe();
     loop {
-        let roster = room.roster().await?;
+        // Seen before looking, so a change from now on wakes the wait.
+        if let Some(changes) = &mut changes {
+            changes.borrow_and_update();
+        }
+        let roster = room.current_roster().await?;
+        if room.sink.feed.ended() {
+            return Err(crate::run::feed::ended_failure());
+        }
         if satisfied(room, wait, &roster, pos)? {
             let waited =
                 crate::duration::human(varying(clock.now().duration_since(started).unsigned_abs()));
@@ -101,7 +118,46 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
             .checked_add(wait.poll.signed())
             .unwrap_or(deadline)
             .min(deadline);
+        wait_for_change(room, &mut changes, next, deadline).await;
+    }
+}
+
+/// Waits until the feed's picture or health changes, or until `deadline`, while the
+/// feed is up; while it is down, until `next` (the next poll) or its return; while the
+/// run's own last change may not show in the picture yet, until it should. The clock's
+/// wait is the run's own, which keeps the token alive and moves virtual time.
+async fn wait_for_change(
+    room: &mut Room<'_>,
+    changes: &mut Option<tokio::sync::watch::Receiver<crate::mmc::live::LiveState>>,
+    next: jiff::Timestamp,
+    deadline: jiff::Timestamp,
+) {
+    let Some(changes) = changes.as_mut() else {
         sleep_until(room, next).await;
+        return;
+    };
+    let clock = std::sync::Arc::clone(&room.timeline.clock);
+    let up = room.sink.feed.picture().is_some();
+    let until = match room.sink.feed.settled_at() {
+        // Down: the next poll, or the feed's return, whichever comes first.
+        _ if !up => next,
+        // The picture may not show the run's own change yet: look again then, reading.
+        Some(settled) => {
+            let left = settled.saturating_duration_since(std::time::Instant::now());
+            let at = clock
+                .now()
+                .checked_add(left)
+                .unwrap_or(deadline)
+                .min(deadline);
+            sleep_until(room, at).await;
+            return;
+        }
+        None => deadline,
+    };
+    tokio::select! {
+        // A closed channel (the feed stopped) only ends this wait: the next look reads.
+        _ = changes.changed() => {}
+        () = sleep_until(room, until) => {}
     }
 }
 
@@ -153,8 +209,15 @@ pub(super) async fn answered(room: &mut Room<'_>, invite: &Invite) -> ActionResu
         .checked_add(jiff::SignedDuration::try_from(timeout).unwrap_or(jiff::SignedDuration::MAX))
         .unwrap_or(jiff::Timestamp::MAX);
     let mut announced = false;
+    let mut changes = room.sink.feed.subscribe();
     loop {
-        let roster = room.roster().await?;
+        if let Some(changes) = &mut changes {
+            changes.borrow_and_update();
+        }
+        let roster = room.current_roster().await?;
+        if room.sink.feed.ended() {
+            return Err(crate::run::feed::ended_failure());
+        }
         let mut ringing = Vec::new();
         let mut gone = Vec::new();
         for person in &invite.people {
@@ -209,7 +272,7 @@ pub(super) async fn answered(room: &mut Room<'_>, invite: &Invite) -> ActionResu
             .checked_add(ANSWER_POLL)
             .unwrap_or(deadline)
             .min(deadline);
-        sleep_until(room, next).await;
+        wait_for_change(room, &mut changes, next, deadline).await;
     }
 }
 

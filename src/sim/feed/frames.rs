@@ -11,7 +11,7 @@ use super::super::meeting::{Meeting, Participant};
 use super::super::schedule::ConfState;
 use crate::meeting::Role;
 use crate::meeting::feed::{
-    BasicInfo, DynamicInfo, InviteResult, NotifyType, Password, Payload, PersonChange,
+    BasicInfo, DynamicInfo, InviteResult, NotifyType, Password, Payload, PersonChange, key,
 };
 
 pub(super) type PinfoMap = BTreeMap<String, String>;
@@ -51,25 +51,25 @@ fn flag(on: bool) -> String {
 pub(super) fn participant_map(meeting: &Meeting, p: &Participant, added_ms: i64) -> PinfoMap {
     let role = meeting.role_of(&p.pid);
     [
-        ("NAME", p.name.clone()),
-        ("TEL", p.phone.clone()),
-        ("ROLE", flag(role == Role::Host)),
-        ("STATE", p.state.code().to_string()),
-        ("HAND", flag(p.hand)),
+        (key::NAME, p.name.clone()),
+        (key::TEL, p.phone.clone()),
+        (key::ROLE, flag(role == Role::Host)),
+        (key::STATE, p.state.code().to_string()),
+        (key::HAND, flag(p.hand)),
         (
-            "BROADCAST",
+            key::BROADCAST,
             flag(meeting.broadcast.as_deref() == Some(&p.pid)),
         ),
         (
-            "ROLLCALL",
+            key::ROLLCALL,
             flag(meeting.roll_call.as_deref() == Some(&p.pid)),
         ),
-        ("SHARE", flag(false)),
-        ("ADDTIME", added_ms.to_string()),
-        ("MUTE", flag(p.mute)),
-        ("VIDEO", flag(p.video)),
-        ("IS_COHOST", flag(role == Role::Cohost)),
-        ("CLIENT_LOGIN_TYPE", "Desktop".to_owned()),
+        (key::SHARE, flag(false)),
+        (key::ADDTIME, added_ms.to_string()),
+        (key::MUTE, flag(p.mute)),
+        (key::VIDEO, flag(p.video)),
+        (key::IS_COHOST, flag(role == Role::Cohost)),
+        (key::CLIENT_LOGIN_TYPE, "Desktop".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -79,12 +79,12 @@ pub(super) fn participant_map(meeting: &Meeting, p: &Participant, added_ms: i64)
 /// Every key of someone in the waiting room.
 fn waiting_map(p: &Participant, added_ms: i64) -> PinfoMap {
     [
-        ("NAME", p.name.clone()),
-        ("TEL", p.phone.clone()),
-        ("ADDTIME", added_ms.to_string()),
-        ("ANONYMOUS", flag(false)),
-        ("CLIENT_LOGIN_TYPE", "Desktop".to_owned()),
-        ("WAITINGSTATE", flag(false)),
+        (key::NAME, p.name.clone()),
+        (key::TEL, p.phone.clone()),
+        (key::ADDTIME, added_ms.to_string()),
+        (key::ANONYMOUS, flag(false)),
+        (key::CLIENT_LOGIN_TYPE, "Desktop".to_owned()),
+        (key::WAITINGSTATE, key::WAITING.to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -95,7 +95,7 @@ pub(super) fn dynamic_info(meeting: &Meeting) -> DynamicInfo {
     let state = match meeting.state {
         ConfState::Schedule => "Schedule",
         ConfState::Created => "Created",
-        ConfState::Destroyed => "Destroyed",
+        ConfState::Destroyed => crate::meeting::feed::DESTROYED,
     };
     let mode = if meeting.broadcast.is_some() {
         "BROADCAST"
