@@ -24,6 +24,7 @@ mod seed;
 mod server;
 mod state;
 mod tls;
+mod waiting_room;
 mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

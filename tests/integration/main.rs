@@ -39,6 +39,7 @@ mod sim_lifecycle;
 mod sim_props;
 mod sim_rules;
 mod sim_token;
+mod sim_waiting;
 mod status_command;
 mod template_check;
 mod variables;
