@@ -14,8 +14,10 @@ use super::selector::{RoleMatch, Selector};
 use super::wait::{Wait, WaitFor};
 
 mod invite;
+mod waiting;
 
 pub(crate) use invite::{DeviceType, Invite, InviteWait};
+pub(crate) use waiting::Targets;
 
 /// What a step does. Written as a single key of the step: `broadcast: Alice Zhang`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -75,12 +77,21 @@ pub enum Action {
     Extend(Extend),
     /// End the meeting for everyone.
     EndMeeting(Empty),
+    /// Let people in from the waiting room, as the meeting's feed lists them (it has
+    /// no other read): one person, a list, or `{all: true}` for everyone waiting in one
+    /// call. Needs the feed (`events` not `off`); while it is down, waits for it within
+    /// the step's time limit.
+    Admit(Targets),
+    /// Send online participants to the waiting room: one with the single call, several
+    /// (a list, or `all: true`) with one batch call. The host cannot be moved.
+    MoveToWaitingRoom(Targets),
     /// Read the online list, filtered; with `register`, store it for later steps.
     Participants(ParticipantFilter),
     /// Pause for a duration (`wait: 5m`), or until a time (`wait: { until: "10:30" }`).
     Wait(Wait),
-    /// Wait until someone joins, a headcount is reached, a hand is raised, or any
-    /// expression over `participants` holds, reading the online list every `poll`.
+    /// Wait until someone joins, a headcount is reached, a hand is raised, someone is in
+    /// the waiting room, or any expression over `participants` holds, reading the
+    /// online list every `poll`.
     WaitFor(WaitFor),
     /// Print a message.
     Log(Log),
@@ -460,6 +471,8 @@ impl Action {
             Action::Rename(_) => "rename",
             Action::Extend(_) => "extend",
             Action::EndMeeting(_) => "end_meeting",
+            Action::Admit(_) => "admit",
+            Action::MoveToWaitingRoom(_) => "move_to_waiting_room",
             Action::Participants(_) => "participants",
             Action::Wait(_) => "wait",
             Action::WaitFor(_) => "wait_for",
@@ -485,6 +498,8 @@ impl Action {
             | Action::UnsetCohost(s)
             | Action::HangUp(s) => Some(s),
             Action::Rename(rename) => Some(&rename.who),
+            // The waiting list is not the online list: `admit` has no selector here.
+            Action::MoveToWaitingRoom(Targets::One(s)) => Some(s),
             _ => None,
         }
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use crate::support::*;
 
 const MEETING: &str = "name: Calls\nmeeting: { id: \"914044873\", host_password: pw1234 }\n";
-const REHEARSAL: &str = "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Bob Li, hand: raised }\n    - { name: Carol Wu }\n    - { name: Dan Zhou, role: cohost }\n";
+const REHEARSAL: &str = "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Bob Li, hand: raised }\n    - { name: Carol Wu }\n    - { name: Dan Zhou, role: cohost }\n  waiting_room:\n    - { name: Hana Xu }\n";
 
 /// The steps that rehearse an action, and the files they include.
 struct Situation {
@@ -55,6 +55,12 @@ fn situations(action: &str, lock_path: &str) -> Option<Situation> {
             "invite: { name: Fay Lin, phone: \"+8613800000010\", wait: answered, timeout: 30s }",
         ],
         "rename" => &["rename: { who: Bob Li, to: Bobby Li }"],
+        "admit" => &["admit: { all: true }"],
+        // One participant, then several: the single call, then the batch call.
+        "move_to_waiting_room" => &[
+            "move_to_waiting_room: Carol Wu",
+            "move_to_waiting_room: [Bob Li, Dan Zhou]",
+        ],
         "extend" => &["extend: { minutes: 30 }", "extend: { auto: true }"],
         "end_meeting" => &["end_meeting: {}"],
         "participants" => &["participants: { hand: true }"],

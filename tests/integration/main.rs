@@ -28,6 +28,7 @@ mod run_selection;
 mod run_signals;
 mod run_timeline;
 mod run_unattended;
+mod run_waiting;
 mod schedule_command;
 mod sim_admin;
 mod sim_control;

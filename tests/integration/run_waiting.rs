@@ -1,0 +1,108 @@
+//! The waiting-room actions run by the built binary: `move_to_waiting_room` (one with
+//! the single call, several with one batch call), `admit` (everyone, or people picked
+//! from the feed's waiting list) and `wait_for: { waiting }`, asserted through the
+//! emulator's admin view and request log.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// The town hall with two people in the waiting room.
+const WAITING_HALL: &str = r#"
+meetings:
+  - id: "914044873"
+    subject: Town hall
+    host_password: "123456"
+    participants:
+      - { name: Alice Zhang, phone: "+8613800000001", role: host }
+      - { name: Bob Li, phone: "+8613800000002", hand: raised }
+      - { name: Carol Wu, phone: "+8613800000003" }
+      - { name: Dave Ma, phone: "+8613800000004" }
+    waiting_room:
+      - { name: Hana Xu, phone: "+8613800000008" }
+      - { name: Ivan Ho, phone: "+8613800000009" }
+"#;
+
+fn playbook(steps: &str) -> String {
+    playbook_with_steps("Waiting room", steps)
+}
+
+async fn run(emu: &Emu, steps: &str) -> Output {
+    let output = Run::playbook(&playbook(steps)).against(emu).await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    output
+}
+
+fn names(state: &Value, list: &str) -> Vec<String> {
+    state[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn one_is_moved_with_the_single_call_and_two_with_one_batch_call() {
+    let emu = Emu::start(WAITING_HALL).await;
+    run(&emu, "  - move_to_waiting_room: Carol Wu\n").await;
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(
+        names(&state, "participants"),
+        ["Alice Zhang", "Bob Li", "Dave Ma"]
+    );
+    assert_eq!(names(&state, "waiting"), ["Hana Xu", "Ivan Ho", "Carol Wu"]);
+
+    emu.admin("DELETE", "/_sim/requests", None).await;
+    let output = run(&emu, "  - move_to_waiting_room: [Bob Li, dave ma]\n").await;
+    assert!(
+        output
+            .stdout
+            .contains("moved Bob Li, Dave Ma to the waiting room"),
+        "{}",
+        output.transcript()
+    );
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(names(&state, "participants"), ["Alice Zhang"]);
+    let calls = action_calls(&emu.requests().await);
+    assert_eq!(calls, ["batchMoveToWaitingRoom"], "{calls:?}");
+}
+
+#[tokio::test]
+async fn admit_all_lets_everyone_waiting_in_with_one_call() {
+    let emu = Emu::start(WAITING_HALL).await;
+    run(&emu, "  - admit: { all: true }\n").await;
+    let state = emu.meeting(MEETING).await;
+    assert!(names(&state, "waiting").is_empty());
+    assert_eq!(
+        names(&state, "participants"),
+        [
+            "Alice Zhang",
+            "Bob Li",
+            "Carol Wu",
+            "Dave Ma",
+            "Hana Xu",
+            "Ivan Ho"
+        ]
+    );
+    let calls = action_calls(&emu.requests().await);
+    assert_eq!(calls, ["allowWaitingParticipant"], "{calls:?}");
+}
+
+#[tokio::test]
+async fn moving_someone_not_online_fails_the_step_saying_who_is() {
+    let emu = Emu::start(WAITING_HALL).await;
+    let output = Run::playbook(&playbook("  - move_to_waiting_room: Hana Xu\n"))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("no participant matches `Hana Xu`"),
+        "{}",
+        output.transcript()
+    );
+    assert_eq!(
+        names(&emu.meeting(MEETING).await, "waiting"),
+        ["Hana Xu", "Ivan Ho"]
+    );
+}
