@@ -239,6 +239,13 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "POLICY")]
     pub not_started: Option<NotStartedArg>,
 
+    /// The meeting's push feed: use it when it opens and read the online list while it
+    /// does not (auto), never open it (off), or stop with exit 3 when it cannot be
+    /// opened at the first step that calls the API (required). Overrides the
+    /// playbook's `meeting.events` (auto when neither says).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub events: Option<EventsArg>,
+
     /// With --sim: write the emulator's request log (every call, when, and its answer)
     /// to this JSON file after the run.
     #[arg(long, value_name = "FILE", requires = "sim")]
@@ -279,6 +286,13 @@ pub enum NotStartedArg {
     Wait,
     Start,
     Fail,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EventsArg {
+    Auto,
+    Off,
+    Required,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

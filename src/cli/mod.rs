@@ -148,6 +148,11 @@ impl TryFrom<args::RunArgs> for RunOptions {
                 args::NotStartedArg::Start => crate::playbook::NotStarted::Start,
                 args::NotStartedArg::Fail => crate::playbook::NotStarted::Fail,
             }),
+            events: args.events.map(|mode| match mode {
+                args::EventsArg::Auto => crate::playbook::Events::Auto,
+                args::EventsArg::Off => crate::playbook::Events::Off,
+                args::EventsArg::Required => crate::playbook::Events::Required,
+            }),
             display: DisplayOptions {
                 progress: match args.progress {
                     args::ProgressArg::Auto => Progress::Auto,

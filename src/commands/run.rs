@@ -43,6 +43,8 @@ pub(crate) struct RunOptions {
     /// `--not-started`: what to do when the meeting has not started; the playbook's
     /// when absent.
     pub not_started: Option<crate::playbook::NotStarted>,
+    /// `--events`: whether to use the meeting's push feed; the playbook's when absent.
+    pub events: Option<crate::playbook::Events>,
     /// Reports to write at the end, whatever the outcome.
     pub reports: Vec<crate::report::ReportTarget>,
     /// Progress, text or JSON lines, colour, `-q`.
@@ -88,6 +90,7 @@ pub(crate) async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         deadline: options.deadline,
         rate_limit: options.rate_limit,
         not_started: options.not_started,
+        events: options.events,
         reports: options.reports,
         display: options.display,
         started,

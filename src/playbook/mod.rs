@@ -21,8 +21,8 @@ pub use action::Action;
 pub use catalogue::{ACTIONS, ActionInfo};
 pub use check::{KnownVars, check, check_fragment};
 pub use model::{
-    AccountSpec, DEFAULT_RATE_LIMIT, DEFAULT_START_POLL, DEFAULT_TIMEOUT, Defaults, MIN_START_POLL,
-    MeetingSpec, NotStarted, Playbook, PlaybookDoc,
+    AccountSpec, DEFAULT_RATE_LIMIT, DEFAULT_START_POLL, DEFAULT_TIMEOUT, Defaults, Events,
+    MIN_START_POLL, MeetingSpec, NotStarted, Playbook, PlaybookDoc,
 };
 pub use schema::schema;
 pub use selector::{RoleMatch, Selector, SelectorMatch, fold_name, plain_name};

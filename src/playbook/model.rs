@@ -91,6 +91,39 @@ pub struct MeetingSpec {
     /// `{{ secret('EMCEE_ACCOUNT_PASSWORD') }}`.
     #[serde(default)]
     pub account: Option<Spanned<AccountSpec>>,
+    /// The meeting's push feed, which tells the run of every change as it happens:
+    /// `auto` (the default) opens it at the first step that calls the API and reads the
+    /// online list over the API while it is not open; `off` never opens it and reads
+    /// before every step that names someone, as waits poll; `required` stops the run
+    /// (exit 3) if it cannot be opened then. A feed that drops later is opened again,
+    /// the run reading meanwhile, whatever the setting. `run --events` overrides it.
+    #[serde(default)]
+    pub events: Option<Spanned<Events>>,
+}
+
+/// Whether a run uses the meeting's push feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Events {
+    /// Use it when it opens; read the online list while it does not.
+    #[default]
+    Auto,
+    /// Never open it: read the online list, and poll in waits.
+    Off,
+    /// Stop the run (exit 3) when it cannot be opened at the first step that calls the
+    /// API; if it drops later, it is opened again and the run reads meanwhile.
+    Required,
+}
+
+impl Events {
+    /// The setting as the playbook and `--events` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Events::Auto => "auto",
+            Events::Off => "off",
+            Events::Required => "required",
+        }
+    }
 }
 
 /// What a run does when its meeting has not started yet.

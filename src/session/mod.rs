@@ -83,6 +83,8 @@ pub(crate) struct Session {
     pub rate_limit: Option<u32>,
     /// `--not-started`; the playbook's `meeting.not_started` when absent.
     pub not_started: Option<crate::playbook::NotStarted>,
+    /// `--events`; the playbook's `meeting.events` when absent.
+    pub events: Option<crate::playbook::Events>,
     /// Reports to write at the end, whatever the outcome.
     pub reports: Vec<ReportTarget>,
     pub display: DisplayOptions,

@@ -118,4 +118,36 @@ mod tests {
         let bad = found("  host_password: p\n  not_started: later\n");
         assert!(!bad.is_empty());
     }
+
+    #[test]
+    fn the_feed_setting_takes_auto_off_or_required_and_nothing_else() {
+        for mode in ["auto", "off", "required"] {
+            let found = found(&format!("  host_password: p\n  events: {mode}\n"));
+            assert!(found.is_empty(), "{mode}: {found:?}");
+        }
+        for (bad, said) in [
+            ("sometimes", "unknown value `sometimes`"),
+            ("true", "unknown value"),
+            ("[auto]", "expected scalar"),
+        ] {
+            let problems = problems_in(&format!("{HEAD}  host_password: p\n  events: {bad}\n"));
+            assert_eq!(problems.len(), 1, "{bad}: {problems:#?}");
+            let problem = &problems[0];
+            assert!(
+                problem.message.contains(said),
+                "{bad}: {} / {:?}",
+                problem.message,
+                problem.help
+            );
+            // Pointed at the value, on the `events` line.
+            let line = problem.file.text()[..problem.span.offset].lines().count();
+            assert_eq!(line, 8, "{bad}: {problem:#?}");
+            if bad == "sometimes" {
+                assert_eq!(
+                    problem.help.as_deref(),
+                    Some("expected one of: auto, off, required")
+                );
+            }
+        }
+    }
 }
