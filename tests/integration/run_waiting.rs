@@ -106,3 +106,24 @@ async fn moving_someone_not_online_fails_the_step_saying_who_is() {
         ["Hana Xu", "Ivan Ho"]
     );
 }
+
+#[tokio::test]
+async fn check_refuses_the_waiting_room_with_the_feed_off_at_each_step() {
+    let text = "name: Off\nmeeting:\n  id: \"914044873\"\n  host_password: pw\n  events: off\nsteps:\n  - admit: Hana Xu\n  - move_to_waiting_room: [Bob Li, Carol Wu]\n  - wait_for: { waiting: { all: true }, timeout: 1m }\n";
+    let output = Run::command(&["check", "playbook.yaml"])
+        .file("playbook.yaml", text)
+        .output()
+        .await;
+    assert_eq!(output.code, 2, "{}", output.transcript());
+    let said = format!("{}{}", output.stdout, output.stderr);
+    for (line, column, name) in [
+        (7, 12, "admit"),
+        (8, 27, "move_to_waiting_room"),
+        (9, 15, "wait_for"),
+    ] {
+        let expected = format!(
+            "error: {name}: the waiting room is seen only through the meeting's feed, and this playbook turns it off (`events: off`)\n --> playbook.yaml:{line}:{column}"
+        );
+        assert!(said.contains(&expected), "{expected}\n{said}");
+    }
+}
