@@ -127,3 +127,33 @@ async fn check_refuses_the_waiting_room_with_the_feed_off_at_each_step() {
         assert!(said.contains(&expected), "{expected}\n{said}");
     }
 }
+
+#[tokio::test]
+async fn plan_names_who_is_let_in_and_moved() {
+    let text = playbook(
+        "  - admit: Hana Xu\n  - move_to_waiting_room: [Bob Li, Carol Wu]\n  - admit: { all: true }\n",
+    );
+    let output = Run::command(&["plan", "playbook.yaml"])
+        .file("playbook.yaml", &text)
+        .output()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert!(
+        lines[1].contains("admit") && lines[1].contains("Hana Xu"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        lines[1].contains("/allowWaitingParticipant"),
+        "{}",
+        output.stdout
+    );
+    assert!(lines[2].contains("Bob Li; Carol Wu"), "{}", output.stdout);
+    assert!(
+        lines[2].contains("/batchMoveToWaitingRoom"),
+        "{}",
+        output.stdout
+    );
+    assert!(lines[3].contains("all"), "{}", output.stdout);
+}
