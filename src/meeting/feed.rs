@@ -15,6 +15,34 @@ pub(crate) const HEART_BEAT: &str = "HeartBeat";
 /// `returnCode` of a refused `Subscribe` (bad `confToken`, or another meeting).
 pub(crate) const FORBIDDEN_SUBSCRIBE: u64 = 111_070_121;
 
+/// The `pinfoMap` keys of `ParticipantsNotify` and `WaitingListNotify` that are read or
+/// written here (`docs/api.md` §11): every value is a string, flags are `"1"`/`"0"`.
+pub(crate) mod key {
+    pub(crate) const NAME: &str = "NAME";
+    pub(crate) const TEL: &str = "TEL";
+    /// `"1"` host, `"0"` ordinary, `"2"` audience.
+    pub(crate) const ROLE: &str = "ROLE";
+    /// `"0"` in the meeting, `"1"` being called.
+    pub(crate) const STATE: &str = "STATE";
+    pub(crate) const HAND: &str = "HAND";
+    pub(crate) const BROADCAST: &str = "BROADCAST";
+    pub(crate) const ROLLCALL: &str = "ROLLCALL";
+    pub(crate) const MUTE: &str = "MUTE";
+    pub(crate) const VIDEO: &str = "VIDEO";
+    pub(crate) const IS_COHOST: &str = "IS_COHOST";
+    /// Waiting list only: `"0"` waiting, `"1"` admitted and joining.
+    pub(crate) const WAITINGSTATE: &str = "WAITINGSTATE";
+    /// A flag's value when on.
+    pub(crate) const ON: &str = "1";
+    /// `ROLE` of the host.
+    pub(crate) const HOST_ROLE: &str = "1";
+    /// `WAITINGSTATE` of someone still waiting to be admitted.
+    pub(crate) const WAITING: &str = "0";
+}
+
+/// `ConfDynamicInfoNotify`'s `state` once the meeting has ended.
+pub(crate) const DESTROYED: &str = "Destroyed";
+
 /// The message types the emulator models, in the order it sends their snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum NotifyType {

@@ -39,6 +39,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// One pushed message, parsed. `at` is its `createTime`, on the service's clock.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Frame {
+    pub kind: NotifyType,
+    /// The envelope's `version`: a full message's creation time (ms), an incremental
+    /// one's sequence number, counting from 1 per type per connection. Absent if the
+    /// service leaves it out.
+    pub version: Option<i64>,
     pub at: Option<Timestamp>,
     /// `msgMode` 0: the whole picture of its type, replacing what was known.
     pub full: bool,
@@ -70,6 +75,8 @@ pub(crate) enum Skip {
 #[serde(rename_all = "camelCase")]
 struct Envelope {
     action: String,
+    #[serde(default)]
+    version: Option<i64>,
     #[serde(default)]
     create_time: Option<i64>,
     #[serde(default)]
@@ -134,6 +141,8 @@ pub(crate) fn parse(text: &str, on_secret: &dyn Fn(&str)) -> Result<Frame, Skip>
         ),
     };
     Ok(Frame {
+        kind,
+        version: envelope.version,
         at: envelope
             .create_time
             .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
@@ -266,6 +275,17 @@ fn feed_url(base: &str, meeting: &str, tmp_token: &str) -> Result<url::Url, Stri
     Ok(url)
 }
 
+/// A close frame's reason and code, for people: `going away (1001)`; the code alone
+/// when no reason is given.
+fn close_reason(frame: tokio_tungstenite::tungstenite::protocol::CloseFrame) -> String {
+    let code = u16::from(frame.code);
+    if frame.reason.is_empty() {
+        format!("code {code}")
+    } else {
+        format!("{} ({code})", frame.reason)
+    }
+}
+
 impl Feed {
     /// A subscribed socket; the first heartbeat is due a minute from now.
     fn new(
@@ -287,7 +307,9 @@ impl Feed {
     pub(crate) async fn next(&mut self) -> Result<Frame, Closed> {
         loop {
             let message = tokio::select! {
-                () = self.clock.sleep_until(self.next_heart_beat) => {
+                // A passive wait: on virtual time the runner moves the clock, never
+                // the feed.
+                () = self.clock.reached(self.next_heart_beat) => {
                     let beat = serde_json::json!({
                         "action": HEART_BEAT,
                         "sequence": sequence(self.clock.now()),
@@ -307,7 +329,7 @@ impl Feed {
                 Some(Ok(Message::Text(text))) => text,
                 Some(Ok(Message::Close(frame))) => {
                     return Err(Closed::ByServer(
-                        frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                        frame.map(close_reason).unwrap_or_default(),
                     ));
                 }
                 Some(Ok(_)) => continue,
@@ -379,6 +401,8 @@ mod tests {
             "msgMode":1,"confID":"1","data":[{"pid":"p1","mode":0,"pinfoMap":{"HAND":"1"}}]}"#;
         let frame = parsed(text).0.expect("parsed");
         assert!(!frame.full);
+        assert_eq!(frame.kind, NotifyType::Participants);
+        assert_eq!(frame.version, Some(7));
         assert_eq!(
             frame.at,
             Timestamp::from_millisecond(1_767_225_660_123).ok()
@@ -401,8 +425,8 @@ mod tests {
     }
 
     /// A feed from a server that sends `frames`, then answers nothing but reads two
-    /// heartbeats, then sends a frame over the limit. The client's clock is virtual, so
-    /// its heartbeats are due at once.
+    /// heartbeats, then sends a frame over the limit. The client's clock is virtual, moved
+    /// quickly by another task, so its heartbeats are due soon.
     #[tokio::test]
     async fn the_feed_skips_bad_frames_beats_every_minute_and_refuses_an_oversized_frame() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -445,6 +469,19 @@ mod tests {
         .await
         .unwrap();
         let clock: SharedClock = crate::clock::VirtualClock::starting_at(Timestamp::UNIX_EPOCH);
+        // The feed never moves the clock itself: someone else (here a stand-in for the
+        // runner) does, a second at a time.
+        let driver = {
+            let clock = std::sync::Arc::clone(&clock);
+            tokio::spawn(async move {
+                loop {
+                    clock
+                        .sleep_until(clock.now() + SignedDuration::from_secs(1))
+                        .await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+        };
         let mut feed = Feed::new(ws, clock, std::sync::Arc::new(|_: &str| {}));
         let wait = Duration::from_secs(10);
         let frame = tokio::time::timeout(wait, feed.next())
@@ -459,6 +496,7 @@ mod tests {
             "{end:?}"
         );
         drop(feed);
+        driver.abort();
         let sequences = tokio::time::timeout(wait, server).await.unwrap().unwrap();
         assert_eq!(sequences[1] - sequences[0], 60_000, "{sequences:?}");
     }

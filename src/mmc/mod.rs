@@ -5,6 +5,11 @@
 mod body;
 mod failure;
 pub(crate) mod feed;
+// Used by the runner and `watch`, which take it up in their own time.
+#[allow(dead_code)]
+pub(crate) mod live;
+#[allow(dead_code)]
+pub(crate) mod picture;
 mod renewal;
 mod start;
 mod throttle;

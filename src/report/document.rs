@@ -64,6 +64,10 @@ pub struct Report {
     /// refused the credentials; absent when it began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meeting_unavailable: Option<String>,
+    /// The meeting's push feed going down (with why) and coming back, in order;
+    /// absent when it never went down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feed: Vec<FeedTurn>,
     /// The playbook file, as given.
     #[serde(default)]
     pub file: String,
@@ -76,6 +80,18 @@ pub struct Report {
     /// Every cue, planned against actual.
     pub cues: Vec<CueTiming>,
     pub summary: Option<Summary>,
+}
+
+/// The push feed going down or coming back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FeedTurn {
+    /// `down` or `up`.
+    pub feed: String,
+    /// When the run saw it (RFC 3339, in the playbook's time zone).
+    pub at: String,
+    /// Why it went down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -188,6 +204,16 @@ impl Listener for ReportBuilder {
             Event::MeetingUnavailable { error } => {
                 report.meeting_unavailable = Some(error.clone());
             }
+            Event::FeedDown { at, why } => report.feed.push(FeedTurn {
+                feed: "down".into(),
+                at: varying_instant(at),
+                why: Some(why.clone()),
+            }),
+            Event::FeedUp { at } => report.feed.push(FeedTurn {
+                feed: "up".into(),
+                at: varying_instant(at),
+                why: None,
+            }),
             Event::Retry {
                 id,
                 attempt,

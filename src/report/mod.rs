@@ -135,6 +135,22 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             }
         }
         Event::MeetingUnavailable { error } => format!("error   {error}"),
+        Event::FeedDown { at, why } => {
+            let at = if timings {
+                format!(" at {}", at.get(11..19).unwrap_or(at))
+            } else {
+                String::new()
+            };
+            format!("feed    the meeting's feed is down{at} ({why}); reading instead")
+        }
+        Event::FeedUp { at } => {
+            let at = if timings {
+                format!(" at {}", at.get(11..19).unwrap_or(at))
+            } else {
+                String::new()
+            };
+            format!("feed    the meeting's feed is back{at}; changes are seen as they happen")
+        }
         Event::MeetingEnded {
             at, during, by_run, ..
         } => {

@@ -302,6 +302,13 @@ pub(crate) fn read(path: &Path) -> Result<JournalRun, Error> {
             "meeting_unavailable" => Some(Event::MeetingUnavailable {
                 error: value["error"].as_str().unwrap_or_default().to_owned(),
             }),
+            "feed_down" => Some(Event::FeedDown {
+                at: value["at"].as_str().unwrap_or_default().to_owned(),
+                why: value["why"].as_str().unwrap_or_default().to_owned(),
+            }),
+            "feed_up" => Some(Event::FeedUp {
+                at: value["at"].as_str().unwrap_or_default().to_owned(),
+            }),
             "cue" => Some(Event::Cue(
                 serde_json::from_value::<CueTiming>(value)
                     .map_err(|e| corrupt(number, e.to_string()))?,

@@ -179,7 +179,7 @@ impl Listener for Terminal {
                 {
                     bar.finish_and_clear();
                 }
-                let style = if matches!(other, Event::Retry { .. }) {
+                let style = if matches!(other, Event::Retry { .. } | Event::FeedDown { .. }) {
                     "33"
                 } else {
                     "0"

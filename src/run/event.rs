@@ -112,7 +112,8 @@ pub enum Event {
         how: MeetingStart,
     },
     /// The meeting cannot be used before the first step: it has not started, has
-    /// ended, does not exist, or refuses the credentials. The run stops (exit 3).
+    /// ended, does not exist, or refuses the credentials; or its push feed cannot be
+    /// opened under `events: required`. The run stops (exit 3).
     MeetingUnavailable {
         error: String,
     },
@@ -125,6 +126,18 @@ pub enum Event {
         /// The step it ended during: its id and name.
         during: String,
         by_run: bool,
+    },
+    /// The meeting's push feed is down, or could not be opened: the run reads the
+    /// online list over the API (and waits poll) until it is back. Said once per
+    /// episode.
+    FeedDown {
+        /// When the run saw it (RFC 3339, in the playbook's time zone).
+        at: String,
+        why: String,
+    },
+    /// The push feed is back after it was down. Its first opening is not said.
+    FeedUp {
+        at: String,
     },
     RunFinished {
         summary: Summary,

@@ -21,6 +21,7 @@ use crate::yaml::{Pos, Spanned};
 
 mod cues;
 mod ended;
+mod feed;
 mod limits;
 
 use limits::interrupted_failure;
@@ -47,6 +48,8 @@ pub(crate) struct Executor<'a> {
     deadline: Option<super::Deadline>,
     /// The meeting ended during the run.
     ended: Option<ended::Ended>,
+    /// The meeting's push feed, as `events` says (off until set).
+    feed: super::feed::RunFeed,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -84,6 +87,7 @@ impl<'a> Executor<'a> {
             in_always: 0,
             deadline: None,
             ended: None,
+            feed: super::feed::RunFeed::new(crate::playbook::Events::Off),
         }
     }
 
@@ -124,10 +128,7 @@ impl<'a> Executor<'a> {
     pub(crate) async fn run(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
         let mut failed = None;
         for (index, step) in steps.iter().enumerate() {
-            if let Err(failure) = self
-                .selected(step, StepId::top_level(index + 1), index + 1)
-                .await
-            {
+            if let Err(failure) = self.top_level(step, index + 1).await {
                 if !self.meeting_over() {
                     return Err(failure);
                 }

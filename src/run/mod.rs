@@ -8,6 +8,7 @@ mod actions;
 pub(crate) mod deadline;
 mod event;
 mod executor;
+mod feed;
 pub(crate) mod gate;
 pub(crate) mod interrupt;
 pub(crate) mod lock;

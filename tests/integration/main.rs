@@ -16,6 +16,7 @@ mod playbook_model;
 mod run_actions;
 mod run_bad_input;
 mod run_clock;
+mod run_feed;
 mod run_hostile;
 mod run_lifecycle;
 mod run_lock_scope;

@@ -510,7 +510,8 @@ impl Run {
 }
 
 /// The last path segment of each call in a request log, leaving out the token and
-/// online-list reads: what the run did, in order.
+/// online-list reads and the push feed's opening (its socket token and upgrade): what
+/// the run did, in order.
 pub(crate) fn action_calls(requests: &[Value]) -> Vec<String> {
     requests
         .iter()
@@ -523,7 +524,7 @@ pub(crate) fn action_calls(requests: &[Value]) -> Vec<String> {
                 .unwrap_or("")
                 .to_owned()
         })
-        .filter(|p| p != "token" && p != "realTimeInfo")
+        .filter(|p| !matches!(p.as_str(), "token" | "realTimeInfo" | "wsToken" | "conn"))
         .collect()
 }
 

@@ -299,6 +299,8 @@ mod tests {
 
     fn people(full: bool, changes: &[Change<'_>]) -> Frame {
         Frame {
+            kind: crate::meeting::feed::NotifyType::Participants,
+            version: None,
             at: Timestamp::from_second(1_767_268_803).ok(),
             full,
             body: Body::Participants(
@@ -357,6 +359,8 @@ mod tests {
             ["12:00:03 Bob Li left"]
         );
         let said = |code: &str| Frame {
+            kind: crate::meeting::feed::NotifyType::InviteResult,
+            version: None,
             at: Timestamp::from_second(1_767_268_804).ok(),
             full: false,
             body: Body::Invites(vec![crate::meeting::feed::InviteResult {

@@ -62,7 +62,7 @@ async fn batch_hands(room: &mut Room<'_>, pids: &[String], raise: bool) -> Resul
                 Err(failure) if failure.participant_gone => {
                     // Someone in the chunk left: keep those still online and try again.
                     let online: HashSet<String> = room
-                        .roster()
+                        .read_roster()
                         .await?
                         .participants
                         .into_iter()
@@ -91,7 +91,7 @@ async fn batch_hands(room: &mut Room<'_>, pids: &[String], raise: bool) -> Resul
 /// run out).
 pub(super) async fn lower_all_hands(room: &mut Room<'_>) -> ActionResult {
     let started = Instant::now();
-    let roster = room.roster().await?;
+    let roster = room.current_roster().await?;
     let mut raised: Vec<String> = roster
         .participants
         .iter()
@@ -102,7 +102,7 @@ pub(super) async fn lower_all_hands(room: &mut Room<'_>) -> ActionResult {
     let mut rounds = 0;
     while !raised.is_empty() {
         if rounds == READ_BACK_ROUNDS {
-            let roster = room.roster().await?;
+            let roster = room.read_roster().await?;
             let still: Vec<&str> = roster
                 .participants
                 .iter()
@@ -116,8 +116,9 @@ pub(super) async fn lower_all_hands(room: &mut Room<'_>) -> ActionResult {
         }
         rounds += 1;
         batch_hands(room, &raised, false).await?;
-        // Read back: only those still online with a hand up are left to do.
-        let roster = room.roster().await?;
+        // Read back over the API, which shows the change at once (the feed's picture
+        // may not yet): only those still online with a hand up are left to do.
+        let roster = room.read_roster().await?;
         let lowered: HashSet<&String> = raised.iter().collect();
         raised = roster
             .participants
@@ -150,7 +151,8 @@ pub(super) async fn mute_all(room: &mut Room<'_>, allow_self_unmute: bool) -> Ac
     room.call(Request::call(Api::MuteMeeting, &body)).await?;
     let mut fixed = 0;
     for _ in 0..READ_BACK_ROUNDS {
-        let roster = room.roster().await?;
+        // Read back over the API, as for hands.
+        let roster = room.read_roster().await?;
         let open: Vec<Participant> = roster
             .participants
             .into_iter()

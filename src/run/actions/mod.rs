@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::event::{Event, Listener};
+use super::feed::RunFeed;
 use super::retry::send_with_retry;
 use super::step::{StepCtx, StepFailure, Timeline};
 use crate::meeting::wire::{CohostBody, MuteBody};
@@ -48,16 +49,26 @@ impl Performed {
 /// An action's result: what it did, or why its step failed.
 pub(crate) type ActionResult = Result<Performed, StepFailure>;
 
-/// Where an action's events go: the run's listener, and its count of retries, which
-/// each retry of the step adds to.
+/// Where an action's events go: the run's listener, its count of retries, which each
+/// retry of the step adds to, and the meeting's push feed, whose health changes are
+/// reported as the action looks at it.
 pub(crate) struct Sink<'r> {
     listener: &'r mut dyn Listener,
     retries: &'r mut u32,
+    feed: &'r mut RunFeed,
 }
 
 impl<'r> Sink<'r> {
-    pub(crate) fn new(listener: &'r mut dyn Listener, retries: &'r mut u32) -> Sink<'r> {
-        Sink { listener, retries }
+    pub(crate) fn new(
+        listener: &'r mut dyn Listener,
+        retries: &'r mut u32,
+        feed: &'r mut RunFeed,
+    ) -> Sink<'r> {
+        Sink {
+            listener,
+            retries,
+            feed,
+        }
     }
 }
 
@@ -110,16 +121,22 @@ impl<'r> Room<'r> {
     }
 
     /// One API call, retried on transient failures as the step's policy says; each
-    /// retry is shown as it happens, before its wait.
+    /// retry is shown as it happens, before its wait. A call that may change the
+    /// meeting (any but a GET) is noted: the feed's picture may not show it yet.
     async fn call(&mut self, request: Request) -> Result<Response, StepFailure> {
         let client = Arc::clone(self.client);
         let clock = Arc::clone(&self.timeline.clock);
         let spec = self.step.retry;
         let deadline = self.step.limit.at();
-        send_with_retry(&client, &request, &spec, &clock, deadline, |note| {
+        let changes = request.method != reqwest::Method::GET;
+        let result = send_with_retry(&client, &request, &spec, &clock, deadline, |note| {
             self.count_retry(note);
         })
-        .await
+        .await;
+        if changes {
+            self.sink.feed.note_change();
+        }
+        result
     }
 
     /// A retry of this step: counted for the step and the run, and reported.
@@ -130,10 +147,43 @@ impl<'r> Room<'r> {
         self.emit(event);
     }
 
-    /// Who is online now.
-    async fn roster(&mut self) -> Result<Roster, StepFailure> {
+    /// Who is online now, read over the API.
+    async fn read_roster(&mut self) -> Result<Roster, StepFailure> {
         let response = self.call(Request::to(Api::RealTimeInfo)).await?;
         Roster::parse(&response.body).map_err(StepFailure::new)
+    }
+
+    /// Who is online: from the feed's picture while it is up, else read.
+    async fn roster(&mut self) -> Result<Roster, StepFailure> {
+        match self.pictured() {
+            Some(roster) => Ok(roster),
+            None => self.read_roster().await,
+        }
+    }
+
+    /// Who is online, for what looks at the meeting's state: from the picture while
+    /// the feed is up and the run's own last change has had time to show in it, else
+    /// read (see `run::feed`).
+    async fn current_roster(&mut self) -> Result<Roster, StepFailure> {
+        self.note_feed();
+        match self.sink.feed.settled_roster() {
+            Some(roster) => Ok(roster),
+            None => self.read_roster().await,
+        }
+    }
+
+    /// The online list from the feed's picture, while it is up.
+    fn pictured(&mut self) -> Option<Roster> {
+        self.note_feed();
+        self.sink.feed.roster()
+    }
+
+    /// Reports the feed's health changes heard since last time.
+    fn note_feed(&mut self) {
+        for (at, turn) in self.sink.feed.heard() {
+            let at = self.timeline.show(at);
+            self.emit(turn.event(at));
+        }
     }
 
     /// Who is online, for the message of a call that failed because someone was not:

@@ -37,8 +37,17 @@ pub(super) async fn resolve_selector(
     {
         return Ok(vec![Participant::by_id(id)]);
     }
-    let roster = room.roster().await?;
-    let found: Vec<Participant> = who.select(&roster).into_iter().cloned().collect();
+    let (mut roster, pictured) = match room.pictured() {
+        Some(roster) => (roster, true),
+        None => (room.read_roster().await?, false),
+    };
+    let mut found: Vec<Participant> = who.select(&roster).into_iter().cloned().collect();
+    if found.is_empty() && pictured {
+        // Someone may have joined, or been renamed, a moment before the feed said so:
+        // one read before the step fails.
+        roster = room.read_roster().await?;
+        found = who.select(&roster).into_iter().cloned().collect();
+    }
     match found.len() {
         0 => Err(StepFailure::new(format!(
             "no participant matches `{who}`; {}",
@@ -121,7 +130,9 @@ pub(super) async fn act_on_each(
             format!("{verb} {}", target.name),
         ));
     }
-    fan_out(room, &targets, &request, verb).await?;
+    let done = fan_out(room, &targets, &request, verb).await;
+    room.sink.feed.note_change();
+    done?;
     Ok(Performed::said(
         targets_json(&targets),
         format!("{verb} {}", names(&targets)),
@@ -243,9 +254,10 @@ pub(super) async fn rename(room: &mut Room<'_>, rename: &Rename) -> ActionResult
     ))
 }
 
-/// The online list, filtered.
+/// The online list, filtered. With `hand: true`, those with a hand up come in the
+/// order the hands went up, as far as the push feed knows it (`order_known`).
 pub(super) async fn list(room: &mut Room<'_>, filter: &ParticipantFilter) -> ActionResult {
-    let roster = room.roster().await?;
+    let roster = room.current_roster().await?;
     let name = filter.name.as_deref().map(crate::playbook::fold_name);
     let selected: Vec<&Participant> = roster
         .participants
@@ -260,10 +272,46 @@ pub(super) async fn list(room: &mut Room<'_>, filter: &ParticipantFilter) -> Act
         })
         .collect();
     let count = selected.len();
+    let output = if filter.hand == Some(true) {
+        let hands = room
+            .sink
+            .feed
+            .picture()
+            .map(|p| p.hands())
+            .unwrap_or_default();
+        Value::Array(in_raise_order(selected, &hands))
+    } else {
+        serde_json::to_value(&selected).unwrap_or(Value::Null)
+    };
     Ok(Performed::said(
-        serde_json::to_value(&selected).unwrap_or(Value::Null),
+        output,
         format!("{count} of {} online", roster.participants.len()),
     ))
+}
+
+/// Those listed with a hand up, in the order of `hands` (the feed's, earliest first),
+/// each saying whether its place in that order is known; anyone the feed does not
+/// know of comes last, in list order, its order not known.
+fn in_raise_order(
+    listed: Vec<&Participant>,
+    hands: &[crate::mmc::picture::RaisedHand],
+) -> Vec<Value> {
+    let place = |p: &Participant| hands.iter().position(|h| h.pid == p.pid);
+    let mut listed: Vec<(Option<usize>, &Participant)> =
+        listed.into_iter().map(|p| (place(p), p)).collect();
+    // Stable: those the feed does not know keep the list's order, after the rest.
+    listed.sort_by_key(|(place, _)| place.unwrap_or(usize::MAX));
+    listed
+        .into_iter()
+        .map(|(place, p)| {
+            let mut value = serde_json::to_value(p).unwrap_or(Value::Null);
+            let known = place.is_some_and(|i| hands[i].order_known);
+            if let Value::Object(map) = &mut value {
+                map.insert("order_known".into(), Value::Bool(known));
+            }
+            value
+        })
+        .collect()
 }
 
 /// Who was acted on, as the detail line names them.

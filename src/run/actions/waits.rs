@@ -1,7 +1,9 @@
 //! Waiting in a step: `wait` for a while or until a time, and `wait_for` someone to
-//! join, a headcount, a hand, or an expression over the online list, reading it every
-//! `poll` until the step's own `timeout`; and an invitation's wait for its callees to
-//! answer.
+//! join, a headcount, a hand, or an expression over the online list until the step's
+//! own `timeout`; and an invitation's wait for its callees to answer. While the
+//! meeting's push feed is up the waits look again at every change it tells of, and
+//! return at once when what they wait for holds; while it is down they read the list
+//! every `poll`.
 
 use serde_json::json;
 
@@ -64,8 +66,16 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
         .checked_add(wait.timeout.signed())
         .unwrap_or(jiff::Timestamp::MAX);
     let mut announced = false;
+    let mut changes = room.sink.feed.subscribe();
     loop {
-        let roster = room.roster().await?;
+        // Seen before looking, so a change from now on wakes the wait.
+        if let Some(changes) = &mut changes {
+            changes.borrow_and_update();
+        }
+        let roster = room.current_roster().await?;
+        if room.sink.feed.ended() {
+            return Err(crate::run::feed::ended_failure());
+        }
         if satisfied(room, wait, &roster, pos)? {
             let waited =
                 crate::duration::human(varying(clock.now().duration_since(started).unsigned_abs()));
@@ -101,7 +111,44 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
             .checked_add(wait.poll.signed())
             .unwrap_or(deadline)
             .min(deadline);
+        wait_for_change(room, &mut changes, next, deadline).await;
+    }
+}
+
+/// Waits until the feed's picture or health changes, or until `deadline`, while the
+/// feed is up; else until `next` (the next poll) — also while the run's own last change
+/// may not show in the picture yet, then no later than when it should. The clock's
+/// wait is the run's own, which keeps the token alive and moves virtual time.
+async fn wait_for_change(
+    room: &mut Room<'_>,
+    changes: &mut Option<tokio::sync::watch::Receiver<crate::mmc::live::LiveState>>,
+    next: jiff::Timestamp,
+    deadline: jiff::Timestamp,
+) {
+    let up = room.sink.feed.picture().is_some();
+    let Some(changes) = changes.as_mut().filter(|_| up) else {
         sleep_until(room, next).await;
+        return;
+    };
+    let clock = std::sync::Arc::clone(&room.timeline.clock);
+    let until = match room.sink.feed.settled_at() {
+        // The picture may not show the run's own change yet: look again then, reading.
+        Some(settled) => {
+            let left = settled.saturating_duration_since(std::time::Instant::now());
+            let at = clock
+                .now()
+                .checked_add(left)
+                .unwrap_or(deadline)
+                .min(deadline);
+            sleep_until(room, at).await;
+            return;
+        }
+        None => deadline,
+    };
+    tokio::select! {
+        // A closed channel (the feed stopped) only ends this wait: the next look reads.
+        _ = changes.changed() => {}
+        () = sleep_until(room, until) => {}
     }
 }
 
@@ -153,8 +200,15 @@ pub(super) async fn answered(room: &mut Room<'_>, invite: &Invite) -> ActionResu
         .checked_add(jiff::SignedDuration::try_from(timeout).unwrap_or(jiff::SignedDuration::MAX))
         .unwrap_or(jiff::Timestamp::MAX);
     let mut announced = false;
+    let mut changes = room.sink.feed.subscribe();
     loop {
-        let roster = room.roster().await?;
+        if let Some(changes) = &mut changes {
+            changes.borrow_and_update();
+        }
+        let roster = room.current_roster().await?;
+        if room.sink.feed.ended() {
+            return Err(crate::run::feed::ended_failure());
+        }
         let mut ringing = Vec::new();
         let mut gone = Vec::new();
         for person in &invite.people {
@@ -209,7 +263,7 @@ pub(super) async fn answered(room: &mut Room<'_>, invite: &Invite) -> ActionResu
             .checked_add(ANSWER_POLL)
             .unwrap_or(deadline)
             .min(deadline);
-        sleep_until(room, next).await;
+        wait_for_change(room, &mut changes, next, deadline).await;
     }
 }
 

@@ -23,7 +23,7 @@ pub(super) struct Ended {
 }
 
 /// Whether an action needs the meeting to be running: it calls the API, or waits.
-fn needs_meeting(action: &str) -> bool {
+pub(super) fn needs_meeting(action: &str) -> bool {
     action == "wait" || info(action).is_none_or(|i| !matches!(i.calls, Calls::Listed([])))
 }
 

@@ -21,6 +21,9 @@ impl Executor<'_> {
         args: &Spanned<Node>,
         ctx: &mut StepCtx,
     ) -> ActionResult {
+        if let Some(failure) = self.ended_by_feed(action_name) {
+            return Err(failure);
+        }
         // The default time limit is for the API; a `wait` is as long as it says,
         // unless the step itself sets a limit.
         let timeout = match (&step.timeout, action_name) {
@@ -46,7 +49,11 @@ impl Executor<'_> {
                     &mut self.vars,
                     &self.timeline,
                     &self.file,
-                    Sink::new(&mut *self.listener, &mut self.counts.retries),
+                    Sink::new(
+                        &mut *self.listener,
+                        &mut self.counts.retries,
+                        &mut self.feed,
+                    ),
                     ctx,
                 );
                 let perform = actions::perform(&mut room, action_name, args);

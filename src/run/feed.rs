@@ -1,0 +1,228 @@
+//! The run's use of the meeting's push feed (`meeting.events`, `run --events`). Before
+//! the first top-level step that calls the API the feed is started in the background
+//! ([`Live`]); from then on the online list is taken from its picture while it is up,
+//! and read over the API while it is not. Its health is reported as run events once
+//! per episode: the first opening says nothing, a feed that is down (or never opened)
+//! says so with why, and its return is said too.
+//!
+//! The picture trails the run's own changes by the time a push takes to arrive. A
+//! selector is still resolved against it (a name that matches nobody gets one read
+//! first), but what looks at the meeting's state — `participants`, `wait_for`, the
+//! first read of `lower_all_hands`, an invitation's wait — reads over the API instead
+//! for a moment ([`SETTLE`]) after one of the run's own change calls was answered, and
+//! the mass changes read their results back over the API always.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, watch};
+
+use crate::clock::SharedClock;
+use crate::meeting::Roster;
+use crate::mmc::Client;
+use crate::mmc::live::{Health, Live, LiveState};
+use crate::mmc::picture::Picture;
+use crate::playbook::Events;
+
+/// How long after the run's own change call the picture is not trusted to show it: a
+/// push arrives within milliseconds, so this is ample, and short enough that a loop of
+/// changes and looks costs few reads.
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+/// How long the first opening may take under `events: required`.
+const REQUIRED_WITHIN: Duration = Duration::from_secs(15);
+/// How long the first step waits for the feed under `events: auto` before it reads
+/// instead; the feed may still open later.
+const AUTO_WITHIN: Duration = Duration::from_secs(3);
+
+/// A change of the feed's health, as the run reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Turn {
+    Down(String),
+    Up,
+}
+
+impl Turn {
+    /// The run event that says it, seen at `at` (as output shows instants).
+    pub(crate) fn event(self, at: String) -> crate::run::Event {
+        match self {
+            Turn::Down(why) => crate::run::Event::FeedDown { at, why },
+            Turn::Up => crate::run::Event::FeedUp { at },
+        }
+    }
+}
+
+/// The failure of a step that learns from the feed that the meeting has ended: as an
+/// API answer saying so would (see `executor/ended.rs`).
+pub(crate) fn ended_failure() -> crate::run::step::StepFailure {
+    crate::run::step::StepFailure {
+        meeting_ended: true,
+        ..crate::run::step::StepFailure::new("the meeting has ended (its push feed said so)")
+    }
+}
+
+/// Health as the watcher tells changes apart: a new episode of being down is a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    Up,
+    Down(u32),
+}
+
+/// The feed as the run uses it; without a [`Live`] until [`RunFeed::start`].
+pub(crate) struct RunFeed {
+    mode: Events,
+    live: Option<Live>,
+    /// Health changes the watcher saw and the run has not reported yet.
+    turns: Option<mpsc::UnboundedReceiver<(Timestamp, Turn)>>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+    /// The feed was said to be down, and not yet to be back.
+    down: bool,
+    /// When the run's own last change call was answered.
+    changed: Option<Instant>,
+}
+
+impl Drop for RunFeed {
+    fn drop(&mut self) {
+        if let Some(watcher) = &self.watcher {
+            watcher.abort();
+        }
+    }
+}
+
+impl RunFeed {
+    pub(crate) fn new(mode: Events) -> RunFeed {
+        RunFeed {
+            mode,
+            live: None,
+            turns: None,
+            watcher: None,
+            down: false,
+            changed: None,
+        }
+    }
+
+    /// Whether the feed is to be started and has not been.
+    pub(crate) fn wanted(&self) -> bool {
+        self.mode != Events::Off && self.live.is_none()
+    }
+
+    /// Starts the feed and waits a little for it to open. Under `events: required`, a
+    /// feed that does not open is why the run cannot go on; otherwise the run goes on
+    /// reading, and the failure is reported as the feed being down.
+    pub(crate) async fn start(
+        &mut self,
+        client: &Arc<Client>,
+        clock: &SharedClock,
+    ) -> Result<(), String> {
+        if !self.wanted() {
+            return Ok(());
+        }
+        let live = Live::start(Arc::clone(client), Arc::clone(clock));
+        let (tell, turns) = mpsc::unbounded_channel();
+        self.watcher = Some(tokio::spawn(watch_health(
+            live.subscribe(),
+            Arc::clone(clock),
+            tell,
+        )));
+        self.turns = Some(turns);
+        let within = match self.mode {
+            Events::Required => REQUIRED_WITHIN,
+            Events::Auto | Events::Off => AUTO_WITHIN,
+        };
+        let opened = live.opened(within).await;
+        self.live = Some(live);
+        match (opened, self.mode) {
+            (Err(why), Events::Required) => Err(why),
+            _ => Ok(()),
+        }
+    }
+
+    /// The health changes to report now, each once per episode: a feed back up only
+    /// after it was said to be down.
+    pub(crate) fn heard(&mut self) -> Vec<(Timestamp, Turn)> {
+        let mut said = Vec::new();
+        let Some(turns) = &mut self.turns else {
+            return said;
+        };
+        while let Ok((at, turn)) = turns.try_recv() {
+            match &turn {
+                Turn::Up if !self.down => continue,
+                Turn::Up => self.down = false,
+                Turn::Down(_) => self.down = true,
+            }
+            said.push((at, turn));
+        }
+        said
+    }
+
+    /// The picture, while the feed is up with its snapshot in.
+    pub(crate) fn picture(&self) -> Option<Arc<Picture>> {
+        self.live.as_ref().and_then(Live::picture)
+    }
+
+    /// The online list from the picture, while the feed is up.
+    pub(crate) fn roster(&self) -> Option<Roster> {
+        self.picture().map(|picture| picture.roster())
+    }
+
+    /// The online list from the picture, unless the run's own change may not show in
+    /// it yet.
+    pub(crate) fn settled_roster(&self) -> Option<Roster> {
+        self.settled_at().is_none().then(|| self.roster()).flatten()
+    }
+
+    /// While the run's own last change may not show in the picture: until when.
+    pub(crate) fn settled_at(&self) -> Option<Instant> {
+        self.changed
+            .map(|at| at + SETTLE)
+            .filter(|until| *until > Instant::now())
+    }
+
+    /// The run changed something in the meeting just now.
+    pub(crate) fn note_change(&mut self) {
+        if self.live.is_some() {
+            self.changed = Some(Instant::now());
+        }
+    }
+
+    /// Every change of the picture and the feed's health, once it is started.
+    pub(crate) fn subscribe(&self) -> Option<watch::Receiver<LiveState>> {
+        self.live.as_ref().map(Live::subscribe)
+    }
+
+    /// Whether the feed said the meeting has ended.
+    pub(crate) fn ended(&self) -> bool {
+        self.live
+            .as_ref()
+            .is_some_and(|live| live.state().picture.ended())
+    }
+}
+
+/// Tells `tell` of every health change of the feed behind `state`, stamped on `clock`:
+/// up, and each new episode of being down.
+async fn watch_health(
+    mut state: watch::Receiver<LiveState>,
+    clock: SharedClock,
+    tell: mpsc::UnboundedSender<(Timestamp, Turn)>,
+) {
+    let mut last = None;
+    loop {
+        let health = state.borrow_and_update().health.clone();
+        let turn = match health {
+            Health::Up => Some((Seen::Up, Turn::Up)),
+            Health::Down { why, episode } => Some((Seen::Down(episode), Turn::Down(why))),
+            Health::Connecting => None,
+        };
+        if let Some((seen, turn)) = turn
+            && last.as_ref() != Some(&seen)
+        {
+            last = Some(seen);
+            if tell.send((clock.now(), turn)).is_err() {
+                return;
+            }
+        }
+        if state.changed().await.is_err() {
+            return;
+        }
+    }
+}
