@@ -55,7 +55,8 @@ fn situations(action: &str, lock_path: &str) -> Option<Situation> {
             "invite: { name: Fay Lin, phone: \"+8613800000010\", wait: answered, timeout: 30s }",
         ],
         "rename" => &["rename: { who: Bob Li, to: Bobby Li }"],
-        "admit" => &["admit: { all: true }"],
+        // One by name from the feed's waiting list, then everyone (nobody is left).
+        "admit" => &["admit: Hana Xu", "admit: { all: true }"],
         // One participant, then several: the single call, then the batch call.
         "move_to_waiting_room" => &[
             "move_to_waiting_room: Carol Wu",

@@ -157,3 +157,159 @@ async fn plan_names_who_is_let_in_and_moved() {
     );
     assert!(lines[3].contains("all"), "{}", output.stdout);
 }
+
+/// A rehearsal with people in the waiting room: two there from the start, one arriving
+/// four seconds in.
+const REHEARSAL: &str = "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Bob Li }\n    - { name: Carol Wu }\n    - { name: Dave Ma }\n  waiting_room:\n    - { name: Hana Xu }\n    - { name: Ivan Ho }\n    - { name: Jun Bai, joins_after: 4s }\n";
+
+/// The body each call to the last path segment `last` carried, in order.
+fn bodies(requests: &[Value], last: &str) -> Vec<Value> {
+    requests
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with(&format!("/{last}"))
+        })
+        .map(|r| r["body"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rehearsal_admits_by_name_waits_for_an_arrival_moves_two_and_admits_all() {
+    let steps = "  - admit: Hana Xu\n  - wait_for: { waiting: jun bai, timeout: 30s }\n  - admit: [Jun Bai]\n  - move_to_waiting_room: [Bob Li, Carol Wu]\n  - wait_for: { waiting: { name: Carol Wu }, timeout: 30s }\n  - move_to_waiting_room: Dave Ma\n  - admit: Dave Ma\n  - admit: { all: true }\n  - participants: {}\n    register: everyone\n  - assert: \"everyone | length == 7\"\n";
+    let text = format!("{}{REHEARSAL}", playbook(steps));
+    let started = std::time::Instant::now();
+    let (output, requests) = Run::playbook(&text).rehearse().await;
+    let took = started.elapsed();
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    // The wait ended when Jun arrived, not at its timeout.
+    assert!(
+        took >= std::time::Duration::from_secs(4) && took < std::time::Duration::from_secs(20),
+        "{took:?}"
+    );
+    for said in [
+        "let in Hana Xu",
+        "jun bai in the waiting room after",
+        "let in Jun Bai",
+        "moved Bob Li, Carol Wu to the waiting room",
+        // Just moved: let in as soon as the feed shows them waiting.
+        "let in Dave Ma",
+        "let everyone waiting in",
+    ] {
+        assert!(
+            output.stdout.contains(said),
+            "{said}\n{}",
+            output.transcript()
+        );
+    }
+    let calls = action_calls(&requests);
+    assert_eq!(
+        calls,
+        [
+            "allowWaitingParticipant",
+            "allowWaitingParticipant",
+            "batchMoveToWaitingRoom",
+            "moveToWaitingRoom",
+            "allowWaitingParticipant",
+            "allowWaitingParticipant"
+        ],
+        "{requests:#?}"
+    );
+    let admitted = bodies(&requests, "allowWaitingParticipant");
+    assert!(admitted[0]["participantID"].is_string(), "{admitted:?}");
+    assert_eq!(admitted[3], serde_json::json!({"allowAll": true}));
+    let moved = bodies(&requests, "batchMoveToWaitingRoom");
+    assert_eq!(moved[0]["batchParticipants"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn admitting_someone_not_waiting_says_who_is() {
+    let emu = Emu::start(WAITING_HALL).await;
+    let output = Run::playbook(&playbook("  - admit: Carol Wu\n"))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("nobody in the waiting room matches `Carol Wu`; waiting: Hana Xu, Ivan Ho"),
+        "{}",
+        output.transcript()
+    );
+    // A wait for someone who never comes fails at its timeout, saying who is there.
+    let output = Run::playbook(&playbook(
+        "  - wait_for: { waiting: Zed Yu, timeout: 1s }\n",
+    ))
+    .against(&emu)
+    .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("waited 1s for Zed Yu in the waiting room; waiting: Hana Xu, Ivan Ho"),
+        "{}",
+        output.transcript()
+    );
+}
+
+#[tokio::test]
+async fn with_the_feed_off_what_needs_the_waiting_list_is_refused_and_the_rest_works() {
+    let emu = Emu::start(WAITING_HALL).await;
+    let output = Run::playbook(&playbook("  - admit: Hana Xu\n"))
+        .arg("--events")
+        .arg("off")
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("this run does not use it (`events: off`"),
+        "{}",
+        output.transcript()
+    );
+    let output = Run::playbook(&playbook(
+        "  - move_to_waiting_room: Bob Li\n  - admit: { all: true }\n",
+    ))
+    .arg("--events")
+    .arg("off")
+    .against(&emu)
+    .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(names(&emu.meeting(MEETING).await, "waiting").is_empty());
+}
+
+#[tokio::test]
+async fn admit_waits_for_a_feed_that_is_down_within_the_steps_time_limit() {
+    let emu = Emu::start(WAITING_HALL).await;
+    // Every feed connection drops before its snapshot is complete.
+    emu.faults(serde_json::json!({"feed": {"drop_after": 1}}))
+        .await;
+    let output = Run::playbook(&playbook("  - admit: Hana Xu\n    timeout: 2s\n"))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("the meeting's feed, which lists the waiting room"),
+        "{}",
+        output.transcript()
+    );
+    assert_eq!(
+        names(&emu.meeting(MEETING).await, "waiting"),
+        ["Hana Xu", "Ivan Ho"]
+    );
+
+    // The feed comes back while the step waits: Hana is let in.
+    let run = Run::playbook(&playbook("  - admit: Hana Xu\n    timeout: 20s\n"))
+        .against_url(emu.handle.base_url());
+    let running = tokio::spawn(run);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    emu.admin("DELETE", "/_sim/faults", None).await;
+    let output = running.await.expect("the run");
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert_eq!(names(&emu.meeting(MEETING).await, "waiting"), ["Ivan Ho"]);
+}

@@ -1,19 +1,31 @@
 //! The waiting room: `admit` lets people in, `move_to_waiting_room` sends online
-//! participants there. The service has no read of the waiting room — only the
-//! meeting's feed lists it — so `admit` picks people from the feed's waiting list
-//! (everyone at once, and a selector by id alone, need no list); the online list is
-//! read as for any other action aimed at participants.
+//! participants there, `wait_for: { waiting }` waits for someone to be there. The
+//! service has no read of the waiting room — only the meeting's push feed lists it —
+//! so `admit` picks people from the feed's waiting list (everyone at once, and a
+//! selector by id alone, need no list). While the feed is down, what needs the list
+//! waits for it within the step's time limit; with the feed off it is refused. The
+//! online list is looked at as for any other action aimed at participants.
 
+use std::sync::Arc;
+
+use jiff::Timestamp;
 use serde_json::json;
+use tokio::sync::watch;
 
 use super::participants::{names, resolve_selector, targets_json};
 use super::{ActionResult, Performed, Room};
+use crate::determinism::varying;
+use crate::duration::human;
+use crate::meeting::feed::NotifyType;
 use crate::meeting::wire::{AllowWaitingBody, BatchMoveToWaitingRoomBody, MoveToWaitingRoomBody};
 use crate::meeting::{Api, Participant, Roster};
 use crate::mmc::Request;
+use crate::mmc::live::LiveState;
 use crate::playbook::action::Targets;
 use crate::playbook::wait::WaitFor;
 use crate::playbook::{Selector, SelectorMatch};
+use crate::run::event::Event;
+use crate::run::sleep::sleep_keeping_token;
 use crate::run::step::StepFailure;
 use crate::yaml::Pos;
 
@@ -101,7 +113,9 @@ pub(super) async fn move_to_waiting_room(room: &mut Room<'_>, targets: &Targets)
     ))
 }
 
-/// `wait_for: { waiting: SELECTOR }`: until someone it matches is in the waiting room.
+/// `wait_for: { waiting: SELECTOR }`: until someone it matches is in the waiting room,
+/// looking again at every change the feed tells of (there is nothing to poll), and
+/// waiting for the feed while it is down; the step fails at `timeout`.
 pub(super) async fn wait_for_waiting(
     room: &mut Room<'_>,
     wait: &WaitFor,
@@ -114,39 +128,83 @@ pub(super) async fn wait_for_waiting(
             "wait_for: nothing to wait for in the waiting room",
         ));
     };
-    let waiting = room.waiting_list().await?;
-    let found: Vec<Participant> = who.select(&waiting).into_iter().cloned().collect();
-    if found.is_empty() {
-        return Err(StepFailure::new(format!(
-            "{} did not come; {}",
-            wait.describe(),
-            describe_waiting(&waiting)
-        )));
+    let mut changes = room.feed_changes()?;
+    let clock = Arc::clone(&room.timeline.clock);
+    let started = clock.now();
+    let deadline = started
+        .checked_add(wait.timeout.signed())
+        .unwrap_or(Timestamp::MAX);
+    let mut announced = false;
+    loop {
+        changes.borrow_and_update();
+        let waiting = room.pictured_waiting();
+        if room.sink.feed.ended() {
+            return Err(crate::run::feed::ended_failure());
+        }
+        if let Some(waiting) = &waiting {
+            let found: Vec<Participant> = who.select(waiting).into_iter().cloned().collect();
+            if !found.is_empty() {
+                let waited = human(varying(clock.now().duration_since(started).unsigned_abs()));
+                return Ok(Performed::said(
+                    targets_json(&found),
+                    format!("{} after {waited}", wait.describe()),
+                ));
+            }
+        }
+        let now = clock.now();
+        if now >= deadline {
+            let seen = waiting.as_ref().map_or_else(
+                || "the meeting's feed was down".to_owned(),
+                describe_waiting,
+            );
+            return Err(StepFailure::new(format!(
+                "waited {} for {}; {seen}",
+                wait.timeout,
+                wait.describe()
+            )));
+        }
+        if !announced {
+            announced = true;
+            room.emit(Event::Waiting {
+                id: room.step.id.clone(),
+                name: room.step.name.clone(),
+                until: format!(
+                    "{} (at the latest {})",
+                    wait.describe(),
+                    room.timeline.show(deadline)
+                ),
+                left: varying(deadline.duration_since(now).unsigned_abs()),
+            });
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() {
+                return Err(StepFailure::new("the meeting's feed stopped"));
+            },
+            () = sleep_keeping_token(room.client, &clock, room.sink.listener, deadline) => {}
+        }
     }
-    Ok(Performed::said(targets_json(&found), wait.describe()))
 }
 
 /// The people the targets pick out of the waiting list, each selector matching one
 /// (or, with `all: true`, everyone it matches). A selector by id alone is taken as
-/// given: the service answers for an unknown id.
+/// given: the service answers for an unknown id. A selector that matches nobody while
+/// the run's own last change may not show in the feed yet (someone just moved there)
+/// is looked at again as the feed tells of changes, until it should show.
 async fn pick_waiting(
     room: &mut Room<'_>,
     targets: &Targets,
 ) -> Result<Vec<Participant>, StepFailure> {
-    let mut list: Option<Roster> = None;
     let mut chosen: Vec<Participant> = Vec::new();
     for who in targets.selectors() {
         let found = match by_id_alone(who) {
             Some(id) => vec![Participant::by_id(id)],
-            None => {
-                let waiting = match list.take() {
-                    Some(read) => read,
-                    None => room.waiting_list().await?,
-                };
-                let found = choose(who, &waiting)?;
-                list = Some(waiting);
-                found
-            }
+            None => loop {
+                let waiting = room.waiting_list().await?;
+                match (choose(who, &waiting), room.sink.feed.settled_at()) {
+                    (Err(_), Some(settled)) => room.next_change_before(settled).await,
+                    (found, _) => break found?,
+                }
+            },
         };
         for person in found {
             if !chosen.iter().any(|c| c.pid == person.pid) {
@@ -204,12 +262,97 @@ pub(super) fn describe_waiting(waiting: &Roster) -> String {
     format!("waiting: {}", names.join(", "))
 }
 
+/// The waiting list as selectors see it: everyone a guest in the meeting, known by
+/// name and id (the feed gives no more of people waiting).
+fn as_roster(waiting: Vec<crate::mmc::picture::Waiting>) -> Roster {
+    Roster {
+        participants: waiting
+            .into_iter()
+            .map(|person| Participant {
+                name: person.name,
+                ..Participant::by_id(&person.pid)
+            })
+            .collect(),
+        arriving: Vec::new(),
+    }
+}
+
 impl Room<'_> {
-    /// Who is in the waiting room now, as a list selectors can match (guests, in the
-    /// meeting's sense of the word). Only the meeting's feed tells.
+    /// Every change of the feed's picture and health; refused when the run does not
+    /// use the feed.
+    fn feed_changes(&mut self) -> Result<watch::Receiver<LiveState>, StepFailure> {
+        match self.sink.feed.subscribe() {
+            Some(changes) => Ok(changes),
+            // Not started though wanted: the API has not given a token yet.
+            None if self.sink.feed.wanted() => Err(StepFailure::new(
+                "the waiting room is listed only by the meeting's push feed, which is not open yet",
+            )),
+            None => Err(StepFailure::new(
+                "the waiting room is listed only by the meeting's push feed, and this run does not use it (`events: off`, `--events off`, or a `--fast-forward` rehearsal)",
+            )),
+        }
+    }
+
+    /// The waiting list from the feed's picture, while the feed is up and its waiting
+    /// list has come.
+    fn pictured_waiting(&mut self) -> Option<Roster> {
+        self.note_feed();
+        self.sink
+            .feed
+            .picture()
+            .filter(|picture| picture.knows(NotifyType::WaitingList))
+            .map(|picture| as_roster(picture.waiting()))
+    }
+
+    /// Until the feed tells of a change, or `until`.
+    async fn next_change_before(&mut self, until: std::time::Instant) {
+        let Ok(mut changes) = self.feed_changes() else {
+            return;
+        };
+        tokio::select! {
+            _ = changes.changed() => {}
+            () = tokio::time::sleep_until(until.into()) => {}
+        }
+    }
+
+    /// Who is in the waiting room now. While the feed is down (or its waiting list has
+    /// not come yet) this waits for it, saying so once: the step's time limit ends the
+    /// wait.
     pub(super) async fn waiting_list(&mut self) -> Result<Roster, StepFailure> {
-        Err(StepFailure::new(
-            "the waiting room is listed only by the meeting's feed, which this run does not open: name the person by `id`, or let everyone in with `{all: true}`",
-        ))
+        let mut changes = self.feed_changes()?;
+        let mut announced = false;
+        loop {
+            changes.borrow_and_update();
+            if let Some(waiting) = self.pictured_waiting() {
+                return Ok(waiting);
+            }
+            if !announced {
+                announced = true;
+                let left = self
+                    .step
+                    .limit
+                    .at()
+                    .map(|at| at.saturating_duration_since(tokio::time::Instant::now()))
+                    .unwrap_or_default();
+                let until = self
+                    .timeline
+                    .clock
+                    .now()
+                    .checked_add(left)
+                    .unwrap_or(Timestamp::MAX);
+                self.emit(Event::Waiting {
+                    id: self.step.id.clone(),
+                    name: self.step.name.clone(),
+                    until: format!(
+                        "the meeting's feed, which lists the waiting room (at the latest {})",
+                        self.timeline.show(until)
+                    ),
+                    left: varying(left),
+                });
+            }
+            if changes.changed().await.is_err() {
+                return Err(StepFailure::new("the meeting's feed stopped"));
+            }
+        }
     }
 }
