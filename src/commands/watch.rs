@@ -1,17 +1,21 @@
 //! `emcee watch PLAYBOOK` or `emcee watch --meeting ID`: the meeting's changes as they
-//! happen, from its push feed, one line (or JSON object) per change, until Ctrl-C, the
-//! meeting's end (exit 0) or the feed closing (exit 1; no reconnect). Read only: the
-//! token call, a look at the meeting, the socket token, the feed.
+//! happen, from its push feed, one line (or JSON object) per change, until Ctrl-C or
+//! the meeting's end (exit 0). A feed lost is opened again (a line when it is lost,
+//! one when it is back; what changed meanwhile is told as events). Read only: the
+//! token call, a look at the meeting, a socket token per connection, the feed.
 
 mod events;
 
 use crate::error::{Error, ExitCode};
+use crate::meeting::feed::key;
+use crate::mmc::live::{Health, Live};
+use crate::mmc::picture::{Keys, Picture, is_on, value};
 use crate::secrets::Secrets;
 use crate::session::live::Look;
 
 pub(crate) use super::status::{StatusFormat as WatchFormat, Which};
 use super::status::{StatusOptions, looker, print};
-use events::{Event, Tracker};
+use events::{Event, Tracker, in_meeting};
 
 /// `emcee watch`, as plain options.
 #[derive(Debug, Clone)]
@@ -46,80 +50,92 @@ pub(crate) async fn run(options: WatchOptions) -> Result<ExitCode, Error> {
         print(&status, &id, &look, &secrets, false)?;
         return Ok(ExitCode::Success);
     }
-    let mut feed = looker.open_feed().await?;
-    let mut tracker = Tracker::default();
-    let mut shown: u32 = 0;
-    let result = follow(&options, &id, &secrets, &mut feed, &mut tracker, &mut shown).await;
-    if feed.skipped > 0 {
+    let live = looker.live();
+    // A feed that cannot be opened at all is the meeting out of reach; once it has
+    // been open, losing it only means opening it again.
+    live.opened(OPEN_WITHIN)
+        .await
+        .map_err(|why| Error::Unreachable(secrets.redact(&format!("meeting {id}: {why}"))))?;
+    let result = follow(&options, &id, &secrets, &live).await;
+    if live.skipped() > 0 {
         tracing::warn!(
             "{} push frame(s) were malformed or of an unknown type and skipped",
-            feed.skipped
+            live.skipped()
         );
     }
     result
 }
 
-/// Shows the feed's changes until the end, Ctrl-C or `--count`.
+/// How long the feed may take to open the first time.
+const OPEN_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Shows the meeting's changes until the end, Ctrl-C or `--count`, and the feed's
+/// losses and returns, once per episode.
 async fn follow(
     options: &WatchOptions,
     id: &str,
     secrets: &Secrets,
-    feed: &mut crate::mmc::feed::Feed,
-    tracker: &mut Tracker,
-    shown: &mut u32,
+    live: &Live,
 ) -> Result<ExitCode, Error> {
     let mut signals = crate::signals::Signals::new()?;
-    let show = |text: String| {
+    let show = |event: &Event| {
+        let text = match options.format {
+            WatchFormat::Human => event.human() + "\n",
+            WatchFormat::Json => line(secrets, event),
+        };
         let text = crate::printable::printable_lines(&secrets.redact(&text));
         crate::output::print_out(&text)
     };
+    let mut changes = live.subscribe();
+    let mut tracker = Tracker::default();
+    let mut shown: u32 = 0;
+    // The episode of the loss last told, until the feed is back.
+    let mut told_down: Option<u32> = None;
     loop {
-        if options.count.is_some_and(|n| *shown >= n) {
-            return Ok(ExitCode::Success);
+        let state = changes.borrow_and_update().clone();
+        let now = jiff::Timestamp::now();
+        match &state.health {
+            Health::Connecting => {}
+            Health::Down { why, episode } => {
+                if told_down != Some(*episode) {
+                    show(&Event::feed_down(now, why))?;
+                    told_down = Some(*episode);
+                }
+            }
+            Health::Up => {
+                if told_down.take().is_some() {
+                    show(&Event::feed_up(now))?;
+                }
+                let first = !tracker.started();
+                let events = tracker.update(&state.picture, now);
+                if first {
+                    match options.format {
+                        WatchFormat::Human => {
+                            let text = summary(id, &state.picture);
+                            crate::output::print_out(&crate::printable::printable_lines(
+                                &secrets.redact(&text),
+                            ))?;
+                        }
+                        WatchFormat::Json => show(&Tracker::snapshot(&state.picture, now))?,
+                    }
+                }
+                for event in events {
+                    show(&event)?;
+                    if event.event == "ended" {
+                        return Ok(ExitCode::Success);
+                    }
+                    shown += u32::from(!event.is_feed());
+                    if options.count.is_some_and(|n| shown >= n) {
+                        return Ok(ExitCode::Success);
+                    }
+                }
+            }
         }
-        let frame = tokio::select! {
+        tokio::select! {
             _ = signals.recv() => return Ok(ExitCode::Success),
-            frame = feed.next() => frame,
-        };
-        let frame = match frame {
-            Ok(frame) => frame,
-            Err(closed) => {
-                let why = match closed {
-                    crate::mmc::feed::Closed::ByServer(reason) if reason.is_empty() => {
-                        "the service closed the feed".to_owned()
-                    }
-                    crate::mmc::feed::Closed::ByServer(reason) => {
-                        format!("the service closed the feed: {reason}")
-                    }
-                    crate::mmc::feed::Closed::Broken(why) => format!("the feed broke: {why}"),
-                };
-                return Err(Error::Failed(
-                    secrets.redact(&format!("meeting {id}: {why}")),
-                ));
-            }
-        };
-        let was_started = tracker.started;
-        let at = frame.at.unwrap_or_else(jiff::Timestamp::now);
-        let events = tracker.apply(frame, at);
-        if !was_started && tracker.started {
-            match options.format {
-                WatchFormat::Human => show(summary(id, tracker))?,
-                WatchFormat::Json => show(line(secrets, &tracker.snapshot(at)))?,
-            }
-        }
-        for event in events {
-            let ended = event.event == "ended";
-            match options.format {
-                WatchFormat::Human => show(event.human() + "\n")?,
-                WatchFormat::Json => show(line(secrets, &event))?,
-            }
-            *shown += 1;
-            if ended {
-                return Ok(ExitCode::Success);
-            }
-            if options.count.is_some_and(|n| *shown >= n) {
-                break;
-            }
+            changed = changes.changed() => if changed.is_err() {
+                return Err(Error::Failed(format!("meeting {id}: the feed stopped")));
+            },
         }
     }
 }
@@ -136,55 +152,47 @@ fn line(secrets: &Secrets, event: &Event) -> String {
 }
 
 /// The block shown once the snapshot is in: the meeting and who is there.
-fn summary(id: &str, tracker: &Tracker) -> String {
-    let title = tracker
-        .basic
-        .as_ref()
-        .map(|b| b.title.as_str())
-        .unwrap_or("");
+fn summary(id: &str, picture: &Picture) -> String {
+    let title = picture.basic().map(|b| b.title.as_str()).unwrap_or("");
     let mut text = format!("meeting {id} {}\n", crate::printable::printable(title));
-    if let Some(dynamic) = &tracker.dynamic {
-        let mut flags = Vec::new();
-        if dynamic.lock == 1 {
-            flags.push("locked");
-        }
-        if dynamic.rec_state == 1 {
-            flags.push("recording");
-        }
-        if dynamic.mute == 1 {
-            flags.push("muted on entry");
-        }
-        if !flags.is_empty() {
-            text += &format!("  {}\n", flags.join(", "));
-        }
+    let mut flags = Vec::new();
+    if picture.locked() == Some(true) {
+        flags.push("locked");
     }
-    let here: Vec<_> = tracker
-        .participants
-        .values()
-        .filter(|k| k.get("STATE").map(String::as_str) == Some("0"))
-        .collect();
+    if picture.recording() == Some(true) {
+        flags.push("recording");
+    }
+    if picture.dynamic().is_some_and(|d| d.mute == 1) {
+        flags.push("muted on entry");
+    }
+    if !flags.is_empty() {
+        text += &format!("  {}\n", flags.join(", "));
+    }
+    let here: Vec<&Keys> = in_meeting(picture).collect();
     text += &format!("  {} in the meeting\n", here.len());
     for keys in here {
-        let get = |k: &str| keys.get(k).map(String::as_str).unwrap_or("");
         let mut marks = Vec::new();
-        if get("ROLE") == "1" {
+        if value(keys, key::ROLE) == key::HOST_ROLE {
             marks.push("host");
         }
-        if get("IS_COHOST") == "1" {
-            marks.push("co-host");
-        }
-        if get("HAND") == "1" {
-            marks.push("hand raised");
-        }
-        if get("MUTE") == "1" {
-            marks.push("muted");
+        for (flag, mark) in [
+            (key::IS_COHOST, "co-host"),
+            (key::HAND, "hand raised"),
+            (key::MUTE, "muted"),
+        ] {
+            if is_on(keys, flag) {
+                marks.push(mark);
+            }
         }
         let marks = if marks.is_empty() {
             String::new()
         } else {
             format!(" ({})", marks.join(", "))
         };
-        text += &format!("    {}{marks}\n", crate::printable::printable(get("NAME")));
+        text += &format!(
+            "    {}{marks}\n",
+            crate::printable::printable(value(keys, key::NAME))
+        );
     }
     text
 }

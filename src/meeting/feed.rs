@@ -34,6 +34,8 @@ pub(crate) mod key {
     pub(crate) const WAITINGSTATE: &str = "WAITINGSTATE";
     /// A flag's value when on.
     pub(crate) const ON: &str = "1";
+    /// `STATE` of someone in the meeting (not being called).
+    pub(crate) const IN_MEETING: &str = "0";
     /// `ROLE` of the host.
     pub(crate) const HOST_ROLE: &str = "1";
     /// `WAITINGSTATE` of someone still waiting to be admitted.

@@ -283,6 +283,11 @@ async fn follow(feed: &mut Feed, state: &watch::Sender<LiveState>, skipped: &Ato
         if ended {
             return Outcome::Ended;
         }
+        if applied == Applied::Changed {
+            // Let those watching see this change before the next is applied: frames
+            // that came together would otherwise reach them as one.
+            tokio::task::yield_now().await;
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 mod body;
 mod failure;
 pub(crate) mod feed;
-// Used by the runner and `watch`, which take it up in their own time.
+// Parts of these serve the runner only.
 #[allow(dead_code)]
 pub(crate) mod live;
 #[allow(dead_code)]

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
+use jiff::Timestamp;
 
 use super::feed::{Body, Frame};
 use crate::meeting::feed::{BasicInfo, DESTROYED, DynamicInfo, NotifyType, PersonChange, key};
@@ -77,6 +78,9 @@ pub(crate) struct Picture {
     /// The latest invitation result per number.
     invites: IndexMap<String, String>,
     speakers: Vec<String>,
+    /// When the last change was made, on the service's clock (its frame's
+    /// `createTime`).
+    at: Option<Timestamp>,
 }
 
 impl Picture {
@@ -154,6 +158,7 @@ impl Picture {
             }
         };
         if changed || first {
+            self.at = frame.at.or(self.at);
             Applied::Changed
         } else {
             Applied::Unchanged
@@ -310,6 +315,11 @@ impl Picture {
     /// The latest invitation result per number.
     pub(crate) fn invites(&self) -> impl Iterator<Item = (&str, &str)> {
         self.invites.iter().map(|(n, c)| (n.as_str(), c.as_str()))
+    }
+
+    /// When the last change was made, on the service's clock, if its frame said.
+    pub(crate) fn at(&self) -> Option<Timestamp> {
+        self.at
     }
 
     pub(crate) fn basic(&self) -> Option<&BasicInfo> {

@@ -69,7 +69,8 @@ pub enum Action {
     StopLive(Empty),
     /// Remove participants from the meeting.
     HangUp(Selector),
-    /// Call people into the meeting; with `wait: answered`, wait until they answer.
+    /// Call people into the meeting; with `wait: answered`, wait until they answer
+    /// (looked at on every change the push feed tells of, else read every 2 s).
     Invite(Invite),
     /// Change a participant's display name.
     Rename(Rename),
@@ -85,13 +86,19 @@ pub enum Action {
     /// Send online participants to the waiting room: one with the single call, several
     /// (a list, or `all: true`) with one batch call. The host cannot be moved.
     MoveToWaitingRoom(Targets),
-    /// Read the online list, filtered; with `register`, store it for later steps.
+    /// Read the online list, filtered; with `register`, store it for later steps: a
+    /// list of `{pid, name, phone, role, hand, mute, video, state}`. It comes from the
+    /// meeting's push feed while that is up (no API call), else from a read. With
+    /// `hand: true` the raised hands come earliest first, each with `order_known`: a
+    /// Q&A loop takes `raised[0]` for the first hand up.
     Participants(ParticipantFilter),
     /// Pause for a duration (`wait: 5m`), or until a time (`wait: { until: "10:30" }`).
     Wait(Wait),
     /// Wait until someone joins, a headcount is reached, a hand is raised, someone is in
-    /// the waiting room, or any expression over `participants` holds, reading the
-    /// online list every `poll`.
+    /// the waiting room, or any expression over `participants` holds: looked at again
+    /// on every change the meeting's push feed tells of (returning at once when it
+    /// holds), or, while the feed is down or off, by reading the online list every
+    /// `poll` (`waiting` needs the feed: there is no list to read).
     WaitFor(WaitFor),
     /// Print a message.
     Log(Log),
@@ -205,7 +212,10 @@ pub struct ParticipantFilter {
     pub name: Option<String>,
     #[serde(default)]
     pub role: Option<RoleMatch>,
-    /// Only those whose hand is (true) or is not (false) raised.
+    /// Only those whose hand is (true) or is not (false) raised. With `true`, in the
+    /// order the hands went up as the push feed saw it, earliest first; each entry then
+    /// has `order_known`, false for hands already up when the feed opened (listed
+    /// first, in list order) and for all of them while the feed is down or off.
     #[serde(default)]
     pub hand: Option<bool>,
     #[serde(default)]

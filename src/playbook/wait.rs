@@ -78,7 +78,8 @@ pub struct WaitFor {
     /// `participants | selectattr('video') | list | length >= 3`.
     #[serde(default)]
     pub condition: Option<String>,
-    /// How often to read the online list.
+    /// How often to read the online list while the meeting's push feed is down or off;
+    /// while it is up, every change is looked at as it comes.
     #[serde(default = "ten_seconds")]
     pub poll: Duration,
     /// How long to wait before the step fails.

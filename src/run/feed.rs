@@ -74,6 +74,8 @@ pub(crate) struct RunFeed {
     live: Option<Live>,
     /// Health changes the watcher saw and the run has not reported yet.
     turns: Option<mpsc::UnboundedReceiver<(Timestamp, Turn)>>,
+    /// Changes taken from `turns` by [`RunFeed::turned`], not reported yet.
+    pending: Vec<(Timestamp, Turn)>,
     watcher: Option<tokio::task::JoinHandle<()>>,
     /// The feed was said to be down, and not yet to be back.
     down: bool,
@@ -95,6 +97,7 @@ impl RunFeed {
             mode,
             live: None,
             turns: None,
+            pending: Vec::new(),
             watcher: None,
             down: false,
             changed: None,
@@ -141,10 +144,13 @@ impl RunFeed {
     /// after it was said to be down.
     pub(crate) fn heard(&mut self) -> Vec<(Timestamp, Turn)> {
         let mut said = Vec::new();
-        let Some(turns) = &mut self.turns else {
-            return said;
-        };
-        while let Ok((at, turn)) = turns.try_recv() {
+        let mut heard = std::mem::take(&mut self.pending);
+        if let Some(turns) = &mut self.turns {
+            while let Ok(turn) = turns.try_recv() {
+                heard.push(turn);
+            }
+        }
+        for (at, turn) in heard {
             match &turn {
                 Turn::Up if !self.down => continue,
                 Turn::Up => self.down = false,
@@ -176,6 +182,19 @@ impl RunFeed {
         self.changed
             .map(|at| at + SETTLE)
             .filter(|until| *until > Instant::now())
+    }
+
+    /// Waits until the feed's health changes (pending for ever without a feed), and
+    /// keeps the change for [`RunFeed::heard`]: for waits to report it as it happens.
+    pub(crate) async fn turned(&mut self) {
+        let turn = match &mut self.turns {
+            Some(turns) => turns.recv().await,
+            None => None,
+        };
+        match turn {
+            Some(turn) => self.pending.push(turn),
+            None => std::future::pending().await,
+        }
     }
 
     /// The run changed something in the meeting just now.
@@ -224,5 +243,83 @@ async fn watch_health(
         if state.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The feed's health going through `steps`, each seen by the watcher before the next.
+    async fn heard_through(steps: Vec<Health>) -> Vec<Turn> {
+        let (state, seen) = watch::channel(LiveState {
+            health: Health::Connecting,
+            picture: Arc::new(Picture::default()),
+            changes: 0,
+        });
+        let clock: SharedClock = crate::clock::SystemClock::shared();
+        let (tell, turns) = mpsc::unbounded_channel();
+        let watcher = tokio::spawn(watch_health(seen, clock, tell));
+        let mut feed = RunFeed::new(Events::Auto);
+        feed.turns = Some(turns);
+        for health in steps {
+            state.send_modify(|now| {
+                now.health = health;
+                now.changes += 1;
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(state);
+        let _ = watcher.await;
+        feed.heard().into_iter().map(|(_, turn)| turn).collect()
+    }
+
+    fn down(why: &str, episode: u32) -> Health {
+        Health::Down {
+            why: why.into(),
+            episode,
+        }
+    }
+
+    #[tokio::test]
+    async fn health_is_said_once_per_episode_and_the_first_opening_not_at_all() {
+        let heard = heard_through(vec![
+            Health::Up,
+            // A change of the picture while up is not a change of health.
+            Health::Up,
+            down("reset", 1),
+            // The failed attempts of one episode.
+            down("refused", 1),
+            down("refused", 1),
+            Health::Up,
+            down("gap", 2),
+        ])
+        .await;
+        assert_eq!(
+            heard,
+            [
+                Turn::Down("reset".into()),
+                Turn::Up,
+                Turn::Down("gap".into())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_feed_that_never_opens_is_said_down_once() {
+        let heard = heard_through(vec![down("no wsURL", 1), down("no wsURL", 1)]).await;
+        assert_eq!(heard, [Turn::Down("no wsURL".into())]);
+    }
+
+    #[test]
+    fn the_picture_is_not_trusted_for_a_moment_after_the_runs_own_change() {
+        let mut feed = RunFeed::new(Events::Auto);
+        // Without a feed there is nothing to distrust.
+        feed.note_change();
+        assert!(feed.settled_at().is_none());
+        feed.changed = Some(Instant::now());
+        assert!(feed.settled_at().is_some());
+        feed.changed = Instant::now().checked_sub(SETTLE + Duration::from_millis(1));
+        assert!(feed.settled_at().is_none());
     }
 }

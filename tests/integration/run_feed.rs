@@ -244,6 +244,13 @@ async fn a_feed_dropped_by_the_admin_api_is_said_down_then_back() {
     let output = run.await.expect("the run ends");
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert_eq!(downs(&output), 1, "{}", output.stdout);
+    // Said as it happened: during the wait, not after it.
+    let at = |text: &str| output.stdout.find(text).unwrap_or(usize::MAX);
+    assert!(
+        at("the meeting's feed is down") < at("ok      [2/"),
+        "{}",
+        output.stdout
+    );
     assert_eq!(
         output
             .stdout
@@ -301,4 +308,118 @@ async fn required_stops_with_exit_3_when_the_feed_cannot_open_and_auto_reads_ins
     assert_eq!(report["feed"][0]["feed"], "down", "{report:#}");
     let requests = emu.requests().await;
     assert_eq!(count(&requests, "mute"), 1);
+}
+
+#[tokio::test]
+async fn participants_lists_raised_hands_in_the_order_they_went_up() {
+    // Bob's hand is up from the start; Dave raises his before Carol, though the list
+    // has Carol first. The first step opens the feed before either raise.
+    let steps = "  - lock: {}\n  - wait: 3s\n  - participants: { hand: true }\n    register: raised\n  - log: \"HANDS {{ raised | map(attribute='name') | join(',') }} {{ raised | map(attribute='order_known') | join(',') }}\"\n";
+    let playbook = format!(
+        "{}rehearsal:\n  participants:\n    - {{ name: Alice Zhang, role: host }}\n    - {{ name: Bob Li, hand: raised }}\n    - {{ name: Carol Wu, raises_hand_after: 2s }}\n    - {{ name: Dave Ma, raises_hand_after: 1s }}\n",
+        playbook_with_steps("Hands", steps)
+    );
+    let (output, _) = Run::playbook(&playbook).rehearse().await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("HANDS Bob Li,Dave Ma,Carol Wu False,True,True"),
+        "{}",
+        output.stdout
+    );
+    // Read without the feed, the list's order, none known.
+    let (output, _) = Run::playbook(&playbook)
+        .arg("--events")
+        .arg("off")
+        .rehearse()
+        .await;
+    assert!(
+        output
+            .stdout
+            .contains("HANDS Bob Li,Carol Wu,Dave Ma False,False,False"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_meeting_the_feed_shows_ended_ends_a_wait_on_it_at_once() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let steps = "  - lower_all_hands: {}\n  - wait_for: { hand_raised: true, poll: 10m, timeout: 5m }\n  - lock: {}\n";
+    let run = tokio::spawn(
+        Run::playbook(&playbook_with_steps("Ended", steps)).against_url(emu.handle.base_url()),
+    );
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let ended = emu
+        .admin("POST", &format!("/_sim/meetings/{MEETING}/end"), None)
+        .await;
+    assert!(ended.status < 300, "{ended:?}");
+    let output = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the wait ends with the meeting, not at its timeout")
+        .expect("the run ends");
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("the meeting has ended (its push feed said so)"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("skip    lock: the meeting has ended"),
+        "{}",
+        output.stdout
+    );
+    let requests = emu.requests().await;
+    assert_eq!(count(&requests, "lock"), 0);
+}
+
+#[tokio::test]
+async fn an_invitations_wait_looks_at_the_feeds_changes_instead_of_reading_every_two_seconds() {
+    let steps =
+        "  - invite: { name: Eve Sun, phone: \"+8613800000009\", wait: answered, timeout: 1m }\n";
+    let playbook = format!(
+        "{}rehearsal:\n  participants:\n    - {{ name: Alice Zhang, role: host }}\n  invitees:\n    \"+8613800000009\": {{ outcome: answers, after: 7s }}\n",
+        playbook_with_steps("Invite", steps)
+    );
+    let (output, requests) = Run::playbook(&playbook).rehearse().await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("Eve Sun answered after"),
+        "{}",
+        output.stdout
+    );
+    // One read while the feed may not show the invitation yet, then its changes.
+    assert!(count(&requests, "realTimeInfo") <= 2, "{requests:#?}");
+
+    let (output, requests) = Run::playbook(&playbook)
+        .arg("--events")
+        .arg("off")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(count(&requests, "realTimeInfo") >= 4, "{requests:#?}");
+}
+
+#[tokio::test]
+async fn a_fast_forwarded_rehearsal_reads_and_says_so_when_the_feed_is_required() {
+    let steps = "  - mute: { name: Bob Li }\n  - wait: 10m\n  - unmute: { name: Bob Li }\n";
+    let playbook = format!("{}{PEOPLE}", playbook_with_steps("Virtual", steps))
+        .replace("steps:\n", "  events: required\nsteps:\n");
+    let (output, requests) = Run::playbook(&playbook)
+        .arg("--fast-forward")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("not applied on virtual time"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(count(&requests, "wsToken") + count(&requests, "conn"), 0);
+    assert_eq!(count(&requests, "realTimeInfo"), 2);
 }

@@ -187,15 +187,93 @@ fn is_time(text: &str) -> bool {
         })
 }
 
+/// The lines with their times (and a lost feed's reason, which is the network's
+/// wording) replaced by placeholders.
+fn shapes(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|line| {
+            let line = match line.split_at_checked(9) {
+                Some((time, rest)) if is_time(time.trim_end()) => format!("HH:MM:SS {rest}"),
+                _ => line.clone(),
+            };
+            match (line.find("feed lost ("), line.rfind("); reconnecting")) {
+                (Some(from), Some(to)) => format!("{}(WHY{}", &line[..from + 10], &line[to..]),
+                _ => line,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[tokio::test]
-async fn a_feed_that_drops_ends_the_watch_with_exit_1_and_the_reason() {
+async fn a_lost_feed_is_said_once_opened_again_and_what_changed_meanwhile_told_once() {
     let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
     let mut watch = Watch::start(&emu, &[]);
     watch.until("    Dave Ma (co-host)").await;
+    // Every new connection drops before its online list: the feed stays down.
+    emu.faults(json!({"feed": {"drop_after": 2}})).await;
     assert_eq!(emu.admin("POST", "/_sim/feed/drop", None).await.status, 204);
-    let (_, code, stderr) = watch.end().await;
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("meeting 914044873: the feed"), "{stderr}");
+    let lost = watch.line().await;
+    assert!(lost.contains(" feed lost ("), "{lost}");
+    let bob = emu.pid(MEETING, "Bob Li").await;
+    host.put_to("/participants/hands", &bob, Some(json!({"handsState": 0})))
+        .await
+        .ok();
+    emu.admin(
+        "POST",
+        &format!("/_sim/meetings/{MEETING}/participants"),
+        Some(json!({"name": "Gina Lu"})),
+    )
+    .await;
+    // Attempts fail meanwhile (after 1 s, 2 s more): still the one episode.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(emu.admin("DELETE", "/_sim/faults", None).await.status, 204);
+    watch_feed_back(&mut watch).await;
+    host.put("/lock", json!({"isLock": 1})).await.ok();
+    host.put("/stop", json!({})).await.ok();
+    let (lines, code, stderr) = watch.end().await;
+    assert_eq!(code, 0, "{stderr}\n{lines:#?}");
+    insta::assert_snapshot!(shapes(&lines));
+}
+
+/// Reads until the "feed back" line; it.
+async fn watch_feed_back(watch: &mut Watch) -> String {
+    loop {
+        let line = watch.line().await;
+        if line.ends_with(" feed back") {
+            return line;
+        }
+    }
+}
+
+#[tokio::test]
+async fn as_json_a_lost_feed_is_one_feed_down_and_one_feed_up_object() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let mut watch = Watch::start(&emu, &["--format", "json", "--count", "1"]);
+    let snapshot: Value = serde_json::from_str(&watch.line().await).expect("JSON");
+    assert_eq!(snapshot["event"], "snapshot", "{snapshot}");
+    assert_eq!(emu.admin("POST", "/_sim/feed/drop", None).await.status, 204);
+    let down: Value = serde_json::from_str(&watch.line().await).expect("JSON");
+    assert_eq!(down["event"], "feed_down", "{down}");
+    assert!(
+        down["why"].as_str().is_some_and(|w| !w.is_empty()),
+        "{down}"
+    );
+    let up: Value = serde_json::from_str(&watch.line().await).expect("JSON");
+    assert_eq!(up["event"], "feed_up", "{up}");
+    // The feed's own objects are not counted: the first change ends the watch.
+    host.put("/lock", json!({"isLock": 1})).await.ok();
+    let (lines, code, stderr) = watch.end().await;
+    assert_eq!(code, 0, "{stderr}");
+    let events: Vec<Value> = lines[3..]
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(events.len(), 1, "{lines:#?}");
+    assert_eq!(events[0]["event"], "locked");
 }
 
 #[tokio::test]

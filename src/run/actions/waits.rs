@@ -18,10 +18,17 @@ use crate::run::sleep::sleep_keeping_token;
 use crate::run::step::StepFailure;
 use crate::yaml::Pos;
 
-/// Waits on the run's clock until `at`, keeping the token alive.
+/// Waits on the run's clock until `at`, keeping the token alive; the push feed going
+/// down or coming back meanwhile is reported as it happens.
 async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp) {
     let clock = std::sync::Arc::clone(&room.timeline.clock);
-    sleep_keeping_token(room.client, &clock, room.sink.listener, at).await;
+    loop {
+        tokio::select! {
+            () = sleep_keeping_token(room.client, &clock, room.sink.listener, at) => return,
+            () = room.sink.feed.turned() => {}
+        }
+        room.note_feed();
+    }
 }
 
 pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionResult {

@@ -115,10 +115,17 @@ impl Executor<'_> {
         Ok(true)
     }
 
-    /// Waits on the run's clock until `at`, keeping the token alive.
+    /// Waits on the run's clock until `at`, keeping the token alive; the push feed
+    /// going down or coming back meanwhile is reported as it happens.
     async fn sleep_until(&mut self, at: jiff::Timestamp) {
         let clock = std::sync::Arc::clone(&self.timeline.clock);
-        sleep_keeping_token(&self.client, &clock, &mut *self.listener, at).await;
+        loop {
+            tokio::select! {
+                () = sleep_keeping_token(&self.client, &clock, &mut *self.listener, at) => return,
+                () = self.feed.turned() => {}
+            }
+            self.report_feed();
+        }
     }
 }
 

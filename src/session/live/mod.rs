@@ -101,7 +101,7 @@ pub(crate) enum Look {
 /// kept (and kept alive) for the next ones, so that watching does not log in again
 /// and again with the password.
 pub(crate) struct Looker {
-    client: Client,
+    client: Arc<Client>,
     meeting: String,
 }
 
@@ -124,7 +124,7 @@ impl Looker {
         )
         .map_err(Error::Failed)?;
         Ok(Looker {
-            client,
+            client: Arc::new(client),
             meeting: meeting.to_owned(),
         })
     }
@@ -147,13 +147,10 @@ impl Looker {
         }
     }
 
-    /// Opens the meeting's push feed through the same client (and token). A feed that
-    /// cannot be opened or subscribed to is [`Error::Unreachable`].
-    pub(crate) async fn open_feed(&self) -> Result<crate::mmc::feed::Feed, Error> {
-        self.client
-            .open_feed()
-            .await
-            .map_err(|e| Error::Unreachable(format!("meeting {}: {e}", self.meeting)))
+    /// The meeting's push feed, kept open in the background through the same client
+    /// (and token).
+    pub(crate) fn live(&self) -> crate::mmc::live::Live {
+        crate::mmc::live::Live::start(Arc::clone(&self.client), SystemClock::shared())
     }
 
     /// What a failed look means for a person: the failure, and what to do about it.
