@@ -12,12 +12,13 @@ use crate::meeting::{ParticipantSeed, ParticipantState, Role};
 
 impl Meeting {
     /// Puts someone in the waiting room: not online, seen only through the push feed.
+    /// They wait as a guest who has done nothing yet (see `validate_waiting`).
     pub(super) fn add_waiting(
         &mut self,
         spec: &ParticipantSeed,
         ids: &mut Ids,
     ) -> Result<String, ApiError> {
-        spec.validate().map_err(ApiError::sim_bad_request)?;
+        spec.validate_waiting().map_err(ApiError::sim_bad_request)?;
         let pid = ids.pid();
         let phone = spec.phone.clone().unwrap_or_else(|| ids.phone());
         let person = Participant {

@@ -315,4 +315,13 @@ async fn a_seeds_waiting_room_holds_guests_only() {
         .error(400, "SIM.BAD_REQUEST")
         .msg_contains(&format!("`{key}` is for online participants"));
     }
+    // The admin API's waiting room holds to the same.
+    emu.admin(
+        "POST",
+        &format!("/_sim/meetings/{MEETING}/waiting"),
+        Some(json!({"name": "Host Hu", "role": "cohost"})),
+    )
+    .await
+    .error(400, "SIM.BAD_REQUEST")
+    .msg_contains("`role` is for online participants");
 }
