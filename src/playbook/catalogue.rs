@@ -65,7 +65,7 @@ const fn conditional(api: Api, when: &'static str) -> ApiCall {
 /// The online-list read of an action aimed at participants.
 const FIND: ApiCall = conditional(
     Api::RealTimeInfo,
-    "to find who the selector means, unless it is an id alone; to say who is online when someone left",
+    "to find who the selector means, unless it is an id alone or the push feed is up (then only when the feed knows nobody it names); to say who is online when someone left",
 );
 
 /// An action aimed at participants: it finds them, then makes its call.
@@ -123,7 +123,10 @@ pub const ACTIONS: &[ActionInfo] = &[
     ActionInfo {
         name: "lower_all_hands",
         calls: Calls::Listed(&[
-            always(Api::RealTimeInfo),
+            conditional(
+                Api::RealTimeInfo,
+                "to find the raised hands, unless the push feed is up",
+            ),
             conditional(
                 Api::BatchHands,
                 "when hands are up, in batches of 100; again without those who left",
@@ -240,7 +243,7 @@ pub const ACTIONS: &[ActionInfo] = &[
             always(Api::Invite),
             conditional(
                 Api::RealTimeInfo,
-                "with `wait: answered`, every 2 s until every callee has answered",
+                "with `wait: answered`, every 2 s until every callee has answered; while the push feed is up, once, then on its changes",
             ),
         ]),
         example: "invite: { name: Dan Zhou, phone: \"+8613800000004\", wait: answered, timeout: 60s }",
@@ -262,7 +265,10 @@ pub const ACTIONS: &[ActionInfo] = &[
     },
     ActionInfo {
         name: "participants",
-        calls: once!(Api::RealTimeInfo),
+        calls: Calls::Listed(&[conditional(
+            Api::RealTimeInfo,
+            "unless the push feed is up and the run's own last change was 2 s ago or more",
+        )]),
         example: "participants: { hand: true }\nregister: raised",
     },
     ActionInfo {
@@ -272,7 +278,10 @@ pub const ACTIONS: &[ActionInfo] = &[
     },
     ActionInfo {
         name: "wait_for",
-        calls: once!(Api::RealTimeInfo),
+        calls: Calls::Listed(&[conditional(
+            Api::RealTimeInfo,
+            "every `poll` while the push feed is down or off; while it is up, only within 2 s of the run's own change",
+        )]),
         example: "wait_for: { count: \">= 20\", timeout: 15m }",
     },
     ActionInfo {

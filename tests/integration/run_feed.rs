@@ -112,12 +112,17 @@ async fn wait_for_a_hand_returns_on_the_raise_not_at_the_next_poll() {
         .lines()
         .find(|l| l.contains("a raised hand after"))
         .unwrap_or_else(|| panic!("{}", output.stdout));
-    let waited: f64 = line
+    let shown = line
         .split("a raised hand after ")
         .nth(1)
-        .and_then(|rest| rest.split('s').next())
-        .and_then(|s| s.parse().ok())
+        .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("{line}"));
+    // `980ms` or `1.0s`.
+    let waited: f64 = match shown.strip_suffix("ms") {
+        Some(ms) => ms.parse::<f64>().map(|ms| ms / 1000.0),
+        None => shown.trim_end_matches('s').parse(),
+    }
+    .unwrap_or_else(|_| panic!("{line}"));
     assert!((0.5..10.0).contains(&waited), "{line}");
 
     // With the feed off the same wait reads, and the raise is seen at a poll.

@@ -123,8 +123,8 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
 }
 
 /// Waits until the feed's picture or health changes, or until `deadline`, while the
-/// feed is up; else until `next` (the next poll) — also while the run's own last change
-/// may not show in the picture yet, then no later than when it should. The clock's
+/// feed is up; while it is down, until `next` (the next poll) or its return; while the
+/// run's own last change may not show in the picture yet, until it should. The clock's
 /// wait is the run's own, which keeps the token alive and moves virtual time.
 async fn wait_for_change(
     room: &mut Room<'_>,
@@ -132,13 +132,15 @@ async fn wait_for_change(
     next: jiff::Timestamp,
     deadline: jiff::Timestamp,
 ) {
-    let up = room.sink.feed.picture().is_some();
-    let Some(changes) = changes.as_mut().filter(|_| up) else {
+    let Some(changes) = changes.as_mut() else {
         sleep_until(room, next).await;
         return;
     };
     let clock = std::sync::Arc::clone(&room.timeline.clock);
+    let up = room.sink.feed.picture().is_some();
     let until = match room.sink.feed.settled_at() {
+        // Down: the next poll, or the feed's return, whichever comes first.
+        _ if !up => next,
         // The picture may not show the run's own change yet: look again then, reading.
         Some(settled) => {
             let left = settled.saturating_duration_since(std::time::Instant::now());

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::Executor;
 use super::ended::needs_meeting;
+use super::limits::interrupted_failure;
 use crate::error::ExitCode;
 use crate::playbook::{Body, Events, Step};
 use crate::run::event::{Event, StepId};
@@ -32,7 +33,12 @@ impl Executor<'_> {
         if self.feed.wanted() && self.client.connected() && !self.meeting_over() && calls_api(step)
         {
             let clock = Arc::clone(&self.timeline.clock);
-            if let Err(why) = self.feed.start(&self.client, &clock).await {
+            let interrupt = Arc::clone(&self.interrupt);
+            let started = tokio::select! {
+                started = self.feed.start(&self.client, &clock) => started,
+                () = interrupt.wait() => return Err(interrupted_failure(&interrupt)),
+            };
+            if let Err(why) = started {
                 let message = format!(
                     "the meeting's push feed cannot be opened ({why}); `events: required` stops here. Use `events: auto` (or --events auto) to read the online list over the API instead"
                 );
