@@ -13,6 +13,10 @@ use crate::support::*;
 /// Alice hosts; Bob and Carol are in.
 const PEOPLE: &str = "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Bob Li }\n    - { name: Carol Wu }\n";
 
+/// The harness emulator's meeting for the fault tests: nobody muted, no hand up, so
+/// that each step of [`through_faults`] changes something and is pushed.
+const QUIET: &str = "meetings:\n  - id: \"914044873\"\n    host_password: \"123456\"\n    participants:\n      - { name: Alice Zhang, role: host }\n      - { name: Bob Li }\n      - { name: Carol Wu }\n";
+
 /// How many calls in a request log went to `last` (the path's last segment).
 fn count(requests: &[Value], last: &str) -> usize {
     requests
@@ -211,9 +215,9 @@ fn downs(output: &Output) -> usize {
 
 #[tokio::test]
 async fn a_feed_that_drops_is_said_down_once_per_drop_and_the_run_goes_on() {
-    let emu = Emu::start(TOWN_HALL).await;
+    let emu = Emu::start(QUIET).await;
     // Six snapshots and two changes, then the socket drops, on every connection.
-    let output = through_faults(&emu, json!({"drop_after": 8}), "2s").await;
+    let output = through_faults(&emu, json!({"drop_after": 8}), "3s").await;
     assert_eq!(output.code, 0, "{}", output.transcript());
     let requests = emu.requests().await;
     let connections = count(&requests, "conn");
@@ -229,11 +233,20 @@ async fn a_feed_that_drops_is_said_down_once_per_drop_and_the_run_goes_on() {
 
 #[tokio::test]
 async fn a_lost_change_is_a_gap_the_feed_recovers_from() {
-    let emu = Emu::start(TOWN_HALL).await;
-    let output = through_faults(&emu, json!({"lose_nth": 1}), "2s").await;
+    let emu = Emu::start(QUIET).await;
+    // Bob's unmuting is lost: a picture that did not see the gap would keep him muted.
+    let output = through_faults(&emu, json!({"lose_nth": 2}), "3s").await;
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert!(downs(&output) <= 1, "{}", output.stdout);
     final_list_matches(&emu, &output).await;
+    // The final list came from the picture, rebuilt after the gap, not from a read.
+    let requests = emu.requests().await;
+    assert_eq!(count(&requests, "realTimeInfo"), 0, "{requests:#?}");
+    assert_eq!(
+        count(&requests, "conn"),
+        2,
+        "a new connection after the gap"
+    );
 }
 
 #[tokio::test]
