@@ -78,13 +78,14 @@ pub enum Action {
     Extend(Extend),
     /// End the meeting for everyone.
     EndMeeting(Empty),
-    /// Let people in from the waiting room, as the meeting's feed lists them (it has
-    /// no other read): one person, a list, or `{all: true}` for everyone waiting in one
-    /// call. Needs the feed (`events` not `off`); while it is down, waits for it within
-    /// the step's time limit.
+    /// Let people in from the waiting room. One person, a list, or `{all: true}` for
+    /// everyone waiting (one call). People are picked by name or id from the waiting
+    /// list, which only the meeting's push feed gives: naming them needs the feed
+    /// (`events` not `off`), and while it is down the step waits for it within its time
+    /// limit.
     Admit(Targets),
-    /// Send online participants to the waiting room: one with the single call, several
-    /// (a list, or `all: true`) with one batch call. The host cannot be moved.
+    /// Send online participants to the waiting room. One person with the single call;
+    /// several (a list, or `all: true`) with one batch call. The host cannot be moved.
     MoveToWaitingRoom(Targets),
     /// Read the online list, filtered; with `register`, store it for later steps: a
     /// list of `{pid, name, phone, role, hand, mute, video, state}`. It comes from the
