@@ -313,3 +313,35 @@ async fn admit_waits_for_a_feed_that_is_down_within_the_steps_time_limit() {
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert_eq!(names(&emu.meeting(MEETING).await, "waiting"), ["Ivan Ho"]);
 }
+
+#[tokio::test]
+async fn a_hundred_and_fifty_are_moved_in_two_batch_calls() {
+    let mut seed = String::from(
+        "meetings:\n  - id: \"914044873\"\n    host_password: \"123456\"\n    participants:\n      - { name: Alice Zhang, role: host }\n",
+    );
+    for n in 0..150 {
+        seed.push_str(&format!("      - {{ name: Guest {n} }}\n"));
+    }
+    let emu = Emu::start(&seed).await;
+    run(
+        &emu,
+        "  - move_to_waiting_room: { role: guest, all: true }\n",
+    )
+    .await;
+    let state = emu.meeting(MEETING).await;
+    assert_eq!(names(&state, "participants"), ["Alice Zhang"]);
+    assert_eq!(names(&state, "waiting").len(), 150);
+    let batches: Vec<usize> = emu
+        .requests()
+        .await
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/batchMoveToWaitingRoom")
+        })
+        .map(|r| r["body"]["batchParticipants"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(batches, [100, 50]);
+}
