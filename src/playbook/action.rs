@@ -79,8 +79,8 @@ pub enum Action {
     /// End the meeting for everyone.
     EndMeeting(Empty),
     /// Let people in from the waiting room. One person, a list, or `{all: true}` for
-    /// everyone waiting (one call). People are picked by name or id from the waiting
-    /// list, which only the meeting's push feed gives: naming them needs the feed
+    /// everyone waiting (one call). People are picked by name, phone or id from the
+    /// waiting list, which only the meeting's push feed gives: naming them needs the feed
     /// (`events` not `off`), and while it is down the step waits for it within its time
     /// limit.
     Admit(Targets),

@@ -345,3 +345,15 @@ async fn a_hundred_and_fifty_are_moved_in_two_batch_calls() {
         .collect();
     assert_eq!(batches, [100, 50]);
 }
+
+#[tokio::test]
+async fn admit_picks_from_the_waiting_list_by_phone_too() {
+    let emu = Emu::start(WAITING_HALL).await;
+    let output = run(&emu, "  - admit: { phone: \"+8613800000009\" }\n").await;
+    assert!(
+        output.stdout.contains("let in Ivan Ho"),
+        "{}",
+        output.transcript()
+    );
+    assert_eq!(names(&emu.meeting(MEETING).await, "waiting"), ["Hana Xu"]);
+}

@@ -263,13 +263,14 @@ pub(super) fn describe_waiting(waiting: &Roster) -> String {
 }
 
 /// The waiting list as selectors see it: everyone a guest in the meeting, known by
-/// name and id (the feed gives no more of people waiting).
+/// id, name and number (the feed gives no more of people waiting).
 fn as_roster(waiting: Vec<crate::mmc::picture::Waiting>) -> Roster {
     Roster {
         participants: waiting
             .into_iter()
             .map(|person| Participant {
                 name: person.name,
+                phone: person.phone,
                 ..Participant::by_id(&person.pid)
             })
             .collect(),
