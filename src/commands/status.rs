@@ -4,7 +4,10 @@
 //! until Ctrl-C. Exit 0 whatever the meeting's state (not started and ended
 //! included); 3 when it cannot be reached or logged into.
 
+mod follow;
 mod render;
+
+pub(crate) use render::Facts;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -75,33 +78,10 @@ pub(crate) async fn run(options: StatusOptions) -> Result<ExitCode, Error> {
     )?;
     let Some(interval) = interval else {
         let look = looker.look().await?;
-        print(&options, &meeting, &look, &secrets, false)?;
+        print(&options, &meeting, &look, None, &secrets, false)?;
         return Ok(ExitCode::Success);
     };
-    let redraw = std::io::stdout().is_terminal();
-    let mut signals = crate::signals::Signals::new()?;
-    let mut looks: u32 = 0;
-    loop {
-        let look = tokio::select! {
-            _ = signals.recv() => break,
-            look = looker.look() => look,
-        };
-        looks += 1;
-        match look {
-            Ok(look) => print(&options, &meeting, &look, &secrets, redraw || looks > 1)?,
-            // The first look says whether the meeting can be looked at at all.
-            Err(error) if looks == 1 => return Err(error),
-            Err(error) => eprintln!("{}", secrets.redact(&format!("refresh failed: {error}"))),
-        }
-        if options.count.is_some_and(|n| looks >= n) {
-            break;
-        }
-        tokio::select! {
-            _ = signals.recv() => break,
-            () = tokio::time::sleep(interval) => {}
-        }
-    }
-    Ok(ExitCode::Success)
+    follow::watch(&options, &meeting, &looker, &secrets, interval).await
 }
 
 /// `--watch`'s interval: a duration of at least [`MIN_INTERVAL`].
@@ -184,6 +164,7 @@ pub(super) fn print(
     options: &StatusOptions,
     meeting: &str,
     look: &Look,
+    facts: Option<&Facts>,
     secrets: &Secrets,
     again: bool,
 ) -> Result<(), Error> {
@@ -191,13 +172,13 @@ pub(super) fn print(
     let watching = options.watch.is_some();
     let text = match options.format {
         StatusFormat::Json => {
-            let document = render::Document::new(meeting, look, &read_at);
+            let document = render::Document::new(meeting, look, facts, &read_at);
             // Under --watch, one document a line, for tools reading the stream.
             secrets.to_json(&document, !watching) + "\n"
         }
         StatusFormat::Human => {
             let text = crate::printable::printable_lines(
-                &secrets.redact(&render::human(meeting, look, &read_at)),
+                &secrets.redact(&render::human(meeting, look, facts, &read_at)),
             );
             match (again, std::io::stdout().is_terminal()) {
                 (true, true) => format!("\x1b[H\x1b[2J{text}"),

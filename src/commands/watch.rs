@@ -47,7 +47,7 @@ pub(crate) async fn run(options: WatchOptions) -> Result<ExitCode, Error> {
             watch: None,
             count: None,
         };
-        print(&status, &id, &look, &secrets, false)?;
+        print(&status, &id, &look, None, &secrets, false)?;
         return Ok(ExitCode::Success);
     }
     let live = looker.live();

@@ -93,12 +93,14 @@ impl Live {
     }
 
     /// The state now.
+    #[allow(dead_code, reason = "the runner's")]
     pub(crate) fn state(&self) -> LiveState {
         self.state.borrow().clone()
     }
 
     /// The picture if the feed is up (its snapshot complete); `None` while it is down
     /// or still connecting.
+    #[allow(dead_code, reason = "the runner's")]
     pub(crate) fn picture(&self) -> Option<Arc<Picture>> {
         let state = self.state.borrow();
         (state.health == Health::Up && state.picture.is_complete())

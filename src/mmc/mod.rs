@@ -5,10 +5,7 @@
 mod body;
 mod failure;
 pub(crate) mod feed;
-// Parts of these serve the runner only.
-#[allow(dead_code)]
 pub(crate) mod live;
-#[allow(dead_code)]
 pub(crate) mod picture;
 mod renewal;
 mod start;

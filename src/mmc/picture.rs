@@ -32,6 +32,7 @@ pub(crate) fn is_on(keys: &Keys, name: &str) -> bool {
 
 /// Someone with a hand up.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(dead_code, reason = "the runner's")]
 pub(crate) struct RaisedHand {
     pub pid: String,
     pub name: String,
@@ -42,6 +43,7 @@ pub(crate) struct RaisedHand {
 
 /// Someone in the waiting room, not yet admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(dead_code, reason = "the runner's")]
 pub(crate) struct Waiting {
     pub pid: String,
     pub name: String,
@@ -223,6 +225,7 @@ impl Picture {
     }
 
     /// Whether the full message of `kind` has come.
+    #[allow(dead_code, reason = "the runner's")]
     pub(crate) fn knows(&self, kind: NotifyType) -> bool {
         self.full.contains(&kind)
     }
@@ -245,6 +248,7 @@ impl Picture {
     /// Raised hands, earliest first: hands already up at the snapshot first (in its
     /// order, `order_known` false), then in the order the raises were pushed. A hand
     /// lowered and raised again goes to the back.
+    #[allow(dead_code, reason = "the runner's")]
     pub(crate) fn hands(&self) -> Vec<RaisedHand> {
         self.hands
             .iter()
@@ -258,6 +262,7 @@ impl Picture {
 
     /// The waiting room: those not yet admitted (`WAITINGSTATE` "0"), in the order they
     /// arrived.
+    #[allow(dead_code, reason = "the runner's")]
     pub(crate) fn waiting(&self) -> Vec<Waiting> {
         self.waiting
             .iter()
@@ -334,6 +339,7 @@ impl Picture {
     }
 
     /// A listed person's name; "" for a pid not listed.
+    #[allow(dead_code, reason = "the runner's")]
     fn name(&self, pid: &str) -> &str {
         self.participants
             .get(pid)

@@ -96,7 +96,8 @@ pub struct MeetingSpec {
     /// online list over the API while it is not open; `off` never opens it and reads
     /// before every step that names someone, as waits poll; `required` stops the run
     /// (exit 3) if it cannot be opened then. A feed that drops later is opened again,
-    /// the run reading meanwhile, whatever the setting. `run --events` overrides it.
+    /// the run reading meanwhile, whatever the setting. A fast-forwarded rehearsal
+    /// (`--fast-forward`) does not use the feed. `run --events` overrides it.
     #[serde(default)]
     pub events: Option<Spanned<Events>>,
 }

@@ -43,6 +43,7 @@ mod sim_rules;
 mod sim_token;
 mod sim_waiting;
 mod status_command;
+mod status_watch;
 mod template_check;
 mod variables;
 mod watch_command;

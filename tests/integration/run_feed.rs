@@ -324,8 +324,20 @@ async fn required_stops_with_exit_3_when_the_feed_cannot_open_and_auto_reads_ins
     assert_eq!(downs(&output), 1, "{}", output.stdout);
     let report = read_json(dir.path().join("report.json"));
     assert_eq!(report["feed"][0]["feed"], "down", "{report:#}");
+    assert!(report["feed"][0]["why"].is_string(), "{report:#}");
     let requests = emu.requests().await;
     assert_eq!(count(&requests, "mute"), 1);
+    // Journaled, and rebuilt from the journal.
+    let rebuilt = Run::command(&["report", "last"])
+        .env(
+            "EMCEE_STATE_DIR",
+            &dir.path().join("state").display().to_string(),
+        )
+        .output()
+        .await;
+    assert_eq!(rebuilt.code, 0, "{}", rebuilt.transcript());
+    let rebuilt: Value = serde_json::from_str(&rebuilt.stdout).expect("a JSON report");
+    assert_eq!(rebuilt["feed"], report["feed"], "{rebuilt:#}");
 }
 
 #[tokio::test]
@@ -440,4 +452,37 @@ async fn a_fast_forwarded_rehearsal_reads_and_says_so_when_the_feed_is_required(
     );
     assert_eq!(count(&requests, "wsToken") + count(&requests, "conn"), 0);
     assert_eq!(count(&requests, "realTimeInfo"), 2);
+}
+
+#[tokio::test]
+async fn a_name_the_picture_does_not_know_yet_gets_one_read_before_the_step_fails() {
+    let emu = Emu::start(QUIET).await;
+    // The rename's push is lost: the picture still knows Bob Li by his old name.
+    emu.faults(json!({"feed": {"lose_nth": 1}})).await;
+    let steps = "  - rename: { who: Bob Li, to: Robert Li }\n  - mute: { name: Robert Li }\n  - mute: { name: Nobody Here }\n";
+    let output = Run::playbook(&playbook_with_steps("Renamed", steps))
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("ok      [2/3] mute: muted Robert Li"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("no participant matches `name Nobody Here`"),
+        "{}",
+        output.stdout
+    );
+    let requests = emu.requests().await;
+    assert_eq!(
+        count(&requests, "realTimeInfo"),
+        2,
+        "one read for each unknown name"
+    );
+    assert_eq!(count(&requests, "mute"), 1);
 }

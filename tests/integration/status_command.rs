@@ -3,15 +3,13 @@
 //! and who is invited. Neither makes a control call: the emulator's request log has
 //! only the token call and `realTimeInfo`.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::support::*;
 
 /// A meeting with every kind of person in it: host, co-host, a muted guest with a hand
 /// up, a namesake, someone ringing, someone joining, and an invitee who is not there.
-const LINEUP: &str = r#"
+pub(crate) const LINEUP: &str = r#"
 meetings:
   - id: "914044873"
     subject: Town hall
@@ -29,7 +27,7 @@ meetings:
 "#;
 
 /// The paths the emulator was called on, in order.
-async fn paths(emu: &Emu) -> Vec<String> {
+pub(crate) async fn paths(emu: &Emu) -> Vec<String> {
     emu.requests()
         .await
         .iter()
@@ -39,7 +37,7 @@ async fn paths(emu: &Emu) -> Vec<String> {
 
 /// Whether every call was the token call or the online list: nothing was changed.
 #[track_caller]
-fn read_only(paths: &[String]) {
+pub(crate) fn read_only(paths: &[String]) {
     assert!(!paths.is_empty(), "nothing was called");
     for path in paths {
         assert!(
@@ -182,83 +180,6 @@ async fn an_unreachable_service_exits_3() {
     assert!(output.stderr.contains("cannot look at meeting 914044873"));
 }
 
-#[tokio::test]
-async fn watch_looks_again_until_its_count() {
-    let emu = Emu::start(LINEUP).await;
-    let output = Run::command(&["status", "--meeting", MEETING, "--watch", "2s"])
-        .arg("--count")
-        .arg("2")
-        .against(&emu)
-        .await;
-    assert_eq!(output.code, 0, "{}", output.transcript());
-    assert_eq!(
-        output.stdout.matches("meeting 914044873: running").count(),
-        2,
-        "{}",
-        output.stdout
-    );
-    // One login, then the token kept: no second password on the wire.
-    let paths = paths(&emu).await;
-    read_only(&paths);
-    assert_eq!(paths.iter().filter(|p| p.ends_with("/token")).count(), 1);
-    assert_eq!(
-        paths
-            .iter()
-            .filter(|p| p.ends_with("/realTimeInfo"))
-            .count(),
-        2
-    );
-}
-
-#[tokio::test]
-async fn watch_stops_on_ctrl_c_with_exit_0() {
-    use tokio::io::AsyncBufReadExt;
-    let emu = Emu::start(LINEUP).await;
-    let (mut child, _dir) = Run::command(&[
-        "status",
-        "--meeting",
-        MEETING,
-        "--watch",
-        "--format",
-        "json",
-    ])
-    .spawn(&emu);
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    tokio::time::timeout(Duration::from_secs(60), stdout.read_line(&mut line))
-        .await
-        .expect("a first look")
-        .unwrap();
-    let document: Value = serde_json::from_str(&line).expect("one document a line");
-    assert_eq!(document["state"], "running");
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-s", "INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("it stops")
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
-}
-
-#[tokio::test]
-async fn watch_refuses_to_poll_faster_than_every_two_seconds() {
-    let output = Run::command(&["status", "--meeting", MEETING, "--watch", "1s"])
-        .against_url("http://127.0.0.1:9")
-        .await;
-    assert_eq!(output.code, 2, "{}", output.transcript());
-    assert!(
-        output.stderr.contains("at most every 2s"),
-        "{}",
-        output.stderr
-    );
-}
-
 /// A playbook naming someone nobody is, two people at once, an invitee who is not
 /// there, someone ringing, a templated name that renders to the host, and a step the
 /// tags leave out.
@@ -394,7 +315,7 @@ async fn plan_live_adds_the_meetings_verdict_to_the_plan() {
 
 /// The token call answers as the service does for a meeting in this state, on the
 /// calls `nth` (every call when empty).
-async fn token_answers(emu: &Emu, code: &str, msg: &str, nth: &[u64]) {
+pub(crate) async fn token_answers(emu: &Emu, code: &str, msg: &str, nth: &[u64]) {
     let mut rule = serde_json::json!({
         "path": format!("{CONTROL}/token"),
         "error": {"status": 400, "code": code, "msg": msg},
@@ -435,25 +356,6 @@ async fn status_says_when_the_meeting_has_ended() {
     assert_eq!(output.code, 0, "{}", output.transcript());
     let document: Value = serde_json::from_str(&output.stdout).unwrap();
     assert_eq!(document["state"], "ended");
-}
-
-#[tokio::test]
-async fn watching_a_meeting_that_starts_shows_it_start() {
-    let emu = Emu::start(LINEUP).await;
-    token_answers(&emu, "MMC.111072005", "CONF_NOT_STARTED", &[1]).await;
-    let output = Run::command(&["status", "--meeting", MEETING, "--watch", "2s"])
-        .arg("--count")
-        .arg("2")
-        .against(&emu)
-        .await;
-    assert_eq!(output.code, 0, "{}", output.transcript());
-    let not_started = output.stdout.find("meeting 914044873: not started");
-    let running = output.stdout.find("meeting 914044873: running");
-    assert!(
-        not_started.is_some() && running.is_some() && not_started < running,
-        "{}",
-        output.stdout
-    );
 }
 
 #[tokio::test]

@@ -9,8 +9,12 @@
 //! `state` is "running", "not_started" or "ended"; a participant's `state` is
 //! "in_meeting", "ringing" or "joining"; `role` is "host", "cohost" or "guest".
 //! `participants`, `invited` and `counts` are null unless the meeting is running.
-//! `broadcast`, `roll_call`, `locked` and `recording` are null — unknown — because the
-//! REST read does not carry them; `unknown` lists them.
+//! `broadcast`, `roll_call`, `locked` and `recording` are null — unknown — when the look
+//! is a REST read, which does not carry them; `unknown` lists them. A look from the
+//! push feed (`--watch`) knows them: `broadcast` and `roll_call` are the pid of the
+//! participant (or null for nobody), `locked` and `recording` true or false, `unknown`
+//! lists only what is still unknown (`locked`, `recording` before the
+//! status has come).
 
 use serde::Serialize;
 
@@ -19,6 +23,17 @@ use crate::session::live::{Lineup, Look};
 
 /// The meeting's fields the REST read does not carry.
 const UNKNOWN: [&str; 4] = ["broadcast", "roll_call", "locked", "recording"];
+
+/// What the push feed tells beyond the REST read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// The pid of the participant broadcast, and of the one given the floor.
+    pub broadcast: Option<String>,
+    pub roll_call: Option<String>,
+    /// Unknown until the feed's status message has come.
+    pub locked: Option<bool>,
+    pub recording: Option<bool>,
+}
 
 #[derive(Serialize)]
 pub(super) struct Document<'a> {
@@ -32,7 +47,7 @@ pub(super) struct Document<'a> {
     roll_call: Option<String>,
     locked: Option<bool>,
     recording: Option<bool>,
-    unknown: [&'static str; 4],
+    unknown: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -91,7 +106,12 @@ fn counts(lineup: &Lineup) -> Counts {
 }
 
 impl<'a> Document<'a> {
-    pub(super) fn new(meeting: &'a str, look: &'a Look, read_at: &str) -> Document<'a> {
+    pub(super) fn new(
+        meeting: &'a str,
+        look: &'a Look,
+        facts: Option<&Facts>,
+        read_at: &str,
+    ) -> Document<'a> {
         let lineup = match look {
             Look::Running(lineup) => Some(lineup),
             Look::NotStarted | Look::Ended => None,
@@ -129,17 +149,24 @@ impl<'a> Document<'a> {
                     .collect()
             }),
             counts: lineup.map(counts),
-            broadcast: None,
-            roll_call: None,
-            locked: None,
-            recording: None,
-            unknown: UNKNOWN,
+            broadcast: facts.and_then(|f| f.broadcast.clone()),
+            roll_call: facts.and_then(|f| f.roll_call.clone()),
+            locked: facts.and_then(|f| f.locked),
+            recording: facts.and_then(|f| f.recording),
+            unknown: match facts {
+                None => UNKNOWN.to_vec(),
+                Some(facts) => [("locked", facts.locked), ("recording", facts.recording)]
+                    .into_iter()
+                    .filter(|(_, known)| known.is_none())
+                    .map(|(name, _)| name)
+                    .collect(),
+            },
         }
     }
 }
 
 /// The block of text for people.
-pub(super) fn human(meeting: &str, look: &Look, read_at: &str) -> String {
+pub(super) fn human(meeting: &str, look: &Look, facts: Option<&Facts>, read_at: &str) -> String {
     let lineup = match look {
         Look::Running(lineup) => lineup,
         Look::NotStarted => {
@@ -202,9 +229,32 @@ pub(super) fn human(meeting: &str, look: &Look, read_at: &str) -> String {
         "hands raised: {}; muted: {} of {}\n",
         counts.hands_raised, counts.muted, counts.in_meeting
     ));
-    out.push_str(
-        "broadcast, roll call, lock, recording: unknown (the meeting-control read does not report them)\n",
-    );
+    match facts {
+        None => out.push_str(
+            "broadcast, roll call, lock, recording: unknown (the meeting-control read does not report them)\n",
+        ),
+        Some(facts) => {
+            let name = |pid: &Option<String>| match pid {
+                None => "nobody".to_owned(),
+                Some(pid) => lineup
+                    .everyone()
+                    .find(|p| p.pid == *pid)
+                    .map_or_else(|| pid.clone(), |p| p.name.clone()),
+            };
+            let yes = |on: Option<bool>| match on {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "unknown",
+            };
+            out.push_str(&format!(
+                "broadcast: {}; roll call: {}; locked: {}; recording: {}\n",
+                name(&facts.broadcast),
+                name(&facts.roll_call),
+                yes(facts.locked),
+                yes(facts.recording)
+            ));
+        }
+    }
     out
 }
 
