@@ -115,6 +115,12 @@ calls! {
     Rename = Put (control!("/participants/name"));
     Duration = Put (control!("/duration"));
     Stop = Put (control!("/stop"));
+    /// Lets one person (`participantID`, known from the feed) or everyone waiting in.
+    AllowWaiting = Put (control!("/allowWaitingParticipant"));
+    /// Moves one online participant into the waiting room.
+    MoveToWaitingRoom = Put (control!("/moveToWaitingRoom"));
+    /// Moves several online participants into the waiting room in one call.
+    BatchMoveToWaitingRoom = Put (control!("/batchMoveToWaitingRoom"));
     /// The account login, outside meeting control.
     AccountLogin = Post ("/v1/usg/acs/auth/account");
     /// Starts (activates) a meeting, with the account login's `X-Access-Token`.

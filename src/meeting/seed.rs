@@ -32,6 +32,10 @@ pub struct MeetingSeed {
     /// People invited but not (yet) in the meeting, as `realTimeInfo.attendees` lists them.
     #[serde(default)]
     pub attendees: Vec<AttendeeSeed>,
+    /// People in the waiting room: not online until the host admits them, seen only
+    /// through the push feed. Guests only; `joins_after` is when they arrive there.
+    #[serde(default)]
+    pub waiting_room: Vec<ParticipantSeed>,
     /// `scheduled` (held only once its host joins or someone starts it), `active` (the
     /// default: running from the emulator's start) or `ended`.
     #[serde(default)]
@@ -91,6 +95,9 @@ impl MeetingSeed {
         self.validate_schedule()?;
         for participant in &self.participants {
             participant.validate()?;
+        }
+        for waiting in &self.waiting_room {
+            waiting.validate_waiting()?;
         }
         validate_invitees(self.invitees.keys())?;
         let hosts: Vec<&str> = self
@@ -343,6 +350,28 @@ impl ParticipantSeed {
             ));
         }
         Ok(())
+    }
+}
+
+impl ParticipantSeed {
+    /// Someone in the waiting room is a guest who has done nothing yet: what only an
+    /// online participant has or does is refused rather than silently dropped.
+    pub fn validate_waiting(&self) -> Result<(), String> {
+        self.validate()?;
+        let only_online = [
+            ("role", self.role != Role::Guest),
+            ("hand", self.hand.0),
+            ("state", self.state != ParticipantState::InMeeting),
+            ("leaves_after", self.leaves_after.is_some()),
+            ("raises_hand_after", self.raises_hand_after.is_some()),
+        ];
+        match only_online.iter().find(|(_, given)| *given) {
+            Some((key, _)) => Err(format!(
+                "waiting room {}: `{key}` is for online participants; people wait as guests and join when admitted",
+                self.name
+            )),
+            None => Ok(()),
+        }
     }
 }
 

@@ -220,6 +220,33 @@ pub(crate) struct DurationBody {
     pub duration: Option<i64>,
 }
 
+/// `PUT …/allowWaitingParticipant`: one person, by the pid the feed's
+/// `WaitingListNotify` gave, or everyone waiting. `allowAll` is a JSON boolean here,
+/// not a 0/1 flag.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct AllowWaitingBody {
+    #[serde(rename = "participantID", skip_serializing_if = "Option::is_none")]
+    pub participant_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_all: Option<bool>,
+}
+
+/// `PUT …/moveToWaitingRoom`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MoveToWaitingRoomBody {
+    #[serde(rename = "participantID")]
+    pub participant_id: String,
+}
+
+/// `PUT …/batchMoveToWaitingRoom`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct BatchMoveToWaitingRoomBody {
+    pub batch_participants: Vec<String>,
+}
+
 /// The body the official SDKs send to the account-login call. Unknown fields are
 /// tolerated here: SDK versions add optional login fields over time.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -431,6 +458,32 @@ mod tests {
                 new_name: "B".into(),
             }),
             r#"{"participantID":"p1","number":"+86","newName":"B"}"#
+        );
+        assert_eq!(
+            text(&AllowWaitingBody {
+                participant_id: None,
+                allow_all: Some(true),
+            }),
+            r#"{"allowAll":true}"#
+        );
+        assert_eq!(
+            text(&AllowWaitingBody {
+                participant_id: Some("p1".into()),
+                allow_all: None,
+            }),
+            r#"{"participantID":"p1"}"#
+        );
+        assert_eq!(
+            text(&MoveToWaitingRoomBody {
+                participant_id: "p1".into(),
+            }),
+            r#"{"participantID":"p1"}"#
+        );
+        assert_eq!(
+            text(&BatchMoveToWaitingRoomBody {
+                batch_participants: vec!["p1".into(), "p2".into()],
+            }),
+            r#"{"batchParticipants":["p1","p2"]}"#
         );
     }
 

@@ -47,6 +47,8 @@ pub(crate) struct RaisedHand {
 pub(crate) struct Waiting {
     pub pid: String,
     pub name: String,
+    /// `TEL`, "" when not pushed.
+    pub phone: String,
 }
 
 /// What applying a frame did.
@@ -268,6 +270,7 @@ impl Picture {
             .map(|(pid, keys)| Waiting {
                 pid: pid.clone(),
                 name: value(keys, key::NAME).to_owned(),
+                phone: value(keys, key::TEL).to_owned(),
             })
             .collect()
     }

@@ -486,6 +486,7 @@ fn target_of(action: Option<&Action>, args: &Spanned<Node>) -> Option<String> {
     let text = match action {
         Action::Rename(rename) => format!("{} → {}", rename.who, rename.to),
         action if action.selector().is_some() => action.selector()?.to_string(),
+        Action::Admit(who) | Action::MoveToWaitingRoom(who) => who.to_string(),
         Action::Invite(invite) => invite
             .people
             .iter()

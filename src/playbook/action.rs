@@ -14,8 +14,10 @@ use super::selector::{RoleMatch, Selector};
 use super::wait::{Wait, WaitFor};
 
 mod invite;
+mod waiting;
 
 pub(crate) use invite::{DeviceType, Invite, InviteWait};
+pub(crate) use waiting::Targets;
 
 /// What a step does. Written as a single key of the step: `broadcast: Alice Zhang`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -76,6 +78,15 @@ pub enum Action {
     Extend(Extend),
     /// End the meeting for everyone.
     EndMeeting(Empty),
+    /// Let people in from the waiting room. One person, a list, or `{all: true}` for
+    /// everyone waiting (one call). People are picked by name, phone or id from the
+    /// waiting list, which only the meeting's push feed gives: naming them needs the feed
+    /// (`events` not `off`), and while it is down the step waits for it within its time
+    /// limit.
+    Admit(Targets),
+    /// Send online participants to the waiting room. One person with the single call;
+    /// several (a list, or `all: true`) with one batch call. The host cannot be moved.
+    MoveToWaitingRoom(Targets),
     /// Read the online list, filtered; with `register`, store it for later steps: a
     /// list of `{pid, name, phone, role, hand, mute, video, state}`. It comes from the
     /// meeting's push feed while that is up (no API call), else from a read. With
@@ -84,10 +95,11 @@ pub enum Action {
     Participants(ParticipantFilter),
     /// Pause for a duration (`wait: 5m`), or until a time (`wait: { until: "10:30" }`).
     Wait(Wait),
-    /// Wait until someone joins, a headcount is reached, a hand is raised, or any
-    /// expression over `participants` holds: looked at again on every change the
-    /// meeting's push feed tells of (returning at once when it holds), or, while the
-    /// feed is down or off, by reading the online list every `poll`.
+    /// Wait until someone joins, a headcount is reached, a hand is raised, someone is in
+    /// the waiting room, or any expression over `participants` holds: looked at again
+    /// on every change the meeting's push feed tells of (returning at once when it
+    /// holds), or, while the feed is down or off, by reading the online list every
+    /// `poll` (`waiting` needs the feed: there is no list to read).
     WaitFor(WaitFor),
     /// Print a message.
     Log(Log),
@@ -470,6 +482,8 @@ impl Action {
             Action::Rename(_) => "rename",
             Action::Extend(_) => "extend",
             Action::EndMeeting(_) => "end_meeting",
+            Action::Admit(_) => "admit",
+            Action::MoveToWaitingRoom(_) => "move_to_waiting_room",
             Action::Participants(_) => "participants",
             Action::Wait(_) => "wait",
             Action::WaitFor(_) => "wait_for",
@@ -495,6 +509,8 @@ impl Action {
             | Action::UnsetCohost(s)
             | Action::HangUp(s) => Some(s),
             Action::Rename(rename) => Some(&rename.who),
+            // The waiting list is not the online list: `admit` has no selector here.
+            Action::MoveToWaitingRoom(Targets::One(s)) => Some(s),
             _ => None,
         }
     }

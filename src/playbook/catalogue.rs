@@ -218,6 +218,26 @@ pub const ACTIONS: &[ActionInfo] = &[
         example: "hang_up: { name: Spam Caller, all: true }",
     },
     ActionInfo {
+        name: "admit",
+        calls: Calls::Listed(&[conditional(
+            Api::AllowWaiting,
+            "once with allowAll for `{all: true}`, else once per person let in",
+        )]),
+        example: "admit: Hana Xu",
+    },
+    ActionInfo {
+        name: "move_to_waiting_room",
+        calls: Calls::Listed(&[
+            FIND,
+            conditional(Api::MoveToWaitingRoom, "for one participant"),
+            conditional(
+                Api::BatchMoveToWaitingRoom,
+                "for several, in batches of 100",
+            ),
+        ]),
+        example: "move_to_waiting_room: [Bob Li, Carol Wu]",
+    },
+    ActionInfo {
         name: "invite",
         calls: Calls::Listed(&[
             always(Api::Invite),
@@ -316,6 +336,20 @@ const REFUSALS: &[(&str, &[(&str, &str)])] = &[
         &[(
             "MMC.111072018",
             "a wrong host password, which is sent as chairmanPwd (with a given token instead of the password, `check` refuses set_host)",
+        )],
+    ),
+    (
+        "admit",
+        &[(
+            "MMC.111072008",
+            "nobody with that id is waiting: let in by someone else, or gone",
+        )],
+    ),
+    (
+        "move_to_waiting_room",
+        &[(
+            "MMC.111070001",
+            "moving the host, as the emulator answers it (the service documents no code; `check` refuses `role: host`)",
         )],
     ),
     (

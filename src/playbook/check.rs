@@ -451,7 +451,11 @@ impl Checker<'_> {
         } else {
             self.node(args, known);
         }
-        match Action::from_parts(name, args.to_json()) {
+        let parsed = Action::from_parts(name, args.to_json());
+        if let Ok(action) = &parsed {
+            self.waiting_room(action, args.pos);
+        }
+        match parsed {
             Err((path, message)) => {
                 let pos = Node::pos_at(args, &path);
                 if !touches_template(args, &path) {
@@ -563,3 +567,4 @@ fn touches_template(node: &Spanned<Node>, path: &str) -> bool {
 mod lifecycle;
 #[cfg(test)]
 mod tests;
+mod waiting;

@@ -1,6 +1,6 @@
 //! The waiting actions' arguments: `wait` (a duration, or until a time) and `wait_for`
-//! (someone joining, a headcount, a raised hand, or any condition), read by the
-//! executor and by the plan.
+//! (someone joining, a headcount, a raised hand, someone in the waiting room, or any
+//! condition), read by the executor and by the plan.
 
 use std::fmt;
 
@@ -55,7 +55,8 @@ impl<'de> Deserialize<'de> for Wait {
     }
 }
 
-/// What to wait for; give exactly one of `joined`, `count`, `hand_raised`, `condition`.
+/// What to wait for; give exactly one of `joined`, `count`, `hand_raised`, `waiting`,
+/// `condition`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(transform = super::templated::allow_templates)]
@@ -69,6 +70,10 @@ pub struct WaitFor {
     /// Someone matching this selector raised a hand; `true` for anyone.
     #[serde(default)]
     pub hand_raised: Option<HandRaised>,
+    /// Someone matching this selector is in the waiting room (`{all: true}` for
+    /// anyone), as the meeting's feed lists it: needs the feed (`events` not `off`).
+    #[serde(default)]
+    pub waiting: Option<Selector>,
     /// An expression over `participants` (the online list), e.g.
     /// `participants | selectattr('video') | list | length >= 3`.
     #[serde(default)]
@@ -225,12 +230,13 @@ impl WaitFor {
             self.joined.is_some(),
             self.count.is_some(),
             self.hand_raised.is_some(),
+            self.waiting.is_some(),
             self.condition.is_some(),
         ];
         match given.iter().filter(|g| **g).count() {
             1 => {}
-            0 => return Err("say what to wait for: `joined`, `count`, `hand_raised` or `condition`".into()),
-            _ => return Err("wait for one thing at a time: give only one of `joined`, `count`, `hand_raised`, `condition`".into()),
+            0 => return Err("say what to wait for: `joined`, `count`, `hand_raised`, `waiting` or `condition`".into()),
+            _ => return Err("wait for one thing at a time: give only one of `joined`, `count`, `hand_raised`, `waiting`, `condition`".into()),
         }
         if self.poll.is_zero() {
             return Err("`poll` must be longer than zero".into());
@@ -248,6 +254,19 @@ impl WaitFor {
             match hand {
                 HandRaised::Anyone => "a raised hand".into(),
                 HandRaised::Who(who) => format!("{who} to raise a hand"),
+            }
+        } else if let Some(who) = &self.waiting {
+            match who {
+                Selector::Match(m)
+                    if m.all
+                        && m.name.is_none()
+                        && m.id.is_none()
+                        && m.phone.is_none()
+                        && m.role.is_none() =>
+                {
+                    "someone in the waiting room".into()
+                }
+                who => format!("{who} in the waiting room"),
             }
         } else {
             format!("`{}`", self.condition.as_deref().unwrap_or(""))

@@ -23,9 +23,10 @@ use super::meeting::Meeting;
 use super::state::{Grant, Sim, SimState};
 use super::wire::body;
 use crate::meeting::wire::{
-    BatchHandsBody, CohostBody, DurationBody, GuestUnmuteBody, HandsBody, HangUpBody, InviteBody,
-    LiveBody, LockBody, MuteBody, MuteMeetingBody, RealTimeInfo, RecordBody, RenameBody,
-    SetRoleBody, TokenData, TokenResponse, WsTokenResponse,
+    AllowWaitingBody, BatchHandsBody, BatchMoveToWaitingRoomBody, CohostBody, DurationBody,
+    GuestUnmuteBody, HandsBody, HangUpBody, InviteBody, LiveBody, LockBody, MoveToWaitingRoomBody,
+    MuteBody, MuteMeetingBody, RealTimeInfo, RecordBody, RenameBody, SetRoleBody, TokenData,
+    TokenResponse, WsTokenResponse,
 };
 use crate::meeting::{self, Api};
 use jiff::Timestamp;
@@ -66,6 +67,9 @@ fn endpoint(api: Api) -> MethodRouter<Arc<Sim>> {
         Api::Rename => on(method, rename),
         Api::Duration => on(method, extend),
         Api::Stop => on(method, stop),
+        Api::AllowWaiting => on(method, allow_waiting),
+        Api::MoveToWaitingRoom => on(method, move_to_waiting_room),
+        Api::BatchMoveToWaitingRoom => on(method, batch_move_to_waiting_room),
         Api::AccountLogin => on(method, account_login),
         Api::StartMeeting => on(method, start_meeting),
     }
@@ -419,5 +423,30 @@ async fn stop(State(sim): Sh, call: Call) -> Result<(), ApiError> {
     control(&sim, &call, |m, _| {
         m.stop();
         Ok(())
+    })
+}
+
+async fn allow_waiting(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: AllowWaitingBody = body(&bytes)?;
+        m.admit(body.participant_id.as_deref(), body.allow_all == Some(true))
+    })
+}
+
+async fn move_to_waiting_room(State(sim): Sh, call: Call, bytes: Bytes) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: MoveToWaitingRoomBody = body(&bytes)?;
+        m.move_to_waiting_room(&[body.participant_id], "participantID")
+    })
+}
+
+async fn batch_move_to_waiting_room(
+    State(sim): Sh,
+    call: Call,
+    bytes: Bytes,
+) -> Result<(), ApiError> {
+    control(&sim, &call, |m, _| {
+        let body: BatchMoveToWaitingRoomBody = body(&bytes)?;
+        m.move_to_waiting_room(&body.batch_participants, "batchParticipants")
     })
 }

@@ -2,7 +2,8 @@
 //! HTTP, no clock reads (times are passed in), so the rules of `docs/api.md` (#rules,
 //! #emulator) live in one place and the invariants (one broadcast or roll call at a
 //! time, nothing held by someone who left) are kept by construction. The hand rules
-//! (`rules.rs`) and ringing invitees (`invitations.rs`) extend it from beside it.
+//! (`rules.rs`), ringing invitees (`invitations.rs`) and the waiting room
+//! (`waiting_room.rs`) extend it from beside it.
 
 use indexmap::IndexMap;
 use jiff::{SignedDuration, Timestamp};
@@ -222,28 +223,6 @@ impl Meeting {
                 state: spec.state,
             },
         );
-        Ok(pid)
-    }
-
-    /// Puts someone in the waiting room: not online, seen only through the push feed.
-    pub(super) fn add_waiting(
-        &mut self,
-        spec: &ParticipantSeed,
-        ids: &mut Ids,
-    ) -> Result<String, ApiError> {
-        spec.validate().map_err(ApiError::sim_bad_request)?;
-        let pid = ids.pid();
-        let phone = spec.phone.clone().unwrap_or_else(|| ids.phone());
-        let person = Participant {
-            pid: pid.clone(),
-            name: spec.name.clone(),
-            phone,
-            mute: spec.mute,
-            hand: false,
-            video: spec.video,
-            state: spec.state,
-        };
-        self.waiting_room.insert(pid.clone(), person);
         Ok(pid)
     }
 

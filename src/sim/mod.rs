@@ -24,6 +24,7 @@ mod seed;
 mod server;
 mod state;
 mod tls;
+mod waiting_room;
 mod wakeups;
 mod wire;
 

@@ -54,6 +54,8 @@ enum Happening {
     RaiseHand,
     /// An invited callee answers or fails.
     Settle(Box<Ringing>),
+    /// Someone arrives in the waiting room.
+    Wait(Box<ParticipantSeed>),
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +145,9 @@ impl SimState {
                 // A validated seed has at most one host and few enough co-hosts.
                 let _ = self.add_participant(&id, participant, now, true);
             }
+            for person in &seed.waiting_room {
+                self.add_to_waiting_room(&id, person, now);
+            }
             // Scripted joins due at once take effect before anyone looks.
             self.apply_due(now);
         }
@@ -197,6 +202,24 @@ impl SimState {
             self.schedule(at(after), meeting_id, who, Happening::RaiseHand);
         }
         Ok(joined)
+    }
+
+    /// Puts a seeded person in the waiting room now, or when their `joins_after` is due.
+    fn add_to_waiting_room(&mut self, meeting_id: &str, spec: &ParticipantSeed, now: Timestamp) {
+        let who = self.next_who;
+        self.next_who += 1;
+        match spec.joins_after {
+            Some(after) if !after.is_zero() => {
+                let at = now.checked_add(after.signed()).unwrap_or(Timestamp::MAX);
+                self.schedule(at, meeting_id, who, Happening::Wait(Box::new(spec.clone())));
+            }
+            _ => {
+                if let Some(meeting) = self.meetings.get_mut(meeting_id) {
+                    // A validated seed: nothing here can be refused.
+                    let _ = meeting.add_waiting(spec, &mut self.ids);
+                }
+            }
+        }
     }
 
     /// The invite call: callees ring now, and their outcomes are scheduled.
@@ -283,6 +306,11 @@ impl SimState {
             (Happening::Settle(call), _) => {
                 if let Some(meeting) = self.meetings.get_mut(&due.meeting) {
                     meeting.settle(&call);
+                }
+            }
+            (Happening::Wait(spec), _) => {
+                if let Some(meeting) = self.meetings.get_mut(&due.meeting) {
+                    let _ = meeting.add_waiting(&spec, &mut self.ids);
                 }
             }
             (Happening::Join(spec), _) => {

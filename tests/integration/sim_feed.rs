@@ -40,7 +40,7 @@ enum Seen {
     Dropped,
 }
 
-struct Feed {
+pub(crate) struct Feed {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
@@ -62,7 +62,11 @@ impl Feed {
     }
 
     /// Opens, subscribes to `types` and reads the reply and the snapshots.
-    async fn subscribed(emu: &Emu, host: &Host<'_>, types: &[&str]) -> (Feed, Vec<Value>) {
+    pub(crate) async fn subscribed(
+        emu: &Emu,
+        host: &Host<'_>,
+        types: &[&str],
+    ) -> (Feed, Vec<Value>) {
         let mut feed = Feed::fresh(emu, host).await;
         let reply = feed
             .subscribe(&host.token, types, "000000000000000000000000000001")
@@ -110,14 +114,14 @@ impl Feed {
             .expect("something from the feed in time")
     }
 
-    async fn frame(&mut self) -> Value {
+    pub(crate) async fn frame(&mut self) -> Value {
         match self.next().await {
             Seen::Frame(frame) => frame,
             other => panic!("expected a frame, saw {other:?}"),
         }
     }
 
-    async fn quiet(&mut self) {
+    pub(crate) async fn quiet(&mut self) {
         let seen = self.within(QUIET).await;
         assert!(seen.is_none(), "expected nothing, saw {seen:?}");
     }
@@ -129,7 +133,7 @@ async fn ws_token(host: &Host<'_>) -> String {
     answer.body["webSocketToken"].as_str().unwrap().to_owned()
 }
 
-fn pinfo<'a>(frame: &'a Value, pid: &str) -> &'a Value {
+pub(crate) fn pinfo<'a>(frame: &'a Value, pid: &str) -> &'a Value {
     frame["data"]
         .as_array()
         .unwrap()

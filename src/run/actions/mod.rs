@@ -26,6 +26,7 @@ mod local;
 mod mass;
 mod meeting;
 mod participants;
+mod waiting;
 mod waits;
 
 /// What an action gives back: its output (which `register` keeps) and the detail line
@@ -278,8 +279,13 @@ pub(crate) async fn perform(
         Action::EndMeeting(_) => meeting::end(room).await,
         Action::Extend(extend) => meeting::extend(room, &extend).await,
         Action::Invite(invite) => meeting::invite(room, &invite).await,
+        Action::Admit(targets) => waiting::admit(room, &targets).await,
+        Action::MoveToWaitingRoom(targets) => waiting::move_to_waiting_room(room, &targets).await,
         Action::Http(http) => meeting::http(room, http).await,
         Action::Wait(wait) => waits::wait(room, &wait, args.pos).await,
+        Action::WaitFor(wait_for) if wait_for.waiting.is_some() => {
+            waiting::wait_for_waiting(room, &wait_for, args.pos).await
+        }
         Action::WaitFor(wait_for) => waits::wait_for(room, &wait_for, args.pos).await,
         Action::Log(log) => local::log(room, &log),
         Action::Assert(assert) => local::assert(room, &assert, args.pos),

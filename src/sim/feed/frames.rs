@@ -177,8 +177,24 @@ pub(super) fn snapshot(kind: NotifyType, meeting: &Meeting, now: &Picture) -> Pa
 
 /// The incremental messages from `before` to `after`, by type; none for a type
 /// with nothing new.
+/// Someone let in from the waiting room is first marked admitted (`WAITINGSTATE`
+/// `"1"`, joining), then joins the online list, then leaves the waiting list: the
+/// order the service's states suggest.
 pub(super) fn increments(before: &Picture, after: &Picture) -> Vec<(NotifyType, Payload)> {
     let mut out = Vec::new();
+    let admitted: Vec<PersonChange> = before
+        .waiting
+        .keys()
+        .filter(|pid| !after.waiting.contains_key(*pid) && after.participants.contains_key(*pid))
+        .map(|pid| PersonChange {
+            pid: pid.clone(),
+            mode: 0,
+            pinfo_map: [("WAITINGSTATE".to_owned(), flag(true))].into(),
+        })
+        .collect();
+    if !admitted.is_empty() {
+        out.push((NotifyType::WaitingList, Payload::People { data: admitted }));
+    }
     let people = people_changes(&before.participants, &after.participants);
     if !people.is_empty() {
         out.push((NotifyType::Participants, Payload::People { data: people }));
@@ -292,6 +308,41 @@ mod tests {
             ]
         );
         assert!(people_changes(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn an_admission_is_marked_then_joins_then_leaves_the_waiting_list() {
+        let mut before = Picture::default();
+        before.waiting.insert(
+            "w".to_owned(),
+            map(&[("NAME", "Hana"), ("WAITINGSTATE", "0")]),
+        );
+        let mut after = Picture::default();
+        after
+            .participants
+            .insert("w".to_owned(), map(&[("NAME", "Hana")]));
+        let frames = increments(&before, &after);
+        let kinds: Vec<NotifyType> = frames.iter().map(|(kind, _)| *kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                NotifyType::WaitingList,
+                NotifyType::Participants,
+                NotifyType::WaitingList
+            ]
+        );
+        let Payload::People { data } = &frames[0].1 else {
+            panic!("{frames:?}");
+        };
+        assert_eq!(data[0].pinfo_map, map(&[("WAITINGSTATE", "1")]));
+        let Payload::People { data } = &frames[2].1 else {
+            panic!("{frames:?}");
+        };
+        assert_eq!(data[0].mode, 1);
+        // Moved back: a leave from the online list and an arrival in the waiting list.
+        let frames = increments(&after, &before);
+        let kinds: Vec<NotifyType> = frames.iter().map(|(kind, _)| *kind).collect();
+        assert_eq!(kinds, [NotifyType::Participants, NotifyType::WaitingList]);
     }
 
     #[test]
