@@ -292,3 +292,45 @@ async fn watching_a_meeting_that_starts_shows_it_start() {
         output.stdout
     );
 }
+
+#[tokio::test]
+async fn a_meeting_that_ends_while_followed_is_drawn_ended() {
+    use tokio::io::AsyncBufReadExt;
+    let emu = Emu::start(LINEUP).await;
+    let host = emu.host(MEETING, PASSWORD).await;
+    let (mut child, _dir) = Run::command(&[
+        "status",
+        "--meeting",
+        MEETING,
+        "--watch",
+        "2s",
+        "--format",
+        "json",
+    ])
+    .spawn(&emu);
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&next_line(&mut lines).await).expect("JSON");
+    assert_eq!(first["state"], "running", "{first}");
+    host.put("/stop", serde_json::json!({})).await.ok();
+    // Everyone leaving may be drawn first; then the end.
+    loop {
+        let next: Value = serde_json::from_str(&next_line(&mut lines).await).expect("JSON");
+        if next["state"] == "ended" {
+            break;
+        }
+        assert_eq!(next["state"], "running", "{next}");
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-s", "INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("it stops")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
