@@ -45,8 +45,14 @@ impl Session {
             .json()
             .await
             .expect("token answer");
-        let token = answer["data"]["token"].as_str().expect("a token").to_owned();
-        let ws_url = answer["data"]["wsURL"].as_str().expect("a wsURL").to_owned();
+        let token = answer["data"]["token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+        let ws_url = answer["data"]["wsURL"]
+            .as_str()
+            .expect("a wsURL")
+            .to_owned();
         let session = Session {
             http,
             base: base.to_owned(),
@@ -74,7 +80,9 @@ impl Session {
             "{ws_url}/cms/open/websocket/confctl/increment/conn?confID={}&tmpToken={tmp}",
             self.meeting
         );
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("upgrade");
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("upgrade");
         let data = json!({
             "conferenceID": self.meeting,
             "subscribeType": ["ParticipantsNotify"],
@@ -140,9 +148,9 @@ async fn latency(session: &Session, ws: &mut Socket, pid: &str, count: usize) {
         let Some(Ok(Message::Text(text))) = ws.next().await else {
             panic!("the feed closed");
         };
-        let raised = changes(&text)
-            .iter()
-            .any(|(p, mode, keys)| p == pid && *mode == 0 && keys.get("HAND").is_some_and(|h| h == "1"));
+        let raised = changes(&text).iter().any(|(p, mode, keys)| {
+            p == pid && *mode == 0 && keys.get("HAND").is_some_and(|h| h == "1")
+        });
         if raised {
             session.lower(pid).await;
             lowered += 1;
@@ -186,7 +194,13 @@ async fn main() {
         [mode, base, meeting, password, pid, count] if mode == "latency" => {
             let (session, ws_url) = Session::login(base, meeting, password).await;
             let mut ws = session.open(&ws_url).await;
-            latency(&session, &mut ws, pid, count.parse().expect("COUNT is a number")).await;
+            latency(
+                &session,
+                &mut ws,
+                pid,
+                count.parse().expect("COUNT is a number"),
+            )
+            .await;
         }
         [mode, base, meeting, password, seconds] if mode == "follow" => {
             let (session, ws_url) = Session::login(base, meeting, password).await;

@@ -309,14 +309,10 @@ impl Session {
     }
 
     /// Whether the run uses the meeting's push feed: `--events`, else the playbook's,
-    /// else auto. Not on virtual time (`--fast-forward`) for now: the feed's heartbeats
-    /// and the emulator's pushes do not yet keep step with a clock that jumps, so a
-    /// fast-forwarded rehearsal reads, as it always has (said when `required` asked
-    /// otherwise).
-    fn events(&self, listener: &mut dyn Listener) -> crate::playbook::Events {
-        use crate::playbook::Events;
-        let asked = self
-            .events
+    /// else auto. A fast-forwarded rehearsal uses it too: virtual time stops at every
+    /// heartbeat and every scripted change, so the rehearsal follows the show's path.
+    fn events(&self) -> crate::playbook::Events {
+        self.events
             .or(self
                 .prepared
                 .playbook
@@ -325,18 +321,7 @@ impl Session {
                 .events
                 .as_ref()
                 .map(|e| e.value))
-            .unwrap_or_default();
-        if !self.clock.is_virtual() {
-            return asked;
-        }
-        if asked == Events::Required {
-            listener.on(&Event::Message {
-                id: crate::playbook::step_id::StepId::run(),
-                level: crate::playbook::action::LogLevel::Info,
-                text: "events: required is not applied on virtual time (--fast-forward): this rehearsal reads the online list instead of using the push feed".into(),
-            });
-        }
-        Events::Off
+            .unwrap_or_default()
     }
 
     /// The steps, run by the executor with the display, the journal and the report
@@ -395,7 +380,7 @@ impl Session {
         let (result, counts, cues) = match opened {
             Ok(meeting_start) => {
                 timeline.meeting_start = meeting_start;
-                let events = self.events(listener.as_mut());
+                let events = self.events();
                 let mut executor = Executor::new(
                     Arc::clone(&client),
                     &self.engine,
