@@ -298,7 +298,7 @@ async fn a_feed_that_adds_people_without_end_is_cut_off_and_rebuilt() {
         people(0, 1, json!([person("a", "Ann", "0")])),
     ];
     let per_frame = 20_000;
-    for n in 0..(MAX_LISTED / per_frame + 1) {
+    for n in 0..=(MAX_LISTED / per_frame) {
         let joins: Vec<Value> = (0..per_frame)
             .map(|i| json!({"pid": format!("p{}", n * per_frame + i), "mode": 0, "pinfoMap": {}}))
             .collect();
