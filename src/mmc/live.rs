@@ -163,6 +163,11 @@ fn signed(duration: Duration) -> SignedDuration {
     SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX)
 }
 
+/// The most people and numbers a picture may list (online, waiting, invited): far
+/// beyond any meeting, so that a feed adding without end is cut off, and the picture
+/// rebuilt from a snapshot, which a frame's size bounds.
+const MAX_LISTED: usize = 100_000;
+
 /// How one connection ended.
 enum Outcome {
     /// The meeting is over: nothing more will come.
@@ -279,6 +284,16 @@ async fn follow(feed: &mut Feed, state: &watch::Sender<LiveState>, skipped: &Ato
                     "a message was lost: {} number {got} came when {expected} was due",
                     kind.action()
                 ),
+                was_up: fresh.is_none(),
+            };
+        }
+        let listed = match &fresh {
+            Some(picture) => picture.listed(),
+            None => state.borrow().picture.listed(),
+        };
+        if listed > MAX_LISTED {
+            return Outcome::Lost {
+                why: format!("the feed listed more than {MAX_LISTED} people or numbers"),
                 was_up: fresh.is_none(),
             };
         }

@@ -218,6 +218,12 @@ impl Picture {
         changed
     }
 
+    /// How many people and numbers it lists: online, waiting, and with an invitation
+    /// result.
+    pub(crate) fn listed(&self) -> usize {
+        self.participants.len() + self.waiting.len() + self.invites.len()
+    }
+
     /// Whether the full message of the online list has come: until then the picture
     /// cannot stand in for a read.
     pub(crate) fn is_complete(&self) -> bool {

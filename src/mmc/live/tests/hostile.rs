@@ -289,3 +289,44 @@ async fn the_pause_between_attempts_never_moves_virtual_time() {
         "nobody moved the clock, and the feed did not"
     );
 }
+
+#[tokio::test]
+async fn a_feed_that_adds_people_without_end_is_cut_off_and_rebuilt() {
+    // Joins of made-up people, in frames under the size limit, far past any meeting.
+    let mut flood = vec![
+        Step::Subscribed,
+        people(0, 1, json!([person("a", "Ann", "0")])),
+    ];
+    let per_frame = 20_000;
+    for n in 0..=(MAX_LISTED / per_frame) {
+        let joins: Vec<Value> = (0..per_frame)
+            .map(|i| json!({"pid": format!("p{}", n * per_frame + i), "mode": 0, "pinfoMap": {}}))
+            .collect();
+        flood.push(people(
+            1,
+            i64::try_from(n).unwrap() + 1,
+            Value::Array(joins),
+        ));
+    }
+    let server = hostile(vec![
+        flood,
+        vec![
+            Step::Subscribed,
+            people(
+                0,
+                2,
+                json!([person("a", "Ann", "0"), person("b", "Bob", "0")]),
+            ),
+        ],
+    ])
+    .await;
+    let live = Live::start(client_of(&server.endpoint), SystemClock::shared());
+    live.opened(WAIT).await.expect("opens");
+    let down = until(&live, |s| matches!(s.health, Health::Down { .. })).await;
+    assert!(
+        matches!(&down.health, Health::Down { why, .. } if why.contains("more than")),
+        "{down:?}"
+    );
+    let state = until(&live, |s| s.health == Health::Up && s.picture.listed() == 2).await;
+    assert_eq!(state.picture.roster().participants.len(), 2);
+}
