@@ -9,6 +9,8 @@
    name, against the same playbook by id and the bare reqwest loop that resolves the
    name with one read (benches/baseline/loop.rs). The HTTP calls of the by-name run are
    counted from the emulator's request log: with the feed, no step reads the list.
+   Also by id with `--events off`, alone and while a bare client follows the feed
+   (what the emulator's pushing costs, apart from emcee reading the pushes).
 2. Latency: `wait_for: { hand_raised: … }` then `lower_hand`, 200 times. A driver raises
    the hand through the emulator's admin API at a random moment; the figure is the time
    from just before that request to the `received` time of the lowering call in the
@@ -116,25 +118,43 @@ def names(workdir):
         playbook(by_name, "1000 calls by name", "".join(f"  - {hand(i)}: Bob\n" for i in range(1000)))
         playbook(by_id, "1000 calls by id", "".join(f"  - {hand(i)}: {{ id: \"{pid}\" }}\n" for i in range(1000)))
         name_cmd, id_cmd = run_args(by_name, url), run_args(by_id, url)
+        off_cmd = id_cmd + ["--events", "off"]
         loop_cmd = [LOOP, url, MEETING, PASSWORD, "name:Bob", "1000"]
         send(f"{url}/_sim/requests", method="DELETE")
         timed(name_cmd)
         by_name_calls = calls(url)
         timed(id_cmd), timed(loop_cmd)  # warm-up
-        name_times, id_times, loop_times = [], [], []
+
+        def followed():
+            """By id with the feed off while a bare client follows the feed: what the
+            emulator's pushing costs, apart from emcee's reading of them."""
+            bare = subprocess.Popen([FEED, "follow", url, MEETING, PASSWORD, "600"], stdout=subprocess.DEVNULL)
+            wait_for_feed(url, bare)
+            try:
+                return timed(off_cmd)
+            finally:
+                bare.terminate()
+                bare.wait()
+        times = {"name": [], "id": [], "off": [], "followed": [], "loop": []}
         for _ in range(ROUNDS):
-            name_times.append(timed(name_cmd))
-            id_times.append(timed(id_cmd))
-            loop_times.append(timed(loop_cmd))
+            times["name"].append(timed(name_cmd))
+            times["id"].append(timed(id_cmd))
+            times["off"].append(timed(off_cmd))
+            send(f"{url}/_sim/requests", method="DELETE")
+            times["followed"].append(followed())
+            times["loop"].append(timed(loop_cmd))
 
         def ratios(xs, ys):
             r = sorted(x / y for x, y in zip(xs, ys))
             return {"median": statistics.median(r), "low": r[len(r) // 4], "high": r[(3 * len(r)) // 4]}
-        return {"calls_by_name": by_name_calls,
-                "by_name_s": statistics.median(name_times), "by_id_s": statistics.median(id_times),
-                "loop_s": statistics.median(loop_times),
-                "name_to_id": ratios(name_times, id_times),
-                "name_to_loop": ratios(name_times, loop_times), "id_to_loop": ratios(id_times, loop_times)}
+        result = {"calls_by_name": by_name_calls}
+        result.update({f"{k}_ms": statistics.median(v) * 1000 for k, v in times.items()})
+        result["name_to_id"] = ratios(times["name"], times["id"])
+        for k in ("name", "id", "off", "followed"):
+            result[f"{k}_to_loop"] = ratios(times[k], times["loop"])
+        result["id_to_off"] = ratios(times["id"], times["off"])
+        result["followed_to_off"] = ratios(times["followed"], times["off"])
+        return result
     finally:
         proc.terminate()
         proc.wait()

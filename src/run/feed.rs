@@ -9,8 +9,9 @@
 //! selector is still resolved against it (a name that matches nobody gets one read
 //! first), but what looks at the meeting's state — `participants`, `wait_for`, the
 //! first read of `lower_all_hands`, an invitation's wait — reads over the API instead
-//! for a moment ([`SETTLE`]) after one of the run's own change calls was answered, and
-//! the mass changes read their results back over the API always.
+//! after one of the run's own change calls was answered, until the feed has pushed a
+//! change since (the push of that call, pushes coming in order) or for at most
+//! [`SETTLE`]; and the mass changes read their results back over the API always.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,9 +26,9 @@ use crate::mmc::live::{Health, Live, LiveState};
 use crate::mmc::picture::Picture;
 use crate::playbook::Events;
 
-/// How long after the run's own change call the picture is not trusted to show it: a
-/// push arrives within milliseconds, so this is ample, and short enough that a loop of
-/// changes and looks costs few reads.
+/// The longest the picture is not trusted to show the run's own change: its push
+/// arrives within milliseconds and ends the distrust then, so this bounds only a push
+/// that never comes (a change that changed nothing, or one lost).
 pub(crate) const SETTLE: Duration = Duration::from_secs(2);
 /// How long the first opening may take under `events: required`.
 const REQUIRED_WITHIN: Duration = Duration::from_secs(15);
@@ -79,8 +80,10 @@ pub(crate) struct RunFeed {
     watcher: Option<tokio::task::JoinHandle<()>>,
     /// The feed was said to be down, and not yet to be back.
     down: bool,
-    /// When the run's own last change call was answered.
+    /// When the run's own last change call was answered, and how many changes the
+    /// picture had had by then.
     changed: Option<Instant>,
+    changes_then: u64,
 }
 
 impl Drop for RunFeed {
@@ -101,6 +104,7 @@ impl RunFeed {
             watcher: None,
             down: false,
             changed: None,
+            changes_then: 0,
         }
     }
 
@@ -177,9 +181,15 @@ impl RunFeed {
         self.settled_at().is_none().then(|| self.roster()).flatten()
     }
 
-    /// While the run's own last change may not show in the picture: until when.
+    /// While the run's own last change may not show in the picture: until when at the
+    /// latest. Over once the picture has changed since that change was answered.
     pub(crate) fn settled_at(&self) -> Option<Instant> {
+        let pushed_since = self
+            .live
+            .as_ref()
+            .is_some_and(|live| live.state().changes > self.changes_then);
         self.changed
+            .filter(|_| !pushed_since)
             .map(|at| at + SETTLE)
             .filter(|until| *until > Instant::now())
     }
@@ -199,8 +209,9 @@ impl RunFeed {
 
     /// The run changed something in the meeting just now.
     pub(crate) fn note_change(&mut self) {
-        if self.live.is_some() {
+        if let Some(live) = &self.live {
             self.changed = Some(Instant::now());
+            self.changes_then = live.state().changes;
         }
     }
 

@@ -144,6 +144,23 @@ async fn wait_for_a_hand_returns_on_the_raise_not_at_the_next_poll() {
     );
 }
 
+/// Right after the run's own change the picture is not trusted until the feed has
+/// pushed since: a wait that starts then reads once, and from the push on looks at the
+/// picture — it does not go on reading until a fixed moment has passed.
+#[tokio::test]
+async fn a_wait_right_after_the_runs_own_change_trusts_the_picture_from_the_next_push() {
+    let steps = "  - lower_hand: { name: Bob Li }\n  - wait_for: { hand_raised: { name: Bob Li }, poll: 10m, timeout: 1m }\n";
+    let playbook = format!(
+        "{}rehearsal:\n  participants:\n    - {{ name: Alice Zhang, role: host }}\n    - {{ name: Bob Li, hand: raised, raises_hand_after: 1s }}\n",
+        playbook_with_steps("Hands", steps)
+    );
+    let (output, requests) = Run::playbook(&playbook).rehearse().await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    // One look inside the distrust, before the lowering's push; none after it (reading
+    // until the distrust ran out would have read again after the raise).
+    assert!(count(&requests, "realTimeInfo") <= 1, "{requests:#?}");
+}
+
 /// A run against the harness emulator with `faults` set first: Bob is muted and
 /// unmuted, Carol's hand raised, with pauses for the feed to come back, and the final
 /// online list logged as JSON on a line of its own.
@@ -380,7 +397,32 @@ async fn a_meeting_the_feed_shows_ended_ends_a_wait_on_it_at_once() {
     let run = tokio::spawn(
         Run::playbook(&playbook_with_steps("Ended", steps)).against_url(emu.handle.base_url()),
     );
-    tokio::time::sleep(Duration::from_millis(3000)).await;
+    // Until lower_all_hands has read its result back: the wait is next. (A fixed pause
+    // from the start lost the race on a loaded machine, ending the meeting mid-step.)
+    let read_back = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let requests = emu.requests().await;
+            let batch = requests.iter().position(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/batch/hands"))
+            });
+            if batch.is_some_and(|at| {
+                requests[at..].iter().any(|r| {
+                    r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with("/realTimeInfo"))
+                })
+            }) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    read_back
+        .await
+        .expect("lower_all_hands read its result back");
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let ended = emu
         .admin("POST", &format!("/_sim/meetings/{MEETING}/end"), None)
         .await;

@@ -124,8 +124,9 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
 
 /// Waits until the feed's picture or health changes, or until `deadline`, while the
 /// feed is up; while it is down, until `next` (the next poll) or its return; while the
-/// run's own last change may not show in the picture yet, until it should. The clock's
-/// wait is the run's own, which keeps the token alive and moves virtual time.
+/// run's own last change may not show in the picture yet, until the next push (which
+/// shows it) or the end of that distrust. The clock's wait is the run's own, which keeps
+/// the token alive and moves virtual time.
 async fn wait_for_change(
     room: &mut Room<'_>,
     changes: &mut Option<tokio::sync::watch::Receiver<crate::mmc::live::LiveState>>,
@@ -141,16 +142,15 @@ async fn wait_for_change(
     let until = match room.sink.feed.settled_at() {
         // Down: the next poll, or the feed's return, whichever comes first.
         _ if !up => next,
-        // The picture may not show the run's own change yet: look again then, reading.
+        // The picture may not show the run's own change yet: look again at the next
+        // push (which shows it), or when the distrust ends, reading.
         Some(settled) => {
             let left = settled.saturating_duration_since(std::time::Instant::now());
-            let at = clock
+            clock
                 .now()
                 .checked_add(left)
                 .unwrap_or(deadline)
-                .min(deadline);
-            sleep_until(room, at).await;
-            return;
+                .min(deadline)
         }
         None => deadline,
     };
