@@ -10,10 +10,12 @@
 //! first), but what looks at the meeting's state — `participants`, `wait_for`, the
 //! first read of `lower_all_hands`, an invitation's wait — reads over the API instead
 //! for a moment ([`SETTLE`]) after one of the run's own change calls was answered, and
-//! the mass changes read their results back over the API always.
+//! the mass changes read their results back over the API always. That moment is
+//! measured on the run's clock: on virtual time a rehearsal's `wait: 10m` after a
+//! change leaves it long settled, as the show's would.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
@@ -79,8 +81,10 @@ pub(crate) struct RunFeed {
     watcher: Option<tokio::task::JoinHandle<()>>,
     /// The feed was said to be down, and not yet to be back.
     down: bool,
-    /// When the run's own last change call was answered.
-    changed: Option<Instant>,
+    /// When the run's own last change call was answered, on `clock`.
+    changed: Option<Timestamp>,
+    /// The run's clock, once the feed is started.
+    clock: Option<SharedClock>,
 }
 
 impl Drop for RunFeed {
@@ -101,6 +105,7 @@ impl RunFeed {
             watcher: None,
             down: false,
             changed: None,
+            clock: None,
         }
     }
 
@@ -128,6 +133,7 @@ impl RunFeed {
             tell,
         )));
         self.turns = Some(turns);
+        self.clock = Some(Arc::clone(clock));
         let within = match self.mode {
             Events::Required => REQUIRED_WITHIN,
             Events::Auto | Events::Off => AUTO_WITHIN,
@@ -177,11 +183,14 @@ impl RunFeed {
         self.settled_at().is_none().then(|| self.roster()).flatten()
     }
 
-    /// While the run's own last change may not show in the picture: until when.
-    pub(crate) fn settled_at(&self) -> Option<Instant> {
-        self.changed
-            .map(|at| at + SETTLE)
-            .filter(|until| *until > Instant::now())
+    /// While the run's own last change may not show in the picture: until when, on
+    /// the run's clock.
+    pub(crate) fn settled_at(&self) -> Option<Timestamp> {
+        let (changed, clock) = (self.changed?, self.clock.as_ref()?);
+        let until = changed
+            .checked_add(jiff::SignedDuration::try_from(SETTLE).unwrap_or_default())
+            .unwrap_or(Timestamp::MAX);
+        (until > clock.now()).then_some(until)
     }
 
     /// Waits until the feed's health changes (pending for ever without a feed), and
@@ -199,8 +208,8 @@ impl RunFeed {
 
     /// The run changed something in the meeting just now.
     pub(crate) fn note_change(&mut self) {
-        if self.live.is_some() {
-            self.changed = Some(Instant::now());
+        if let (Some(_), Some(clock)) = (&self.live, &self.clock) {
+            self.changed = Some(clock.now());
         }
     }
 
@@ -215,6 +224,23 @@ impl RunFeed {
             .as_ref()
             .is_some_and(|live| live.state().picture.ended())
     }
+}
+
+/// Until the picture behind `state` shows the meeting ended; pending for ever without
+/// a feed, or once the feed is gone. For waits that would otherwise go on waiting for
+/// a meeting that is over.
+pub(crate) async fn until_ended(state: Option<watch::Receiver<LiveState>>) {
+    if let Some(mut state) = state {
+        loop {
+            if state.borrow_and_update().picture.ended() {
+                return;
+            }
+            if state.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+    std::future::pending().await
 }
 
 /// Tells `tell` of every health change of the feed behind `state`, stamped on `clock`:
@@ -312,14 +338,19 @@ mod tests {
     }
 
     #[test]
-    fn the_picture_is_not_trusted_for_a_moment_after_the_runs_own_change() {
+    fn the_picture_is_not_trusted_for_a_moment_on_the_runs_clock_after_its_own_change() {
+        let start: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+        let clock = crate::clock::VirtualClock::starting_at(start);
         let mut feed = RunFeed::new(Events::Auto);
         // Without a feed there is nothing to distrust.
         feed.note_change();
         assert!(feed.settled_at().is_none());
-        feed.changed = Some(Instant::now());
-        assert!(feed.settled_at().is_some());
-        feed.changed = Instant::now().checked_sub(SETTLE + Duration::from_millis(1));
+        feed.clock = Some(clock.clone());
+        feed.changed = Some(start);
+        let until = start + jiff::SignedDuration::try_from(SETTLE).unwrap();
+        assert_eq!(feed.settled_at(), Some(until));
+        // Virtual time, not real time, settles it: no real time passes here.
+        crate::clock::Clock::advance(&*clock, jiff::SignedDuration::try_from(SETTLE).unwrap());
         assert!(feed.settled_at().is_none());
     }
 }
