@@ -240,7 +240,7 @@ pub(crate) async fn until_ended(state: Option<watch::Receiver<LiveState>>) {
             }
         }
     }
-    std::future::pending().await
+    std::future::pending::<()>().await;
 }
 
 /// Tells `tell` of every health change of the feed behind `state`, stamped on `clock`:
