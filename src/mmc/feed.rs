@@ -27,6 +27,7 @@ use crate::meeting::feed::{
     SubscribeData,
 };
 use crate::meeting::wire::WsTokenResponse;
+pub(crate) use unopened::Unopened;
 
 /// The largest frame or message accepted: the biggest real one, a full online list of
 /// a large meeting, is far smaller.
@@ -181,8 +182,8 @@ impl Client {
     /// Opens the meeting's feed and subscribes to every type the client reads. A
     /// `wss://` feed is verified as the HTTP client verifies the API: rustls with the
     /// platform's roots.
-    pub(crate) async fn open_feed(&self) -> Result<Feed, String> {
-        let token = self.token(false).await.map_err(|f| f.to_string())?;
+    pub(crate) async fn open_feed(&self) -> Result<Feed, Unopened> {
+        let token = self.token(false).await.map_err(Unopened::refused)?;
         let base = self.ws_url().await.ok_or_else(|| {
             "the token answer gave no push server address (wsURL); log in with the host password"
                 .to_owned()
@@ -190,7 +191,7 @@ impl Client {
         let answer = self
             .send(&Request::to(Api::WsToken))
             .await
-            .map_err(|f| f.to_string())?;
+            .map_err(Unopened::refused)?;
         let ws_token = WsTokenResponse::deserialize(&answer.body)
             .map_err(|e| format!("unexpected wsToken answer: {e}"))?;
         (self.on_secret)(&ws_token.web_socket_token);
@@ -241,17 +242,27 @@ impl Client {
             .map_err(|_| "the push server did not answer Subscribe in time".to_owned())?;
         let text = match reply {
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(other)) => return Err(format!("unexpected answer to Subscribe: {other:?}")),
-            Some(Err(e)) => return Err(format!("the push feed failed: {e}")),
-            None => return Err("the push server closed the feed on Subscribe".into()),
+            Some(Ok(other)) => {
+                return Err(format!("unexpected answer to Subscribe: {other:?}").into());
+            }
+            Some(Err(e)) => return Err(format!("the push feed failed: {e}").into()),
+            None => {
+                return Err("the push server closed the feed on Subscribe"
+                    .to_owned()
+                    .into());
+            }
         };
         let code = serde_json::from_str::<Value>(&text)
             .ok()
             .and_then(|v| v.pointer("/data/returnCode").and_then(Value::as_u64));
         match code {
             Some(0) => {}
-            Some(code) => return Err(format!("the push server refused Subscribe: {code}")),
-            None => return Err("the push server's answer to Subscribe has no returnCode".into()),
+            Some(code) => return Err(format!("the push server refused Subscribe: {code}").into()),
+            None => {
+                return Err("the push server's answer to Subscribe has no returnCode"
+                    .to_owned()
+                    .into());
+            }
         }
         Ok(Feed::new(
             ws,
@@ -570,5 +581,6 @@ mod tests {
     }
 }
 
+mod unopened;
 #[cfg(test)]
 mod virtual_time;

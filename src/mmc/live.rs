@@ -55,7 +55,10 @@ pub(crate) struct LiveState {
 
 /// A feed kept open in the background. Dropping it stops the task and closes the
 /// socket. Once the meeting has ended (the status said `Destroyed`) the task stops:
-/// the health stays `Up` with the final picture, whose `ended()` is true.
+/// the health stays `Up` with the final picture, whose `ended()` is true. It stops too
+/// when opening the feed again is refused because the meeting is over (its last word
+/// lost with a dropped socket); the health then stays `Down`, and what reads learns
+/// the end from the API.
 pub(crate) struct Live {
     state: Arc<watch::Sender<LiveState>>,
     skipped: Arc<AtomicU64>,
@@ -188,7 +191,12 @@ async fn keep_open(
     let mut episode: u32 = 0;
     loop {
         let why = match client.open_feed().await {
-            Err(why) => why,
+            // Ended while the feed was down (its last word lost): nothing will come.
+            Err(unopened) if unopened.meeting_ended => {
+                tracing::debug!("the meeting has ended ({unopened}): the feed is not opened again");
+                return;
+            }
+            Err(unopened) => unopened.why,
             Ok(mut feed) => match follow(&mut feed, &state, &skipped).await {
                 Outcome::Ended => {
                     tracing::debug!("the meeting has ended: the feed is not kept open");

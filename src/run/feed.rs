@@ -11,10 +11,12 @@
 //! first read of `lower_all_hands`, an invitation's wait — reads over the API instead
 //! after one of the run's own change calls was answered, until the feed has pushed a
 //! change since (the push of that call, pushes coming in order) or for at most
-//! [`SETTLE`]; and the mass changes read their results back over the API always.
+//! [`SETTLE`] on the run's clock (on virtual time a rehearsal's `wait: 10m` after a
+//! change leaves it long settled, as the show's would); and the mass changes read their
+//! results back over the API always.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
@@ -80,10 +82,12 @@ pub(crate) struct RunFeed {
     watcher: Option<tokio::task::JoinHandle<()>>,
     /// The feed was said to be down, and not yet to be back.
     down: bool,
-    /// When the run's own last change call was answered, and how many changes the
-    /// picture had had by then.
-    changed: Option<Instant>,
+    /// When the run's own last change call was answered, on `clock`, and how many
+    /// changes the picture had had by then.
+    changed: Option<Timestamp>,
     changes_then: u64,
+    /// The run's clock, once the feed is started.
+    clock: Option<SharedClock>,
 }
 
 impl Drop for RunFeed {
@@ -105,6 +109,7 @@ impl RunFeed {
             down: false,
             changed: None,
             changes_then: 0,
+            clock: None,
         }
     }
 
@@ -132,6 +137,7 @@ impl RunFeed {
             tell,
         )));
         self.turns = Some(turns);
+        self.clock = Some(Arc::clone(clock));
         let within = match self.mode {
             Events::Required => REQUIRED_WITHIN,
             Events::Auto | Events::Off => AUTO_WITHIN,
@@ -182,16 +188,21 @@ impl RunFeed {
     }
 
     /// While the run's own last change may not show in the picture: until when at the
-    /// latest. Over once the picture has changed since that change was answered.
-    pub(crate) fn settled_at(&self) -> Option<Instant> {
+    /// latest, on the run's clock. Over once the picture has changed since that change
+    /// was answered.
+    pub(crate) fn settled_at(&self) -> Option<Timestamp> {
+        let (changed, clock) = (self.changed?, self.clock.as_ref()?);
         let pushed_since = self
             .live
             .as_ref()
             .is_some_and(|live| live.state().changes > self.changes_then);
-        self.changed
-            .filter(|_| !pushed_since)
-            .map(|at| at + SETTLE)
-            .filter(|until| *until > Instant::now())
+        if pushed_since {
+            return None;
+        }
+        let until = changed
+            .checked_add(jiff::SignedDuration::try_from(SETTLE).unwrap_or_default())
+            .unwrap_or(Timestamp::MAX);
+        (until > clock.now()).then_some(until)
     }
 
     /// Waits until the feed's health changes (pending for ever without a feed), and
@@ -209,8 +220,8 @@ impl RunFeed {
 
     /// The run changed something in the meeting just now.
     pub(crate) fn note_change(&mut self) {
-        if let Some(live) = &self.live {
-            self.changed = Some(Instant::now());
+        if let (Some(live), Some(clock)) = (&self.live, &self.clock) {
+            self.changed = Some(clock.now());
             self.changes_then = live.state().changes;
         }
     }
@@ -226,6 +237,23 @@ impl RunFeed {
             .as_ref()
             .is_some_and(|live| live.state().picture.ended())
     }
+}
+
+/// Until the picture behind `state` shows the meeting ended; pending for ever without
+/// a feed, or once the feed is gone. For waits that would otherwise go on waiting for
+/// a meeting that is over.
+pub(crate) async fn until_ended(state: Option<watch::Receiver<LiveState>>) {
+    if let Some(mut state) = state {
+        loop {
+            if state.borrow_and_update().picture.ended() {
+                return;
+            }
+            if state.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 /// Tells `tell` of every health change of the feed behind `state`, stamped on `clock`:
@@ -323,14 +351,19 @@ mod tests {
     }
 
     #[test]
-    fn the_picture_is_not_trusted_for_a_moment_after_the_runs_own_change() {
+    fn the_picture_is_not_trusted_for_a_moment_on_the_runs_clock_after_its_own_change() {
+        let start: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+        let clock = crate::clock::VirtualClock::starting_at(start);
         let mut feed = RunFeed::new(Events::Auto);
         // Without a feed there is nothing to distrust.
         feed.note_change();
         assert!(feed.settled_at().is_none());
-        feed.changed = Some(Instant::now());
-        assert!(feed.settled_at().is_some());
-        feed.changed = Instant::now().checked_sub(SETTLE + Duration::from_millis(1));
+        feed.clock = Some(clock.clone());
+        feed.changed = Some(start);
+        let until = start + jiff::SignedDuration::try_from(SETTLE).unwrap();
+        assert_eq!(feed.settled_at(), Some(until));
+        // Virtual time, not real time, settles it: no real time passes here.
+        crate::clock::Clock::advance(&*clock, jiff::SignedDuration::try_from(SETTLE).unwrap());
         assert!(feed.settled_at().is_none());
     }
 }

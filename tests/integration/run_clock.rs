@@ -256,13 +256,43 @@ async fn a_rehearsal_polling_for_twenty_five_virtual_minutes_never_waits_on_the_
     // 300 polls, far more than the client-side rate limit lets through in a real minute.
     let (output, requests) = rehearse(
         "steps:\n  - wait_for: { joined: Late Larry, poll: 5s, timeout: 1h }\n  - lock: {}\nrehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Late Larry, joins_after: 25m }\n",
-        &["--fast-forward"],
+        // Polling is the path without the feed.
+        &["--fast-forward", "--events", "off"],
     )
     .await;
     assert_eq!(output.code, 0, "{}", output.transcript());
     assert_eq!(action_calls(&requests), ["lock"]);
     let polls = requests.iter().filter(|r| r["method"] == "GET").count();
     assert!(polls >= 300, "it polled all along: {polls}");
+}
+
+#[tokio::test]
+async fn a_rehearsal_waiting_on_the_feed_for_twenty_five_virtual_minutes_sees_the_arrival_at_once()
+{
+    let started = std::time::Instant::now();
+    let (output, requests) = rehearse(
+        "steps:\n  - wait_for: { joined: Late Larry, poll: 5s, timeout: 1h }\n  - lock: {}\nrehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Late Larry, joins_after: 25m 3s }\n",
+        &["--fast-forward"],
+    )
+    .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(action_calls(&requests), ["lock"]);
+    // Woken by Larry's arrival itself: no poll, and the lock at his instant.
+    let reads = requests
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/realTimeInfo"))
+        .count();
+    assert_eq!(reads, 0, "{requests:#?}");
+    let lock = requests.last().unwrap();
+    assert_eq!(
+        received(lock).duration_since(received(&requests[0])),
+        SignedDuration::from_secs(25 * 60 + 3)
+    );
 }
 
 /// A rehearsal meeting of a host and `guests` guests.

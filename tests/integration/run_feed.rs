@@ -477,23 +477,55 @@ async fn an_invitations_wait_looks_at_the_feeds_changes_instead_of_reading_every
     assert!(count(&requests, "realTimeInfo") >= 4, "{requests:#?}");
 }
 
+/// When the emulator received `request`.
+fn received(request: &Value) -> jiff::Timestamp {
+    request["received"].as_str().unwrap().parse().unwrap()
+}
+
 #[tokio::test]
-async fn a_fast_forwarded_rehearsal_reads_and_says_so_when_the_feed_is_required() {
-    let steps = "  - mute: { name: Bob Li }\n  - wait: 10m\n  - unmute: { name: Bob Li }\n";
+async fn a_fast_forwarded_rehearsal_uses_the_feed_through_long_waits() {
+    let steps = "  - mute: { name: Bob Li }\n  - wait: 10m\n  - wait_for: { hand_raised: Carol Wu, poll: 1m }\n  - unmute: { name: Bob Li }\n";
     let playbook = format!("{}{PEOPLE}", playbook_with_steps("Virtual", steps))
-        .replace("steps:\n", "  events: required\nsteps:\n");
+        .replace("steps:\n", "  events: required\nsteps:\n")
+        .replace(
+            "{ name: Carol Wu }",
+            "{ name: Carol Wu, raises_hand_after: 13m 7s }",
+        );
     let (output, requests) = Run::playbook(&playbook)
         .arg("--fast-forward")
+        // Instants and durations as they are, not placeholders.
+        .env("EMCEE_DETERMINISTIC", "0")
         .rehearse()
         .await;
     assert_eq!(output.code, 0, "{}", output.transcript());
+    // The feed, opened once and kept through ten virtual minutes by its heartbeats (the
+    // emulator closes a feed after three minutes without one): never said to be down.
+    assert_eq!(count(&requests, "wsToken"), 1, "{requests:#?}");
+    assert_eq!(count(&requests, "conn"), 1);
     assert!(
-        output.stdout.contains("not applied on virtual time"),
+        !output.stdout.contains("the meeting's feed is down"),
         "{}",
         output.stdout
     );
-    assert_eq!(count(&requests, "wsToken") + count(&requests, "conn"), 0);
-    assert_eq!(count(&requests, "realTimeInfo"), 2);
+    // No read before a step that names someone, nor while waiting for the hand.
+    assert_eq!(count(&requests, "realTimeInfo"), 0, "{requests:#?}");
+    // The wait returns at the raise's own instant (13m7s), not at a poll (14m).
+    assert!(
+        output
+            .stdout
+            .contains("wait_for: Carol Wu to raise a hand after 3m 7s"),
+        "{}",
+        output.stdout
+    );
+    let mutes: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or("").ends_with("/mute"))
+        .collect();
+    assert_eq!(mutes.len(), 2, "{requests:#?}");
+    assert_eq!(
+        received(mutes[1]).duration_since(received(mutes[0])),
+        jiff::SignedDuration::from_secs(13 * 60 + 7)
+    );
 }
 
 #[tokio::test]

@@ -132,6 +132,9 @@ async fn not_started_start_logs_in_with_the_account_and_starts_the_meeting() {
             ("/v1/usg/acs/auth/account", 200),
             ("/v1/mmc/management/conferences/start", 200),
             ("/v1/mmc/control/conferences/token", 200),
+            // The feed opens at the first control step, once the meeting is started.
+            ("/v1/mmc/control/conferences/wsToken", 200),
+            ("/cms/open/websocket/confctl/increment/conn", 101),
             ("/v1/mmc/control/conferences/lock", 200),
         ]
     );
@@ -242,22 +245,21 @@ async fn not_started_fail_stops_at_once_after_one_token_call() {
     );
 }
 
-#[tokio::test]
-async fn a_meeting_ended_during_the_run_skips_the_rest_and_exits_1() {
-    let text = playbook(
+/// A meeting that ends by itself at +5m while the run waits for a cue at +70m; the
+/// steps after it need the meeting, but for a log and a block's `always`.
+fn ended_midway() -> String {
+    playbook(
         "",
         &format!(
             "steps:\n  - lock: {{}}\n  - name: Unlock later\n    at: +70m\n    unlock: {{}}\n  - name: Mute later\n    at: +71m\n    mute_all: {{}}\n  - log: the show is over\n  - name: Closing\n    steps:\n      - log: closing\n    always:\n      - stop_recording: {{}}\n{}",
             "rehearsal:\n  ends_at: +5m\n  auto_prolong: false\n  participants:\n    - { name: Alice Zhang, role: host }\n"
         ),
-    );
-    let (output, requests) = rehearsal(&text).rehearse().await;
+    )
+}
+
+/// What a run that learnt of the end during step 2 says, however it learnt it.
+fn assert_the_rest_is_skipped(output: &crate::support::Output) {
     assert_eq!(output.code, 1, "{}", output.transcript());
-    assert!(
-        output.stdout.contains("the meeting ended"),
-        "{}",
-        output.stdout
-    );
     assert!(
         output.stdout.contains("during step 2 (Unlock later)"),
         "{}",
@@ -281,6 +283,22 @@ async fn a_meeting_ended_during_the_run_skips_the_rest_and_exits_1() {
         output.stdout.contains("the show is over"),
         "local steps still run"
     );
+}
+
+#[tokio::test]
+async fn a_meeting_ended_during_the_run_skips_the_rest_and_exits_1() {
+    let (output, requests) = rehearsal(&ended_midway())
+        .arg("--events")
+        .arg("off")
+        .rehearse()
+        .await;
+    assert_the_rest_is_skipped(&output);
+    // Without the feed the run learns of it only when the API says so: at the cue.
+    assert!(
+        output.stdout.contains("the meeting ended at 11:00:00"),
+        "{}",
+        output.stdout
+    );
     // The token falls due while the run waits: its renewal is refused once (a
     // keep-alive, then a login), and not asked for again.
     assert!(
@@ -298,6 +316,75 @@ async fn a_meeting_ended_during_the_run_skips_the_rest_and_exits_1() {
             .iter()
             .all(|r| !r["path"].as_str().unwrap().ends_with("/mute")),
         "{after:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_meeting_ended_during_a_cue_is_learnt_from_the_feed_when_it_ends() {
+    let started = std::time::Instant::now();
+    let (output, requests) = rehearsal(&ended_midway()).rehearse().await;
+    assert_the_rest_is_skipped(&output);
+    // The feed's last word ends the wait for the cue at +70m at once: the run does
+    // not sit out an hour for a meeting that is over, nor ask anything after it.
+    assert!(
+        output.stdout.contains("the meeting ended at 09:55:00"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("Unlock later: the meeting has ended (its push feed said so)"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        !output.stdout.contains("cue     Unlock later"),
+        "{}",
+        output.stdout
+    );
+    let after: Vec<&Value> = requests.iter().filter(|r| seconds_in(r) >= 300.0).collect();
+    assert!(after.is_empty(), "{after:#?}");
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap().ends_with("/wsToken"))
+            .count(),
+        1,
+        "the feed is not opened again after the end: {requests:#?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_wait_ends_when_the_feed_says_the_meeting_has_ended() {
+    let text = playbook(
+        "",
+        "steps:\n  - lock: {}\n  - wait: 2h\n  - unlock: {}\nrehearsal:\n  ends_at: +5m\n  auto_prolong: false\n  participants:\n    - { name: Alice Zhang, role: host }\n",
+    );
+    let (output, requests) = rehearsal(&text).rehearse().await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output
+            .stdout
+            .contains("the meeting ended at 09:55:00 during step 2 (wait)"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("skip    unlock: the meeting has ended"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        requests.iter().all(|r| seconds_in(r) < 300.0),
+        "{requests:#?}"
     );
 }
 

@@ -11,7 +11,16 @@ const HEAD: &str = "name: Timeline\nmeeting:\n  id: \"914044873\"\n  host_passwo
 
 /// Runs a playbook with --sim --fast-forward; the request log and JSON events come back.
 async fn rehearse(body: &str) -> (Output, Vec<Value>, Vec<Value>) {
-    let output = Run::playbook(&format!("{HEAD}{body}"))
+    rehearse_with(body, &[]).await
+}
+
+/// [`rehearse`] with more arguments (`--events off`).
+async fn rehearse_with(body: &str, args: &[&str]) -> (Output, Vec<Value>, Vec<Value>) {
+    let mut run = Run::playbook(&format!("{HEAD}{body}"));
+    for arg in args {
+        run = run.arg(arg);
+    }
+    let output = run
         // The timeline itself is under test: real instants, not placeholders.
         .env("EMCEE_DETERMINISTIC", "0")
         .arg("--sim")
@@ -114,50 +123,78 @@ async fn late_cues_run_skip_or_fail_as_told() {
     );
 }
 
-#[tokio::test]
-async fn wait_for_sees_arrivals_at_their_virtual_instants() {
-    let (output, requests, events) = rehearse(
-        "steps:\n  - wait_for: { joined: Late Larry, poll: 1m }\n  - wait_for: { hand_raised: true, poll: 30s }\n  - wait_for: { count: \">= 3\", poll: 1m, timeout: 30m }\n  - wait_for: { condition: \"participants | selectattr('video') | list | length >= 1\" }\n  - lower_all_hands: {}\nrehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Late Larry, joins_after: 7m, raises_hand_after: 9m 15s, video: true }\n    - { name: Carol Wu, joins_after: 12m }\n",
-    )
-    .await;
-    assert_eq!(output.code, 0, "{}", output.transcript());
-    let finished: Vec<&str> = events
+/// Waits for arrivals, a raised hand and a headcount; the rehearsal's cast scripts them.
+const ARRIVALS: &str = "steps:\n  - wait_for: { joined: Late Larry, poll: 1m }\n  - wait_for: { hand_raised: true, poll: 30s }\n  - wait_for: { count: \">= 3\", poll: 1m, timeout: 30m }\n  - wait_for: { condition: \"participants | selectattr('video') | list | length >= 1\" }\n  - lower_all_hands: {}\nrehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n    - { name: Late Larry, joins_after: 7m, raises_hand_after: 9m 15s, video: true }\n    - { name: Carol Wu, joins_after: 12m }\n";
+
+/// The details of the steps that finished, in order.
+fn finished(events: &[Value]) -> Vec<&str> {
+    events
         .iter()
         .filter(|e| e["event"] == "step_finished")
         .map(|e| e["detail"].as_str().unwrap_or(""))
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn wait_for_sees_arrivals_at_their_virtual_instants() {
+    let (output, requests, events) = rehearse(ARRIVALS).await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let finished = finished(&events);
+    // The waits wake on the feed's pushes: each returns at the scripted instant itself,
+    // not at the next poll — the hand at 9m15s, Carol at 12m.
     assert_eq!(finished[0], "Late Larry to join after 7m 0s");
+    assert_eq!(finished[1], "a raised hand after 2m 15s");
+    assert_eq!(finished[2], "a headcount >= 3 after 2m 45s");
+    assert_eq!(minutes_of(&requests, "/batch/hands"), [12.0]);
+    assert_eq!(minutes_of(&requests, "/wsToken"), [0.0], "one connection");
+    // Nothing read while waiting: the only read is lower_all_hands checking its work.
+    assert_eq!(minutes_of(&requests, "/realTimeInfo"), [12.0]);
+}
+
+#[tokio::test]
+async fn wait_for_without_the_feed_sees_arrivals_at_the_next_poll() {
+    let (output, requests, events) = rehearse_with(ARRIVALS, &["--events", "off"]).await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let finished = finished(&events);
+    assert_eq!(finished[0], "Late Larry to join after 7m 0s");
+    // Polled every 30s from 7m: the hand raised at 9m15s is seen at 9m30s.
     assert_eq!(finished[1], "a raised hand after 2m 30s");
     assert_eq!(finished[2], "a headcount >= 3 after 3m 0s");
     // The headcount is read once a minute from 9m30s, so Carol (12m) is seen at 12m30s.
     assert_eq!(minutes_of(&requests, "/batch/hands"), [12.5]);
+    assert!(minutes_of(&requests, "/wsToken").is_empty());
 }
 
 #[tokio::test]
 async fn wait_for_times_out_with_what_it_saw_last() {
-    let (output, requests, _) = rehearse(
-        "steps:\n  - wait_for: { joined: Nobody Coming, poll: 1m, timeout: 5m }\n    on_error: continue\n  - log: carried on\nrehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n",
-    )
-    .await;
-    assert_eq!(
-        output.code,
-        0,
-        "on_error: continue accepts the failure: {}",
-        output.transcript()
-    );
-    assert!(
-        output
-            .stdout
-            .contains("waited 5m for Nobody Coming to join; online: Alice Zhang (host) (1 online)"),
-        "{}",
-        output.stdout
-    );
-    assert!(output.stdout.contains("carried on"), "{}", output.stdout);
-    assert_eq!(
-        minutes_of(&requests, "/realTimeInfo"),
-        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
-        "polled once a minute"
-    );
+    for (events, reads) in [
+        // Woken by the feed, never by a poll: nothing is read while it waits.
+        ("auto", &[][..]),
+        ("off", &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0][..]),
+    ] {
+        let (output, requests, _) = rehearse_with(
+            "steps:\n  - wait_for: { joined: Nobody Coming, poll: 1m, timeout: 5m }\n    on_error: continue\n  - log: carried on\nrehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n",
+            &["--events", events],
+        )
+        .await;
+        assert_eq!(
+            output.code,
+            0,
+            "on_error: continue accepts the failure: {}",
+            output.transcript()
+        );
+        assert!(
+            output.stdout.contains(
+                "waited 5m for Nobody Coming to join; online: Alice Zhang (host) (1 online)"
+            ),
+            "{events}: {}",
+            output.stdout
+        );
+        assert!(output.stdout.contains("carried on"), "{}", output.stdout);
+        assert_eq!(minutes_of(&requests, "/realTimeInfo"), reads, "{events}");
+        let sockets = usize::from(events == "auto");
+        assert_eq!(minutes_of(&requests, "/wsToken").len(), sockets, "{events}");
+    }
 }
 
 #[tokio::test]

@@ -176,19 +176,12 @@ fn bodies(requests: &[Value], last: &str) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_rehearsal_admits_by_name_waits_for_an_arrival_moves_two_and_admits_all() {
-    let steps = "  - admit: Hana Xu\n  - wait_for: { waiting: jun bai, timeout: 30s }\n  - admit: [Jun Bai]\n  - move_to_waiting_room: [Bob Li, Carol Wu]\n  - wait_for: { waiting: { name: Carol Wu }, timeout: 30s }\n  - move_to_waiting_room: Dave Ma\n  - admit: Dave Ma\n  - admit: { all: true }\n  - participants: {}\n    register: everyone\n  - assert: \"everyone | length == 7\"\n";
-    let text = format!("{}{REHEARSAL}", playbook(steps));
-    let started = std::time::Instant::now();
-    let (output, requests) = Run::playbook(&text).rehearse().await;
-    let took = started.elapsed();
+/// Lets people in, waits for an arrival in the waiting room, moves people there.
+const ADMIT_AND_MOVE: &str = "  - admit: Hana Xu\n  - wait_for: { waiting: jun bai, timeout: 30s }\n  - admit: [Jun Bai]\n  - move_to_waiting_room: [Bob Li, Carol Wu]\n  - wait_for: { waiting: { name: Carol Wu }, timeout: 30s }\n  - move_to_waiting_room: Dave Ma\n  - admit: Dave Ma\n  - admit: { all: true }\n  - participants: {}\n    register: everyone\n  - assert: \"everyone | length == 7\"\n";
+
+/// What [`ADMIT_AND_MOVE`] says and calls, on real or virtual time.
+fn assert_admitted_and_moved(output: &Output, requests: &[Value]) {
     assert_eq!(output.code, 0, "{}", output.transcript());
-    // The wait ended when Jun arrived, not at its timeout.
-    assert!(
-        took >= std::time::Duration::from_secs(4) && took < std::time::Duration::from_secs(20),
-        "{took:?}"
-    );
     for said in [
         "let in Hana Xu",
         "jun bai in the waiting room after",
@@ -204,7 +197,7 @@ async fn a_rehearsal_admits_by_name_waits_for_an_arrival_moves_two_and_admits_al
             output.transcript()
         );
     }
-    let calls = action_calls(&requests);
+    let calls = action_calls(requests);
     assert_eq!(
         calls,
         [
@@ -217,11 +210,77 @@ async fn a_rehearsal_admits_by_name_waits_for_an_arrival_moves_two_and_admits_al
         ],
         "{requests:#?}"
     );
-    let admitted = bodies(&requests, "allowWaitingParticipant");
+    let admitted = bodies(requests, "allowWaitingParticipant");
     assert!(admitted[0]["participantID"].is_string(), "{admitted:?}");
     assert_eq!(admitted[3], serde_json::json!({"allowAll": true}));
-    let moved = bodies(&requests, "batchMoveToWaitingRoom");
+    let moved = bodies(requests, "batchMoveToWaitingRoom");
     assert_eq!(moved[0]["batchParticipants"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_rehearsal_admits_by_name_waits_for_an_arrival_moves_two_and_admits_all() {
+    let text = format!("{}{REHEARSAL}", playbook(ADMIT_AND_MOVE));
+    let started = std::time::Instant::now();
+    let (output, requests) = Run::playbook(&text).rehearse().await;
+    let took = started.elapsed();
+    assert_admitted_and_moved(&output, &requests);
+    // The wait ended when Jun arrived, not at its timeout.
+    assert!(
+        took >= std::time::Duration::from_secs(4) && took < std::time::Duration::from_secs(20),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_fast_forwarded_rehearsal_plays_the_waiting_room_on_the_feed() {
+    let text = format!("{}{REHEARSAL}", playbook(ADMIT_AND_MOVE));
+    let started = std::time::Instant::now();
+    let (output, requests) = Run::playbook(&text)
+        .arg("--fast-forward")
+        .env("EMCEE_DETERMINISTIC", "0")
+        .rehearse()
+        .await;
+    assert_admitted_and_moved(&output, &requests);
+    // Jun's arrival at 4s is waited for on virtual time, and seen at that instant.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        output
+            .stdout
+            .contains("jun bai in the waiting room after 4.0s"),
+        "{}",
+        output.stdout
+    );
+    let at = |r: &Value| {
+        r["received"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+    };
+    let admits: Vec<&Value> = requests
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("/allowWaitingParticipant")
+        })
+        .collect();
+    assert_eq!(
+        at(admits[1]).duration_since(at(&requests[0])),
+        jiff::SignedDuration::from_secs(4)
+    );
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap().ends_with("/wsToken"))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -436,3 +436,28 @@ async fn delayed_pushes_still_make_the_same_picture() {
 }
 
 mod hostile;
+
+#[tokio::test]
+async fn a_meeting_that_ends_while_the_feed_is_down_stops_the_task() {
+    let sim = emulator().await;
+    let (_client, live, seen) = started(&sim).await;
+    drop_feeds(&sim).await;
+    until(&live, |s| s.health != Health::Up).await;
+    // Ended before the feed is opened again (a pause of a second): its last word,
+    // `Destroyed`, never comes, and opening it again is refused as over.
+    admin(
+        &sim,
+        reqwest::Method::POST,
+        &format!("/_sim/meetings/{MEETING}/end"),
+        json!({}),
+    )
+    .await;
+    tokio::time::timeout(WAIT, async {
+        while !live.task.is_finished() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the task stops instead of trying again for ever");
+    assert_eq!(episodes(&seen), ["connecting", "up", "down 1"]);
+}

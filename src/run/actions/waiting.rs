@@ -306,13 +306,14 @@ impl Room<'_> {
     }
 
     /// Until the feed tells of a change, or `until`.
-    async fn next_change_before(&mut self, until: std::time::Instant) {
+    async fn next_change_before(&mut self, until: Timestamp) {
         let Ok(mut changes) = self.feed_changes() else {
             return;
         };
+        let clock = Arc::clone(&self.timeline.clock);
         tokio::select! {
             _ = changes.changed() => {}
-            () = tokio::time::sleep_until(until.into()) => {}
+            () = clock.sleep_until(until) => {}
         }
     }
 

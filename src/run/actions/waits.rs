@@ -19,12 +19,16 @@ use crate::run::step::StepFailure;
 use crate::yaml::Pos;
 
 /// Waits on the run's clock until `at`, keeping the token alive; the push feed going
-/// down or coming back meanwhile is reported as it happens.
+/// down or coming back meanwhile is reported as it happens. Ends early when the feed
+/// says the meeting has ended: nothing is left to wait for.
 async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp) {
     let clock = std::sync::Arc::clone(&room.timeline.clock);
+    let ended = crate::run::feed::until_ended(room.sink.feed.subscribe());
+    tokio::pin!(ended);
     loop {
         tokio::select! {
             () = sleep_keeping_token(room.client, &clock, room.sink.listener, at) => return,
+            () = &mut ended => return,
             () = room.sink.feed.turned() => {}
         }
         room.note_feed();
@@ -60,6 +64,9 @@ pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionRe
         left: varying(until.duration_since(now).unsigned_abs()),
     });
     sleep_until(room, until).await;
+    if room.sink.feed.ended() {
+        return Err(crate::run::feed::ended_failure());
+    }
     Ok(Performed::said(json!({}), what))
 }
 
@@ -137,21 +144,13 @@ async fn wait_for_change(
         sleep_until(room, next).await;
         return;
     };
-    let clock = std::sync::Arc::clone(&room.timeline.clock);
     let up = room.sink.feed.picture().is_some();
     let until = match room.sink.feed.settled_at() {
         // Down: the next poll, or the feed's return, whichever comes first.
         _ if !up => next,
         // The picture may not show the run's own change yet: look again at the next
         // push (which shows it), or when the distrust ends, reading.
-        Some(settled) => {
-            let left = settled.saturating_duration_since(std::time::Instant::now());
-            clock
-                .now()
-                .checked_add(left)
-                .unwrap_or(deadline)
-                .min(deadline)
-        }
+        Some(settled) => settled.min(deadline),
         None => deadline,
     };
     tokio::select! {

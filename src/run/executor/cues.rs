@@ -5,6 +5,7 @@ use super::Executor;
 use crate::playbook::Step;
 use crate::playbook::cue::Late;
 use crate::run::event::{CueStatus, CueTiming, Event, StepId};
+use crate::run::feed::until_ended;
 use crate::run::sleep::sleep_keeping_token;
 use crate::run::step::StepFailure;
 use crate::yaml::Spanned;
@@ -101,8 +102,16 @@ impl Executor<'_> {
                 .as_ref()
                 .filter(|_| self.in_always == 0)
                 .map(|d| d.at);
-            self.sleep_until(stop.map_or(planned, |s| s.min(planned)))
-                .await;
+            if !self
+                .sleep_until(stop.map_or(planned, |s| s.min(planned)))
+                .await
+            {
+                // The feed said the meeting ended: the cue is not waited for any more,
+                // and the step learns it now, as from an API answer.
+                let failure = crate::run::feed::ended_failure();
+                self.note_end(id, &name, None, Err(&failure));
+                return Err(failure);
+            }
             if self.in_always == 0
                 && let Some(failure) = self.past_deadline()
             {
@@ -116,12 +125,16 @@ impl Executor<'_> {
     }
 
     /// Waits on the run's clock until `at`, keeping the token alive; the push feed
-    /// going down or coming back meanwhile is reported as it happens.
-    async fn sleep_until(&mut self, at: jiff::Timestamp) {
+    /// going down or coming back meanwhile is reported as it happens. False when the
+    /// feed says the meeting has ended first.
+    async fn sleep_until(&mut self, at: jiff::Timestamp) -> bool {
         let clock = std::sync::Arc::clone(&self.timeline.clock);
+        let ended = until_ended(self.feed.subscribe());
+        tokio::pin!(ended);
         loop {
             tokio::select! {
-                () = sleep_keeping_token(&self.client, &clock, &mut *self.listener, at) => return,
+                () = sleep_keeping_token(&self.client, &clock, &mut *self.listener, at) => return true,
+                () = &mut ended => return false,
                 () = self.feed.turned() => {}
             }
             self.report_feed();
