@@ -552,6 +552,20 @@ async fn the_webinar_rehearses_the_real_morning() {
         (240.0..255.1).contains(&after),
         "first control call {after} s in: {first_control}"
     );
+    // Whoever waited is let in, and the first hand up (Attendee Two's, at 14:21; Three's
+    // follows at 14:30) gets the floor.
+    assert!(
+        requests.iter().any(|r| r["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/allowWaitingParticipant"))),
+        "{requests:#?}"
+    );
+    assert!(output.stdout.contains("Late Lee"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("roll call for Attendee Two"),
+        "{}",
+        output.stdout
+    );
 }
 
 #[tokio::test]
