@@ -140,15 +140,47 @@ impl Clock for SystemClock {
         let left = at.duration_since(self.now());
         Box::pin(async move {
             if left.is_positive() {
-                tokio::time::sleep(left.unsigned_abs()).await;
+                precise_sleep(left.unsigned_abs()).await;
             }
         })
+    }
+}
+
+/// How early the timer's sleep ends, to be finished by watching the clock: tokio's
+/// timer fires on the millisecond tick after its deadline, 1 to 2 ms late, which an
+/// operator watching cues second by second sees.
+const FINISH: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Sleeps `left` of real time: on the timer until [`FINISH`] before the instant, then
+/// yielding to other tasks until the monotonic clock reaches it. Costs at most a few
+/// milliseconds of CPU a wait, and never ends early.
+async fn precise_sleep(left: std::time::Duration) {
+    let end = std::time::Instant::now() + left;
+    if let Some(coarse) = left.checked_sub(FINISH) {
+        tokio::time::sleep(coarse).await;
+    }
+    while std::time::Instant::now() < end {
+        tokio::task::yield_now().await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_real_wait_never_ends_before_its_instant() {
+        for ms in [0, 1, 2, 3, 7, 25] {
+            let left = std::time::Duration::from_millis(ms);
+            let started = std::time::Instant::now();
+            precise_sleep(left).await;
+            assert!(started.elapsed() >= left, "{ms} ms");
+        }
+        let clock = SystemClock::default();
+        let at = clock.now() + SignedDuration::from_millis(15);
+        clock.sleep_until(at).await;
+        assert!(clock.now() >= at);
+    }
 
     #[test]
     fn advance_moves_forward_only() {
