@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub(crate) use body::MAX_BODY;
-pub(crate) use failure::{Failure, FailureKind};
+pub(crate) use failure::{Failure, FailureKind, invite_outcome};
 pub(crate) use start::Account;
 
 use crate::clock::SharedClock;

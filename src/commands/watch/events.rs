@@ -103,20 +103,18 @@ impl Event {
 /// What an invitation's result code means (`docs/api.md` §11); leave reasons come with
 /// 8 or 9 digits.
 fn invite_result(code: &str) -> &'static str {
-    match code
-        .strip_prefix('1')
-        .filter(|_| code.len() == 9)
-        .unwrap_or(code)
-    {
+    let full = match code.len() {
+        8 => format!("1{code}"),
+        _ => code.to_owned(),
+    };
+    match full.as_str() {
         "0" => "connected",
-        "11076005" => "no answer",
-        "11076008" => "busy",
-        "11076009" => "rejected",
-        "11076002" => "removed by the host",
-        "11076010" => "left",
-        "11076016" => "removed by an administrator",
-        "11111001" | "11111002" | "11111003" | "11111004" => "connection lost",
-        _ => "failed",
+        "111076002" => "removed by the host",
+        "111076010" => "left",
+        "111076016" => "removed by an administrator",
+        "111111001" | "111111002" | "111111003" | "111111004" => "connection lost",
+        // An invitation's own outcome: named where the invite call's refusals are.
+        other => crate::mmc::invite_outcome(other).unwrap_or("failed"),
     }
 }
 
