@@ -32,7 +32,11 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
+
+# The emulator and admin API helpers are the runner benchmarks' own.
+import runner
+from runner import get, start_sim
+from runner import post as send
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
@@ -52,28 +56,6 @@ def build():
                     "--example", "baseline_loop", "--example", "feed_client"], cwd=ROOT, check=True)
 
 
-def start_sim(seed_text, workdir):
-    seed = os.path.join(workdir, "seed.yaml")
-    with open(seed, "w") as f:
-        f.write(seed_text)
-    proc = subprocess.Popen([EMCEE, "-q", "sim", "--port", "0", "--seed", seed, "--rng-seed", "1"],
-                            stdout=subprocess.PIPE, text=True)
-    return proc, proc.stdout.readline().strip()
-
-
-def get(url):
-    with urllib.request.urlopen(url) as r:
-        return json.load(r)
-
-
-def send(url, data=None, method="POST"):
-    req = urllib.request.Request(url, data=None if data is None else json.dumps(data).encode(), method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as r:
-        body = r.read()
-        return json.loads(body) if body else None
-
-
 def seed(people):
     lines = "".join(f"      - {{ name: {name} }}\n" for name in people)
     return (f"meetings:\n  - id: \"{MEETING}\"\n    host_password: {PASSWORD}\n    participants:\n"
@@ -88,14 +70,7 @@ def playbook(path, name, steps):
 
 def timed(cmd):
     """Wall time of a whole process, its output going to a file as under cron."""
-    with tempfile.TemporaryFile(mode="w+") as out:
-        start = time.perf_counter()
-        done = subprocess.run(cmd, env=ENV, stdout=out, stderr=subprocess.STDOUT, text=True)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            out.seek(0)
-            sys.exit(f"{cmd[0]} failed ({done.returncode}):\n{out.read()}")
-    return elapsed
+    return runner.timed(cmd, ENV)
 
 
 def calls(url):
