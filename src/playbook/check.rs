@@ -405,7 +405,7 @@ impl Checker<'_> {
             self.at(pos, "a step has an action or a block of `steps`, not both")
                 .help = Some("move the action into the block's `steps`".into());
         }
-        if step.steps.is_none() {
+        if step.steps.is_none() && step.scene.is_none() {
             for list in [&step.rescue, &step.always].into_iter().flatten() {
                 self.at(
                     list.pos,
@@ -445,7 +445,15 @@ impl Checker<'_> {
                 self.steps(rescue, &known);
                 self.steps(always, &known);
             }
-            Some(Body::Scene { name }) => self.scene_name(name),
+            Some(Body::Scene {
+                name,
+                rescue,
+                always,
+            }) => {
+                self.scene_name(name);
+                self.steps(rescue, &known);
+                self.steps(always, &known);
+            }
             None => {}
         }
     }
