@@ -82,6 +82,8 @@ enum Play {
     Scene(&'static str, super::event::StepId),
     /// `do ACTION [SELECTOR]`, under this id.
     Do(&'static str, Option<&'static str>, super::event::StepId),
+    /// Not a play: the run's `--tags` and `--start-at`, set before it starts.
+    Select(crate::playbook::select::Selection),
 }
 
 /// As [`rehearse`], then `plays` in turn; the first that fails ends the run with it.
@@ -152,6 +154,11 @@ async fn rehearse_playing(
             timeline,
         );
         executor.scenes(&playbook.doc.scenes);
+        for play in plays {
+            if let Play::Select(selection) = play {
+                executor.select(selection.clone());
+            }
+        }
         let mut result = executor.run(&playbook.doc.steps.value).await;
         for play in plays {
             if result.is_err() {
@@ -164,6 +171,7 @@ async fn rehearse_playing(
                         crate::playbook::adhoc::one_off(action, *selector).expect("a one-off");
                     executor.play_step(file, &step, id.clone()).await
                 }
+                Play::Select(_) => continue,
             };
         }
         (result, executor.counts())
