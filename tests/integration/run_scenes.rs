@@ -167,3 +167,46 @@ async fn the_plan_lists_the_scenes_after_the_timeline() {
         "{lock}"
     );
 }
+
+#[tokio::test]
+async fn scenes_include_files_and_included_files_play_scenes() {
+    let main = "name: Show\nmeeting: { id: \"914044873\", host_password: pw1234 }\nsteps:\n  - include: parts/opening.yaml\nscenes:\n  doors:\n    - include: { file: parts/doors.yaml, vars: { note: closing } }\nrehearsal:\n  participants: [ { name: Alice Zhang, role: host } ]\n";
+    let (output, requests) = Run::playbook(main)
+        .file("parts/opening.yaml", "- scene: doors\n")
+        .file("parts/doors.yaml", "- log: \"{{ note }}\"\n- lock: {}\n")
+        .rehearse()
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output.stdout.contains("info    closing"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(action_calls(&requests), ["lock"]);
+    // Problems are reported in the file they are in.
+    for (opening, doors, expected) in [
+        (
+            "- scene: dors\n",
+            "- lock: {}\n",
+            "no scene is named `dors`\n --> parts/opening.yaml:1:10",
+        ),
+        (
+            "- scene: doors\n",
+            "- lokc: {}\n",
+            "unknown key `lokc`\n --> parts/doors.yaml:1:3",
+        ),
+    ] {
+        let output = Run::command(&["check", "playbook.yaml"])
+            .file("playbook.yaml", main)
+            .file("parts/opening.yaml", opening)
+            .file("parts/doors.yaml", doors)
+            .output()
+            .await;
+        assert_eq!(output.code, 2, "{}", output.transcript());
+        assert!(
+            output.stderr.contains(expected),
+            "{expected}: {}",
+            output.stderr
+        );
+    }
+}
