@@ -210,3 +210,21 @@ async fn scenes_include_files_and_included_files_play_scenes() {
         );
     }
 }
+
+#[tokio::test]
+async fn check_refuses_cli_vars_that_name_what_a_scene_registers() {
+    let text = "name: Show\nmeeting: { id: \"914044873\", host_password: pw1234 }\nsteps:\n  - scene: count\nscenes:\n  count:\n    - participants: {}\n      register: people\n";
+    let output = Run::command(&["check", "p.yaml", "-e", "people=x"])
+        .file("p.yaml", text)
+        .output()
+        .await;
+    assert_eq!(output.code, 2, "{}", output.transcript());
+    assert!(
+        output
+            .stderr
+            .contains("`-e people` names the result this step registers")
+            && output.stderr.contains("p.yaml:8:17"),
+        "{}",
+        output.transcript()
+    );
+}
