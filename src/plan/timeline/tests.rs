@@ -143,6 +143,14 @@ fn check_finds_the_short_fan_out_timeout_too() {
     let found = crowd::short_fan_out_timeouts(&playbook(SLOW_FAN_OUT));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("playbook.yaml:"), "{}", found[0]);
+    // In a scene too.
+    let in_scene = SLOW_FAN_OUT.replace(
+        "steps:\n  - mute",
+        "steps:\n  - lock: {}\nscenes:\n  quiet:\n  - mute",
+    );
+    let found = crowd::short_fan_out_timeouts(&playbook(&in_scene));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("playbook.yaml:10:"), "{}", found[0]);
 }
 
 #[test]
