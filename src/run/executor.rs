@@ -23,6 +23,7 @@ mod cues;
 mod ended;
 mod feed;
 mod limits;
+mod operator;
 
 use limits::interrupted_failure;
 
@@ -50,6 +51,10 @@ pub(crate) struct Executor<'a> {
     ended: Option<ended::Ended>,
     /// The meeting's push feed, as `events` says (off until set).
     feed: super::feed::RunFeed,
+    /// The operator's commands, when the run takes them.
+    operator: Option<Arc<super::operator::Operator>>,
+    /// How many operator scenes or `do`s are playing: their steps are not held.
+    playing: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -88,6 +93,8 @@ impl<'a> Executor<'a> {
             deadline: None,
             ended: None,
             feed: super::feed::RunFeed::new(crate::playbook::Events::Off),
+            operator: None,
+            playing: 0,
         }
     }
 
@@ -102,6 +109,9 @@ impl<'a> Executor<'a> {
 
     fn emit(&mut self, event: Event) {
         self.listener.on(&event);
+        if let Some(operator) = &self.operator {
+            operator.observe(&event);
+        }
     }
 
     /// A template error as a failure that says where it is.
@@ -246,8 +256,20 @@ impl<'a> Executor<'a> {
         id: StepId,
         cue: usize,
     ) -> Result<(), StepFailure> {
+        // An operator may hold the run or skip the step; a step with a cue is held
+        // once its countdown is over.
+        let cued = step.at.is_some() && !self.meeting_over();
+        if let Some(user) = self.operator_gate(&id, !cued).await {
+            self.skipped_by_operator(step, id, step.label(), &user);
+            return Ok(());
+        }
+        if self.in_always == 0
+            && let Some(failure) = self.interrupted()
+        {
+            return Err(failure);
+        }
         // Once the meeting has ended, what is left runs at once.
-        if step.at.is_some() && !self.meeting_over() {
+        if cued {
             match self.cue(step, &id).await {
                 Ok(true) => {}
                 Ok(false) => return Ok(()),

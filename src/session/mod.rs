@@ -373,6 +373,9 @@ impl Session {
         };
         let interrupt = crate::run::interrupt::Interrupt::new();
         let listening = interrupt.listen()?;
+        // The operator's commands, which the control channel hands in.
+        let operator = crate::run::operator::Operator::for_playbook(doc);
+        operator.interrupt_with(Arc::clone(&interrupt));
         let gate = self.gate(&timeline, records.meeting_start);
         let opened = gate
             .open(&client, &timeline, listener.as_mut(), &interrupt)
@@ -393,6 +396,7 @@ impl Session {
                 executor.select(self.selection.clone());
                 executor.deadline(records.deadline);
                 executor.interrupt_with(Arc::clone(&interrupt));
+                executor.operator(Arc::clone(&operator));
                 executor.events(events);
                 let result = executor.run(&doc.steps.value).await;
                 (result, executor.counts(), executor.cues().to_vec())
@@ -413,6 +417,7 @@ impl Session {
             cues,
         };
         drop(keep_alive);
+        operator.close();
         listener.on(&Event::RunFinished { summary });
         drop(listener);
         drop(listening);
