@@ -43,21 +43,19 @@ pub(crate) struct Known {
 }
 
 impl Known {
-    /// The steps of `steps` (top-level and nested, rescue and always lists too) and
-    /// the scenes named.
-    pub(crate) fn of(
-        steps: &[crate::yaml::Spanned<crate::playbook::Step>],
-        scenes: Vec<String>,
-        panic_scene: Option<String>,
-    ) -> Known {
+    /// The steps of `doc` (top-level and nested: rescue and always lists, and the
+    /// steps of the scenes its `scene:` steps play), its scenes and its panic scene.
+    pub(crate) fn of(doc: &crate::playbook::PlaybookDoc) -> Known {
         let mut known = Known {
             steps: Vec::new(),
-            scenes,
-            panic_scene,
+            scenes: doc.scenes.keys().cloned().collect(),
+            panic_scene: doc.panic_scene().map(str::to_owned),
         };
         walk(
-            steps,
+            &doc.steps.value,
             &crate::playbook::step_id::Siblings::top_level(),
+            &doc.scenes,
+            0,
             &mut known.steps,
         );
         known
@@ -71,24 +69,47 @@ impl Known {
     }
 }
 
+/// How deep scenes playing scenes are followed (the checker refuses a scene that
+/// plays itself; this only bounds the walk).
+const DEEPEST: usize = 16;
+
 fn walk(
     steps: &[crate::yaml::Spanned<crate::playbook::Step>],
     list: &crate::playbook::step_id::Siblings,
+    scenes: &crate::playbook::scene::Scenes,
+    depth: usize,
     out: &mut Vec<(StepId, String)>,
 ) {
+    use crate::playbook::Body;
     use crate::playbook::step_id::Siblings;
+    if depth > DEEPEST {
+        return;
+    }
     for (index, step) in steps.iter().enumerate() {
         let id = list.id(index + 1);
         out.push((id.clone(), step.label()));
-        if let Some(crate::playbook::Body::Block {
-            steps,
-            rescue,
-            always,
-        }) = step.body()
-        {
-            walk(steps, &Siblings::steps_of(&id), out);
-            walk(rescue, &Siblings::rescue_of(&id), out);
-            walk(always, &Siblings::always_of(&id), out);
+        match step.body() {
+            Some(Body::Block {
+                steps,
+                rescue,
+                always,
+            }) => {
+                walk(steps, &Siblings::steps_of(&id), scenes, depth + 1, out);
+                walk(rescue, &Siblings::rescue_of(&id), scenes, depth + 1, out);
+                walk(always, &Siblings::always_of(&id), scenes, depth + 1, out);
+            }
+            Some(Body::Scene { name }) => {
+                if let Some(scene) = scenes.get(&name.value) {
+                    walk(
+                        &scene.value,
+                        &Siblings::steps_of(&id),
+                        scenes,
+                        depth + 1,
+                        out,
+                    );
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -185,8 +206,13 @@ impl Operator {
     }
 
     /// The operator of a run of `doc`.
+    /// A `do` is checked as the playbook step `{ACTION: SELECTOR}` would be.
     pub(crate) fn for_playbook(doc: &crate::playbook::PlaybookDoc) -> Arc<Operator> {
-        Operator::new(Known::of(&doc.steps.value, Vec::new(), None))
+        let operator = Operator::new(Known::of(doc));
+        operator.check_do(Box::new(|action, selector| {
+            crate::playbook::adhoc::one_off(action, selector).map(|_| ())
+        }));
+        operator
     }
 
     /// The run's clock, which commands are timed by.
@@ -194,8 +220,6 @@ impl Operator {
         let _ = self.clock.set(clock);
     }
 
-    // Given once the one-off step builder is at hand.
-    #[allow(dead_code)]
     /// How a `do` is checked; until this is given, `do` is refused.
     pub(crate) fn check_do(&self, check: CheckDo) {
         let _ = self.check_do.set(check);

@@ -394,6 +394,7 @@ impl Session {
                     timeline,
                 );
                 executor.select(self.selection.clone());
+                executor.scenes(&doc.scenes);
                 executor.deadline(records.deadline);
                 executor.interrupt_with(Arc::clone(&interrupt));
                 executor.operator(Arc::clone(&operator));

@@ -150,13 +150,17 @@ impl Executor<'_> {
     }
 
     async fn play(&mut self, queued: &Queued) -> Result<(), StepFailure> {
+        let id = StepId::operator(queued.number);
         match &queued.what {
-            Play::Scene(name) => Err(StepFailure::new(format!(
-                "scene `{name}` cannot be played by this run"
-            ))),
-            Play::Do { action, .. } => Err(StepFailure::new(format!(
-                "`{action}` cannot be done by this run"
-            ))),
+            Play::Scene(name) => self.play_scene(name, id).await,
+            Play::Do { action, selector } => {
+                // Checked when it was taken; built again here, where it runs.
+                let (file, mut step) = crate::playbook::adhoc::one_off(action, selector.as_deref())
+                    .map_err(StepFailure::new)?;
+                // Its failure is reported, and the show goes on.
+                step.value.on_error = crate::playbook::OnError::Continue;
+                self.play_step(file, &step, id).await
+            }
         }
     }
 
