@@ -24,3 +24,6 @@ pub(crate) fn status_line(state: &ShowState) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests;

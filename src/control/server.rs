@@ -33,6 +33,9 @@ const MAX_CONNECTIONS: usize = 32;
 /// How long the end of the run waits for its clients to be told it is over.
 const FAREWELL: Duration = Duration::from_secs(1);
 
+/// How long the bytes of a client that was told why it is dropped are still read.
+const DRAIN: Duration = Duration::from_secs(1);
+
 /// What the run does with an operator command (every one but `status`).
 pub(crate) type Handle = Arc<dyn Fn(Command, Who) -> Reply + Send + Sync>;
 
@@ -52,6 +55,18 @@ pub(crate) fn socket_path(state_dir: &Path, run_id: &str) -> PathBuf {
 /// Binds the socket at `path` (its directory made 0700, the socket 0600; a stale
 /// socket there is replaced), and serves it until the [`Server`] is dropped or closed.
 pub(crate) fn listen(
+    path: &Path,
+    run: RunInfo,
+    handle: Handle,
+    states: watch::Receiver<ShowState>,
+) -> Result<Server, Error> {
+    // SAFETY: getuid cannot fail and has no preconditions.
+    listen_as(unsafe { libc::getuid() }, path, run, handle, states)
+}
+
+/// [`listen`] for a run of the user `uid`.
+pub(super) fn listen_as(
+    uid: u32,
     path: &Path,
     run: RunInfo,
     handle: Handle,
@@ -79,8 +94,7 @@ pub(crate) fn listen(
     let connections = Arc::new(std::sync::Mutex::new(JoinSet::new()));
     let shared = Arc::new(Shared {
         run,
-        // SAFETY: getuid cannot fail and has no preconditions.
-        uid: unsafe { libc::getuid() },
+        uid,
         handle,
         states,
         open: AtomicUsize::new(0),
@@ -240,7 +254,7 @@ async fn serve(stream: UnixStream, shared: &Shared, open: usize) {
     // Lines are read in their own task, so that a half-written line never holds up
     // the states; a few parsed messages wait at most.
     let (tell, mut heard) = mpsc::channel(4);
-    let reader = tokio::spawn(read_messages(BufReader::new(read), tell));
+    let mut reader = tokio::spawn(read_messages(BufReader::new(read), tell));
     let mut states = shared.states.clone();
     let mut subscribed = false;
     let mut next_state = tokio::time::Instant::now();
@@ -261,6 +275,11 @@ async fn serve(stream: UnixStream, shared: &Shared, open: usize) {
                     }
                     Err(reply) => {
                         let _ = send(&mut write, &ServerMessage::Reply(reply)).await;
+                        // Closing with the client's bytes unread would reset the
+                        // connection before it could read why: what it still sends is
+                        // read and dropped, for a moment.
+                        let _ = write.shutdown().await;
+                        let _ = tokio::time::timeout(DRAIN, &mut reader).await;
                         break;
                     }
                 };
@@ -327,7 +346,12 @@ async fn read_messages(
             Err(reply) => Err(reply),
         };
         let last = message.is_err();
-        if tell.send(message).await.is_err() || last {
+        if tell.send(message).await.is_err() {
+            return;
+        }
+        if last {
+            let mut sink = tokio::io::sink();
+            let _ = tokio::io::copy_buf(&mut read, &mut sink).await;
             return;
         }
     }
