@@ -29,7 +29,10 @@ fn run_info() -> RunInfo {
 }
 
 /// A handle that takes every command and remembers who sent it.
-fn recording() -> (Handle, Arc<Mutex<Vec<(Command, Who)>>>) {
+/// The commands a handle took, and from whom.
+type Seen = Arc<Mutex<Vec<(Command, Who)>>>;
+
+fn recording() -> (Handle, Seen) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let kept = Arc::clone(&seen);
     let handle: Handle = Arc::new(move |command: Command, who: Who| {
@@ -48,7 +51,7 @@ struct Fixture {
     path: PathBuf,
     server: Option<Server>,
     states: watch::Sender<ShowState>,
-    seen: Arc<Mutex<Vec<(Command, Who)>>>,
+    seen: Seen,
 }
 
 fn uid() -> u32 {
