@@ -385,6 +385,9 @@ impl Session {
         });
         let interrupt = crate::run::interrupt::Interrupt::new();
         let listening = interrupt.listen()?;
+        // The operator's commands, which the control channel hands in.
+        let operator = crate::run::operator::Operator::for_playbook(doc);
+        operator.interrupt_with(Arc::clone(&interrupt));
         let gate = self.gate(&timeline, records.meeting_start);
         let opened = gate
             .open(&client, &timeline, listener.as_mut(), &interrupt)
@@ -403,8 +406,10 @@ impl Session {
                     timeline,
                 );
                 executor.select(self.selection.clone());
+                executor.scenes(&doc.scenes);
                 executor.deadline(records.deadline);
                 executor.interrupt_with(Arc::clone(&interrupt));
+                executor.operator(Arc::clone(&operator));
                 executor.events(events);
                 executor.feed_tap(feed_tap);
                 let result = executor.run(&doc.steps.value).await;
@@ -426,6 +431,7 @@ impl Session {
             cues,
         };
         drop(keep_alive);
+        operator.close();
         listener.on(&Event::RunFinished { summary });
         drop(listener);
         drop(listening);

@@ -96,6 +96,8 @@ fn calls_api(step: &Step) -> bool {
             .chain(rescue)
             .chain(always)
             .any(|s| calls_api(s)),
+        // Scenes are made for acting on the meeting: the feed is opened for them.
+        Some(Body::Scene { .. }) => true,
         None => false,
     }
 }
