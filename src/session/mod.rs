@@ -361,8 +361,10 @@ impl Session {
             meeting_start: None,
             zone: self.prepared.zone.clone(),
         };
+        // The operator's commands, which the control channel hands in.
+        let operator = crate::run::operator::Operator::for_playbook(doc);
         let (feed_tap, feed) = tokio::sync::watch::channel(None);
-        let channel = self.channel(connection, &records, &timeline, feed)?;
+        let channel = self.channel(connection, &records, &timeline, feed, &operator)?;
         let mut listeners = vec![
             self.display.listener(&self.secrets, &self.clock),
             Box::new(records.journal) as Box<dyn Listener>,
@@ -385,8 +387,6 @@ impl Session {
         });
         let interrupt = crate::run::interrupt::Interrupt::new();
         let listening = interrupt.listen()?;
-        // The operator's commands, which the control channel hands in.
-        let operator = crate::run::operator::Operator::for_playbook(doc);
         operator.interrupt_with(Arc::clone(&interrupt));
         let gate = self.gate(&timeline, records.meeting_start);
         let opened = gate
