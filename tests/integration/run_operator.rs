@@ -96,7 +96,7 @@ async fn cue(dir: &Path, args: &[&str]) -> Output {
     for arg in args {
         run = run.arg(arg);
     }
-    let output = tokio::time::timeout(
+    tokio::time::timeout(
         WATCHDOG,
         run.arg("--meeting")
             .arg(MEETING)
@@ -105,8 +105,7 @@ async fn cue(dir: &Path, args: &[&str]) -> Output {
             .output(),
     )
     .await
-    .expect("cue answers");
-    output
+    .expect("cue answers")
 }
 
 /// `emcee cue ARGS`, which the run must take; its reply.
