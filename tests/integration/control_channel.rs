@@ -232,3 +232,45 @@ async fn the_socket_goes_with_the_run() {
     assert_eq!(after.code, 3, "{}", after.transcript());
     assert!(!after.stderr.contains("stale"), "{}", after.transcript());
 }
+
+#[tokio::test]
+async fn the_roster_comes_from_the_feed() {
+    let playbook = format!(
+        "{}rehearsal:\n  participants:\n    - {{ name: Alice Zhang, role: host }}\n    - {{ name: Bob Li }}\n    - {{ name: Carol Wu, hand: raised }}\n",
+        playbook_with_steps(
+            "Roster",
+            "  - mute: { name: Bob Li }\n  - name: later\n    at: +10m\n    log: hello\n",
+        )
+    );
+    let run = Run::playbook(&playbook).listening().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let state = loop {
+        let output = run.cue(&["status", "--json"]).await;
+        assert_eq!(output.code, 0, "{}", output.transcript());
+        let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+        let state = json["state"].clone();
+        let bob_muted = state["roster"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["name"] == "Bob Li" && p["muted"] == true);
+        if bob_muted {
+            break state;
+        }
+        assert!(std::time::Instant::now() < deadline, "{state:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(state["meeting"]["feed"], "up", "{state:#}");
+    let names: Vec<&str> = state["roster"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Alice Zhang", "Bob Li", "Carol Wu"], "{state:#}");
+    let carol = &state["roster"][2];
+    assert_eq!(carol["hand"], 1, "{state:#}");
+    assert_eq!(state["roster"][0]["role"], "host", "{state:#}");
+    run.cue(&["abort"]).await;
+    run.finish().await;
+}
