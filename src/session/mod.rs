@@ -119,6 +119,9 @@ struct Records {
     _lock: Option<MeetingLock>,
     journal: Journal,
     reports: Vec<ReportTarget>,
+    /// The operator commands of the run this one resumes, which its journal and
+    /// reports keep.
+    carried: Vec<Event>,
 }
 
 impl Session {
@@ -273,6 +276,13 @@ impl Session {
             _lock: lock,
             journal,
             reports,
+            carried: resumed.map_or_else(Vec::new, |r| {
+                r.events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Operator { .. }))
+                    .cloned()
+                    .collect()
+            }),
         })
     }
 
@@ -367,8 +377,10 @@ impl Session {
         let channel = self.channel(connection, &records, &timeline, feed, &operator)?;
         let mut listeners = vec![
             self.display.listener(&self.secrets, &self.clock),
-            Box::new(records.journal) as Box<dyn Listener>,
-            Box::new(reports.clone()),
+            Box::new(crate::report::Carried::new(
+                Fanout(vec![Box::new(records.journal), Box::new(reports.clone())]),
+                records.carried,
+            )) as Box<dyn Listener>,
         ];
         let channel = channel.map(|(channel, show)| {
             listeners.push(show);
