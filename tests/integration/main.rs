@@ -22,6 +22,7 @@ mod run_hostile;
 mod run_lifecycle;
 mod run_lock_scope;
 mod run_names;
+mod run_operator;
 mod run_reporting;
 mod run_resilience;
 mod run_rules;
