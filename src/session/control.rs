@@ -266,7 +266,7 @@ impl super::Session {
             })
             .collect();
         let state_dir = crate::run::lock::state_dir(self.state_dir.as_deref());
-        Channel::start(Start {
+        let started = Channel::start(Start {
             state_dir: &state_dir,
             run,
             steps,
@@ -293,7 +293,18 @@ impl super::Session {
                     )
                 })
             },
-        })
-        .map(Some)
+        });
+        match started {
+            Ok(listening) => Ok(Some(listening)),
+            // Asked for, it must work; otherwise the show goes on without it.
+            Err(error) if !self.control => {
+                tracing::warn!(
+                    "not listening for operator commands: {}",
+                    crate::printable::printable(&error.to_string())
+                );
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
     }
 }

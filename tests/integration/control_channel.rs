@@ -274,3 +274,62 @@ async fn the_roster_comes_from_the_feed() {
     run.cue(&["abort"]).await;
     run.finish().await;
 }
+
+#[tokio::test]
+async fn a_run_against_a_service_listens_and_goes_on_without_it_if_it_cannot() {
+    let emu = Emu::start(TOWN_HALL).await;
+    let steps = "  - name: open\n    wait: 2s\n";
+    // A run against a service listens without being asked.
+    let run = Run::playbook(&playbook_with_steps("Service", steps));
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_string_lossy().into_owned();
+    let running = tokio::spawn(
+        run.env("EMCEE_STATE_DIR", &state_dir)
+            .against_url(emu.handle.base_url()),
+    );
+    let control = state.path().join("control");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sockets(&control).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no socket");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = cue_in(state.path(), &["status", "--json"]).await;
+    assert_eq!(status.code, 0, "{}", status.transcript());
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(json["state"]["run"]["rehearsal"], false, "{json:#}");
+    let output = running.await.unwrap();
+    assert_eq!(output.code, 0, "{}", output.transcript());
+
+    // A socket path too long to bind: the show goes on, and says why it does not listen.
+    let deep = state.path().join("d".repeat(120));
+    let output = Run::playbook(&playbook_with_steps("Service", "  - log: hello\n"))
+        .env("EMCEE_STATE_DIR", &deep.to_string_lossy())
+        .against(&emu)
+        .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    assert!(
+        output
+            .stderr
+            .contains("not listening for operator commands"),
+        "{}",
+        output.transcript()
+    );
+}
+
+#[tokio::test]
+async fn a_rehearsal_asked_to_listen_must() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("d".repeat(120));
+    let output = Run::playbook(&playbook_with_steps("Deep", "  - log: hello\n"))
+        .arg("--sim")
+        .arg("--control")
+        .env("EMCEE_STATE_DIR", &deep.to_string_lossy())
+        .output()
+        .await;
+    assert_eq!(output.code, 1, "{}", output.transcript());
+    assert!(
+        output.stderr.contains("cannot listen on"),
+        "{}",
+        output.transcript()
+    );
+}
