@@ -333,3 +333,32 @@ async fn a_rehearsal_asked_to_listen_must() {
         output.transcript()
     );
 }
+
+#[tokio::test]
+async fn the_journal_names_the_user_the_run_saw() {
+    let run = long_show().listening().await;
+    let status = run.cue(&["status", "--json"]).await;
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let user = json["state"]["run"]["user"].as_str().unwrap().to_owned();
+    assert!(!user.is_empty());
+    assert_eq!(run.cue(&["hold"]).await.code, 0);
+    assert_eq!(run.cue(&["abort"]).await.code, 0);
+    let journal = run
+        .state_dir()
+        .join("runs")
+        .join(format!("{}.jsonl", run.run_id()));
+    let (output, _dir) = run.finish().await;
+    assert_eq!(output.code, 5, "{}", output.transcript());
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let operators: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["event"] == "operator")
+        .collect();
+    assert_eq!(operators.len(), 2, "{text}");
+    for event in &operators {
+        assert_eq!(event["user"], user.as_str(), "{event}");
+        assert_eq!(event["via"], "cue", "{event}");
+    }
+    assert_eq!(operators[0]["command"], "hold");
+}
