@@ -40,6 +40,8 @@ struct Book {
     feed: FeedTap,
     held: Held,
     states: Option<watch::Sender<ShowState>>,
+    /// The top-level steps cued after the meeting's start: planned once it is known.
+    meeting_cues: Vec<(String, Cue)>,
 }
 
 impl Book {
@@ -57,6 +59,20 @@ impl Book {
             picture(&mut state, &live);
         }
         states.send_replace(state);
+    }
+}
+
+impl Book {
+    /// The meeting started at `start` (as the event says it): the cues that count from
+    /// it are known now.
+    fn meeting_started(&mut self, start: &str) {
+        let Ok(start) = start.parse() else { return };
+        self.timeline.meeting_start = Some(start);
+        for (id, cue) in &self.meeting_cues {
+            if let Ok(at) = self.timeline.resolve(cue, None) {
+                self.show.plan(id, at, self.timeline.show(at));
+            }
+        }
     }
 }
 
@@ -120,6 +136,8 @@ pub(super) struct Start<'a> {
     pub state_dir: &'a Path,
     pub run: RunInfo,
     pub steps: Vec<PlannedStep>,
+    /// The top-level steps (by id) whose cue counts from the meeting's start.
+    pub meeting_cues: Vec<(String, Cue)>,
     pub scenes: Vec<String>,
     pub panic_scene: Option<String>,
     pub secrets: Arc<crate::secrets::Secrets>,
@@ -146,6 +164,7 @@ impl Channel {
             feed: start.feed,
             held: start.held,
             states: Some(states),
+            meeting_cues: start.meeting_cues,
         };
         book.publish();
         let book = Arc::new(Mutex::new(book));
@@ -206,6 +225,9 @@ impl Listener for ShowListener {
         let mut book = lock(&self.book);
         let at = book.clock.now();
         let now = book.timeline.show(at);
+        if let Event::MeetingStarted { at: start, .. } = event {
+            book.meeting_started(start);
+        }
         book.show.apply(event, at, &now);
         book.publish();
     }
@@ -248,13 +270,24 @@ impl super::Session {
             user: server::current_user(),
             rehearsal,
         };
+        let id = |index: usize| crate::playbook::step_id::StepId::top_level(index + 1).to_string();
+        let meeting_cues = doc
+            .steps
+            .value
+            .iter()
+            .enumerate()
+            .filter_map(|(index, step)| match step.at.as_ref().map(|at| &at.value) {
+                Some(cue @ Cue::Meeting(_)) => Some((id(index), cue.clone())),
+                _ => None,
+            })
+            .collect();
         let steps = doc
             .steps
             .value
             .iter()
             .enumerate()
             .map(|(index, step)| PlannedStep {
-                id: crate::playbook::step_id::StepId::top_level(index + 1).to_string(),
+                id: id(index),
                 name: step.label(),
                 // A cue after the meeting's start is known once it has started.
                 planned: step
@@ -270,6 +303,7 @@ impl super::Session {
             state_dir: &state_dir,
             run,
             steps,
+            meeting_cues,
             scenes: doc.scenes.keys().cloned().collect(),
             panic_scene: doc.panic_scene().map(str::to_owned),
             secrets: Arc::clone(&self.secrets),

@@ -91,6 +91,17 @@ impl Show {
         }
     }
 
+    /// The top-level step `id` is cued at `at` (`shown` as output shows it), now that
+    /// the run can tell; a cue already known stays.
+    pub(crate) fn plan(&mut self, id: &str, at: Timestamp, shown: String) {
+        if let Some(index) = self.step(id)
+            && self.planned[index].is_none()
+        {
+            self.planned[index] = Some(at);
+            self.steps[index].planned = Some(shown);
+        }
+    }
+
     fn step(&mut self, id: &str) -> Option<usize> {
         self.steps.iter().position(|step| step.id == id)
     }

@@ -362,3 +362,32 @@ async fn the_journal_names_the_user_the_run_saw() {
     }
     assert_eq!(operators[0]["command"], "hold");
 }
+
+#[tokio::test]
+async fn a_cue_after_the_meetings_start_is_known_once_it_has_started() {
+    let run = Run::playbook(&playbook_with_steps(
+        "Meeting cues",
+        "  - name: open\n    wait: 100ms\n  - name: later\n    at: meeting+10m\n    log: hello\n  - name: last\n    at: meeting+20m\n    log: bye\n",
+    ))
+    // The events' instants, which a deterministic run blanks.
+    .env("EMCEE_DETERMINISTIC", "0")
+    .listening()
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let state = loop {
+        let output = run.cue(&["status", "--json"]).await;
+        assert_eq!(output.code, 0, "{}", output.transcript());
+        let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+        if json["state"]["steps"][0]["state"] == "ok" {
+            break json["state"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "{json:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(state["next_cue"]["id"], "2", "{state:#}");
+    let left = state["next_cue"]["left_ms"].as_u64().unwrap();
+    assert!((590_000..=600_000).contains(&left), "{state:#}");
+    assert!(state["steps"][2]["planned"].is_string(), "{state:#}");
+    run.cue(&["abort"]).await;
+    run.finish().await;
+}

@@ -269,3 +269,14 @@ fn operator_commands_have_their_own_lines() {
     assert_eq!(log[0].level, "operator");
     assert!(log[0].text.contains("hold"), "{:?}", log[0]);
 }
+
+#[test]
+fn a_cue_told_later_is_the_next_and_a_known_one_stays() {
+    let mut show = show();
+    show.plan("3", at(900), shown(900));
+    show.plan("2", at(1), shown(1));
+    let state = show.state(at(601), "t");
+    let next = state.next_cue.unwrap();
+    assert_eq!((next.id.as_str(), next.left_ms), ("3", 299_000));
+    assert_eq!(state.steps[1].planned, Some(shown(600)));
+}
