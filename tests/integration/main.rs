@@ -9,6 +9,7 @@ mod action_calls;
 mod check_command;
 mod cli_sim;
 mod container_image;
+mod control_channel;
 mod hostile_input;
 mod mutants;
 mod plan_command;
