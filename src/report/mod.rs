@@ -14,6 +14,7 @@ mod terminal;
 
 use crate::run::{Event, Outcome};
 pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};
+pub(crate) use journal::Carried;
 pub use journal::Journal;
 pub use json_lines::JsonLines;
 pub use lines::Lines;
@@ -81,6 +82,12 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
                     format!("cue     {}: {} missed, skipping{late}", cue.name, cue.cue)
                 }
                 CueStatus::Missed => format!("cue     {}: {} missed{late}", cue.name, cue.cue),
+                CueStatus::Early => format!(
+                    "cue     {}: {} fired early by {}{when}{late}",
+                    cue.name,
+                    cue.cue,
+                    cue.by.as_deref().unwrap_or("the operator")
+                ),
             }
         }
         Event::StepSkipped { name, reason, .. } => format!("skip    {name}: {reason}"),
@@ -135,6 +142,17 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             }
         }
         Event::MeetingUnavailable { error } => format!("error   {error}"),
+        Event::Operator {
+            user,
+            via,
+            command,
+            ok,
+            message,
+            ..
+        } => {
+            let refused = if *ok { "" } else { " refused" };
+            format!("⏯ {user} ({via}): {command}{refused} — {message}")
+        }
         Event::FeedDown { at, why } => {
             let at = if timings {
                 format!(" at {}", at.get(11..19).unwrap_or(at))
@@ -266,6 +284,7 @@ fn cue_summary(cues: &crate::run::CueSummary, timings: bool) -> Option<String> {
         (cues.late, "late"),
         (cues.skipped, "skipped"),
         (cues.missed, "missed"),
+        (cues.early, "fired early by the operator"),
     ] {
         if count > 0 {
             text.push_str(&format!(", {count} {what}"));
@@ -303,6 +322,7 @@ mod tests {
             actual: String::new(),
             late_ms,
             status,
+            by: None,
         }
     }
 
@@ -329,5 +349,34 @@ mod tests {
             "1/1 cue on time (latest 3ms)"
         );
         assert_eq!(super::cue_summary(&CueSummary::of(&[]), true), None);
+    }
+
+    #[test]
+    fn cues_fired_early_by_the_operator_are_counted_apart() {
+        let cues = CueSummary::of(&[cue(CueStatus::OnTime, 3), cue(CueStatus::Early, -60_000)]);
+        assert_eq!(
+            super::cue_summary(&cues, true).unwrap(),
+            "1/2 cues on time (latest 3ms), 1 fired early by the operator"
+        );
+    }
+
+    #[test]
+    fn an_operator_command_is_one_line_taken_or_refused() {
+        let command = |ok, message: &str| crate::run::Event::Operator {
+            at: "2026-12-02T14:31:02.000+08:00".into(),
+            user: "alice".into(),
+            via: "console".into(),
+            command: "hold".into(),
+            ok,
+            message: message.into(),
+        };
+        assert_eq!(
+            super::describe(&command(true, "held before step 4 (Open Q&A)"), 5, true).unwrap(),
+            "⏯ alice (console): hold — held before step 4 (Open Q&A)"
+        );
+        assert_eq!(
+            super::describe(&command(false, "already held"), 5, true).unwrap(),
+            "⏯ alice (console): hold refused — already held"
+        );
     }
 }

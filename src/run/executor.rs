@@ -23,6 +23,7 @@ mod cues;
 mod ended;
 mod feed;
 mod limits;
+mod operator;
 mod scenes;
 
 use limits::interrupted_failure;
@@ -51,6 +52,10 @@ pub(crate) struct Executor<'a> {
     ended: Option<ended::Ended>,
     /// The meeting's push feed, as `events` says (off until set).
     feed: super::feed::RunFeed,
+    /// The operator's commands, when the run takes them.
+    operator: Option<Arc<super::operator::Operator>>,
+    /// How many operator scenes or `do`s are playing: their steps are not held.
+    playing: usize,
     /// The playbook's scenes, once given.
     scenes: Option<scenes::SceneBook<'a>>,
 }
@@ -91,6 +96,8 @@ impl<'a> Executor<'a> {
             deadline: None,
             ended: None,
             feed: super::feed::RunFeed::new(crate::playbook::Events::Off),
+            operator: None,
+            playing: 0,
             scenes: None,
         }
     }
@@ -105,6 +112,10 @@ impl<'a> Executor<'a> {
     }
 
     fn emit(&mut self, event: Event) {
+        // The operator knows where the run is before anyone hears of it.
+        if let Some(operator) = &self.operator {
+            operator.observe(&event);
+        }
         self.listener.on(&event);
     }
 
@@ -130,6 +141,13 @@ impl<'a> Executor<'a> {
     /// skipped or run if it does not need the meeting, and the run fails with the
     /// end's own message unless it ended the meeting itself.
     pub(crate) async fn run(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
+        let result = self.top_level_steps(steps).await;
+        // Commands taken since the last check point (an abort, say) are told too.
+        self.operator_events();
+        result
+    }
+
+    async fn top_level_steps(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
         let mut failed = None;
         for (index, step) in steps.iter().enumerate() {
             if let Err(failure) = self.top_level(step, index + 1).await {
@@ -250,8 +268,20 @@ impl<'a> Executor<'a> {
         id: StepId,
         cue: usize,
     ) -> Result<(), StepFailure> {
+        // An operator may hold the run or skip the step; a step with a cue is held
+        // once its countdown is over.
+        let cued = step.at.is_some() && !self.meeting_over();
+        if let Some(user) = self.operator_gate(&id, !cued).await {
+            self.skipped_by_operator(step, id, step.label(), &user);
+            return Ok(());
+        }
+        if self.in_always == 0
+            && let Some(failure) = self.interrupted().or_else(|| self.past_deadline())
+        {
+            return Err(failure);
+        }
         // Once the meeting has ended, what is left runs at once.
-        if step.at.is_some() && !self.meeting_over() {
+        if cued {
             match self.cue(step, &id).await {
                 Ok(true) => {}
                 Ok(false) => return Ok(()),
@@ -387,6 +417,7 @@ impl<'a> Executor<'a> {
             retry: step.retry.as_ref().map_or(self.defaults.retry, |r| r.value),
             retries: 0,
             limit: StepLimit::default(),
+            paused: None,
         };
         let result = match body {
             Body::Action {
