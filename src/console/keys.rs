@@ -92,13 +92,12 @@ pub(crate) fn action(key: KeyEvent, ui: &Ui, state: &ShowState) -> Action {
     }
 }
 
-/// The selector that names exactly the person the cursor is on: their participant id
-/// (a selector by `id` alone also goes straight to the call, without reading the
-/// online list), with their name beside it so that the journal reads as the operator
-/// saw it. Written as a JSON object, which the step loader reads as YAML whatever the
-/// name holds.
+/// The selector for the person the cursor is on: their display name as the service
+/// gave it. A one-off `do` takes a name (as `emcee cue do mute "Bob Li"` does), which
+/// is one person exactly unless two online share it; then the run refuses, says so,
+/// and the reply shows on the status line.
 pub(crate) fn selector(person: &Person) -> String {
-    serde_json::json!({ "id": person.id, "name": person.name }).to_string()
+    person.name.clone()
 }
 
 #[cfg(test)]
@@ -209,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn person_keys_act_on_the_selected_person_by_id() {
+    fn person_keys_act_on_the_selected_person_by_name() {
         let mut ui = Ui::default();
         let state = show();
         assert!(
@@ -230,12 +229,7 @@ mod tests {
                 panic!("{key} sends nothing");
             };
             assert_eq!(got, name);
-            let selector: serde_json::Value =
-                serde_json::from_str(&selector.expect("a selector")).unwrap();
-            assert_eq!(
-                selector,
-                serde_json::json!({"id": "p7", "name": "Bob \"Li\": {x}"})
-            );
+            assert_eq!(selector.as_deref(), Some("Bob \"Li\": {x}"));
         }
         // Someone who has left is no longer a target.
         ui.selected = Some("gone".into());
