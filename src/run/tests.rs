@@ -73,6 +73,24 @@ impl Rehearsed {
 /// with `rehearsal` (as a playbook's `rehearsal:` writes it), after `faults` (the body
 /// of `PUT /_sim/faults`) are set.
 async fn rehearse(steps: &str, rehearsal: &str, faults: Option<Value>) -> Rehearsed {
+    rehearse_playing(steps, rehearsal, faults, &[]).await
+}
+
+/// What an operator plays after the playbook's steps, as the run would between steps.
+enum Play {
+    /// A scene of the playbook, under this id.
+    Scene(&'static str, super::event::StepId),
+    /// `do ACTION [SELECTOR]`, under this id.
+    Do(&'static str, Option<&'static str>, super::event::StepId),
+}
+
+/// As [`rehearse`], then `plays` in turn; the first that fails ends the run with it.
+async fn rehearse_playing(
+    steps: &str,
+    rehearsal: &str,
+    faults: Option<Value>,
+    plays: &[Play],
+) -> Rehearsed {
     let text = format!(
         "name: Unit\nmeeting: {{ id: \"{MEETING}\", host_password: {PASSWORD} }}\ntimezone: UTC\nsteps:\n{steps}rehearsal:\n{rehearsal}"
     );
@@ -133,7 +151,21 @@ async fn rehearse(steps: &str, rehearsal: &str, faults: Option<Value>) -> Rehear
             defaults,
             timeline,
         );
-        let result = executor.run(&playbook.doc.steps.value).await;
+        executor.scenes(&playbook.doc.scenes);
+        let mut result = executor.run(&playbook.doc.steps.value).await;
+        for play in plays {
+            if result.is_err() {
+                break;
+            }
+            result = match play {
+                Play::Scene(name, id) => executor.play_scene(name, id.clone()).await,
+                Play::Do(action, selector, id) => {
+                    let (file, step) =
+                        crate::playbook::adhoc::one_off(action, *selector).expect("a one-off");
+                    executor.play_step(file, &step, id.clone()).await
+                }
+            };
+        }
         (result, executor.counts())
     };
     let meeting = sim.meeting(MEETING).expect("the meeting");
@@ -277,3 +309,5 @@ async fn a_mass_change_to_several_reports_its_progress() {
         .collect();
     assert_eq!(muted, ["Bob Li", "Carol Wu"]);
 }
+
+mod scenes;

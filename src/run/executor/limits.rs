@@ -41,6 +41,8 @@ impl Executor<'_> {
         let deadline = self.deadline.clone().filter(|_| stoppable);
         let reached = deadline.as_ref().map(|d| self.timeline.clock.reached(d.at));
         let calls_before = self.client.calls();
+        // Operator scenes' own waits are not what a `go` ends.
+        let operator = self.operator.clone().filter(|_| self.playing == 0);
         let work = async {
             let finished = {
                 let mut room = Room::new(
@@ -53,7 +55,8 @@ impl Executor<'_> {
                         &mut *self.listener,
                         &mut self.counts.retries,
                         &mut self.feed,
-                    ),
+                    )
+                    .operator(operator.as_deref()),
                     ctx,
                 );
                 let perform = actions::perform(&mut room, action_name, args);
@@ -116,14 +119,16 @@ impl Executor<'_> {
     }
 }
 
-/// The failure an interrupt (SIGINT, SIGTERM) stops the run with.
+/// The failure an interrupt (SIGINT, SIGTERM, an operator's abort) stops the run with.
 pub(super) fn interrupted_failure(interrupt: &Interrupt) -> StepFailure {
-    let signal = interrupt
+    let origin = interrupt
         .received()
-        .unwrap_or(crate::signals::Received::Interrupt);
+        .unwrap_or(crate::run::interrupt::Origin::Signal(
+            crate::signals::Received::Interrupt,
+        ));
     StepFailure {
-        message: format!("interrupted by {signal}"),
-        exit: crate::run::interrupt::exit_code(signal),
+        message: format!("interrupted by {origin}"),
+        exit: origin.exit_code(),
         participant_gone: false,
         meeting_ended: false,
     }
