@@ -7,7 +7,6 @@
 pub mod cli;
 mod clock;
 pub mod commands;
-#[allow(dead_code, reason = "drawn and keyed before the terminal loop uses it")]
 mod console;
 mod control;
 mod determinism;
