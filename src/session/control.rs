@@ -13,11 +13,12 @@ use tokio::sync::watch;
 
 use super::show::{PlannedStep, Show};
 use crate::clock::SharedClock;
-use crate::control::protocol::{Command, Person, Reply, RunInfo, ShowState, Who};
+use crate::control::protocol::{Command, Person, RunInfo, ShowState, Who};
 use crate::control::server::{self, Server};
 use crate::error::Error;
 use crate::mmc::live::{Health, LiveState};
 use crate::playbook::cue::Cue;
+use crate::run::operator::Operator;
 use crate::run::{Event, Listener, Timeline};
 
 /// How often the state is brought up to date without an event: countdowns move, the
@@ -26,15 +27,6 @@ const REFRESH: Duration = Duration::from_millis(500);
 
 /// The feed's state once the executor has started it.
 pub(super) type FeedTap = watch::Receiver<Option<watch::Receiver<LiveState>>>;
-
-/// The answer to operator commands while this run cannot take them.
-pub(super) fn unsupported() -> server::Handle {
-    Arc::new(|_: Command, _: Who| Reply {
-        ok: false,
-        message: "not supported by this run".into(),
-        state: None,
-    })
-}
 
 /// Whether anyone is held up by the run: asked on every publication.
 pub(super) type Held = Box<dyn Fn() -> bool + Send>;
@@ -213,6 +205,7 @@ pub(super) fn outcome(exit: crate::error::ExitCode) -> &'static str {
     use crate::error::ExitCode;
     match exit {
         ExitCode::Success => "ok",
+        ExitCode::Aborted => "aborted",
         ExitCode::Interrupted | ExitCode::Terminated | ExitCode::HungUp => "stopped",
         _ => "failed",
     }
@@ -227,6 +220,7 @@ impl super::Session {
         records: &super::Records,
         timeline: &Timeline,
         feed: FeedTap,
+        operator: &Arc<Operator>,
     ) -> Result<Option<Listening>, Error> {
         let rehearsal = connection.rehearsal.is_some();
         if rehearsal && !self.control && !self.console {
@@ -265,14 +259,29 @@ impl super::Session {
             state_dir: &state_dir,
             run,
             steps,
-            scenes: Vec::new(),
-            panic_scene: None,
+            scenes: doc.scenes.keys().cloned().collect(),
+            panic_scene: doc.panic_scene().map(str::to_owned),
             secrets: Arc::clone(&self.secrets),
             clock: Arc::clone(&self.clock),
             timeline: timeline.clone(),
             feed,
-            held: Box::new(|| false),
-            handle: unsupported(),
+            held: {
+                let operator = Arc::clone(operator);
+                Box::new(move || operator.held())
+            },
+            handle: {
+                let operator = Arc::clone(operator);
+                Arc::new(move |command: Command, who: Who| {
+                    operator.submit(
+                        command,
+                        crate::run::operator::Who {
+                            user: who.user,
+                            uid: who.uid,
+                            via: who.via,
+                        },
+                    )
+                })
+            },
         })
         .map(Some)
     }

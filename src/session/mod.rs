@@ -365,8 +365,10 @@ impl Session {
             meeting_start: None,
             zone: self.prepared.zone.clone(),
         };
+        // The operator's commands, which the control channel hands in.
+        let operator = crate::run::operator::Operator::for_playbook(doc);
         let (feed_tap, feed) = tokio::sync::watch::channel(None);
-        let channel = self.channel(connection, &records, &timeline, feed)?;
+        let channel = self.channel(connection, &records, &timeline, feed, &operator)?;
         let mute = crate::console::DisplayMute::default();
         let (display, held_back) = if self.console {
             let (display, held_back) =
@@ -406,8 +408,6 @@ impl Session {
         });
         let interrupt = crate::run::interrupt::Interrupt::new();
         let listening = interrupt.listen()?;
-        // The operator's commands, which the control channel hands in.
-        let operator = crate::run::operator::Operator::for_playbook(doc);
         operator.interrupt_with(Arc::clone(&interrupt));
         let gate = self.gate(&timeline, records.meeting_start);
         let opened = gate
