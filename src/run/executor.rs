@@ -112,10 +112,11 @@ impl<'a> Executor<'a> {
     }
 
     fn emit(&mut self, event: Event) {
-        self.listener.on(&event);
+        // The operator knows where the run is before anyone hears of it.
         if let Some(operator) = &self.operator {
             operator.observe(&event);
         }
+        self.listener.on(&event);
     }
 
     /// A template error as a failure that says where it is.
@@ -409,6 +410,7 @@ impl<'a> Executor<'a> {
             retry: step.retry.as_ref().map_or(self.defaults.retry, |r| r.value),
             retries: 0,
             limit: StepLimit::default(),
+            paused: None,
         };
         let result = match body {
             Body::Action {

@@ -21,13 +21,23 @@ use crate::template::{Context, Engine};
 const MEETING: &str = "914044873";
 const PASSWORD: &str = "host-password";
 
-/// Every event of a run, in order.
+/// Every event of a run, in order; with a script, an operator who acts on them.
 #[derive(Default)]
-struct Heard(Vec<Event>);
+struct Heard(Vec<Event>, Option<Script>);
+
+/// An operator's commands, sent as the run's events come: the operator, and what to
+/// send on each event.
+type Script = (Arc<super::operator::Operator>, Acts);
+
+/// What an operator sends on each of the run's events.
+type Acts = Box<dyn FnMut(&Event, &Arc<super::operator::Operator>) + Send>;
 
 impl Listener for Heard {
     fn on(&mut self, event: &Event) {
         self.0.push(event.clone());
+        if let Some((operator, script)) = &mut self.1 {
+            script(event, operator);
+        }
     }
 }
 
@@ -91,6 +101,17 @@ async fn rehearse_playing(
     faults: Option<Value>,
     plays: &[Play],
 ) -> Rehearsed {
+    rehearse_operated(steps, rehearsal, faults, plays, None).await
+}
+
+/// As [`rehearse_playing`], with an operator acting on the run's events.
+async fn rehearse_operated(
+    steps: &str,
+    rehearsal: &str,
+    faults: Option<Value>,
+    plays: &[Play],
+    script: Option<Acts>,
+) -> Rehearsed {
     let text = format!(
         "name: Unit\nmeeting: {{ id: \"{MEETING}\", host_password: {PASSWORD} }}\ntimezone: UTC\nsteps:\n{steps}rehearsal:\n{rehearsal}"
     );
@@ -141,6 +162,11 @@ async fn rehearse_playing(
         zone: jiff::tz::TimeZone::UTC,
     };
     let mut heard = Heard::default();
+    let operator = script.map(|script| {
+        let operator = super::operator::Operator::for_playbook(&playbook.doc);
+        heard.1 = Some((Arc::clone(&operator), script));
+        operator
+    });
     let (result, counts) = {
         let mut executor = Executor::new(
             Arc::new(client),
@@ -152,6 +178,12 @@ async fn rehearse_playing(
             timeline,
         );
         executor.scenes(&playbook.doc.scenes);
+        if let Some(operator) = operator {
+            let interrupt = super::interrupt::Interrupt::new();
+            operator.interrupt_with(Arc::clone(&interrupt));
+            executor.interrupt_with(interrupt);
+            executor.operator(operator);
+        }
         let mut result = executor.run(&playbook.doc.steps.value).await;
         for play in plays {
             if result.is_err() {
@@ -310,4 +342,5 @@ async fn a_mass_change_to_several_reports_its_progress() {
     assert_eq!(muted, ["Bob Li", "Carol Wu"]);
 }
 
+mod operator;
 mod scenes;

@@ -27,6 +27,10 @@ async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp, go: bool) -> Opti
     let ended = crate::run::feed::until_ended(room.sink.feed.subscribe());
     tokio::pin!(ended);
     let operator = room.sink.operator.filter(|_| go);
+    // A `go` given before the wait began is for it.
+    if let Some(user) = operator.and_then(|o| o.take_go()) {
+        return Some(user);
+    }
     loop {
         tokio::select! {
             () = sleep_keeping_token(room.client, &clock, room.sink.listener, at) => return None,
@@ -67,13 +71,25 @@ fn cut_short(
 pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionResult {
     let timeline = room.timeline;
     let now = timeline.clock.now();
-    let (until, what) = match wait {
-        Wait::For(duration) => (
+    let what = match wait {
+        Wait::For(duration) => format!("waited {duration}"),
+        Wait::Until(_) => String::new(),
+    };
+    // Paused by a scene: it goes on until where the pause left it.
+    let (until, started, what) = match (room.step.paused, wait) {
+        (Some(paused), Wait::For(_)) => (paused.until, paused.started, what),
+        (Some(paused), Wait::Until(_)) => (
+            paused.until,
+            paused.started,
+            format!("waited until {}", timeline.show(paused.until)),
+        ),
+        (None, Wait::For(duration)) => (
             now.checked_add(duration.signed())
                 .unwrap_or(jiff::Timestamp::MAX),
-            format!("waited {duration}"),
+            now,
+            what,
         ),
-        Wait::Until(cue) => {
+        (None, Wait::Until(cue)) => {
             let at = timeline
                 .resolve(cue, room.client.first_token())
                 .map_err(|e| StepFailure::new(format!("{}: {e}", room.position(pos))))?;
@@ -83,21 +99,28 @@ pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionRe
                     format!("{cue} had already passed"),
                 ));
             }
-            (at, format!("waited until {}", timeline.show(at)))
+            (at, now, format!("waited until {}", timeline.show(at)))
         }
     };
-    room.emit(Event::Waiting {
-        id: room.step.id.clone(),
-        name: room.step.name.clone(),
-        until: timeline.show(until),
-        left: varying(until.duration_since(now).unsigned_abs()),
+    room.step.paused = Some(crate::run::step::Paused {
+        until,
+        started,
+        extend: matches!(wait, Wait::For(_)),
     });
+    if until > now {
+        room.emit(Event::Waiting {
+            id: room.step.id.clone(),
+            name: room.step.name.clone(),
+            until: timeline.show(until),
+            left: varying(until.duration_since(now).unsigned_abs()),
+        });
+    }
     let cut = sleep_until(room, until, true).await;
     if room.sink.feed.ended() {
         return Err(crate::run::feed::ended_failure());
     }
     if let Some(user) = cut {
-        return cut_short(room, &user, now, None);
+        return cut_short(room, &user, started, None);
     }
     Ok(Performed::said(json!({}), what))
 }
@@ -107,10 +130,22 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
         .map_err(|e| StepFailure::new(format!("{}: wait_for: {e}", room.position(pos))))?;
     let timeline = room.timeline;
     let clock = &timeline.clock;
-    let started = clock.now();
-    let deadline = started
-        .checked_add(wait.timeout.signed())
-        .unwrap_or(jiff::Timestamp::MAX);
+    // Paused by a scene: it keeps its deadline.
+    let (started, deadline) = match room.step.paused {
+        Some(paused) => (paused.started, paused.until),
+        None => {
+            let started = clock.now();
+            let deadline = started
+                .checked_add(wait.timeout.signed())
+                .unwrap_or(jiff::Timestamp::MAX);
+            (started, deadline)
+        }
+    };
+    room.step.paused = Some(crate::run::step::Paused {
+        until: deadline,
+        started,
+        extend: false,
+    });
     let mut announced = false;
     let mut changes = room.sink.feed.subscribe();
     loop {
