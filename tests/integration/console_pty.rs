@@ -40,6 +40,7 @@ rehearsal:
 /// A program on a pseudo-terminal, its screen kept up to date by a reader thread.
 struct Terminal {
     screen: Arc<Mutex<vt100::Parser>>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     /// Everything it printed, for the failure messages.
@@ -74,7 +75,6 @@ impl Terminal {
         let (into, kept) = (Arc::clone(&screen), Arc::clone(&raw));
         // The master must be read all along, or the program blocks on its writes.
         std::thread::spawn(move || {
-            let _master = pty.master;
             let mut buffer = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buffer) {
                 if n == 0 {
@@ -86,6 +86,7 @@ impl Terminal {
         });
         Terminal {
             screen,
+            master: pty.master,
             writer,
             child,
             raw,
@@ -108,13 +109,34 @@ impl Terminal {
             if holds(&contents) {
                 return contents;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the screen never showed {what}:\n{contents}\n--- all it printed:\n{}",
-                String::from_utf8_lossy(&self.raw.lock().unwrap())
-            );
+            if Instant::now() > deadline {
+                let raw = self.raw.lock().unwrap();
+                let tail =
+                    String::from_utf8_lossy(&raw[raw.len().saturating_sub(2000)..]).into_owned();
+                panic!(
+                    "the screen never showed {what}:\n{contents}\n--- the last it printed:\n{tail:?}"
+                );
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The terminal's window changes size, as when the operator drags it.
+    fn resize(&mut self, rows: u16, cols: u16) {
+        let size = |n| std::num::NonZeroU16::new(n).expect("not zero");
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(size(rows), size(cols));
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resized");
     }
 
     fn press(&mut self, key: &str) {
@@ -175,6 +197,13 @@ fn the_console_holds_resumes_plays_the_panic_scene_and_detaches() {
     terminal.press("p");
     terminal.wait_for("the panic scene played", |s| {
         s.contains("locked ·") && s.contains("scene panic")
+    });
+    // Abort asks first; anything but y keeps the show going.
+    terminal.press("a");
+    terminal.wait_for("the abort question", |s| s.contains("abort the show? y/N"));
+    terminal.press("n");
+    terminal.wait_for("the show going on", |s| {
+        s.contains("not aborted") && !s.contains("abort the show?")
     });
     // Go cuts the long pause short; the console is left during the short one.
     terminal.press("g");
@@ -265,4 +294,77 @@ async fn run_console_is_refused_before_anything_starts_without_a_terminal() {
         !dir.path().join("state").exists(),
         "no lock, journal or socket was made"
     );
+}
+
+#[test]
+fn the_run_over_the_outcome_stays_up_then_the_summary_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = DRILL
+        .replace("wait: 60s", "wait: 1s")
+        .replace("wait: 3s", "wait: 1s");
+    std::fs::write(dir.path().join("drill.yaml"), short).unwrap();
+    let mut terminal = Terminal::start(dir.path(), &["run", "--sim", "--console", "drill.yaml"]);
+    let screen = terminal.wait_for("the outcome", |s| s.contains("the run is over: ok"));
+    assert!(screen.contains("press any key"), "{screen}");
+    assert!(terminal.alternate());
+    terminal.press("x");
+    assert_eq!(terminal.exit_code(Duration::from_secs(20)), 0);
+    let screen = terminal.wait_for("the summary", |s| s.contains("Rehearsal meeting"));
+    assert!(!terminal.alternate(), "the screen is given back:\n{screen}");
+}
+
+#[tokio::test]
+async fn a_second_operator_attaches_with_emcee_console() {
+    let (mut run, dir) = Run::playbook(DRILL)
+        .arg("--sim")
+        .arg("--control")
+        .spawn_plain();
+    let control = dir.path().join("state").join("control");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_dir(&control).is_ok_and(|mut entries| entries.next().is_some()) {
+        assert!(Instant::now() < deadline, "the run never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let path = dir.path().to_owned();
+    let screen = tokio::task::spawn_blocking(move || {
+        let mut terminal = Terminal::start(&path, &["console", "--meeting", "914044873"]);
+        terminal.wait_for("the console", |s| s.contains("▶ 2 Long pause"));
+        terminal.press("h");
+        terminal.wait_for("HELD", |s| s.contains("HELD"));
+        // Resized: drawn again at the new size, and refused politely below 80×24.
+        terminal.resize(40, 120);
+        terminal.wait_for("the console at 120 columns", |s| {
+            s.lines()
+                .any(|line| line.contains("h resume") && line.contains("L lower all"))
+        });
+        terminal.resize(20, 60);
+        terminal.wait_for("the size refused", |s| {
+            s.contains("terminal too small (need 80×24)") && !s.contains("Timeline")
+        });
+        terminal.resize(24, 80);
+        terminal.wait_for("the console again", |s| s.contains("Timeline"));
+        terminal.press("q");
+        let code = terminal.exit_code(Duration::from_secs(20));
+        let screen = terminal.contents();
+        assert_eq!(code, 0, "{screen}");
+        screen
+    })
+    .await
+    .unwrap();
+    assert!(
+        screen.contains("left the console; the run goes on"),
+        "{screen}"
+    );
+    // The run goes on, held, after the console left.
+    assert!(run.try_wait().unwrap().is_none(), "the run goes on");
+    let status = Run::command(&["cue", "status", "--meeting", "914044873"])
+        .env(
+            "EMCEE_STATE_DIR",
+            dir.path().join("state").to_str().unwrap(),
+        )
+        .output()
+        .await;
+    assert!(status.stdout.contains("held"), "{status:?}");
+    run.start_kill().unwrap();
+    let _ = run.wait().await;
 }
