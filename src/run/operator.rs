@@ -422,6 +422,12 @@ impl Operator {
         }
     }
 
+    /// The run's clock, for tests that move it while the run is held.
+    #[cfg(test)]
+    pub(crate) fn run_clock(&self) -> Option<crate::clock::SharedClock> {
+        self.clock.get().cloned()
+    }
+
     fn now(&self) -> jiff::Timestamp {
         self.clock
             .get()

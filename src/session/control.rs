@@ -148,9 +148,19 @@ impl Channel {
             states: Some(states),
         };
         book.publish();
-        let server = server::listen(&path, start.run, start.handle, receiver)?;
-        tracing::debug!("listening for operator commands on {}", path.display());
         let book = Arc::new(Mutex::new(book));
+        // A command may change what the state says (held): published at once, so
+        // that a `status` right after it says so.
+        let handle: server::Handle = {
+            let (handle, book) = (start.handle, Arc::clone(&book));
+            Arc::new(move |command: Command, who: Who| {
+                let reply = handle(command, who);
+                lock(&book).publish();
+                reply
+            })
+        };
+        let server = server::listen(&path, start.run, handle, receiver)?;
+        tracing::debug!("listening for operator commands on {}", path.display());
         let refresher = tokio::spawn(refresh(Arc::clone(&book)));
         let listener = Box::new(ShowListener {
             book: Arc::clone(&book),
@@ -194,8 +204,9 @@ struct ShowListener {
 impl Listener for ShowListener {
     fn on(&mut self, event: &Event) {
         let mut book = lock(&self.book);
-        let now = book.timeline.show(book.clock.now());
-        book.show.apply(event, &now);
+        let at = book.clock.now();
+        let now = book.timeline.show(at);
+        book.show.apply(event, at, &now);
         book.publish();
     }
 }
@@ -245,17 +256,17 @@ impl super::Session {
             .map(|(index, step)| PlannedStep {
                 id: crate::playbook::step_id::StepId::top_level(index + 1).to_string(),
                 name: step.label(),
-                // Cues after a step or the meeting's start are known when they come.
+                // A cue after the meeting's start is known once it has started.
                 planned: step
                     .at
                     .as_ref()
-                    .filter(|at| !matches!(at.value, Cue::After(_) | Cue::Meeting(_)))
+                    .filter(|at| !matches!(at.value, Cue::Meeting(_)))
                     .and_then(|at| timeline.resolve(at, None).ok())
                     .map(|at| (at, timeline.show(at))),
             })
             .collect();
         let state_dir = crate::run::lock::state_dir(self.state_dir.as_deref());
-        Channel::start(Start {
+        let started = Channel::start(Start {
             state_dir: &state_dir,
             run,
             steps,
@@ -282,7 +293,18 @@ impl super::Session {
                     )
                 })
             },
-        })
-        .map(Some)
+        });
+        match started {
+            Ok(listening) => Ok(Some(listening)),
+            // Asked for, it must work; otherwise the show goes on without it.
+            Err(error) if !self.control => {
+                tracing::warn!(
+                    "not listening for operator commands: {}",
+                    crate::printable::printable(&error.to_string())
+                );
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
     }
 }
