@@ -24,6 +24,9 @@ pub enum ExitCode {
     Unreachable = 3,
     /// Another run holds this meeting's lock.
     Locked = 4,
+    /// An operator aborted the run (`emcee cue abort`, the console's abort): it stopped
+    /// as on SIGTERM, its `always` steps ran.
+    Aborted = 5,
     /// Stopped by SIGHUP: the terminal went away (not under `nohup`).
     HungUp = 129,
     /// Interrupted by SIGINT.

@@ -141,6 +141,16 @@ pub enum Command {
     /// `status` (exit 0); exit 3 when the meeting or its feed cannot be reached.
     Watch(WatchArgs),
 
+    /// Tell a running show what to do, or ask where it is: the run of the meeting
+    /// that listens on its control socket (`<state dir>/control/<run id>.sock`; every
+    /// run against a service listens, a rehearsal with --control).
+    ///
+    /// Exit 0 when the run took the command (its message on standard output), 1 when
+    /// it refused it (the message on standard error), 2 for bad usage or when several
+    /// runs of the meeting listen and no --run picks one (they are listed), 3 when no
+    /// run of the meeting listens.
+    Cue(CueArgs),
+
     /// Serve the meeting emulator: the meeting-control API plus an admin API under /_sim/.
     ///
     /// Prints its base URL on standard output when ready and runs until Ctrl-C or SIGTERM.
@@ -245,6 +255,11 @@ pub struct RunArgs {
     /// playbook's `meeting.events` (auto when neither says).
     #[arg(long, value_enum, value_name = "MODE")]
     pub events: Option<EventsArg>,
+
+    /// With --sim: listen for operator commands (`emcee cue`) on the control socket,
+    /// as a run against a service always does.
+    #[arg(long, requires = "sim")]
+    pub control: bool,
 
     /// With --sim: write the emulator's request log (every call, when, and its answer)
     /// to this JSON file after the run.
@@ -494,4 +509,55 @@ pub struct WatchArgs {
     /// Stop after N changes.
     #[arg(long, value_name = "N")]
     pub count: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CueArgs {
+    #[command(subcommand)]
+    pub command: CueCommandArg,
+
+    /// The meeting whose run to tell (required).
+    #[arg(long, value_name = "ID", global = true)]
+    pub meeting: Option<String>,
+
+    /// Only a run against this endpoint ("the built-in emulator" for a rehearsal).
+    #[arg(long, value_name = "URL", global = true)]
+    pub endpoint: Option<String>,
+
+    /// Where runs keep their control sockets.
+    #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+
+    /// The run to tell, when several runs of the meeting listen.
+    #[arg(long = "run", value_name = "ID", global = true)]
+    pub run_id: Option<String>,
+
+    /// Print the run's reply as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CueCommandArg {
+    /// Start no new step until `resume`; waits keep counting.
+    Hold,
+    /// Go on after `hold`.
+    Resume,
+    /// End the current wait or countdown and start the next step now (while held:
+    /// that one step).
+    Go,
+    /// Skip the next step not yet started, or the step with this id.
+    Skip { step: Option<String> },
+    /// Stop as SIGTERM does: `always` steps run, and the run exits 5.
+    Abort,
+    /// Play a scene of the playbook now, between steps.
+    Scene { name: String },
+    /// One action now: `do mute "Bob Li"`.
+    Do {
+        action: String,
+        selector: Option<String>,
+    },
+    /// Where the run is: the current step, the next cue and its countdown, held or
+    /// not, the feed.
+    Status,
 }

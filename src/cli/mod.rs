@@ -134,6 +134,7 @@ impl TryFrom<args::RunArgs> for RunOptions {
             endpoint: args.endpoint,
             allow_insecure_http: args.allow_insecure_http,
             sim: args.sim,
+            control: args.control,
             fast_forward: args.fast_forward,
             sim_requests: args.sim_requests,
             selection: args.select.into(),
@@ -215,6 +216,35 @@ impl TryFrom<args::StatusArgs> for commands::status::StatusOptions {
             format: args.format.into(),
             watch: args.watch,
             count: args.count,
+        })
+    }
+}
+
+impl TryFrom<args::CueArgs> for commands::cue::CueOptions {
+    type Error = Error;
+    fn try_from(args: args::CueArgs) -> Result<Self, Error> {
+        use crate::control::protocol::Command;
+        let Some(meeting) = args.meeting else {
+            return Err(Error::Usage(
+                "which meeting's run? give --meeting ID".into(),
+            ));
+        };
+        Ok(commands::cue::CueOptions {
+            command: match args.command {
+                args::CueCommandArg::Hold => Command::Hold,
+                args::CueCommandArg::Resume => Command::Resume,
+                args::CueCommandArg::Go => Command::Go,
+                args::CueCommandArg::Skip { step } => Command::Skip { step },
+                args::CueCommandArg::Abort => Command::Abort,
+                args::CueCommandArg::Scene { name } => Command::Scene { name },
+                args::CueCommandArg::Do { action, selector } => Command::Do { action, selector },
+                args::CueCommandArg::Status => Command::Status,
+            },
+            meeting,
+            endpoint: args.endpoint,
+            state_dir: args.state_dir,
+            run: args.run_id,
+            json: args.json,
         })
     }
 }
@@ -348,6 +378,10 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
                 commands::schema::text()
             })?;
             Ok(ExitCode::Success)
+        }
+        args::Command::Cue(cue) => {
+            let options = commands::cue::CueOptions::try_from(cue)?;
+            current_thread()?.block_on(commands::cue::run(options))
         }
         args::Command::Sim(sim_args) => {
             multi_thread()?.block_on(commands::sim::serve(sim_args.into()))?;

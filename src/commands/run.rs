@@ -24,6 +24,8 @@ pub(crate) struct RunOptions {
     pub endpoint: Option<String>,
     pub allow_insecure_http: bool,
     pub sim: bool,
+    /// With `sim`: listen on the control socket, as a run against a service does.
+    pub control: bool,
     /// With `sim`: waits and cues take no real time; the timeline is kept.
     pub fast_forward: bool,
     /// With `sim`: where to write the emulator's request log (JSON) after the run.
@@ -94,6 +96,7 @@ pub(crate) async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         reports: options.reports,
         display: options.display,
         started,
+        control: options.control,
     };
     session.run().await
 }

@@ -66,6 +66,15 @@ pub(crate) enum Via {
     Console,
 }
 
+/// Who sent a command, as the run saw it: the user of the peer's uid (never what a
+/// client claims), and the kind of client. Not on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Who {
+    pub user: String,
+    pub uid: u32,
+    pub via: Via,
+}
+
 /// From the run to a client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -456,6 +456,7 @@ impl Planner<'_> {
                 self.steps(always, &Siblings::always_of(id), depth + 1, vars);
                 self.inherited_tags.truncate(inherited);
             }
+            Some(Body::Scene { .. }) => {}
             None => {}
         }
     }

@@ -438,6 +438,7 @@ impl Checker<'_> {
                 self.steps(rescue, &known);
                 self.steps(always, &known);
             }
+            Some(Body::Scene { .. }) => {}
             None => {}
         }
     }

@@ -2,12 +2,14 @@
 //! the file and nothing else — so `emcee check` can run in CI and pre-commit hooks.
 
 pub(crate) mod action;
+pub(crate) mod adhoc;
 pub(crate) mod catalogue;
 mod check;
 pub(crate) mod cue;
 pub(crate) mod include;
 mod load;
 mod model;
+pub(crate) mod scene;
 mod schema;
 pub(crate) mod scope;
 pub(crate) mod select;

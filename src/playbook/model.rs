@@ -50,6 +50,14 @@ pub struct PlaybookDoc {
     /// The cues, run in order.
     #[schemars(length(min = 1))]
     pub steps: Spanned<Vec<Spanned<Step>>>,
+    /// Named lists of steps (names like `qa_open`), played by a step `scene: NAME` or by
+    /// an operator during the run (`emcee cue scene NAME`). They play at once: no `at`.
+    #[serde(default, deserialize_with = "super::scene::deserialize")]
+    #[schemars(schema_with = "super::scene::schema")]
+    pub scenes: IndexMap<String, Spanned<Vec<Spanned<Step>>>>,
+    /// The scene the console's panic key plays; a scene named `panic` when absent.
+    #[serde(default)]
+    pub panic_scene: Option<Spanned<String>>,
     /// The meeting `--sim` rehearses against: the meeting fields of an emulator seed
     /// (participants, attendees, locked…). Its id and host password come from `meeting`.
     #[serde(default)]
@@ -196,6 +204,19 @@ pub const MIN_START_POLL: Duration = Duration::from_secs_const(5);
 /// A step's time limit when neither the step nor `defaults` sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs_const(30);
 
+impl PlaybookDoc {
+    /// The panic scene's name: `panic_scene`, else a scene named `panic` if there is one.
+    pub fn panic_scene(&self) -> Option<&str> {
+        match &self.panic_scene {
+            Some(name) => Some(&name.value),
+            None => self
+                .scenes
+                .contains_key(super::scene::PANIC)
+                .then_some(super::scene::PANIC),
+        }
+    }
+}
+
 impl Playbook {
     /// SHA-256 of the playbook's text and of every file it includes, in order: a resumed
     /// run refuses a playbook that changed.
@@ -216,7 +237,8 @@ impl Playbook {
             .collect()
     }
 
-    /// Every step, depth first, blocks before their contents.
+    /// Every step, depth first, blocks before their contents: `steps:`, then the
+    /// scenes' in the order written.
     pub fn walk(&self) -> Vec<&Spanned<Step>> {
         fn visit<'a>(steps: &'a [Spanned<Step>], out: &mut Vec<&'a Spanned<Step>>) {
             for step in steps {
@@ -231,6 +253,9 @@ impl Playbook {
         }
         let mut out = Vec::new();
         visit(&self.doc.steps.value, &mut out);
+        for scene in self.doc.scenes.values() {
+            visit(&scene.value, &mut out);
+        }
         out
     }
 }

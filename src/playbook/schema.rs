@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::action::Action;
 use super::model::PlaybookDoc;
-use super::step::{Step, StepCommon};
+use super::step::{SceneStep, Step, StepCommon};
 
 /// The playbook schema, as committed in `schemas/playbook.schema.json`.
 pub fn schema() -> Value {
@@ -51,6 +51,10 @@ impl JsonSchema for Step {
                 }
             }
         }
+        let scene = SceneStep::json_schema(generator);
+        if let Some(key) = scene.get("properties").and_then(|p| p.get("scene")) {
+            properties.insert("scene".into(), key.clone());
+        }
         let steps = generator.subschema_for::<Vec<Step>>();
         for block in ["steps", "rescue", "always"] {
             properties.insert(block.into(), steps.clone().into());
@@ -60,9 +64,10 @@ impl JsonSchema for Step {
             .map(|name| serde_json::json!({"required": [name]}))
             .collect();
         one_of.push(serde_json::json!({"required": ["steps"]}));
+        one_of.push(serde_json::json!({"required": ["scene"]}));
         json_schema!({
             "type": "object",
-            "description": "A step: the common keys and exactly one action, or a block of `steps` with `rescue` and `always`.",
+            "description": "A step: the common keys and exactly one action, or a block of `steps` with `rescue` and `always`, or `scene: NAME`.",
             "properties": properties,
             "additionalProperties": false,
             "oneOf": one_of,
@@ -92,7 +97,11 @@ mod tests {
         assert_eq!(step["dependentRequired"]["rescue"][0], "steps");
         assert_eq!(
             step["oneOf"].as_array().unwrap().len(),
-            crate::playbook::catalogue::action_names().len() + 1
+            crate::playbook::catalogue::action_names().len() + 2
         );
+        assert_eq!(step["properties"]["scene"]["type"], "string");
+        let scenes = &schema["properties"]["scenes"];
+        assert_eq!(scenes["propertyNames"]["pattern"], "^[a-z][a-z0-9_]*$");
+        assert!(schema["properties"]["panic_scene"].is_object());
     }
 }

@@ -48,6 +48,14 @@ impl Selection {
             }
         }
         if let Some(target) = &self.start_at
+            && target.parse::<StepId>().is_ok_and(|id| id.is_operator())
+        {
+            return Err(Error::Usage(format!(
+                "--start-at {target}: that is what an operator played during a run, not a \
+                 step of the playbook; start at a step of `steps:`"
+            )));
+        }
+        if let Some(target) = &self.start_at
             && !contains(&playbook.doc.steps.value, target)
         {
             let names: Vec<String> = playbook

@@ -31,7 +31,7 @@ pub struct Included {
 /// Keys every step may have; with the action names, all keys a step may have.
 const COMMON_KEYS: &[&str] = &[
     "name", "when", "loop", "register", "retry", "timeout", "on_error", "at", "late", "grace",
-    "tags", "steps", "rescue", "always",
+    "tags", "steps", "rescue", "always", "scene",
 ];
 
 /// Every key a step accepts, for the "did you mean" of an unknown one.
@@ -58,6 +58,8 @@ pub struct Step {
     pub steps: Option<Spanned<Vec<Spanned<Step>>>>,
     pub rescue: Option<Spanned<Vec<Spanned<Step>>>>,
     pub always: Option<Spanned<Vec<Spanned<Step>>>>,
+    /// `scene: NAME`: plays the playbook's scene of that name, as a block.
+    pub scene: Option<Spanned<String>>,
     /// For an `include`, resolved at load: the steps' file and variables.
     pub included: Option<Included>,
     /// Names to select steps by, with `--tags` and `--skip-tags`.
@@ -81,22 +83,27 @@ pub enum Body<'a> {
         rescue: &'a [Spanned<Step>],
         always: &'a [Spanned<Step>],
     },
+    /// Plays the scene of that name: its steps, under this step's id, like a block's.
+    Scene { name: &'a Spanned<String> },
 }
 
 impl Step {
     /// The step's action or block; `None` for a step the checker has already refused.
     pub fn body(&self) -> Option<Body<'_>> {
-        match (&self.actions[..], &self.steps) {
-            ([(name, args)], None) => Some(Body::Action {
+        match (&self.actions[..], &self.steps, &self.scene) {
+            ([(name, args)], None, None) => Some(Body::Action {
                 name: name.value,
                 name_pos: name.pos,
                 args,
             }),
-            ([], Some(steps)) => Some(Body::Block {
+            ([], Some(steps), None) => Some(Body::Block {
                 steps: &steps.value,
                 rescue: block_list(self.rescue.as_ref()),
                 always: block_list(self.always.as_ref()),
             }),
+            ([], None, Some(name)) if self.rescue.is_none() && self.always.is_none() => {
+                Some(Body::Scene { name })
+            }
             _ => None,
         }
     }
@@ -112,6 +119,7 @@ impl Step {
         match self.body() {
             Some(Body::Action { name, .. }) => name.to_owned(),
             Some(Body::Block { .. }) => "block".to_owned(),
+            Some(Body::Scene { name }) => format!("scene {}", name.value),
             None => "step".to_owned(),
         }
     }
@@ -262,7 +270,11 @@ impl<'de> Deserialize<'de> for Step {
 }
 
 /// Reports a problem the loader can read past, or fails with it when no one collects.
-fn recoverable<E: de::Error>(pos: Pos, message: String, help: Option<String>) -> Result<(), E> {
+pub(super) fn recoverable<E: de::Error>(
+    pos: Pos,
+    message: String,
+    help: Option<String>,
+) -> Result<(), E> {
     if crate::yaml::report(pos, message.clone(), help) {
         Ok(())
     } else {
@@ -273,9 +285,9 @@ fn recoverable<E: de::Error>(pos: Pos, message: String, help: Option<String>) ->
 /// A value's problem: its message and any help.
 type Problem = (String, Option<String>);
 
-/// The value of `steps`, `rescue` or `always`: a list of steps, or what was written
-/// instead, to be reported where it stands.
-enum StepList {
+/// The value of `steps`, `rescue` or `always` (or a scene): a list of steps, or what
+/// was written instead, to be reported where it stands.
+pub(super) enum StepList {
     Steps(Vec<Spanned<Step>>),
     Not(&'static str),
 }
@@ -345,11 +357,23 @@ impl Step {
             steps: None,
             rescue: None,
             always: None,
+            scene: None,
             included: None,
             tags: Vec::new(),
             damaged: false,
             not_a_map: None,
         }
+    }
+
+    /// A step that plays the scene `name` (written at `pos`), as `scene: NAME` would:
+    /// what an operator's `scene NAME` runs.
+    #[cfg_attr(not(test), allow(dead_code))] // the operator's `scene NAME` plays it
+    pub(crate) fn playing(name: &str, pos: Pos) -> Spanned<Step> {
+        let step = Step {
+            scene: Some(Spanned::new(name.to_owned(), pos)),
+            ..Step::empty()
+        };
+        Spanned::new(step, pos)
     }
 
     fn not_a_map(kind: &'static str) -> Step {
@@ -375,6 +399,7 @@ impl Step {
             "late" => self.late = Some(Spanned::new(typed(&raw)?, pos)),
             "grace" => self.grace = Some(Spanned::new(typed(&raw)?, pos)),
             "tags" => self.tags = tags(&raw)?,
+            "scene" => self.scene = Some(Spanned::new(typed(&raw)?, pos)),
             other => unreachable!("`{other}` is not a common key"),
         }
         Ok(())
@@ -469,6 +494,16 @@ pub(crate) struct StepCommon {
     /// Names to select the step by, with `--tags` and `--skip-tags`; a block's tags
     /// are its steps' too.
     tags: Option<TagsSchema>,
+}
+
+/// The key of a step that plays a scene, for the schema.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub(crate) struct SceneStep {
+    /// Plays the playbook's scene of that name (under `scenes:`) here, as a block:
+    /// its steps get ids under this step's.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
+    scene: String,
 }
 
 /// A list, or a template that gives one.

@@ -4,6 +4,12 @@
 //! (a step inside that item). The run, the plan, `--start-at`, the journal, resume and
 //! the reports all build and read ids through this one type, so the format lives here
 //! alone. An id serialises as that text, so journals and reports read the same.
+//!
+//! Steps an operator plays during a run (a scene, a one-off action) are not in
+//! `steps:`: they are written `op3` (the third operator command of the run that runs
+//! steps), and `op3.1`, `op3.2` for the steps of a scene it plays. They sort after every
+//! id of `steps:`, and are never a top-level step, so resuming and `--start-at` do not
+//! take them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -31,7 +37,11 @@ enum Origin {
     /// The playbook's `steps:`, written without a prefix.
     #[default]
     Steps,
+    /// Played by an operator during the run, written `op` before the path.
+    Operator,
 }
+
+const OPERATOR: &str = "op";
 
 /// One level of the path: which list of the step above, the place in it, and which
 /// item of a loop.
@@ -72,6 +82,20 @@ impl StepId {
     /// The `index`th top-level step, from 1.
     pub fn top_level(index: usize) -> StepId {
         StepId::run().below(List::Steps, index)
+    }
+
+    /// What the `n`th operator command of a run (from 1) plays: `op3`. The steps of a
+    /// scene it plays are its children: `op3.1`.
+    pub fn operator(n: usize) -> StepId {
+        StepId {
+            origin: Origin::Operator,
+            ..StepId::top_level(n)
+        }
+    }
+
+    /// Whether an operator played this step, rather than the playbook's `steps:`.
+    pub fn is_operator(&self) -> bool {
+        self.origin == Origin::Operator
     }
 
     /// The `index`th step of this block's `steps`, from 1.
@@ -123,15 +147,20 @@ impl StepId {
     }
 
     /// The place of the top-level step this step is, or is inside of: `3` for `3`,
-    /// `3.2` and `3#1.1`.
+    /// `3.2` and `3#1.1`. `None` for the run and for what an operator played (`op3`
+    /// is not step 3).
     pub fn top_level_index(&self) -> Option<usize> {
+        if self.origin != Origin::Steps {
+            return None;
+        }
         self.path.first().map(|segment| segment.index)
     }
 
-    /// Whether this is a top-level step itself: not a step inside one, nor an item of
-    /// its loop.
+    /// Whether this is a top-level step of `steps:` itself: not a step inside one, nor
+    /// an item of its loop, nor what an operator played.
     pub fn is_top_level(&self) -> bool {
-        matches!(self.path.as_slice(), [segment] if segment.item.is_none())
+        self.origin == Origin::Steps
+            && matches!(self.path.as_slice(), [segment] if segment.item.is_none())
     }
 
     /// Whether `other` is this step or inside it (in any of its items).
@@ -195,6 +224,10 @@ impl Siblings {
 
 impl fmt::Display for StepId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.origin {
+            Origin::Steps => {}
+            Origin::Operator => f.write_str(OPERATOR)?,
+        }
         for (depth, segment) in self.path.iter().enumerate() {
             if depth > 0 {
                 f.write_str(".")?;
@@ -226,7 +259,15 @@ impl FromStr for StepId {
         if text.is_empty() {
             return Ok(id);
         }
-        let mut parts = text.split('.');
+        let mut rest = text;
+        if let Some(after) = text.strip_prefix(OPERATOR) {
+            if !after.starts_with(|c: char| c.is_ascii_digit()) {
+                return Err(bad("`op` is followed by the operator command's number"));
+            }
+            id.origin = Origin::Operator;
+            rest = after;
+        }
+        let mut parts = rest.split('.');
         while let Some(part) = parts.next() {
             let (list, place) = match part {
                 RESCUE | ALWAYS if id.is_run() => {

@@ -81,6 +81,12 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
                     format!("cue     {}: {} missed, skipping{late}", cue.name, cue.cue)
                 }
                 CueStatus::Missed => format!("cue     {}: {} missed{late}", cue.name, cue.cue),
+                CueStatus::Early => format!(
+                    "cue     {}: {} fired early by {}{when}{late}",
+                    cue.name,
+                    cue.cue,
+                    cue.by.as_deref().unwrap_or("the operator")
+                ),
             }
         }
         Event::StepSkipped { name, reason, .. } => format!("skip    {name}: {reason}"),
@@ -135,6 +141,17 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             }
         }
         Event::MeetingUnavailable { error } => format!("error   {error}"),
+        Event::Operator {
+            user,
+            via,
+            command,
+            ok,
+            message,
+            ..
+        } => {
+            let refused = if *ok { "" } else { " refused" };
+            format!("⏯ {user} ({via}): {command}{refused} — {message}")
+        }
         Event::FeedDown { at, why } => {
             let at = if timings {
                 format!(" at {}", at.get(11..19).unwrap_or(at))
@@ -303,6 +320,7 @@ mod tests {
             actual: String::new(),
             late_ms,
             status,
+            by: None,
         }
     }
 

@@ -139,6 +139,20 @@ pub enum Event {
     FeedUp {
         at: String,
     },
+    /// An operator's command, taken or refused (`ok`), from the control channel.
+    Operator {
+        /// When the run took it (RFC 3339 with milliseconds, in the playbook's zone).
+        at: String,
+        /// The local user who sent it.
+        user: String,
+        /// The kind of client: "cue" or "console".
+        via: String,
+        /// As typed: `skip 4`, `do mute "Bob Li"`.
+        command: String,
+        ok: bool,
+        /// The reply the operator got.
+        message: String,
+    },
     RunFinished {
         summary: Summary,
     },
@@ -191,6 +205,9 @@ pub struct CueTiming {
     /// How late the step started; negative if early (never, in practice).
     pub late_ms: i64,
     pub status: CueStatus,
+    /// The operator whose `go` fired it early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 #[derive(
@@ -206,6 +223,8 @@ pub enum CueStatus {
     Skipped,
     /// Later than its grace, and failed (`late: fail`).
     Missed,
+    /// Fired before its time by an operator's `go`.
+    Early,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -243,6 +262,9 @@ pub struct CueSummary {
     pub skipped: usize,
     /// Later than their grace and failed.
     pub missed: usize,
+    /// Fired early by an operator's `go`.
+    #[serde(default)]
+    pub early: usize,
     /// How late the latest cue that fired (on time or late) was, in milliseconds;
     /// absent when none fired.
     pub latest_ms: Option<i64>,
@@ -257,6 +279,7 @@ impl CueSummary {
             late: count(CueStatus::Late),
             skipped: count(CueStatus::Skipped),
             missed: count(CueStatus::Missed),
+            early: count(CueStatus::Early),
             latest_ms: cues
                 .iter()
                 .filter(|c| matches!(c.status, CueStatus::OnTime | CueStatus::Late))

@@ -12,17 +12,19 @@ use super::actions::Performed;
 use super::event::{Event, Listener, Outcome, StepId};
 use super::step::{StepCtx, StepDefaults, StepFailure, StepLimit, Timeline};
 use crate::mmc::Client;
-use crate::playbook::scope::IncludeScope;
 use crate::playbook::step_id::Siblings;
 use crate::playbook::{Body, OnError, Step};
 use crate::source::SourceFile;
 use crate::template::{Context, Engine, TemplateError};
 use crate::yaml::{Pos, Spanned};
 
+mod block;
 mod cues;
 mod ended;
 mod feed;
 mod limits;
+mod operator;
+mod scenes;
 
 use limits::interrupted_failure;
 
@@ -50,6 +52,12 @@ pub(crate) struct Executor<'a> {
     ended: Option<ended::Ended>,
     /// The meeting's push feed, as `events` says (off until set).
     feed: super::feed::RunFeed,
+    /// The operator's commands, when the run takes them.
+    operator: Option<Arc<super::operator::Operator>>,
+    /// How many operator scenes or `do`s are playing: their steps are not held.
+    playing: usize,
+    /// The playbook's scenes, once given.
+    scenes: Option<scenes::SceneBook<'a>>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -88,6 +96,9 @@ impl<'a> Executor<'a> {
             deadline: None,
             ended: None,
             feed: super::feed::RunFeed::new(crate::playbook::Events::Off),
+            operator: None,
+            playing: 0,
+            scenes: None,
         }
     }
 
@@ -101,6 +112,10 @@ impl<'a> Executor<'a> {
     }
 
     fn emit(&mut self, event: Event) {
+        // The operator knows where the run is before anyone hears of it.
+        if let Some(operator) = &self.operator {
+            operator.observe(&event);
+        }
         self.listener.on(&event);
     }
 
@@ -246,8 +261,20 @@ impl<'a> Executor<'a> {
         id: StepId,
         cue: usize,
     ) -> Result<(), StepFailure> {
+        // An operator may hold the run or skip the step; a step with a cue is held
+        // once its countdown is over.
+        let cued = step.at.is_some() && !self.meeting_over();
+        if let Some(user) = self.operator_gate(&id, !cued).await {
+            self.skipped_by_operator(step, id, step.label(), &user);
+            return Ok(());
+        }
+        if self.in_always == 0
+            && let Some(failure) = self.interrupted()
+        {
+            return Err(failure);
+        }
         // Once the meeting has ended, what is left runs at once.
-        if step.at.is_some() && !self.meeting_over() {
+        if cued {
             match self.cue(step, &id).await {
                 Ok(true) => {}
                 Ok(false) => return Ok(()),
@@ -366,7 +393,7 @@ impl<'a> Executor<'a> {
         };
         let action = match &body {
             Body::Action { name, .. } => Some(*name),
-            Body::Block { .. } => None,
+            Body::Block { .. } | Body::Scene { .. } => None,
         };
         self.emit(Event::StepStarted {
             id: id.clone(),
@@ -383,6 +410,7 @@ impl<'a> Executor<'a> {
             retry: step.retry.as_ref().map_or(self.defaults.retry, |r| r.value),
             retries: 0,
             limit: StepLimit::default(),
+            paused: None,
         };
         let result = match body {
             Body::Action {
@@ -394,56 +422,8 @@ impl<'a> Executor<'a> {
                 steps,
                 rescue,
                 always,
-            } => {
-                // A block's `retry` and `timeout` are the defaults of the steps inside it.
-                let outer = self.defaults;
-                if let Some(retry) = &step.retry {
-                    self.defaults.retry = retry.value;
-                }
-                if let Some(timeout) = &step.timeout {
-                    self.defaults.timeout = timeout.value;
-                }
-                let inside = Siblings::steps_of(&id);
-                let inherited = self.inherited_tags.len();
-                self.inherited_tags
-                    .extend(step.tags.iter().map(|t| t.value.clone()));
-                let mut result = match &step.included {
-                    Some(included) => self.included(included, steps, &inside, cue).await,
-                    None => self.steps(steps, &inside, cue).await,
-                };
-                if let Err(failure) = &result
-                    && !rescue.is_empty()
-                {
-                    self.emit(Event::Message {
-                        id: id.clone(),
-                        level: crate::playbook::action::LogLevel::Warn,
-                        text: format!("rescuing after: {}", failure.message),
-                    });
-                    result = self.steps(rescue, &Siblings::rescue_of(&id), cue).await;
-                }
-                self.in_always += 1;
-                let always_ids = Siblings::always_of(&id);
-                let after = if self.interrupt.received().is_some() || self.past_deadline().is_some()
-                {
-                    // Interrupted or out of time: `always` steps get a bounded time.
-                    let grace = super::interrupt::ALWAYS_GRACE;
-                    match tokio::time::timeout(grace, self.steps(always, &always_ids, cue)).await {
-                        Ok(result) => result,
-                        Err(_) => Err(StepFailure::new(format!(
-                            "`always` steps did not finish within {grace:?} of the stop"
-                        ))),
-                    }
-                } else {
-                    self.steps(always, &always_ids, cue).await
-                };
-                self.in_always -= 1;
-                self.inherited_tags.truncate(inherited);
-                self.defaults = outer;
-                result.and(after).map(|()| Performed {
-                    output: Value::Null,
-                    detail: None,
-                })
-            }
+            } => self.block(step, &id, [steps, rescue, always], cue).await,
+            Body::Scene { name } => self.scene_step(step, &id, name, cue).await,
         };
         if action.is_some() {
             self.note_end(&id, &name, action, result.as_ref().map(|_| ()));
@@ -525,29 +505,6 @@ impl<'a> Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// The steps of an include: its variables are set for them (see
-    /// [`IncludeScope`]) and put back afterwards, and messages point into the
-    /// included file.
-    async fn included(
-        &mut self,
-        included: &crate::playbook::step::Included,
-        steps: &[Spanned<Step>],
-        list: &Siblings,
-        cue: usize,
-    ) -> Result<(), StepFailure> {
-        let given = IncludeScope::given(self.engine, included, &self.vars)
-            .map_err(|e| self.template_failure(e))?;
-        let outer_file = std::mem::replace(&mut self.file, std::sync::Arc::clone(&included.file));
-        let (scope, entered) = IncludeScope::enter(self.engine, included, given, &mut self.vars);
-        let result = match entered {
-            Ok(()) => Box::pin(self.steps(steps, list, cue)).await,
-            Err(error) => Err(self.template_failure(error)),
-        };
-        scope.leave(&mut self.vars);
-        self.file = outer_file;
-        result
-    }
-
     /// A step that failed before it could start (its `loop`, `when` or `name` could not
     /// be evaluated): reported like any failure, and `on_error` applies.
     fn failed_before_start(

@@ -88,6 +88,8 @@ pub(crate) struct RunFeed {
     changes_then: u64,
     /// The run's clock, once the feed is started.
     clock: Option<SharedClock>,
+    /// Told of the feed once it is started, for what shows the show (the roster).
+    tap: Option<watch::Sender<Option<watch::Receiver<LiveState>>>>,
 }
 
 impl Drop for RunFeed {
@@ -110,7 +112,23 @@ impl RunFeed {
             changed: None,
             changes_then: 0,
             clock: None,
+            tap: None,
         }
+    }
+
+    /// Whether and how the run uses the feed, now; `tap` is told of it when it starts.
+    pub(crate) fn with_mode(&mut self, mode: Events) {
+        let tap = self.tap.take();
+        *self = RunFeed::new(mode);
+        self.tap = tap;
+    }
+
+    /// `tap` gets the feed's state once it is started.
+    pub(crate) fn tap(&mut self, tap: watch::Sender<Option<watch::Receiver<LiveState>>>) {
+        if let Some(live) = &self.live {
+            tap.send_replace(Some(live.subscribe()));
+        }
+        self.tap = Some(tap);
     }
 
     /// Whether the feed is to be started and has not been.
@@ -142,6 +160,9 @@ impl RunFeed {
             Events::Required => REQUIRED_WITHIN,
             Events::Auto | Events::Off => AUTO_WITHIN,
         };
+        if let Some(tap) = &self.tap {
+            tap.send_replace(Some(live.subscribe()));
+        }
         let opened = live.opened(within).await;
         self.live = Some(live);
         match (opened, self.mode) {

@@ -192,10 +192,10 @@ impl Gate {
                     tokio::select! {
                         () = clock.sleep_until(at) => {}
                         () = interrupt.wait() => {
-                            let signal = interrupt.received().unwrap_or(crate::signals::Received::Interrupt);
-                            let message = format!("interrupted by {signal} while waiting for meeting {} to start", self.meeting);
+                            let origin = interrupt.received().unwrap_or(super::interrupt::Origin::Signal(crate::signals::Received::Interrupt));
+                            let message = format!("interrupted by {origin} while waiting for meeting {} to start", self.meeting);
                             let mut failure = Self::stop(listener, message);
-                            failure.exit = super::interrupt::exit_code(signal);
+                            failure.exit = origin.exit_code();
                             return Err(failure);
                         }
                     }

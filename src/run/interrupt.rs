@@ -1,7 +1,7 @@
-//! SIGINT, SIGTERM and SIGHUP during a run: the first stops the current step, lets
-//! `always` steps run (for a bounded time), and ends the run so that the journal, the
-//! reports and the lock are dealt with; a second signal exits at once. Both are acted
-//! on from the signal thread, so a busy runtime delays neither.
+//! SIGINT, SIGTERM and SIGHUP during a run, or an operator's `abort`: the first stops
+//! the current step, lets `always` steps run (for a bounded time), and ends the run so
+//! that the journal, the reports and the lock are dealt with; a second signal exits at
+//! once. Signals are acted on from the signal thread, so a busy runtime delays neither.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,9 +13,37 @@ use crate::signals::{Received, Watch};
 /// How long `always` steps may take once the run is interrupted.
 pub(crate) const ALWAYS_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// What stopped the run: a signal, or an operator's `abort` (exit 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Signal(Received),
+    /// `abort` from the control channel, by this local user.
+    Operator(String),
+}
+
+impl std::fmt::Display for Origin {
+    /// As in "interrupted by SIGTERM", "interrupted by an operator's abort (alice)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Signal(signal) => signal.fmt(f),
+            Origin::Operator(user) => write!(f, "an operator's abort ({user})"),
+        }
+    }
+}
+
+impl Origin {
+    /// The exit code of a run stopped this way.
+    pub(crate) fn exit_code(&self) -> crate::error::ExitCode {
+        match self {
+            Origin::Signal(signal) => exit_code(*signal),
+            Origin::Operator(_) => crate::error::ExitCode::Aborted,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Interrupt {
-    received: Mutex<Option<Received>>,
+    received: Mutex<Option<Origin>>,
     notify: Notify,
 }
 
@@ -24,16 +52,28 @@ impl Interrupt {
         Arc::new(Interrupt::default())
     }
 
-    /// The signal that interrupted the run, if one has.
-    pub(crate) fn received(&self) -> Option<Received> {
-        *self.received.lock().unwrap_or_else(|e| e.into_inner())
+    /// What interrupted the run, if anything has.
+    pub(crate) fn received(&self) -> Option<Origin> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Marks the run interrupted (for tests and for the signal task).
     pub(crate) fn raise(&self, signal: Received) {
+        self.raise_origin(Origin::Signal(signal));
+    }
+
+    /// Marks the run aborted by an operator: it stops as on SIGTERM, and exits 5.
+    pub(crate) fn raise_by_operator(&self, user: &str) {
+        self.raise_origin(Origin::Operator(user.to_owned()));
+    }
+
+    fn raise_origin(&self, origin: Origin) {
         let mut received = self.received.lock().unwrap_or_else(|e| e.into_inner());
         if received.is_none() {
-            *received = Some(signal);
+            *received = Some(origin);
         }
         self.notify.notify_waiters();
     }

@@ -12,6 +12,7 @@ mod feed;
 pub(crate) mod gate;
 pub(crate) mod interrupt;
 pub(crate) mod lock;
+pub(crate) mod operator;
 mod retry;
 mod sleep;
 mod step;

@@ -83,6 +83,19 @@ pub(crate) struct StepCtx {
     /// The step's time limit (a longer `Retry-After` is not waited for), which a fan-out may raise once it knows how many calls it
     /// makes; shared with the executor's timer.
     pub(crate) limit: StepLimit,
+    /// Where a wait had got to when a scene an operator queued paused it.
+    pub(crate) paused: Option<Paused>,
+}
+
+/// A wait paused by an operator's scene: it goes on, once the scene has played, until
+/// `until` — which a `wait: DURATION` moves on by the scene's length (the time it had
+/// left), and a `wait: until` or `wait_for` keeps (its instant, its deadline).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paused {
+    pub(crate) until: jiff::Timestamp,
+    /// When the wait first started.
+    pub(crate) started: jiff::Timestamp,
+    pub(crate) extend: bool,
 }
 
 /// A step's time limit: when it runs out, how long it is, and whether it is inherited

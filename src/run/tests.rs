@@ -21,13 +21,23 @@ use crate::template::{Context, Engine};
 const MEETING: &str = "914044873";
 const PASSWORD: &str = "host-password";
 
-/// Every event of a run, in order.
+/// Every event of a run, in order; with a script, an operator who acts on them.
 #[derive(Default)]
-struct Heard(Vec<Event>);
+struct Heard(Vec<Event>, Option<Script>);
+
+/// An operator's commands, sent as the run's events come: the operator, and what to
+/// send on each event.
+type Script = (Arc<super::operator::Operator>, Acts);
+
+/// What an operator sends on each of the run's events.
+type Acts = Box<dyn FnMut(&Event, &Arc<super::operator::Operator>) + Send>;
 
 impl Listener for Heard {
     fn on(&mut self, event: &Event) {
         self.0.push(event.clone());
+        if let Some((operator, script)) = &mut self.1 {
+            script(event, operator);
+        }
     }
 }
 
@@ -73,6 +83,35 @@ impl Rehearsed {
 /// with `rehearsal` (as a playbook's `rehearsal:` writes it), after `faults` (the body
 /// of `PUT /_sim/faults`) are set.
 async fn rehearse(steps: &str, rehearsal: &str, faults: Option<Value>) -> Rehearsed {
+    rehearse_playing(steps, rehearsal, faults, &[]).await
+}
+
+/// What an operator plays after the playbook's steps, as the run would between steps.
+enum Play {
+    /// A scene of the playbook, under this id.
+    Scene(&'static str, super::event::StepId),
+    /// `do ACTION [SELECTOR]`, under this id.
+    Do(&'static str, Option<&'static str>, super::event::StepId),
+}
+
+/// As [`rehearse`], then `plays` in turn; the first that fails ends the run with it.
+async fn rehearse_playing(
+    steps: &str,
+    rehearsal: &str,
+    faults: Option<Value>,
+    plays: &[Play],
+) -> Rehearsed {
+    rehearse_operated(steps, rehearsal, faults, plays, None).await
+}
+
+/// As [`rehearse_playing`], with an operator acting on the run's events.
+async fn rehearse_operated(
+    steps: &str,
+    rehearsal: &str,
+    faults: Option<Value>,
+    plays: &[Play],
+    script: Option<Acts>,
+) -> Rehearsed {
     let text = format!(
         "name: Unit\nmeeting: {{ id: \"{MEETING}\", host_password: {PASSWORD} }}\ntimezone: UTC\nsteps:\n{steps}rehearsal:\n{rehearsal}"
     );
@@ -123,6 +162,11 @@ async fn rehearse(steps: &str, rehearsal: &str, faults: Option<Value>) -> Rehear
         zone: jiff::tz::TimeZone::UTC,
     };
     let mut heard = Heard::default();
+    let operator = script.map(|script| {
+        let operator = super::operator::Operator::for_playbook(&playbook.doc);
+        heard.1 = Some((Arc::clone(&operator), script));
+        operator
+    });
     let (result, counts) = {
         let mut executor = Executor::new(
             Arc::new(client),
@@ -133,7 +177,27 @@ async fn rehearse(steps: &str, rehearsal: &str, faults: Option<Value>) -> Rehear
             defaults,
             timeline,
         );
-        let result = executor.run(&playbook.doc.steps.value).await;
+        executor.scenes(&playbook.doc.scenes);
+        if let Some(operator) = operator {
+            let interrupt = super::interrupt::Interrupt::new();
+            operator.interrupt_with(Arc::clone(&interrupt));
+            executor.interrupt_with(interrupt);
+            executor.operator(operator);
+        }
+        let mut result = executor.run(&playbook.doc.steps.value).await;
+        for play in plays {
+            if result.is_err() {
+                break;
+            }
+            result = match play {
+                Play::Scene(name, id) => executor.play_scene(name, id.clone()).await,
+                Play::Do(action, selector, id) => {
+                    let (file, step) =
+                        crate::playbook::adhoc::one_off(action, *selector).expect("a one-off");
+                    executor.play_step(file, &step, id.clone()).await
+                }
+            };
+        }
         (result, executor.counts())
     };
     let meeting = sim.meeting(MEETING).expect("the meeting");
@@ -277,3 +341,6 @@ async fn a_mass_change_to_several_reports_its_progress() {
         .collect();
     assert_eq!(muted, ["Bob Li", "Carol Wu"]);
 }
+
+mod operator;
+mod scenes;

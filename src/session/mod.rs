@@ -10,6 +10,7 @@
 //! The executor (`crate::run`) only performs steps and emits events; the displays,
 //! journal and reports (`crate::report`) only listen. This module wires them up.
 
+mod control;
 mod endpoint;
 mod listeners;
 pub(crate) mod live;
@@ -17,6 +18,7 @@ mod prepare;
 mod rehearsal;
 mod report_files;
 mod resume;
+mod show;
 pub(crate) mod vars;
 
 use std::path::PathBuf;
@@ -90,6 +92,9 @@ pub(crate) struct Session {
     pub display: DisplayOptions,
     /// When the command started: the summary's elapsed time counts from here.
     pub started: Instant,
+    /// `--control`: a rehearsal listens for operator commands too (a run against a
+    /// service always does).
+    pub control: bool,
 }
 
 /// The service a run talks to.
@@ -350,11 +355,26 @@ impl Session {
         // task would sleep in real time.
         let keep_alive = (!self.clock.is_virtual()).then(|| client.keep_alive_in_background());
         let reports = ReportBuilder::default();
-        let mut listener: Box<dyn Listener> = Box::new(Fanout(vec![
+        let mut timeline = Timeline {
+            clock: Arc::clone(&self.clock),
+            start: records.start,
+            meeting_start: None,
+            zone: self.prepared.zone.clone(),
+        };
+        // The operator's commands, which the control channel hands in.
+        let operator = crate::run::operator::Operator::for_playbook(doc);
+        let (feed_tap, feed) = tokio::sync::watch::channel(None);
+        let channel = self.channel(connection, &records, &timeline, feed, &operator)?;
+        let mut listeners = vec![
             self.display.listener(&self.secrets, &self.clock),
-            Box::new(records.journal),
+            Box::new(records.journal) as Box<dyn Listener>,
             Box::new(reports.clone()),
-        ]));
+        ];
+        let channel = channel.map(|(channel, show)| {
+            listeners.push(show);
+            channel
+        });
+        let mut listener: Box<dyn Listener> = Box::new(Fanout(listeners));
         listener.on(&Event::RunStarted {
             playbook: doc.name.value.clone(),
             meeting: self.meeting.id.clone(),
@@ -365,14 +385,9 @@ impl Session {
             started: format!("{:.3}", records.start),
             run_id: records.run_id,
         });
-        let mut timeline = Timeline {
-            clock: Arc::clone(&self.clock),
-            start: records.start,
-            meeting_start: None,
-            zone: self.prepared.zone.clone(),
-        };
         let interrupt = crate::run::interrupt::Interrupt::new();
         let listening = interrupt.listen()?;
+        operator.interrupt_with(Arc::clone(&interrupt));
         let gate = self.gate(&timeline, records.meeting_start);
         let opened = gate
             .open(&client, &timeline, listener.as_mut(), &interrupt)
@@ -391,9 +406,12 @@ impl Session {
                     timeline,
                 );
                 executor.select(self.selection.clone());
+                executor.scenes(&doc.scenes);
                 executor.deadline(records.deadline);
                 executor.interrupt_with(Arc::clone(&interrupt));
+                executor.operator(Arc::clone(&operator));
                 executor.events(events);
+                executor.feed_tap(feed_tap);
                 let result = executor.run(&doc.steps.value).await;
                 (result, executor.counts(), executor.cues().to_vec())
             }
@@ -413,13 +431,18 @@ impl Session {
             cues,
         };
         drop(keep_alive);
+        operator.close();
         listener.on(&Event::RunFinished { summary });
         drop(listener);
         drop(listening);
-        reports.write(&records.reports, &self.secrets)?;
-        Ok(match result {
+        let exit = match &result {
             Ok(()) => ExitCode::Success,
             Err(failure) => failure.exit,
-        })
+        };
+        if let Some(channel) = channel {
+            channel.finish(control::outcome(exit)).await;
+        }
+        reports.write(&records.reports, &self.secrets)?;
+        Ok(exit)
     }
 }

@@ -144,3 +144,55 @@ fn ancestry() {
     assert!(!id("3.1").contains(&id("3")));
     assert!(StepId::run().contains(&id("7.1")));
 }
+
+#[test]
+fn operator_ids_have_their_own_origin() {
+    let played = StepId::operator(3);
+    assert_eq!(played.to_string(), "op3");
+    assert_eq!(played.child(2).to_string(), "op3.2");
+    assert!(played.is_operator() && played.child(1).is_operator());
+    assert!(!id("3").is_operator());
+    for text in ["op3", "op3.1", "op12.2#1", "op1.always.1"] {
+        let parsed = id(text);
+        assert_eq!(parsed.to_string(), text);
+        assert!(parsed.is_operator(), "{text}");
+    }
+    assert_eq!(id("op3.1"), StepId::operator(3).child(1));
+    assert_ne!(id("op3"), id("3"));
+    // Not step 3, nor inside it: resuming and `--start-at` never take it.
+    assert_eq!(played.top_level_index(), None);
+    assert!(!played.is_top_level());
+    assert!(!played.is_run());
+    assert!(!id("3").contains(&played) && !played.contains(&id("3.1")));
+    assert!(played.contains(&id("op3.1")));
+    for (text, why) in [
+        ("op", "`op` is followed by the operator command's number"),
+        ("opx", "`op` is followed by the operator command's number"),
+        ("op.1", "`op` is followed by the operator command's number"),
+        ("op03", "bad place `03`"),
+        ("op3.", "bad place ``"),
+    ] {
+        let error = text.parse::<StepId>().unwrap_err();
+        assert_eq!(error, format!("`{text}` is not a step id: {why}"));
+    }
+}
+
+#[test]
+fn operator_ids_sort_after_every_step() {
+    let order = [
+        "",
+        "1",
+        "2.1",
+        "10",
+        "99.always.1",
+        "op1",
+        "op1.1",
+        "op2",
+        "op10",
+    ];
+    let ids: Vec<StepId> = order.iter().map(|t| id(t)).collect();
+    let mut sorted = ids.clone();
+    sorted.reverse();
+    sorted.sort();
+    assert_eq!(sorted, ids);
+}

@@ -56,6 +56,8 @@ pub(crate) struct Sink<'r> {
     listener: &'r mut dyn Listener,
     retries: &'r mut u32,
     feed: &'r mut RunFeed,
+    /// The operator, whose `go` ends a wait.
+    operator: Option<&'r super::operator::Operator>,
 }
 
 impl<'r> Sink<'r> {
@@ -68,7 +70,13 @@ impl<'r> Sink<'r> {
             listener,
             retries,
             feed,
+            operator: None,
         }
+    }
+
+    /// Waits end early on this operator's `go`.
+    pub(crate) fn operator(self, operator: Option<&'r super::operator::Operator>) -> Sink<'r> {
+        Sink { operator, ..self }
     }
 }
 

@@ -20,31 +20,76 @@ use crate::yaml::Pos;
 
 /// Waits on the run's clock until `at`, keeping the token alive; the push feed going
 /// down or coming back meanwhile is reported as it happens. Ends early when the feed
-/// says the meeting has ended: nothing is left to wait for.
-async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp) {
+/// says the meeting has ended: nothing is left to wait for; and, when `go` ends it,
+/// on an operator's `go`: `Some(user)`.
+async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp, go: bool) -> Option<String> {
     let clock = std::sync::Arc::clone(&room.timeline.clock);
     let ended = crate::run::feed::until_ended(room.sink.feed.subscribe());
     tokio::pin!(ended);
+    let operator = room.sink.operator.filter(|_| go);
+    // A `go` given before the wait began is for it.
+    if let Some(user) = operator.and_then(|o| o.take_go()) {
+        return Some(user);
+    }
     loop {
         tokio::select! {
-            () = sleep_keeping_token(room.client, &clock, room.sink.listener, at) => return,
-            () = &mut ended => return,
+            () = sleep_keeping_token(room.client, &clock, room.sink.listener, at) => return None,
+            () = &mut ended => return None,
+            user = async { operator.expect("guarded").go().await }, if operator.is_some() => {
+                return Some(user);
+            }
             () = room.sink.feed.turned() => {}
         }
         room.note_feed();
     }
 }
 
+/// A wait an operator's `go` ended: the step finishes ok, and its output says so.
+fn cut_short(
+    room: &Room<'_>,
+    user: &str,
+    started: jiff::Timestamp,
+    output: Option<serde_json::Value>,
+) -> ActionResult {
+    let waited = crate::duration::human(varying(
+        room.timeline
+            .clock
+            .now()
+            .duration_since(started)
+            .unsigned_abs(),
+    ));
+    let mut result = json!({"cut_short": true});
+    if let Some(output) = output {
+        result["participants"] = output;
+    }
+    Ok(Performed::said(
+        result,
+        format!("cut short by {user} after {waited}"),
+    ))
+}
+
 pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionResult {
     let timeline = room.timeline;
     let now = timeline.clock.now();
-    let (until, what) = match wait {
-        Wait::For(duration) => (
+    let what = match wait {
+        Wait::For(duration) => format!("waited {duration}"),
+        Wait::Until(_) => String::new(),
+    };
+    // Paused by a scene: it goes on until where the pause left it.
+    let (until, started, what) = match (room.step.paused, wait) {
+        (Some(paused), Wait::For(_)) => (paused.until, paused.started, what),
+        (Some(paused), Wait::Until(_)) => (
+            paused.until,
+            paused.started,
+            format!("waited until {}", timeline.show(paused.until)),
+        ),
+        (None, Wait::For(duration)) => (
             now.checked_add(duration.signed())
                 .unwrap_or(jiff::Timestamp::MAX),
-            format!("waited {duration}"),
+            now,
+            what,
         ),
-        Wait::Until(cue) => {
+        (None, Wait::Until(cue)) => {
             let at = timeline
                 .resolve(cue, room.client.first_token())
                 .map_err(|e| StepFailure::new(format!("{}: {e}", room.position(pos))))?;
@@ -54,18 +99,28 @@ pub(super) async fn wait(room: &mut Room<'_>, wait: &Wait, pos: Pos) -> ActionRe
                     format!("{cue} had already passed"),
                 ));
             }
-            (at, format!("waited until {}", timeline.show(at)))
+            (at, now, format!("waited until {}", timeline.show(at)))
         }
     };
-    room.emit(Event::Waiting {
-        id: room.step.id.clone(),
-        name: room.step.name.clone(),
-        until: timeline.show(until),
-        left: varying(until.duration_since(now).unsigned_abs()),
+    room.step.paused = Some(crate::run::step::Paused {
+        until,
+        started,
+        extend: matches!(wait, Wait::For(_)),
     });
-    sleep_until(room, until).await;
+    if until > now {
+        room.emit(Event::Waiting {
+            id: room.step.id.clone(),
+            name: room.step.name.clone(),
+            until: timeline.show(until),
+            left: varying(until.duration_since(now).unsigned_abs()),
+        });
+    }
+    let cut = sleep_until(room, until, true).await;
     if room.sink.feed.ended() {
         return Err(crate::run::feed::ended_failure());
+    }
+    if let Some(user) = cut {
+        return cut_short(room, &user, started, None);
     }
     Ok(Performed::said(json!({}), what))
 }
@@ -75,10 +130,22 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
         .map_err(|e| StepFailure::new(format!("{}: wait_for: {e}", room.position(pos))))?;
     let timeline = room.timeline;
     let clock = &timeline.clock;
-    let started = clock.now();
-    let deadline = started
-        .checked_add(wait.timeout.signed())
-        .unwrap_or(jiff::Timestamp::MAX);
+    // Paused by a scene: it keeps its deadline.
+    let (started, deadline) = match room.step.paused {
+        Some(paused) => (paused.started, paused.until),
+        None => {
+            let started = clock.now();
+            let deadline = started
+                .checked_add(wait.timeout.signed())
+                .unwrap_or(jiff::Timestamp::MAX);
+            (started, deadline)
+        }
+    };
+    room.step.paused = Some(crate::run::step::Paused {
+        until: deadline,
+        started,
+        extend: false,
+    });
     let mut announced = false;
     let mut changes = room.sink.feed.subscribe();
     loop {
@@ -125,7 +192,9 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
             .checked_add(wait.poll.signed())
             .unwrap_or(deadline)
             .min(deadline);
-        wait_for_change(room, &mut changes, next, deadline).await;
+        if let Some(user) = wait_for_change(room, &mut changes, next, deadline, true).await {
+            return cut_short(room, &user, started, Some(roster.as_json()));
+        }
     }
 }
 
@@ -133,16 +202,17 @@ pub(super) async fn wait_for(room: &mut Room<'_>, wait: &WaitFor, pos: Pos) -> A
 /// feed is up; while it is down, until `next` (the next poll) or its return; while the
 /// run's own last change may not show in the picture yet, until the next push (which
 /// shows it) or the end of that distrust. The clock's wait is the run's own, which keeps
-/// the token alive and moves virtual time.
+/// the token alive and moves virtual time. With `go`, an operator's `go` ends it:
+/// `Some(user)`.
 async fn wait_for_change(
     room: &mut Room<'_>,
     changes: &mut Option<tokio::sync::watch::Receiver<crate::mmc::live::LiveState>>,
     next: jiff::Timestamp,
     deadline: jiff::Timestamp,
-) {
+    go: bool,
+) -> Option<String> {
     let Some(changes) = changes.as_mut() else {
-        sleep_until(room, next).await;
-        return;
+        return sleep_until(room, next, go).await;
     };
     let up = room.sink.feed.picture().is_some();
     let until = match room.sink.feed.settled_at() {
@@ -155,8 +225,8 @@ async fn wait_for_change(
     };
     tokio::select! {
         // A closed channel (the feed stopped) only ends this wait: the next look reads.
-        _ = changes.changed() => {}
-        () = sleep_until(room, until) => {}
+        _ = changes.changed() => None,
+        cut = sleep_until(room, until, go) => cut,
     }
 }
 
@@ -271,7 +341,7 @@ pub(super) async fn answered(room: &mut Room<'_>, invite: &Invite) -> ActionResu
             .checked_add(ANSWER_POLL)
             .unwrap_or(deadline)
             .min(deadline);
-        wait_for_change(room, &mut changes, next, deadline).await;
+        wait_for_change(room, &mut changes, next, deadline, false).await;
     }
 }
 

@@ -2,6 +2,7 @@
 //! stopping at the run's deadline), and judging a late one by its `late` policy.
 
 use super::Executor;
+use super::operator::Countdown;
 use crate::playbook::Step;
 use crate::playbook::cue::Late;
 use crate::run::event::{CueStatus, CueTiming, Event, StepId};
@@ -58,7 +59,71 @@ impl Executor<'_> {
                 i64::try_from(actual.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
             ),
             status,
+            by: None,
         };
+        if now < planned {
+            self.emit(Event::Waiting {
+                id: id.clone(),
+                name: name.clone(),
+                until: self.timeline.show(planned),
+                left: crate::determinism::varying(planned.duration_since(now).unsigned_abs()),
+            });
+            // Log in before the cue, so that the first call at the cue is not held up by
+            // it; a failure here is reported by the step itself.
+            let _ = self.client.connect().await;
+            // A cue after the deadline is waited for only until the deadline.
+            let stop = self
+                .deadline
+                .as_ref()
+                .filter(|_| self.in_always == 0)
+                .map(|d| d.at);
+            match self
+                .count_down(stop.map_or(planned, |s| s.min(planned)), id)
+                .await
+            {
+                Countdown::Reached => {}
+                Countdown::Ended => {
+                    // The feed said the meeting ended: the cue is not waited for any
+                    // more, and the step learns it now, as from an API answer.
+                    let failure = crate::run::feed::ended_failure();
+                    self.note_end(id, &name, None, Err(&failure));
+                    return Err(failure);
+                }
+                Countdown::Interrupted => {
+                    return Err(super::limits::interrupted_failure(&self.interrupt));
+                }
+                Countdown::Skipped(user) => {
+                    self.skipped_by_operator(step, id.clone(), name, &user);
+                    return Ok(false);
+                }
+                Countdown::Go(user) => {
+                    // Fired early by the operator: recorded so, and the step starts
+                    // now (held, it may still; the `go` lets it).
+                    let cue = CueTiming {
+                        by: Some(user),
+                        ..timing(self, self.timeline.clock.now(), CueStatus::Early)
+                    };
+                    self.cues.push(cue.clone());
+                    self.emit(Event::Cue(cue));
+                    return Ok(self.held_at_cue(step, id, &name).await);
+                }
+            }
+            if self.in_always == 0
+                && let Some(failure) = self.past_deadline()
+            {
+                return Err(failure);
+            }
+        }
+        // Held: the countdown went on; the cue is judged when the run is released.
+        if !self.held_at_cue(step, id, &name).await {
+            return Ok(false);
+        }
+        if self.in_always == 0
+            && let Some(failure) = self.interrupted()
+        {
+            return Err(failure);
+        }
+        let now = self.timeline.clock.now();
         if now > deadline {
             let late = crate::duration::human(now.duration_since(planned).unsigned_abs());
             let (status, result) = match policy {
@@ -86,48 +151,28 @@ impl Executor<'_> {
             }
             return result;
         }
-        if now < planned {
-            self.emit(Event::Waiting {
-                id: id.clone(),
-                name: name.clone(),
-                until: self.timeline.show(planned),
-                left: crate::determinism::varying(planned.duration_since(now).unsigned_abs()),
-            });
-            // Log in before the cue, so that the first call at the cue is not held up by
-            // it; a failure here is reported by the step itself.
-            let _ = self.client.connect().await;
-            // A cue after the deadline is waited for only until the deadline.
-            let stop = self
-                .deadline
-                .as_ref()
-                .filter(|_| self.in_always == 0)
-                .map(|d| d.at);
-            if !self
-                .sleep_until(stop.map_or(planned, |s| s.min(planned)))
-                .await
-            {
-                // The feed said the meeting ended: the cue is not waited for any more,
-                // and the step learns it now, as from an API answer.
-                let failure = crate::run::feed::ended_failure();
-                self.note_end(id, &name, None, Err(&failure));
-                return Err(failure);
-            }
-            if self.in_always == 0
-                && let Some(failure) = self.past_deadline()
-            {
-                return Err(failure);
-            }
-        }
-        let cue = timing(self, self.timeline.clock.now(), CueStatus::OnTime);
+        let cue = timing(self, now, CueStatus::OnTime);
         self.cues.push(cue.clone());
         self.emit(Event::Cue(cue));
         Ok(true)
     }
 
+    /// After a cue's countdown: waits while the run is held. False when an operator
+    /// skipped the step meanwhile (reported here).
+    async fn held_at_cue(&mut self, step: &Spanned<Step>, id: &StepId, name: &str) -> bool {
+        match self.operator_gate(id, true).await {
+            None => true,
+            Some(user) => {
+                self.skipped_by_operator(step, id.clone(), name.to_owned(), &user);
+                false
+            }
+        }
+    }
+
     /// Waits on the run's clock until `at`, keeping the token alive; the push feed
     /// going down or coming back meanwhile is reported as it happens. False when the
     /// feed says the meeting has ended first.
-    async fn sleep_until(&mut self, at: jiff::Timestamp) -> bool {
+    pub(super) async fn sleep_until(&mut self, at: jiff::Timestamp) -> bool {
         let clock = std::sync::Arc::clone(&self.timeline.clock);
         let ended = until_ended(self.feed.subscribe());
         tokio::pin!(ended);

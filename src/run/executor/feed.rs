@@ -12,14 +12,25 @@ use super::limits::interrupted_failure;
 use crate::error::ExitCode;
 use crate::playbook::{Body, Events, Step};
 use crate::run::event::{Event, StepId};
-use crate::run::feed::{RunFeed, ended_failure};
+use crate::run::feed::ended_failure;
 use crate::run::step::StepFailure;
 use crate::yaml::Spanned;
 
 impl Executor<'_> {
     /// Whether and how the run uses the meeting's push feed.
     pub(crate) fn events(&mut self, mode: Events) {
-        self.feed = RunFeed::new(mode);
+        self.feed.with_mode(mode);
+    }
+
+    /// `tap` gets the state of the meeting's push feed once it is started: its picture
+    /// is the roster the operator sees.
+    pub(crate) fn feed_tap(
+        &mut self,
+        tap: tokio::sync::watch::Sender<
+            Option<tokio::sync::watch::Receiver<crate::mmc::live::LiveState>>,
+        >,
+    ) {
+        self.feed.tap(tap);
     }
 
     /// The top-level step `number`, the feed started first if it calls the API and the
@@ -85,6 +96,8 @@ fn calls_api(step: &Step) -> bool {
             .chain(rescue)
             .chain(always)
             .any(|s| calls_api(s)),
+        // Scenes are made for acting on the meeting: the feed is opened for them.
+        Some(Body::Scene { .. }) => true,
         None => false,
     }
 }

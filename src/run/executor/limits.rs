@@ -40,62 +40,84 @@ impl Executor<'_> {
         let stoppable = self.in_always == 0;
         let deadline = self.deadline.clone().filter(|_| stoppable);
         let reached = deadline.as_ref().map(|d| self.timeline.clock.reached(d.at));
+        tokio::pin!(reached);
         let calls_before = self.client.calls();
-        let work = async {
-            let finished = {
-                let mut room = Room::new(
-                    &self.client,
-                    self.engine,
-                    &mut self.vars,
-                    &self.timeline,
-                    &self.file,
-                    Sink::new(
-                        &mut *self.listener,
-                        &mut self.counts.retries,
-                        &mut self.feed,
-                    ),
-                    ctx,
-                );
-                let perform = actions::perform(&mut room, action_name, args);
-                if limit.at().is_none() {
-                    return perform.await;
-                }
-                tokio::pin!(perform);
-                loop {
-                    let at = limit.at().expect("a limit");
-                    tokio::select! {
-                        result = &mut perform => break Some(result),
-                        () = tokio::time::sleep_until(at) => {
-                            // A fan-out may have lengthened the limit meanwhile.
-                            if limit.at().is_some_and(|later| later > at) {
-                                continue;
+        // Operator scenes' own waits are not what a `go` ends, nor what a scene pauses.
+        let operator = self.operator.clone().filter(|_| self.playing == 0);
+        // A scene queued during a wait plays now: the wait stops, and then goes on
+        // from where it was (see `Paused`).
+        let pausable = operator
+            .clone()
+            .filter(|_| matches!(action_name, "wait" | "wait_for"));
+        loop {
+            let work = async {
+                let finished = {
+                    let mut room = Room::new(
+                        &self.client,
+                        self.engine,
+                        &mut self.vars,
+                        &self.timeline,
+                        &self.file,
+                        Sink::new(
+                            &mut *self.listener,
+                            &mut self.counts.retries,
+                            &mut self.feed,
+                        )
+                        .operator(operator.as_deref()),
+                        ctx,
+                    );
+                    let perform = actions::perform(&mut room, action_name, args);
+                    if limit.at().is_none() {
+                        return perform.await;
+                    }
+                    tokio::pin!(perform);
+                    loop {
+                        let at = limit.at().expect("a limit");
+                        tokio::select! {
+                            result = &mut perform => break Some(result),
+                            () = tokio::time::sleep_until(at) => {
+                                // A fan-out may have lengthened the limit meanwhile.
+                                if limit.at().is_some_and(|later| later > at) {
+                                    continue;
+                                }
+                                break None;
                             }
-                            break None;
                         }
+                    }
+                };
+                match finished {
+                    Some(result) => result,
+                    None => {
+                        let length = limit
+                            .get()
+                            .map_or_else(|| self.defaults.timeout.to_string(), |l| l.shown());
+                        Err(self.timed_out(&length, calls_before))
                     }
                 }
             };
-            match finished {
-                Some(result) => result,
-                None => {
-                    let length = limit
-                        .get()
-                        .map_or_else(|| self.defaults.timeout.to_string(), |l| l.shown());
-                    Err(self.timed_out(&length, calls_before))
+            // An interrupt or the deadline stops the step where it is, except in
+            // `always`. Both are looked at before the step goes on: a step that
+            // never waits must still be stoppable, and a virtual wait stopped at the
+            // deadline must not be carried on.
+            let paused = tokio::select! {
+                biased;
+                () = async { reached.as_mut().as_pin_mut().expect("guarded").await }, if deadline.is_some() => {
+                    return Err(deadline.as_ref().expect("guarded").failure());
+                }
+                _ = interrupt.wait(), if stoppable => return Err(interrupted_failure(&interrupt)),
+                () = async { pausable.as_deref().expect("guarded").queued().await }, if pausable.is_some() => true,
+                result = work => return result,
+            };
+            if paused {
+                let before = self.timeline.clock.now();
+                self.play_queued().await;
+                let played = self.timeline.clock.now().duration_since(before);
+                if let Some(paused) = &mut ctx.paused
+                    && paused.extend
+                {
+                    paused.until = paused.until.saturating_add(played).unwrap_or(paused.until);
                 }
             }
-        };
-        // An interrupt or the deadline stops the step where it is, except in
-        // `always`. Both are looked at before the step goes on: a step that
-        // never waits must still be stoppable, and a virtual wait stopped at the
-        // deadline must not be carried on.
-        tokio::select! {
-            biased;
-            () = async { reached.expect("guarded").await }, if deadline.is_some() => {
-                Err(deadline.as_ref().expect("guarded").failure())
-            }
-            _ = interrupt.wait(), if stoppable => Err(interrupted_failure(&interrupt)),
-            result = work => result,
         }
     }
 
@@ -116,14 +138,16 @@ impl Executor<'_> {
     }
 }
 
-/// The failure an interrupt (SIGINT, SIGTERM) stops the run with.
+/// The failure an interrupt (SIGINT, SIGTERM, an operator's abort) stops the run with.
 pub(super) fn interrupted_failure(interrupt: &Interrupt) -> StepFailure {
-    let signal = interrupt
+    let origin = interrupt
         .received()
-        .unwrap_or(crate::signals::Received::Interrupt);
+        .unwrap_or(crate::run::interrupt::Origin::Signal(
+            crate::signals::Received::Interrupt,
+        ));
     StepFailure {
-        message: format!("interrupted by {signal}"),
-        exit: crate::run::interrupt::exit_code(signal),
+        message: format!("interrupted by {origin}"),
+        exit: origin.exit_code(),
         participant_gone: false,
         meeting_ended: false,
     }

@@ -1,0 +1,347 @@
+//! The client's end of the control channel: finding the socket of the one live run of
+//! a meeting, opening a connection to it (its Hello checked), and sending commands.
+//! `emcee cue` and the console both come through here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::protocol::{ClientMessage, Command, Reply, RunInfo, ServerMessage, VERSION, Via};
+use crate::error::Error;
+
+/// How long a run has to say Hello.
+const HELLO_WITHIN: Duration = Duration::from_secs(3);
+
+/// Which run a client wants.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Target {
+    pub meeting: String,
+    /// Only runs against this endpoint (as their journals show it).
+    pub endpoint: Option<String>,
+    /// Where runs keep their sockets; the caller resolves the default
+    /// (`run::lock::state_dir`), this module does not know it.
+    pub state_dir: Option<PathBuf>,
+    /// Only the run with this id.
+    pub run: Option<String>,
+}
+
+/// The socket of the one live run that matches; refuses (and lists them) when several
+/// match, says so clearly when none does, reports and removes stale sockets.
+pub(crate) async fn find(target: &Target) -> Result<PathBuf, Error> {
+    let Some(state_dir) = &target.state_dir else {
+        return Err(Error::Usage(
+            "no state directory to look for runs in".into(),
+        ));
+    };
+    let dir = state_dir.join("control");
+    let mut sockets = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "sock"))
+            .collect::<Vec<_>>(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(format!("cannot list {}", dir.display()), e)),
+    };
+    sockets.sort();
+    let mut found = Vec::new();
+    for socket in sockets {
+        let stream = match UnixStream::connect(&socket).await {
+            Ok(stream) => stream,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+                ) =>
+            {
+                // Its run ended without removing it (killed, or the machine went down).
+                if std::fs::remove_file(&socket).is_ok() {
+                    eprintln!(
+                        "removed a stale control socket: {} (its run is gone)",
+                        socket.display()
+                    );
+                }
+                continue;
+            }
+            Err(e) => {
+                eprintln!("skipped {}: {e}", socket.display());
+                continue;
+            }
+        };
+        match hello(stream, &socket, target).await {
+            Ok(Some((_, run))) => found.push((socket, run)),
+            Ok(None) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    found.retain(|(_, run)| matches(target, run));
+    let looked = dir.display();
+    match found.len() {
+        0 => Err(Error::Unreachable(match &target.run {
+            Some(id) => format!(
+                "no run {id} of meeting {} is listening (looked in {looked})",
+                target.meeting
+            ),
+            None => format!(
+                "no run of meeting {} is listening (looked in {looked})",
+                target.meeting
+            ),
+        })),
+        1 => Ok(found.remove(0).0),
+        _ => {
+            let list = found
+                .iter()
+                .map(|(_, run)| {
+                    format!(
+                        "  {}  {}  pid {}  started {}",
+                        run.run_id,
+                        run.playbook,
+                        run.pid,
+                        started(&run.run_id)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Err(Error::Usage(format!(
+                "{} runs of meeting {} are listening; pick one with --run ID:\n{list}",
+                found.len(),
+                target.meeting
+            )))
+        }
+    }
+}
+
+/// Whether the run is one the target asks for.
+fn matches(target: &Target, run: &RunInfo) -> bool {
+    let same_endpoint =
+        |wanted: &str| wanted.trim_end_matches('/') == run.endpoint.trim_end_matches('/');
+    run.meeting == target.meeting
+        && target.endpoint.as_deref().is_none_or(same_endpoint)
+        && target.run.as_deref().is_none_or(|id| id == run.run_id)
+}
+
+/// When a run started, from its id (`20261202T141500Z-meeting-pid`).
+fn started(run_id: &str) -> &str {
+    run_id.split('-').next().unwrap_or(run_id)
+}
+
+/// Reads the Hello on a fresh connection. A run of another protocol version is an
+/// error only if it may be the one wanted; `None` for a run that turned us away and
+/// is not.
+async fn hello(
+    stream: UnixStream,
+    socket: &Path,
+    target: &Target,
+) -> Result<Option<(Connection, RunInfo)>, Error> {
+    match opened(stream, socket).await {
+        Ok(opened) => Ok(Some(opened)),
+        Err(Opening::Other { meeting, error }) => {
+            if meeting.is_none_or(|m| m == target.meeting) {
+                Err(error)
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+enum Opening {
+    /// The run could not be used: `meeting` when it said which it runs.
+    Other {
+        meeting: Option<String>,
+        error: Error,
+    },
+}
+
+async fn opened(stream: UnixStream, socket: &Path) -> Result<(Connection, RunInfo), Opening> {
+    let (read, write) = stream.into_split();
+    let mut receiver = Receiver {
+        read: BufReader::new(read),
+    };
+    let other = |error| Opening::Other {
+        meeting: None,
+        error,
+    };
+    let line = match tokio::time::timeout(HELLO_WITHIN, receiver.line()).await {
+        Ok(line) => line.map_err(other)?,
+        Err(_) => {
+            return Err(other(Error::Failed(format!(
+                "the run at {} does not answer",
+                socket.display()
+            ))));
+        }
+    };
+    let Some(line) = line else {
+        return Err(other(Error::Failed(format!(
+            "the run at {} closed the connection at once",
+            socket.display()
+        ))));
+    };
+    let value: serde_json::Value = serde_json::from_slice(&line).map_err(|e| {
+        other(Error::Failed(format!(
+            "{} does not speak the control protocol: {e}",
+            socket.display()
+        )))
+    })?;
+    let version = value.get("version").and_then(serde_json::Value::as_u64);
+    if value.get("type").and_then(serde_json::Value::as_str) == Some("hello")
+        && version != Some(u64::from(VERSION))
+    {
+        return Err(Opening::Other {
+            meeting: value
+                .pointer("/run/meeting")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            error: Error::Failed(format!(
+                "the run at {} speaks version {} of the control protocol, and this emcee \
+                 version {VERSION}: use the emcee that started the run",
+                socket.display(),
+                version.map_or_else(|| "?".to_owned(), |v| v.to_string()),
+            )),
+        });
+    }
+    match serde_json::from_value::<ServerMessage>(value) {
+        Ok(ServerMessage::Hello { run, .. }) => Ok((
+            Connection {
+                sender: Sender { write },
+                receiver,
+            },
+            run,
+        )),
+        Ok(ServerMessage::Reply(reply)) => Err(other(Error::Failed(reply.message))),
+        Ok(ServerMessage::State(_)) | Err(_) => Err(other(Error::Failed(format!(
+            "{} did not say which run it is",
+            socket.display()
+        )))),
+    }
+}
+
+/// An open connection to a run.
+pub(crate) struct Connection {
+    sender: Sender,
+    receiver: Receiver,
+}
+
+impl Connection {
+    /// Connects and reads the run's Hello: which run it is.
+    pub(crate) async fn open(socket: &Path) -> Result<(Connection, RunInfo), Error> {
+        let stream = UnixStream::connect(socket).await.map_err(|e| {
+            Error::Unreachable(format!("cannot connect to {}: {e}", socket.display()))
+        })?;
+        opened(stream, socket)
+            .await
+            .map_err(|opening| match opening {
+                Opening::Other { error, .. } => error,
+            })
+    }
+
+    pub(crate) fn split(self) -> (Sender, Receiver) {
+        (self.sender, self.receiver)
+    }
+}
+
+/// What a client writes to the run.
+pub(crate) struct Sender {
+    write: OwnedWriteHalf,
+}
+
+impl Sender {
+    pub(crate) async fn send(&mut self, message: &ClientMessage) -> Result<(), Error> {
+        let mut line = serde_json::to_vec(message)
+            .map_err(|e| Error::Failed(format!("cannot encode a message: {e}")))?;
+        line.push(b'\n');
+        self.write
+            .write_all(&line)
+            .await
+            .map_err(|e| Error::io("the run closed the connection", e))
+    }
+}
+
+/// What a client reads from the run.
+pub(crate) struct Receiver {
+    read: BufReader<OwnedReadHalf>,
+}
+
+impl Receiver {
+    /// The next message; `None` once the run has closed the connection.
+    pub(crate) async fn recv(&mut self) -> Result<Option<ServerMessage>, Error> {
+        let Some(line) = self.line().await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&line).map(Some).map_err(|e| {
+            Error::Failed(format!(
+                "the run sent a message this emcee cannot read: {e}"
+            ))
+        })
+    }
+
+    async fn line(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        super::server::read_line(&mut self.read)
+            .await
+            .map_err(|reply| Error::Failed(reply.message.replacen("refused: ", "", 1)))
+    }
+}
+
+/// Sends one command and waits for its reply.
+pub(crate) async fn request(socket: &Path, command: Command, via: Via) -> Result<Reply, Error> {
+    let (connection, _) = Connection::open(socket).await?;
+    let (mut sender, mut receiver) = connection.split();
+    sender
+        .send(&ClientMessage::Command { command, via })
+        .await?;
+    loop {
+        match receiver.recv().await? {
+            Some(ServerMessage::Reply(reply)) => return Ok(reply),
+            Some(ServerMessage::State(_) | ServerMessage::Hello { .. }) => {}
+            None => {
+                return Err(Error::Failed(
+                    "the run closed the connection before answering".into(),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(meeting: &str, endpoint: &str, id: &str) -> RunInfo {
+        RunInfo {
+            run_id: id.into(),
+            playbook: "Town hall".into(),
+            file: "town-hall.yaml".into(),
+            meeting: meeting.into(),
+            endpoint: endpoint.into(),
+            pid: 7,
+            user: "ana".into(),
+            rehearsal: false,
+        }
+    }
+
+    #[test]
+    fn a_target_picks_by_meeting_endpoint_and_run() {
+        let target = Target {
+            meeting: "914".into(),
+            ..Target::default()
+        };
+        assert!(matches(&target, &run("914", "https://a/", "r1")));
+        assert!(!matches(&target, &run("915", "https://a/", "r1")));
+        let at = Target {
+            endpoint: Some("https://a".into()),
+            ..target.clone()
+        };
+        assert!(matches(&at, &run("914", "https://a/", "r1")));
+        assert!(!matches(&at, &run("914", "https://b", "r1")));
+        let one = Target {
+            run: Some("r2".into()),
+            ..target
+        };
+        assert!(!matches(&one, &run("914", "https://a", "r1")));
+        assert!(matches(&one, &run("914", "https://a", "r2")));
+        assert_eq!(started("20261202T141500Z-914-7"), "20261202T141500Z");
+    }
+}

@@ -1,0 +1,608 @@
+//! The operator inside a run: the commands a person behind the show sends while it
+//! runs (`hold`, `resume`, `go`, `skip`, `abort`, `scene`, `do`), taken by the control
+//! channel's task and acted on by the executor at its check points (before a step
+//! starts, and within its waits). [`Operator`] is the state both sides share: taking a
+//! command never awaits the executor, and the executor never awaits a command, so a
+//! busy run delays no reply and a silent console delays no step. Every command, taken
+//! or refused, becomes an [`Event::Operator`] that the executor emits at its next check
+//! point, so the display, the journal and the reports all see it.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::Notify;
+
+use super::event::{Event, StepId};
+use super::interrupt::Interrupt;
+use crate::control::protocol::{Command, Reply, Via};
+
+#[cfg(test)]
+mod tests;
+
+/// Who sent a command: the local user (by name and uid) and the kind of client.
+// Made by the control channel's server.
+#[allow(dead_code)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Who {
+    pub user: String,
+    pub uid: u32,
+    pub via: Via,
+}
+
+/// What an operator can name: the playbook's steps and scenes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Known {
+    /// Every step of `steps:` (top-level and nested), in the order a run meets them,
+    /// with its label.
+    pub steps: Vec<(StepId, String)>,
+    /// The scenes, in the order written.
+    pub scenes: Vec<String>,
+    /// For the show's state the control channel builds.
+    #[allow(dead_code)]
+    pub panic_scene: Option<String>,
+}
+
+impl Known {
+    /// The steps of `doc` (top-level and nested: rescue and always lists, and the
+    /// steps of the scenes its `scene:` steps play), its scenes and its panic scene.
+    pub(crate) fn of(doc: &crate::playbook::PlaybookDoc) -> Known {
+        let mut known = Known {
+            steps: Vec::new(),
+            scenes: doc.scenes.keys().cloned().collect(),
+            panic_scene: doc.panic_scene().map(str::to_owned),
+        };
+        walk(
+            &doc.steps.value,
+            &crate::playbook::step_id::Siblings::top_level(),
+            &doc.scenes,
+            0,
+            &mut known.steps,
+        );
+        known
+    }
+
+    fn label(&self, id: &StepId) -> Option<&str> {
+        self.steps
+            .iter()
+            .find(|(known, _)| known == id)
+            .map(|(_, label)| label.as_str())
+    }
+}
+
+/// How deep scenes playing scenes are followed (the checker refuses a scene that
+/// plays itself; this only bounds the walk).
+const DEEPEST: usize = 16;
+
+fn walk(
+    steps: &[crate::yaml::Spanned<crate::playbook::Step>],
+    list: &crate::playbook::step_id::Siblings,
+    scenes: &crate::playbook::scene::Scenes,
+    depth: usize,
+    out: &mut Vec<(StepId, String)>,
+) {
+    use crate::playbook::Body;
+    use crate::playbook::step_id::Siblings;
+    if depth > DEEPEST {
+        return;
+    }
+    for (index, step) in steps.iter().enumerate() {
+        let id = list.id(index + 1);
+        out.push((id.clone(), step.label()));
+        match step.body() {
+            Some(Body::Block {
+                steps,
+                rescue,
+                always,
+            }) => {
+                walk(steps, &Siblings::steps_of(&id), scenes, depth + 1, out);
+                walk(rescue, &Siblings::rescue_of(&id), scenes, depth + 1, out);
+                walk(always, &Siblings::always_of(&id), scenes, depth + 1, out);
+            }
+            Some(Body::Scene { name }) => {
+                if let Some(scene) = scenes.get(&name.value) {
+                    walk(
+                        &scene.value,
+                        &Siblings::steps_of(&id),
+                        scenes,
+                        depth + 1,
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Something queued to play out of order: a scene or a one-off action, under its own
+/// operator id (`op1`, `op2`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Queued {
+    /// The how-manieth operator command of the run that plays steps, from 1.
+    pub number: usize,
+    pub what: Play,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Play {
+    Scene(String),
+    Do {
+        action: String,
+        selector: Option<String>,
+    },
+}
+
+/// What the run is doing, as the executor tells it: for replies like "held during
+/// step 3 (Welcome)".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Place {
+    /// The top-level step running (not counting down to its cue), if any.
+    running: Option<StepId>,
+    /// Top-level and nested steps that have started (or were skipped, or finished).
+    started: HashSet<StepId>,
+    finished: HashSet<StepId>,
+    /// The run is over: commands are refused.
+    over: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    held: bool,
+    /// A `go` not yet used by a wait or a step start, and who gave it.
+    go: Option<String>,
+    /// While held: one step may start (a `go` that ended a wait while held).
+    start_permit: bool,
+    /// Steps to skip when the run reaches them, with who asked.
+    skips: Vec<(StepId, String)>,
+    queue: VecDeque<Queued>,
+    /// Operator commands that played steps so far.
+    plays: usize,
+    /// Commands taken or refused, not yet emitted by the executor.
+    events: Vec<Record>,
+    place: Place,
+    aborted: bool,
+}
+
+/// The operator's side of a run; see the module's header.
+pub(crate) struct Operator {
+    state: Mutex<State>,
+    /// Woken on every command taken, so that a waiting executor looks again.
+    notify: Notify,
+    interrupt: Mutex<Option<Arc<Interrupt>>>,
+    known: Known,
+    /// The run's clock, for the time each command is noted with (the system's until
+    /// the executor gives its own).
+    clock: OnceLock<crate::clock::SharedClock>,
+    /// Checks a `do` as a playbook step would be; without it `do` is refused.
+    check_do: OnceLock<CheckDo>,
+}
+
+/// Checks a `do ACTION [SELECTOR]`: `Err(message)` when it would not load.
+pub(crate) type CheckDo = Box<dyn Fn(&str, Option<&str>) -> Result<(), String> + Send + Sync>;
+
+/// A command taken or refused, before the executor emits it as an [`Event::Operator`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub at: jiff::Timestamp,
+    pub user: String,
+    pub via: Via,
+    pub command: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+impl Operator {
+    /// `known`: the playbook's step ids (top-level and nested), scene names, panic scene.
+    pub(crate) fn new(known: Known) -> Arc<Operator> {
+        Arc::new(Operator {
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+            interrupt: Mutex::new(None),
+            known,
+            clock: OnceLock::new(),
+            check_do: OnceLock::new(),
+        })
+    }
+
+    /// The operator of a run of `doc`.
+    /// A `do` is checked as the playbook step `{ACTION: SELECTOR}` would be.
+    pub(crate) fn for_playbook(doc: &crate::playbook::PlaybookDoc) -> Arc<Operator> {
+        let operator = Operator::new(Known::of(doc));
+        operator.check_do(Box::new(|action, selector| {
+            crate::playbook::adhoc::one_off(action, selector).map(|_| ())
+        }));
+        operator
+    }
+
+    /// The run's clock, which commands are timed by.
+    pub(crate) fn clock(&self, clock: crate::clock::SharedClock) {
+        let _ = self.clock.set(clock);
+    }
+
+    /// How a `do` is checked; until this is given, `do` is refused.
+    pub(crate) fn check_do(&self, check: CheckDo) {
+        let _ = self.check_do.set(check);
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The interrupt `abort` raises (the run's own; the session passes it in).
+    pub(crate) fn interrupt_with(&self, interrupt: Arc<Interrupt>) {
+        *self.interrupt.lock().unwrap_or_else(|e| e.into_inner()) = Some(interrupt);
+    }
+
+    // Read by the control channel for the show's state.
+    #[allow(dead_code)]
+    pub(crate) fn held(&self) -> bool {
+        self.state().held
+    }
+
+    // Called by the control channel's server.
+    #[allow(dead_code)]
+    /// Takes a command; never blocks, never awaits the executor. Refusals change
+    /// nothing. `Status` is answered by the channel, not here.
+    pub(crate) fn submit(&self, command: Command, who: Who) -> Reply {
+        let text = typed(&command);
+        let (ok, message) = {
+            let mut state = self.state();
+            let outcome = if state.place.over {
+                Err("the run is over".to_owned())
+            } else if state.aborted && !matches!(command, Command::Status) {
+                Err("the run is being aborted".to_owned())
+            } else {
+                self.apply(&mut state, command, &who)
+            };
+            let (ok, message) = match outcome {
+                Ok(message) => (true, message),
+                Err(message) => (false, message),
+            };
+            state.events.push(Record {
+                at: self.now(),
+                user: who.user.clone(),
+                via: who.via,
+                command: text,
+                ok,
+                message: message.clone(),
+            });
+            (ok, message)
+        };
+        self.notify.notify_waiters();
+        Reply {
+            ok,
+            message,
+            state: None,
+        }
+    }
+
+    fn apply(&self, state: &mut State, command: Command, who: &Who) -> Result<String, String> {
+        match command {
+            Command::Hold => {
+                if state.held {
+                    return Err("already held".to_owned());
+                }
+                state.held = true;
+                Ok(format!("held {}", self.where_now(state)))
+            }
+            Command::Resume => {
+                if !state.held {
+                    return Err("not held".to_owned());
+                }
+                state.held = false;
+                state.go = None;
+                state.start_permit = false;
+                Ok("resumed".to_owned())
+            }
+            Command::Go => {
+                if state.go.is_some() || state.start_permit {
+                    return Err("a `go` is already waiting for the next wait or step".to_owned());
+                }
+                state.go = Some(who.user.clone());
+                Ok(if state.held {
+                    format!(
+                        "go: one step starts, still held ({})",
+                        self.where_now(state)
+                    )
+                } else {
+                    "go: the current wait ends and the next step starts now".to_owned()
+                })
+            }
+            Command::Skip { step } => self.skip(state, step.as_deref(), who),
+            Command::Abort => {
+                let interrupt = self
+                    .interrupt
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                let Some(interrupt) = interrupt else {
+                    return Err("this run cannot be aborted from here".to_owned());
+                };
+                state.aborted = true;
+                state.held = false;
+                interrupt.raise_by_operator(&who.user);
+                Ok(
+                    "aborting: the current step stops and `always` steps run; the run exits 5"
+                        .to_owned(),
+                )
+            }
+            Command::Scene { name } => {
+                if !self.known.scenes.contains(&name) {
+                    let names: Vec<&str> = self.known.scenes.iter().map(String::as_str).collect();
+                    let mut message = format!("no scene named `{name}`");
+                    if let Some(close) = crate::error::did_you_mean(&name, &names) {
+                        message.push_str(&format!("; did you mean `{close}`?"));
+                    } else if names.is_empty() {
+                        message.push_str(" (the playbook has no scenes)");
+                    }
+                    return Err(message);
+                }
+                Ok(Self::queue(state, Play::Scene(name), who))
+            }
+            Command::Do { action, selector } => {
+                match self.check_do.get() {
+                    Some(check) => check(&action, selector.as_deref())?,
+                    None => return Err("`do` is not available in this run".to_owned()),
+                }
+                Ok(Self::queue(state, Play::Do { action, selector }, who))
+            }
+            Command::Status => Err("`status` is answered by the control channel".to_owned()),
+        }
+    }
+
+    fn queue(state: &mut State, what: Play, who: &Who) -> String {
+        state.plays += 1;
+        let number = state.plays;
+        let said = match &what {
+            Play::Scene(name) => format!("scene `{name}`"),
+            Play::Do { action, .. } => format!("`{action}`"),
+        };
+        state.queue.push_back(Queued {
+            number,
+            what,
+            user: who.user.clone(),
+        });
+        format!("{said} queued as op{number}; it plays as soon as no call is in flight")
+    }
+
+    fn skip(&self, state: &mut State, step: Option<&str>, who: &Who) -> Result<String, String> {
+        let id = match step {
+            None => self
+                .known
+                .steps
+                .iter()
+                .map(|(id, _)| id)
+                .filter(|id| id.is_top_level())
+                .find(|id| !state.place.started.contains(*id) && !skipping(state, id))
+                .cloned()
+                .ok_or_else(|| "no top-level step is left to skip".to_owned())?,
+            Some(text) => {
+                let parsed = text.trim().parse::<StepId>().ok();
+                let found = parsed.filter(|id| self.known.label(id).is_some());
+                match found {
+                    Some(id) => id,
+                    None => {
+                        let ids: Vec<String> = self
+                            .known
+                            .steps
+                            .iter()
+                            .map(|(id, _)| id.to_string())
+                            .collect();
+                        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                        let mut message = format!("no step {text} in this playbook");
+                        if let Some(close) = crate::error::did_you_mean(text, &ids) {
+                            message.push_str(&format!("; did you mean {close}?"));
+                        }
+                        return Err(message);
+                    }
+                }
+            }
+        };
+        let label = self.known.label(&id).unwrap_or_default().to_owned();
+        if state.place.finished.contains(&id) {
+            return Err(format!("step {id} ({label}) is already done"));
+        }
+        if state.place.started.contains(&id) {
+            return Err(format!("step {id} ({label}) has already started"));
+        }
+        if skipping(state, &id) {
+            return Err(format!("step {id} ({label}) is already to be skipped"));
+        }
+        state.skips.push((id.clone(), who.user.clone()));
+        Ok(format!("step {id} ({label}) will be skipped"))
+    }
+
+    /// "before step 4 (Open Q&A)" or "during step 3 (Welcome)".
+    fn where_now(&self, state: &State) -> String {
+        if let Some(id) = &state.place.running {
+            let label = self.known.label(id).unwrap_or_default();
+            return format!("during step {id} ({label})");
+        }
+        let next = self
+            .known
+            .steps
+            .iter()
+            .filter(|(id, _)| id.is_top_level())
+            .find(|(id, _)| !state.place.started.contains(id) && !skipping(state, id));
+        match next {
+            Some((id, label)) => format!("before step {id} ({label})"),
+            None => "after the last step".to_owned(),
+        }
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.clock
+            .get()
+            .map_or_else(jiff::Timestamp::now, |c| c.now())
+    }
+
+    // The executor's side.
+
+    /// Resolves once a command has been taken after this was called; made before
+    /// looking at the state, so that no command slips between the look and the wait.
+    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
+    }
+
+    /// Notes what the run does, from its events: which steps started and finished.
+    pub(crate) fn observe(&self, event: &Event) {
+        let mut state = self.state();
+        let place = &mut state.place;
+        match event {
+            Event::StepStarted { id, .. } => {
+                let id = without_items(id);
+                if id.is_top_level() {
+                    place.running = Some(id.clone());
+                }
+                place.started.insert(id);
+            }
+            Event::StepSkipped { id, .. } => {
+                let id = without_items(id);
+                place.started.insert(id.clone());
+                place.finished.insert(id);
+            }
+            Event::StepFinished { id, .. } => {
+                let id = without_items(id);
+                if place.running.as_ref() == Some(&id) {
+                    place.running = None;
+                }
+                place.started.insert(id.clone());
+                place.finished.insert(id);
+            }
+            Event::RunFinished { .. } => place.over = true,
+            _ => {}
+        }
+    }
+
+    /// The commands taken or refused since the last call, to emit.
+    pub(crate) fn take_records(&self) -> Vec<Record> {
+        std::mem::take(&mut self.state().events)
+    }
+
+    /// Whoever asked for `id` to be skipped, once: the step is then skipped.
+    pub(crate) fn take_skip(&self, id: &StepId) -> Option<String> {
+        let mut state = self.state();
+        let at = state.skips.iter().position(|(skip, _)| skip == id)?;
+        Some(state.skips.remove(at).1)
+    }
+
+    /// Uses a pending `go` at a wait point (a wait, `wait_for` or cue countdown, which
+    /// it ends): who gave it. While held, it also lets the next step start.
+    pub(crate) fn take_go(&self) -> Option<String> {
+        let mut state = self.state();
+        let user = state.go.take()?;
+        state.start_permit = state.held;
+        Some(user)
+    }
+
+    /// Resolves with who gave it once a `go` is given (or at once if one is pending),
+    /// using it: for the waits it ends.
+    pub(crate) async fn go(&self) -> String {
+        loop {
+            let changed = self.changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if let Some(user) = self.take_go() {
+                return user;
+            }
+            changed.await;
+        }
+    }
+
+    // For the waits a scene pauses.
+    #[allow(dead_code)]
+    /// Resolves once a scene or `do` is queued (at once if one is).
+    pub(crate) async fn queued(&self) {
+        loop {
+            let changed = self.changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.has_queued() {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    /// A step may start now: not held, or held with a `go` (which this uses).
+    pub(crate) fn may_start(&self) -> bool {
+        let mut state = self.state();
+        // A `go` given while nothing waited is used by this step start.
+        let go = state.go.take().is_some() || std::mem::take(&mut state.start_permit);
+        !state.held || go
+    }
+
+    /// The next scene or `do` to play, if one is queued.
+    pub(crate) fn take_queued(&self) -> Option<Queued> {
+        self.state().queue.pop_front()
+    }
+
+    /// Whether a scene or `do` waits to be played.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.state().queue.is_empty()
+    }
+
+    /// The run is over: later commands are refused.
+    pub(crate) fn close(&self) {
+        self.state().place.over = true;
+    }
+}
+
+fn skipping(state: &State, id: &StepId) -> bool {
+    state.skips.iter().any(|(skip, _)| skip == id)
+}
+
+/// A command as an operator would type it: `skip 4`, `do mute "Bob Li"`.
+pub(crate) fn typed(command: &Command) -> String {
+    match command {
+        Command::Hold => "hold".to_owned(),
+        Command::Resume => "resume".to_owned(),
+        Command::Go => "go".to_owned(),
+        Command::Skip { step: None } => "skip".to_owned(),
+        Command::Skip { step: Some(step) } => format!("skip {step}"),
+        Command::Abort => "abort".to_owned(),
+        Command::Scene { name } => format!("scene {name}"),
+        Command::Do {
+            action,
+            selector: None,
+        } => format!("do {action}"),
+        Command::Do {
+            action,
+            selector: Some(selector),
+        } => format!("do {action} {}", quoted(selector)),
+        Command::Status => "status".to_owned(),
+    }
+}
+
+/// A selector as typed: quoted when it has spaces or quotes.
+fn quoted(text: &str) -> String {
+    if text.is_empty() || text.contains([' ', '"', '\'']) {
+        format!("{text:?}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The step a loop item belongs to: `3#2` → `3`, `3#2.1` → `3.1`, as an operator
+/// names steps.
+fn without_items(id: &StepId) -> StepId {
+    let text = id.to_string();
+    if !text.contains('#') {
+        return id.clone();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_item = false;
+    for c in text.chars() {
+        match c {
+            '#' => in_item = true,
+            '.' => {
+                in_item = false;
+                out.push(c);
+            }
+            _ if in_item => {}
+            _ => out.push(c),
+        }
+    }
+    out.parse().unwrap_or_else(|_| id.clone())
+}

@@ -1,0 +1,284 @@
+//! The operator's state, without a run: commands taken, refused and handed over.
+
+use super::*;
+
+fn id(text: &str) -> StepId {
+    text.parse().expect("a step id")
+}
+
+fn known() -> Known {
+    Known {
+        steps: vec![
+            (id("1"), "Welcome".into()),
+            (id("2"), "Panel".into()),
+            (id("2.1"), "Mute all".into()),
+            (id("2.2"), "Spotlight".into()),
+            (id("3"), "Open Q&A".into()),
+        ],
+        scenes: vec!["qa_open".into(), "panic".into()],
+        panic_scene: Some("panic".into()),
+    }
+}
+
+fn alice() -> Who {
+    Who {
+        user: "alice".into(),
+        uid: 1000,
+        via: Via::Console,
+    }
+}
+
+fn started(operator: &Operator, step: &str) {
+    operator.observe(&Event::StepStarted {
+        id: id(step),
+        name: String::new(),
+        action: None,
+        cue: 1,
+    });
+}
+
+fn finished(operator: &Operator, step: &str) {
+    operator.observe(&Event::StepFinished {
+        id: id(step),
+        name: String::new(),
+        action: None,
+        cue: 1,
+        outcome: crate::run::Outcome::Ok,
+        elapsed: std::time::Duration::ZERO,
+        retries: 0,
+        detail: None,
+        started: String::new(),
+        finished: String::new(),
+        at: crate::run::Place::default(),
+    });
+}
+
+#[test]
+fn hold_says_where_the_run_is_and_resume_releases() {
+    let operator = Operator::new(known());
+    assert!(!operator.held());
+    let reply = operator.submit(Command::Hold, alice());
+    assert!(reply.ok);
+    assert_eq!(reply.message, "held before step 1 (Welcome)");
+    assert!(operator.held());
+    assert!(!operator.may_start());
+    let again = operator.submit(Command::Hold, alice());
+    assert!(!again.ok, "{again:?}");
+    assert!(operator.submit(Command::Resume, alice()).ok);
+    assert!(!operator.held());
+    assert!(operator.may_start());
+    let refused = operator.submit(Command::Resume, alice());
+    assert!(!refused.ok);
+    assert_eq!(refused.message, "not held");
+
+    started(&operator, "1");
+    started(&operator, "2");
+    assert_eq!(
+        operator.submit(Command::Hold, alice()).message,
+        "held during step 2 (Panel)"
+    );
+    finished(&operator, "2");
+    operator.submit(Command::Resume, alice());
+    assert_eq!(
+        operator.submit(Command::Hold, alice()).message,
+        "held before step 3 (Open Q&A)"
+    );
+}
+
+#[test]
+fn go_while_held_lets_one_step_start_and_stays_held() {
+    let operator = Operator::new(known());
+    operator.submit(Command::Hold, alice());
+    assert!(operator.submit(Command::Go, alice()).ok);
+    assert!(
+        !operator.submit(Command::Go, alice()).ok,
+        "one go at a time"
+    );
+    assert!(operator.may_start());
+    assert!(!operator.may_start(), "only one step");
+    assert!(operator.held());
+    // A go that ends a wait while held also lets the next step start.
+    operator.submit(Command::Go, alice());
+    assert_eq!(operator.take_go().as_deref(), Some("alice"));
+    assert_eq!(operator.take_go(), None);
+    assert!(operator.may_start());
+    assert!(!operator.may_start());
+}
+
+#[test]
+fn go_not_held_is_used_by_the_first_wait_or_step_start() {
+    let operator = Operator::new(known());
+    operator.submit(Command::Go, alice());
+    // A step starts first: the go is spent on it, not kept for a later wait.
+    assert!(operator.may_start());
+    assert_eq!(operator.take_go(), None);
+    operator.submit(Command::Go, alice());
+    assert_eq!(operator.take_go().as_deref(), Some("alice"));
+    assert!(operator.may_start());
+}
+
+#[test]
+fn skip_takes_the_next_top_level_step_or_the_one_named() {
+    let operator = Operator::new(known());
+    started(&operator, "1");
+    let reply = operator.submit(Command::Skip { step: None }, alice());
+    assert_eq!(reply.message, "step 2 (Panel) will be skipped");
+    let reply = operator.submit(Command::Skip { step: None }, alice());
+    assert_eq!(reply.message, "step 3 (Open Q&A) will be skipped");
+    let reply = operator.submit(Command::Skip { step: None }, alice());
+    assert!(!reply.ok);
+    assert_eq!(operator.take_skip(&id("2")).as_deref(), Some("alice"));
+    assert_eq!(operator.take_skip(&id("2")), None);
+
+    let nested = operator.submit(
+        Command::Skip {
+            step: Some("2.2".into()),
+        },
+        alice(),
+    );
+    assert!(nested.ok, "{nested:?}");
+    let unknown = operator.submit(
+        Command::Skip {
+            step: Some("2.22".into()),
+        },
+        alice(),
+    );
+    assert!(!unknown.ok);
+    assert_eq!(
+        unknown.message,
+        "no step 2.22 in this playbook; did you mean 2.2?"
+    );
+    let done = operator.submit(
+        Command::Skip {
+            step: Some("1".into()),
+        },
+        alice(),
+    );
+    assert_eq!(done.message, "step 1 (Welcome) has already started");
+    finished(&operator, "1");
+    let done = operator.submit(
+        Command::Skip {
+            step: Some("1".into()),
+        },
+        alice(),
+    );
+    assert_eq!(done.message, "step 1 (Welcome) is already done");
+}
+
+#[test]
+fn a_loop_item_started_is_its_step_started() {
+    let operator = Operator::new(known());
+    started(&operator, "2#1.1");
+    let reply = operator.submit(
+        Command::Skip {
+            step: Some("2.1".into()),
+        },
+        alice(),
+    );
+    assert!(!reply.ok, "{reply:?}");
+}
+
+#[test]
+fn scenes_are_queued_under_operator_numbers_and_unknown_ones_refused() {
+    let operator = Operator::new(known());
+    let reply = operator.submit(
+        Command::Scene {
+            name: "qa_opne".into(),
+        },
+        alice(),
+    );
+    assert!(!reply.ok);
+    assert_eq!(
+        reply.message,
+        "no scene named `qa_opne`; did you mean `qa_open`?"
+    );
+    assert!(!operator.has_queued());
+    let reply = operator.submit(
+        Command::Scene {
+            name: "panic".into(),
+        },
+        alice(),
+    );
+    assert!(reply.ok, "{reply:?}");
+    let queued = operator.take_queued().expect("queued");
+    assert_eq!(queued.number, 1);
+    assert_eq!(queued.what, Play::Scene("panic".into()));
+}
+
+#[test]
+fn do_is_checked_before_it_is_queued() {
+    let operator = Operator::new(known());
+    let command = |action: &str| Command::Do {
+        action: action.into(),
+        selector: Some("Bob Li".into()),
+    };
+    assert!(!operator.submit(command("mute"), alice()).ok);
+    operator.check_do(Box::new(|action, _| {
+        if action == "mute" {
+            Ok(())
+        } else {
+            Err(format!("unknown action `{action}`"))
+        }
+    }));
+    let refused = operator.submit(command("mtue"), alice());
+    assert_eq!(refused.message, "unknown action `mtue`");
+    assert!(operator.submit(command("mute"), alice()).ok);
+    assert_eq!(operator.take_queued().expect("queued").number, 1);
+}
+
+#[test]
+fn every_command_is_recorded_as_typed_taken_or_refused() {
+    let operator = Operator::new(known());
+    operator.submit(Command::Hold, alice());
+    operator.submit(
+        Command::Skip {
+            step: Some("9".into()),
+        },
+        alice(),
+    );
+    operator.submit(
+        Command::Do {
+            action: "mute".into(),
+            selector: Some("Bob Li".into()),
+        },
+        alice(),
+    );
+    let records = operator.take_records();
+    let seen: Vec<(&str, bool)> = records.iter().map(|r| (r.command.as_str(), r.ok)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("hold", true),
+            ("skip 9", false),
+            ("do mute \"Bob Li\"", false)
+        ]
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r.user == "alice" && r.via == Via::Console)
+    );
+    assert!(operator.take_records().is_empty());
+}
+
+#[test]
+fn abort_raises_the_interrupt_as_the_operator() {
+    let operator = Operator::new(known());
+    assert!(!operator.submit(Command::Abort, alice()).ok);
+    let interrupt = Interrupt::new();
+    operator.interrupt_with(Arc::clone(&interrupt));
+    assert!(operator.submit(Command::Abort, alice()).ok);
+    let origin = interrupt.received().expect("interrupted");
+    assert_eq!(origin.exit_code(), crate::error::ExitCode::Aborted);
+    assert_eq!(origin.exit_code().code(), 5);
+    assert!(!operator.submit(Command::Hold, alice()).ok, "aborting");
+}
+
+#[test]
+fn a_finished_run_refuses_commands() {
+    let operator = Operator::new(known());
+    operator.close();
+    let reply = operator.submit(Command::Hold, alice());
+    assert_eq!(reply.message, "the run is over");
+    assert!(!operator.held());
+}

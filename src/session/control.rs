@@ -1,0 +1,288 @@
+//! The run's control channel, wired: the socket started (for every run against a
+//! service, and for a rehearsal given `--control`), the show's state kept from the
+//! run's events ([`super::show::Show`]), the feed's picture (the roster) and whether
+//! the run is held, and published on a `watch` channel that the server streams and
+//! answers `status` from. At the end of the run the final state (with `finished`) goes
+//! out and the socket is removed.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::show::{PlannedStep, Show};
+use crate::clock::SharedClock;
+use crate::control::protocol::{Command, Person, RunInfo, ShowState, Who};
+use crate::control::server::{self, Server};
+use crate::error::Error;
+use crate::mmc::live::{Health, LiveState};
+use crate::playbook::cue::Cue;
+use crate::run::operator::Operator;
+use crate::run::{Event, Listener, Timeline};
+
+/// How often the state is brought up to date without an event: countdowns move, the
+/// roster changes.
+const REFRESH: Duration = Duration::from_millis(500);
+
+/// The feed's state once the executor has started it.
+pub(super) type FeedTap = watch::Receiver<Option<watch::Receiver<LiveState>>>;
+
+/// Whether anyone is held up by the run: asked on every publication.
+pub(super) type Held = Box<dyn Fn() -> bool + Send>;
+
+/// Everything a publication needs, shared by the listener and the refresher.
+struct Book {
+    show: Show,
+    clock: SharedClock,
+    /// For `now` as output shows it (the playbook's zone).
+    timeline: Timeline,
+    feed: FeedTap,
+    held: Held,
+    states: Option<watch::Sender<ShowState>>,
+}
+
+impl Book {
+    fn publish(&mut self) {
+        let Some(states) = &self.states else { return };
+        let at = self.clock.now();
+        let mut state = self.show.state(at, &self.timeline.show(at));
+        state.held = (self.held)();
+        let live = self
+            .feed
+            .borrow()
+            .as_ref()
+            .map(|live| live.borrow().clone());
+        if let Some(live) = live {
+            picture(&mut state, &live);
+        }
+        states.send_replace(state);
+    }
+}
+
+fn lock(book: &Mutex<Book>) -> MutexGuard<'_, Book> {
+    book.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The meeting and the people in it, as the feed's picture shows them.
+fn picture(state: &mut ShowState, live: &LiveState) {
+    state.meeting.feed = match live.health {
+        Health::Up => "up",
+        Health::Connecting => "connecting",
+        Health::Down { .. } => "down",
+    }
+    .into();
+    let picture = &live.picture;
+    if !picture.is_complete() {
+        return;
+    }
+    state.meeting.locked = picture.locked();
+    state.meeting.recording = picture.recording();
+    state.meeting.subject = picture.basic().map(|basic| basic.title.clone());
+    state.meeting.waiting = picture.waiting().len();
+    if picture.ended() {
+        "ended".clone_into(&mut state.meeting.state);
+    }
+    let hands = picture.hands();
+    let broadcast = picture.broadcast();
+    let roll_call = picture.roll_call();
+    state.roster = picture
+        .roster()
+        .participants
+        .into_iter()
+        .map(|p| Person {
+            hand: hands
+                .iter()
+                .position(|hand| hand.pid == p.pid)
+                .and_then(|place| u32::try_from(place + 1).ok()),
+            broadcast: broadcast.as_deref() == Some(p.pid.as_str()),
+            roll_call: roll_call.as_deref() == Some(p.pid.as_str()),
+            role: p.role.to_owned(),
+            muted: p.mute,
+            name: p.name,
+            id: p.pid,
+        })
+        .collect();
+}
+
+/// The channel of one run: its server, and what keeps its state.
+pub(super) struct Channel {
+    server: Server,
+    book: Arc<Mutex<Book>>,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
+/// A started channel, and the listener that keeps its state.
+pub(super) type Listening = (Channel, Box<dyn Listener>);
+
+/// What the session knows of the run when the channel starts.
+pub(super) struct Start<'a> {
+    pub state_dir: &'a Path,
+    pub run: RunInfo,
+    pub steps: Vec<PlannedStep>,
+    pub scenes: Vec<String>,
+    pub panic_scene: Option<String>,
+    pub secrets: Arc<crate::secrets::Secrets>,
+    pub clock: SharedClock,
+    pub timeline: Timeline,
+    pub feed: FeedTap,
+    pub held: Held,
+    pub handle: server::Handle,
+}
+
+impl Channel {
+    /// Listens on the run's socket; the listener to add to the run's fan-out.
+    pub(super) fn start(start: Start<'_>) -> Result<Listening, Error> {
+        let path = server::socket_path(start.state_dir, &start.run.run_id);
+        let mut show = Show::new(start.steps, start.secrets);
+        show.run = Some(start.run.clone());
+        show.scenes = start.scenes;
+        show.panic_scene = start.panic_scene;
+        let (states, receiver) = watch::channel(ShowState::default());
+        let mut book = Book {
+            show,
+            clock: start.clock,
+            timeline: start.timeline,
+            feed: start.feed,
+            held: start.held,
+            states: Some(states),
+        };
+        book.publish();
+        let server = server::listen(&path, start.run, start.handle, receiver)?;
+        tracing::debug!("listening for operator commands on {}", path.display());
+        let book = Arc::new(Mutex::new(book));
+        let refresher = tokio::spawn(refresh(Arc::clone(&book)));
+        let listener = Box::new(ShowListener {
+            book: Arc::clone(&book),
+        });
+        Ok((
+            Channel {
+                server,
+                book,
+                refresher,
+            },
+            listener,
+        ))
+    }
+
+    /// The run is over (`outcome`: "ok", "failed", "aborted"…): the final state goes to
+    /// the clients, then the socket is closed and removed.
+    pub(super) async fn finish(self, outcome: &str) {
+        self.refresher.abort();
+        {
+            let mut book = lock(&self.book);
+            book.show.finished = Some(outcome.to_owned());
+            book.publish();
+            book.states = None;
+        }
+        self.server.close().await;
+    }
+}
+
+async fn refresh(book: Arc<Mutex<Book>>) {
+    loop {
+        tokio::time::sleep(REFRESH).await;
+        lock(&book).publish();
+    }
+}
+
+/// Keeps the show from the run's events and publishes it on each.
+struct ShowListener {
+    book: Arc<Mutex<Book>>,
+}
+
+impl Listener for ShowListener {
+    fn on(&mut self, event: &Event) {
+        let mut book = lock(&self.book);
+        let now = book.timeline.show(book.clock.now());
+        book.show.apply(event, &now);
+        book.publish();
+    }
+}
+
+/// How the run ended, as the final state says it.
+pub(super) fn outcome(exit: crate::error::ExitCode) -> &'static str {
+    use crate::error::ExitCode;
+    match exit {
+        ExitCode::Success => "ok",
+        ExitCode::Aborted => "aborted",
+        ExitCode::Interrupted | ExitCode::Terminated | ExitCode::HungUp => "stopped",
+        _ => "failed",
+    }
+}
+
+impl super::Session {
+    /// The run's control channel and the listener that keeps its state; `None` for a
+    /// rehearsal not given `--control`.
+    pub(super) fn channel(
+        &self,
+        connection: &super::Connection,
+        records: &super::Records,
+        timeline: &Timeline,
+        feed: FeedTap,
+        operator: &Arc<Operator>,
+    ) -> Result<Option<Listening>, Error> {
+        let rehearsal = connection.rehearsal.is_some();
+        if rehearsal && !self.control {
+            return Ok(None);
+        }
+        let doc = &self.prepared.playbook.doc;
+        let run = RunInfo {
+            run_id: records.run_id.clone(),
+            playbook: doc.name.value.clone(),
+            file: self.path.display().to_string(),
+            meeting: self.meeting.id.clone(),
+            endpoint: connection.label.clone(),
+            pid: std::process::id(),
+            user: server::current_user(),
+            rehearsal,
+        };
+        let steps = doc
+            .steps
+            .value
+            .iter()
+            .enumerate()
+            .map(|(index, step)| PlannedStep {
+                id: crate::playbook::step_id::StepId::top_level(index + 1).to_string(),
+                name: step.label(),
+                // Cues after a step or the meeting's start are known when they come.
+                planned: step
+                    .at
+                    .as_ref()
+                    .filter(|at| !matches!(at.value, Cue::After(_) | Cue::Meeting(_)))
+                    .and_then(|at| timeline.resolve(at, None).ok())
+                    .map(|at| (at, timeline.show(at))),
+            })
+            .collect();
+        let state_dir = crate::run::lock::state_dir(self.state_dir.as_deref());
+        Channel::start(Start {
+            state_dir: &state_dir,
+            run,
+            steps,
+            scenes: doc.scenes.keys().cloned().collect(),
+            panic_scene: doc.panic_scene().map(str::to_owned),
+            secrets: Arc::clone(&self.secrets),
+            clock: Arc::clone(&self.clock),
+            timeline: timeline.clone(),
+            feed,
+            held: {
+                let operator = Arc::clone(operator);
+                Box::new(move || operator.held())
+            },
+            handle: {
+                let operator = Arc::clone(operator);
+                Arc::new(move |command: Command, who: Who| {
+                    operator.submit(
+                        command,
+                        crate::run::operator::Who {
+                            user: who.user,
+                            uid: who.uid,
+                            via: who.via,
+                        },
+                    )
+                })
+            },
+        })
+        .map(Some)
+    }
+}
