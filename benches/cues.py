@@ -5,6 +5,9 @@
   python3 benches/cues.py --vs BIN (also measures cue precision of the emcee binary BIN in the
                                     same run, e.g. one built from an earlier commit)
   CUES=10 python3 benches/cues.py --no-build   (fewer cues, for a quick look)
+  python3 benches/cues.py --control            (this build also with --control: listening on its
+                                                control socket, as every run against the service
+                                                does, measured in the same run)
 
 1. 100 cues one second apart, each a control call, rehearsed against the in-process
    emulator on loopback (--sim, real clock). For each cue: the gap between its planned
@@ -41,7 +44,7 @@ def ts(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def precision(workdir, emcee=EMCEE):
+def precision(workdir, emcee=EMCEE, extra=()):
     # Whole seconds, far enough ahead for the process to start and log in.
     first = int(time.time()) + 3
     instants = [first + i for i in range(CUES)]
@@ -52,7 +55,7 @@ def precision(workdir, emcee=EMCEE):
         f.write(HEAD + "steps:\n" + steps + "rehearsal:\n  participants: []\n")
     log = os.path.join(workdir, "requests.json")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([emcee, "run", path, "--sim", "--sim-requests", log, "--log-format", "json"],
+    out = subprocess.run([emcee, "run", path, "--sim", "--sim-requests", log, "--log-format", "json", *extra],
                          capture_output=True, text=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -103,21 +106,26 @@ def main():
     if "--no-build" not in sys.argv:
         subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "emcee"], cwd=ROOT, check=True)
     with tempfile.TemporaryDirectory() as workdir:
-        p = precision(workdir)
-        vs = precision(workdir, sys.argv[sys.argv.index("--vs") + 1]) if "--vs" in sys.argv else None
+        runs = [("this build", precision(workdir))]
+        if "--control" in sys.argv:
+            state = os.path.join(workdir, "state")
+            runs.append(("this build, --control", precision(workdir, EMCEE, ["--control", "--state-dir", state])))
+        if "--vs" in sys.argv:
+            runs.append(("--vs", precision(workdir, sys.argv[sys.argv.index("--vs") + 1])))
         ff = fast_forward(workdir)
-    print(f"`python3 benches/cues.py`, {os.cpu_count()} cores\n")
+    flags = " ".join(a for a in sys.argv[1:] if a != "--no-build")
+    print(f"`python3 benches/cues.py {flags}`, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
     print(f"Cue precision, {CUES} cues one second apart, planned instant to the emulator's receive time:\n")
     print("| binary | p50 | p99 | max | min | wait p50 / p99 | path p50 / p99 | CPU |\n"
           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, r in (("this build", p), ("--vs", vs)):
-        if r:
-            print(f"| {name} | {r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['max']:.2f} ms | {r['min']:.2f} ms "
-                  f"| {r['wake p50']:.2f} / {r['wake p99']:.2f} ms | {r['path p50']:.2f} / {r['path p99']:.2f} ms "
-                  f"| {r['cpu']:.2f} s |")
-    if vs:
-        print(f"\nthis build / --vs: p50 {p['p50'] / vs['p50']:.2f}, p99 {p['p99'] / vs['p99']:.2f}, "
-              f"CPU {p['cpu'] / vs['cpu']:.2f}")
+    for name, r in runs:
+        print(f"| {name} | {r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['max']:.2f} ms | {r['min']:.2f} ms "
+              f"| {r['wake p50']:.2f} / {r['wake p99']:.2f} ms | {r['path p50']:.2f} / {r['path p99']:.2f} ms "
+              f"| {r['cpu']:.2f} s |")
+    p = runs[0][1]
+    for name, r in runs[1:]:
+        print(f"\nthis build / {name}: p50 {p['p50'] / r['p50']:.2f}, p99 {p['p99'] / r['p99']:.2f}, "
+              f"CPU {p['cpu'] / r['cpu']:.2f}")
     print(f"\nThe 90-minute rehearsal with --sim --fast-forward: {ff * 1000:.0f} ms (median of 9, whole process)")
 
 
