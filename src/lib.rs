@@ -7,6 +7,7 @@
 pub mod cli;
 mod clock;
 pub mod commands;
+mod console;
 mod control;
 mod determinism;
 mod duration;

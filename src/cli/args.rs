@@ -151,6 +151,15 @@ pub enum Command {
     /// run of the meeting listens.
     Cue(CueArgs),
 
+    /// Attach the operator's console to a running show: a full-screen view of its
+    /// timeline, roster, meeting and log, whose keys send the same commands as `emcee
+    /// cue` (so a second operator can join). Needs a terminal (exit 2 otherwise).
+    ///
+    /// `q` leaves the console; the run goes on. Exit 0 when the console left or the
+    /// run ended, 2 for bad usage or several matching runs without --run, 3 when no
+    /// run of the meeting listens.
+    Console(ConsoleArgs),
+
     /// Serve the meeting emulator: the meeting-control API plus an admin API under /_sim/.
     ///
     /// Prints its base URL on standard output when ready and runs until Ctrl-C or SIGTERM.
@@ -260,6 +269,13 @@ pub struct RunArgs {
     /// as a run against a service always does.
     #[arg(long, requires = "sim")]
     pub control: bool,
+
+    /// Show the operator's console on this terminal (a terminal is required): the
+    /// timeline, roster, meeting and log, with keys to hold, go, skip, abort, play the
+    /// panic scene and act on participants. Implies --control with --sim. `q` leaves
+    /// it; the run goes on with plain lines.
+    #[arg(long)]
+    pub console: bool,
 
     /// With --sim: write the emulator's request log (every call, when, and its answer)
     /// to this JSON file after the run.
@@ -560,4 +576,23 @@ pub enum CueCommandArg {
     /// Where the run is: the current step, the next cue and its countdown, held or
     /// not, the feed.
     Status,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConsoleArgs {
+    /// The meeting whose run to attach to.
+    #[arg(long, value_name = "ID")]
+    pub meeting: String,
+
+    /// Only a run against this endpoint ("the built-in emulator" for a rehearsal).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// Where runs keep their control sockets.
+    #[arg(long, env = "EMCEE_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The run to attach to, when several runs of the meeting listen.
+    #[arg(long = "run", value_name = "ID")]
+    pub run_id: Option<String>,
 }

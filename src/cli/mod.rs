@@ -135,6 +135,7 @@ impl TryFrom<args::RunArgs> for RunOptions {
             allow_insecure_http: args.allow_insecure_http,
             sim: args.sim,
             control: args.control,
+            console: args.console,
             fast_forward: args.fast_forward,
             sim_requests: args.sim_requests,
             selection: args.select.into(),
@@ -267,6 +268,10 @@ pub fn main() -> std::process::ExitCode {
 fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
     match command {
         args::Command::Run(run_args) => {
+            // Refused before anything starts: no lock taken, no call made.
+            if run_args.console {
+                crate::console::need_terminal()?;
+            }
             let mut options = RunOptions::try_from(run_args)?;
             options.display.quiet = quiet;
             // Sequential calls: the current-thread runtime costs about half the CPU per call.
@@ -382,6 +387,16 @@ fn dispatch(command: args::Command, quiet: bool) -> Result<ExitCode, Error> {
         args::Command::Cue(cue) => {
             let options = commands::cue::CueOptions::try_from(cue)?;
             current_thread()?.block_on(commands::cue::run(options))
+        }
+        args::Command::Console(console) => {
+            // Refused before anything else: no run is looked for without a terminal.
+            crate::console::need_terminal()?;
+            current_thread()?.block_on(commands::console::run(commands::console::ConsoleOptions {
+                meeting: console.meeting,
+                endpoint: console.endpoint,
+                state_dir: console.state_dir,
+                run: console.run_id,
+            }))
         }
         args::Command::Sim(sim_args) => {
             multi_thread()?.block_on(commands::sim::serve(sim_args.into()))?;

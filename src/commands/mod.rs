@@ -3,6 +3,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod check;
+pub(crate) mod console;
 pub(crate) mod cue;
 pub(crate) mod plan;
 pub(crate) mod report;

@@ -26,6 +26,8 @@ pub(crate) struct RunOptions {
     pub sim: bool,
     /// With `sim`: listen on the control socket, as a run against a service does.
     pub control: bool,
+    /// The operator's console on this terminal (implies `control`).
+    pub console: bool,
     /// With `sim`: waits and cues take no real time; the timeline is kept.
     pub fast_forward: bool,
     /// With `sim`: where to write the emulator's request log (JSON) after the run.
@@ -97,6 +99,7 @@ pub(crate) async fn run(options: RunOptions) -> Result<ExitCode, Error> {
         display: options.display,
         started,
         control: options.control,
+        console: options.console,
     };
     session.run().await
 }

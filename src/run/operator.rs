@@ -20,8 +20,6 @@ use crate::control::protocol::{Command, Reply, Via};
 mod tests;
 
 /// Who sent a command: the local user (by name and uid) and the kind of client.
-// Made by the control channel's server.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Who {
     pub user: String,
@@ -29,7 +27,8 @@ pub(crate) struct Who {
     pub via: Via,
 }
 
-/// What an operator can name: the playbook's steps and scenes.
+/// What an operator can name: the playbook's steps and scenes (the panic scene is
+/// one of them; the console knows which).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Known {
     /// Every step of `steps:` (top-level and nested), in the order a run meets them,
@@ -37,19 +36,15 @@ pub(crate) struct Known {
     pub steps: Vec<(StepId, String)>,
     /// The scenes, in the order written.
     pub scenes: Vec<String>,
-    /// For the show's state the control channel builds.
-    #[allow(dead_code)]
-    pub panic_scene: Option<String>,
 }
 
 impl Known {
     /// The steps of `doc` (top-level and nested: rescue and always lists, and the
-    /// steps of the scenes its `scene:` steps play), its scenes and its panic scene.
+    /// steps of the scenes its `scene:` steps play) and its scenes.
     pub(crate) fn of(doc: &crate::playbook::PlaybookDoc) -> Known {
         let mut known = Known {
             steps: Vec::new(),
             scenes: doc.scenes.keys().cloned().collect(),
-            panic_scene: doc.panic_scene().map(str::to_owned),
         };
         walk(
             &doc.steps.value,
@@ -193,7 +188,7 @@ pub(crate) struct Record {
 }
 
 impl Operator {
-    /// `known`: the playbook's step ids (top-level and nested), scene names, panic scene.
+    /// `known`: the playbook's step ids (top-level and nested) and scene names.
     pub(crate) fn new(known: Known) -> Arc<Operator> {
         Arc::new(Operator {
             state: Mutex::new(State::default()),
@@ -234,14 +229,10 @@ impl Operator {
         *self.interrupt.lock().unwrap_or_else(|e| e.into_inner()) = Some(interrupt);
     }
 
-    // Read by the control channel for the show's state.
-    #[allow(dead_code)]
     pub(crate) fn held(&self) -> bool {
         self.state().held
     }
 
-    // Called by the control channel's server.
-    #[allow(dead_code)]
     /// Takes a command; never blocks, never awaits the executor. Refusals change
     /// nothing. `Status` is answered by the channel, not here.
     pub(crate) fn submit(&self, command: Command, who: Who) -> Reply {
@@ -510,8 +501,6 @@ impl Operator {
         }
     }
 
-    // For the waits a scene pauses.
-    #[allow(dead_code)]
     /// Resolves once a scene or `do` is queued (at once if one is).
     pub(crate) async fn queued(&self) {
         loop {

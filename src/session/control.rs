@@ -213,7 +213,7 @@ pub(super) fn outcome(exit: crate::error::ExitCode) -> &'static str {
 
 impl super::Session {
     /// The run's control channel and the listener that keeps its state; `None` for a
-    /// rehearsal not given `--control`.
+    /// rehearsal not given `--control` (or `--console`).
     pub(super) fn channel(
         &self,
         connection: &super::Connection,
@@ -223,7 +223,7 @@ impl super::Session {
         operator: &Arc<Operator>,
     ) -> Result<Option<Listening>, Error> {
         let rehearsal = connection.rehearsal.is_some();
-        if rehearsal && !self.control {
+        if rehearsal && !self.control && !self.console {
             return Ok(None);
         }
         let doc = &self.prepared.playbook.doc;

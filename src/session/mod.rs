@@ -10,6 +10,7 @@
 //! The executor (`crate::run`) only performs steps and emits events; the displays,
 //! journal and reports (`crate::report`) only listen. This module wires them up.
 
+mod console;
 mod control;
 mod endpoint;
 mod listeners;
@@ -95,6 +96,9 @@ pub(crate) struct Session {
     /// `--control`: a rehearsal listens for operator commands too (a run against a
     /// service always does).
     pub control: bool,
+    /// `--console`: the operator's console on this terminal (which implies the
+    /// control channel, for a rehearsal too), the plain display silent under it.
+    pub console: bool,
 }
 
 /// The service a run talks to.
@@ -365,8 +369,25 @@ impl Session {
         let operator = crate::run::operator::Operator::for_playbook(doc);
         let (feed_tap, feed) = tokio::sync::watch::channel(None);
         let channel = self.channel(connection, &records, &timeline, feed, &operator)?;
+        let mute = crate::console::DisplayMute::default();
+        let (display, held_back) = if self.console {
+            let (display, held_back) =
+                self.display
+                    .under_console(&self.secrets, &self.clock, mute.clone());
+            (display, Some(held_back))
+        } else {
+            (self.display.listener(&self.secrets, &self.clock), None)
+        };
+        let console = match (&channel, self.console) {
+            (Some(_), true) => {
+                let state_dir = crate::run::lock::state_dir(self.state_dir.as_deref());
+                let socket = crate::control::server::socket_path(&state_dir, &records.run_id);
+                Some(console::spawn(socket, mute))
+            }
+            _ => None,
+        };
         let mut listeners = vec![
-            self.display.listener(&self.secrets, &self.clock),
+            display,
             Box::new(records.journal) as Box<dyn Listener>,
             Box::new(reports.clone()),
         ];
@@ -441,6 +462,14 @@ impl Session {
         };
         if let Some(channel) = channel {
             channel.finish(control::outcome(exit)).await;
+        }
+        // The console shows the outcome, then gives the screen back; the summary
+        // follows on the normal screen.
+        if let Some(console) = console {
+            console.left().await;
+        }
+        if let Some(held_back) = held_back {
+            held_back.release();
         }
         reports.write(&records.reports, &self.secrets)?;
         Ok(exit)

@@ -206,11 +206,13 @@ impl Show {
     /// The line the plain display shows for the event, secrets masked and made
     /// printable, kept among the last [`LOG_LINES`].
     fn log_line(&mut self, event: &Event, now: &str) {
-        let Some(text) = crate::report::describe(event, self.cues, false) else {
+        let timings = !crate::determinism::deterministic();
+        let Some(text) = crate::report::describe(event, self.cues, timings) else {
             return;
         };
         let text = crate::printable::printable(&self.secrets.redact(&text)).into_owned();
         let level = match event {
+            Event::Operator { .. } => "operator",
             Event::Message {
                 level: LogLevel::Warn,
                 ..
@@ -290,3 +292,6 @@ impl Show {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,7 +16,6 @@ fn known() -> Known {
             (id("3"), "Open Q&A".into()),
         ],
         scenes: vec!["qa_open".into(), "panic".into()],
-        panic_scene: Some("panic".into()),
     }
 }
 
