@@ -12,7 +12,9 @@
 1. 100 cues one second apart, each a control call, rehearsed against the in-process
    emulator on loopback (--sim, real clock). For each cue: the gap between its planned
    instant and the emulator's receive time of the call it fires (--sim-requests). p50,
-   p99 and max, and the process's CPU time over the ~100 s. The cues are absolute
+   p99 and max, and the process's CPU time over the ~100 s. The builds compared (--vs,
+   --control) run at the same time, each with its cues a fraction of a second after the
+   previous one's, so that they meet the same load on the shared machine. The cues are absolute
    instants on whole seconds (`at: 2026-12-02T21:16:08+00:00`), so the planned instant
    is known exactly: output shows instants to the millisecond, truncated, and a cue
    counted from the run's start (`+2s`) falls at the start's own fraction of a
@@ -24,7 +26,6 @@
 """
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -44,25 +45,33 @@ def ts(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def precision(workdir, emcee=EMCEE, extra=()):
-    # Whole seconds, far enough ahead for the process to start and log in.
-    first = int(time.time()) + 3
-    instants = [first + i for i in range(CUES)]
+def start_precision(workdir, name, emcee, extra, offset, first):
+    """Starts a run of CUES cues one second apart from `first` + `offset` seconds."""
+    instants = [first + offset + i for i in range(CUES)]
     steps = "".join(f"  - at: {iso(t)}\n    {'lock' if i % 2 == 0 else 'unlock'}: {{}}\n"
                     for i, t in enumerate(instants))
-    path = os.path.join(workdir, "cues.yaml")
+    tag = f"{len(os.listdir(workdir))}"
+    path = os.path.join(workdir, f"cues{tag}.yaml")
     with open(path, "w") as f:
         f.write(HEAD + "steps:\n" + steps + "rehearsal:\n  participants: []\n")
-    log = os.path.join(workdir, "requests.json")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([emcee, "run", path, "--sim", "--sim-requests", log, "--log-format", "json", *extra],
-                         capture_output=True, text=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    if out.returncode != 0:
-        sys.exit(out.stdout + out.stderr)
-    cues = [json.loads(l) for l in out.stdout.splitlines() if '"event":"cue"' in l]
-    calls = [r for r in json.load(open(log)) if r["path"].endswith("/lock")]
+    log = os.path.join(workdir, f"requests{tag}.json")
+    out = open(os.path.join(workdir, f"out{tag}.jsonl"), "w+")
+    state = ["--state-dir", os.path.join(workdir, f"state{tag}")]
+    err = open(os.path.join(workdir, f"err{tag}.txt"), "w+")
+    proc = subprocess.Popen([emcee, "run", path, "--sim", "--sim-requests", log, "--log-format", "json",
+                             *state, *extra], stdout=out, stderr=err, text=True)
+    return {"name": name, "proc": proc, "instants": instants, "log": log, "out": out, "err": err}
+
+
+def finish_precision(run):
+    proc = run["proc"]
+    if proc.returncode != 0:
+        run["err"].seek(0)
+        sys.exit(f"{run['name']}: exit {proc.returncode}: {run['err'].read()}")
+    run["out"].seek(0)
+    cues = [json.loads(l) for l in run["out"] if '"event":"cue"' in l]
+    calls = [r for r in json.load(open(run["log"])) if r["path"].endswith("/lock")]
+    instants = run["instants"]
     assert len(cues) == len(calls) == CUES, (len(cues), len(calls))
     assert all(c["status"] == "on_time" for c in cues), [c for c in cues if c["status"] != "on_time"]
     gaps = sorted((ts(call["received"]) - t) * 1000 for t, call in zip(instants, calls))
@@ -78,12 +87,29 @@ def precision(workdir, emcee=EMCEE, extra=()):
         "wake p99": p99(wake),
         "path p50": statistics.median(path_ms),
         "path p99": p99(path_ms),
-        "cpu": cpu,
+        "cpu": run["cpu"],
     }
 
 
+def precision_side_by_side(workdir, runs):
+    """Runs every (name, binary, extra flags) at once, each with its cues a fraction of a
+    second after the previous one's, so that all of them meet the same load on the
+    machine but never fire at the same moment; each one's CPU comes from its rusage."""
+    first = int(time.time()) + 3
+    started = [start_precision(workdir, name, emcee, extra, round(i / len(runs), 3), first)
+               for i, (name, emcee, extra) in enumerate(runs)]
+    results = []
+    for run in started:
+        _, status, usage = os.wait4(run["proc"].pid, 0)
+        run["proc"].returncode = os.waitstatus_to_exitcode(status)
+        run["cpu"] = usage.ru_utime + usage.ru_stime
+        results.append((run["name"], finish_precision(run)))
+    return results
+
+
 def iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
+    whole = int(t)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{round((t - whole) * 1000):03d}+00:00"
 
 
 def p99(sorted_values):
@@ -106,12 +132,12 @@ def main():
     if "--no-build" not in sys.argv:
         subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "emcee"], cwd=ROOT, check=True)
     with tempfile.TemporaryDirectory() as workdir:
-        runs = [("this build", precision(workdir))]
+        runs = [("this build", EMCEE, [])]
         if "--control" in sys.argv:
-            state = os.path.join(workdir, "state")
-            runs.append(("this build, --control", precision(workdir, EMCEE, ["--control", "--state-dir", state])))
+            runs.append(("this build, --control", EMCEE, ["--control"]))
         if "--vs" in sys.argv:
-            runs.append(("--vs", precision(workdir, sys.argv[sys.argv.index("--vs") + 1])))
+            runs.append(("--vs", sys.argv[sys.argv.index("--vs") + 1], []))
+        runs = precision_side_by_side(workdir, runs)
         ff = fast_forward(workdir)
     flags = " ".join(a for a in sys.argv[1:] if a != "--no-build")
     print(f"`python3 benches/cues.py {flags}`, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
