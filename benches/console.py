@@ -9,8 +9,10 @@ A rehearsal (`run --sim --control`, real clock) of one `wait: 1h` is held (`hold
 written on its socket), and `emcee console --meeting ID --state-dir DIR` is attached to it
 in a pseudo-terminal of 120×40 (Python's pty module; the script reads everything the
 console draws, as a terminal would). After 3 s for it to attach and draw, both
-processes' CPU time (utime + stime, from /proc/PID/stat) is read, again after IDLE
-seconds (30 by default), and the difference is each one's CPU over the same stretch.
+processes' CPU time (utime + stime, from /proc/PID/stat, in clock ticks) and their
+threads' time on a CPU (/proc/PID/task/*/schedstat, in nanoseconds) are read, again
+after IDLE seconds (30 by default), and the difference is each one's CPU over the same
+stretch.
 The console is then quit with `q`, and the run aborted over its socket.
 """
 import fcntl
@@ -38,6 +40,19 @@ def cpu(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def run_time(pid):
+    """Time on a CPU of all of a process's threads, in seconds, to the nanosecond
+    (/proc/PID/task/*/schedstat), beside the clock ticks of /proc/PID/stat."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return total / 1e9
 
 
 def command(client, op):
@@ -94,8 +109,10 @@ def main():
             sys.exit(f"the console exited {console.returncode}: {drawn[-2000:].decode(errors='replace')}")
         drawn_before = len(drawn)
         c0, r0, t0 = cpu(console.pid), cpu(run.pid), time.monotonic()
+        cs0, rs0 = run_time(console.pid), run_time(run.pid)
         time.sleep(IDLE)
         c1, r1, t1 = cpu(console.pid), cpu(run.pid), time.monotonic()
+        cs1, rs1 = run_time(console.pid), run_time(run.pid)
         drawn_idle = len(drawn) - drawn_before
 
         os.write(master, b"q")
@@ -114,13 +131,16 @@ def main():
     seconds = t1 - t0
     console_cpu, run_cpu = c1 - c0, r1 - r0
     print(f"`python3 benches/console.py`, {os.cpu_count()} cores, idle {seconds:.1f} s, held run, 120×40 pty\n")
-    print("| process | CPU over the idle stretch | share of one core |\n| --- | ---: | ---: |")
-    print(f"| emcee console | {console_cpu * 1000:.0f} ms | {console_cpu / seconds * 100:.2f} % |")
-    print(f"| the run (with its emulator and control channel) | {run_cpu * 1000:.0f} ms "
-          f"| {run_cpu / seconds * 100:.2f} % |")
-    ratio = f"{console_cpu / run_cpu:.2f}" if run_cpu > 0 else "n/a (the run used no measurable CPU)"
-    print(f"\nconsole / run: {ratio}; the console wrote {drawn_idle} bytes to its terminal meanwhile "
-          f"(CPU is counted in clock ticks of {1000 / TICKS:.0f} ms)")
+    console_run, run_run = cs1 - cs0, rs1 - rs0
+    print("| process | CPU (/proc/PID/stat) | time on a CPU (schedstat) | share of one core |\n"
+          "| --- | ---: | ---: | ---: |")
+    print(f"| emcee console | {console_cpu * 1000:.0f} ms | {console_run * 1000:.1f} ms "
+          f"| {console_run / seconds * 100:.3f} % |")
+    print(f"| the run (with its emulator and control channel) | {run_cpu * 1000:.0f} ms | {run_run * 1000:.1f} ms "
+          f"| {run_run / seconds * 100:.3f} % |")
+    ratio = f"{console_run / run_run:.2f}" if run_run > 0 else "n/a (the run used no measurable CPU)"
+    print(f"\nconsole / run (schedstat): {ratio}; the console wrote {drawn_idle} bytes to its terminal meanwhile "
+          f"(/proc/PID/stat counts in clock ticks of {1000 / TICKS:.0f} ms)")
 
 
 if __name__ == "__main__":
