@@ -166,7 +166,7 @@ mod tests {
         };
         let text = block(&state);
         assert!(
-            text.contains("step      2 intro\\x1b[2J: waiting (1m 5s left)"),
+            text.contains("step      2 intro\\u{1b}[2J: waiting (1m 5s left)"),
             "{text}"
         );
         assert!(

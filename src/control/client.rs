@@ -138,7 +138,7 @@ async fn hello(
 ) -> Result<Option<(Connection, RunInfo)>, Error> {
     match opened(stream, socket).await {
         Ok(opened) => Ok(Some(opened)),
-        Err(Opening::Other { meeting, error }) => {
+        Err(Unusable { meeting, error }) => {
             if meeting.is_none_or(|m| m == target.meeting) {
                 Err(error)
             } else {
@@ -148,20 +148,18 @@ async fn hello(
     }
 }
 
-enum Opening {
-    /// The run could not be used: `meeting` when it said which it runs.
-    Other {
-        meeting: Option<String>,
-        error: Error,
-    },
+/// A run that cannot be used, and its meeting when it said which it runs.
+struct Unusable {
+    meeting: Option<String>,
+    error: Error,
 }
 
-async fn opened(stream: UnixStream, socket: &Path) -> Result<(Connection, RunInfo), Opening> {
+async fn opened(stream: UnixStream, socket: &Path) -> Result<(Connection, RunInfo), Unusable> {
     let (read, write) = stream.into_split();
     let mut receiver = Receiver {
         read: BufReader::new(read),
     };
-    let other = |error| Opening::Other {
+    let other = |error| Unusable {
         meeting: None,
         error,
     };
@@ -190,7 +188,7 @@ async fn opened(stream: UnixStream, socket: &Path) -> Result<(Connection, RunInf
     if value.get("type").and_then(serde_json::Value::as_str) == Some("hello")
         && version != Some(u64::from(VERSION))
     {
-        return Err(Opening::Other {
+        return Err(Unusable {
             meeting: value
                 .pointer("/run/meeting")
                 .and_then(serde_json::Value::as_str)
@@ -233,9 +231,7 @@ impl Connection {
         })?;
         opened(stream, socket)
             .await
-            .map_err(|opening| match opening {
-                Opening::Other { error, .. } => error,
-            })
+            .map_err(|unusable| unusable.error)
     }
 
     pub(crate) fn split(self) -> (Sender, Receiver) {

@@ -225,8 +225,7 @@ async fn serve(stream: UnixStream, shared: &Shared, open: usize) {
     let peer = stream.peer_cred().map(|cred| cred.uid());
     let (read, mut write) = stream.into_split();
     let admitted = match peer {
-        Ok(uid) if open > MAX_CONNECTIONS => {
-            let _ = uid;
+        Ok(_) if open > MAX_CONNECTIONS => {
             Err(refusal("refused: too many connections to this run".into()))
         }
         Ok(uid) => admit(uid, shared.uid, &shared.run.user).map(|()| uid),

@@ -336,3 +336,45 @@ async fn the_end_of_the_run_sends_the_final_state_and_closes() {
     closing.await.unwrap();
     assert!(!fixture.path.exists());
 }
+
+#[tokio::test]
+async fn a_run_of_another_protocol_version_is_named_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = dir.path().join("control");
+    std::fs::create_dir_all(&control).unwrap();
+    let path = control.join("old.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = stream
+                .write_all(b"{\"type\":\"hello\",\"version\":99,\"run\":{\"meeting\":\"914\"}}\n")
+                .await;
+        }
+    });
+    let Err(error) = Connection::open(&path).await else {
+        panic!("opened");
+    };
+    let text = error.to_string();
+    assert!(
+        text.contains("speaks version 99 of the control protocol, and this emcee version 1"),
+        "{text}"
+    );
+    // Looking for that meeting's run says so rather than that none listens.
+    let target = super::client::Target {
+        meeting: "914".into(),
+        state_dir: Some(dir.path().to_owned()),
+        ..super::client::Target::default()
+    };
+    let error = super::client::find(&target).await.unwrap_err();
+    assert!(error.to_string().contains("version 99"), "{error}");
+    // Another meeting's run of another version is not in the way.
+    let other = super::client::Target {
+        meeting: "915".into(),
+        ..target
+    };
+    let error = super::client::find(&other).await.unwrap_err();
+    assert!(
+        error.to_string().contains("no run of meeting 915"),
+        "{error}"
+    );
+}

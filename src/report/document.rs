@@ -79,7 +79,28 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     /// Every cue, planned against actual.
     pub cues: Vec<CueTiming>,
+    /// Every operator command (`emcee cue`, a console), taken or refused, in order;
+    /// absent when there was none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator: Vec<OperatorCommand>,
     pub summary: Option<Summary>,
+}
+
+/// A command an operator sent the run, and what the run answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OperatorCommand {
+    /// When the run took it (RFC 3339, in the playbook's time zone).
+    pub at: String,
+    /// The local user who sent it.
+    pub user: String,
+    /// `cue` or `console`.
+    pub via: String,
+    /// As typed: `skip 4`, `do mute "Bob Li"`.
+    pub command: String,
+    /// False when the run refused it.
+    pub ok: bool,
+    /// The run's answer.
+    pub message: String,
 }
 
 /// The push feed going down or coming back.
@@ -292,6 +313,21 @@ impl Listener for ReportBuilder {
                 });
             }
             Event::Cue(cue) => report.cues.push(cue.clone()),
+            Event::Operator {
+                at,
+                user,
+                via,
+                command,
+                ok,
+                message,
+            } => report.operator.push(OperatorCommand {
+                at: varying_instant(at),
+                user: user.clone(),
+                via: via.clone(),
+                command: command.clone(),
+                ok: *ok,
+                message: message.clone(),
+            }),
             Event::RunFinished { summary } => {
                 report.success = summary.success;
                 let finished = varying_instant(&summary.finished);
@@ -385,7 +421,41 @@ fn junit(report: &Report) -> String {
     }
     let mut junit = Junit::new("emcee");
     junit.add_test_suite(suite);
+    if !report.operator.is_empty() {
+        junit.add_test_suite(operator_suite(report));
+    }
     junit.to_string().unwrap_or_default()
+}
+
+/// The operator's commands as a test suite of their own, one test case each, so that
+/// CI views list them beside the steps: a command taken passes, one refused is
+/// skipped with the run's answer. Neither changes whether the run passed.
+fn operator_suite(report: &Report) -> quick_junit::TestSuite {
+    use quick_junit::{TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new(format!(
+        "{} (meeting {}): operator commands",
+        report.playbook, report.meeting
+    ));
+    for command in &report.operator {
+        let status = if command.ok {
+            TestCaseStatus::success()
+        } else {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(format!("refused: {}", command.message));
+            status
+        };
+        let mut case = TestCase::new(
+            format!("{} ({}): {}", command.user, command.via, command.command),
+            status,
+        );
+        case.set_classname("operator");
+        if let Some(at) = rfc3339(&command.at) {
+            case.set_timestamp(at);
+        }
+        case.set_system_out(format!("{}\n", command.message));
+        suite.add_test_case(case);
+    }
+    suite
 }
 
 /// A report's RFC 3339 time as JUnit takes it; `None` for a placeholder or a journal

@@ -90,3 +90,28 @@ impl Drop for Journal {
         }
     }
 }
+
+/// The journal and reports of a resumed run: right after the run's start they hear
+/// the events carried over from the run it resumes (its operator commands), so that
+/// they, and reports rebuilt from them, keep what happened in the first run.
+pub(crate) struct Carried<L> {
+    inner: L,
+    carried: Vec<Event>,
+}
+
+impl<L: Listener> Carried<L> {
+    pub(crate) fn new(inner: L, carried: Vec<Event>) -> Carried<L> {
+        Carried { inner, carried }
+    }
+}
+
+impl<L: Listener> Listener for Carried<L> {
+    fn on(&mut self, event: &Event) {
+        self.inner.on(event);
+        if matches!(event, Event::RunStarted { .. }) {
+            for carried in std::mem::take(&mut self.carried) {
+                self.inner.on(&carried);
+            }
+        }
+    }
+}

@@ -14,6 +14,7 @@ mod terminal;
 
 use crate::run::{Event, Outcome};
 pub use document::{Report, ReportBuilder, ReportTarget, schema as report_schema};
+pub(crate) use journal::Carried;
 pub use journal::Journal;
 pub use json_lines::JsonLines;
 pub use lines::Lines;

@@ -189,6 +189,17 @@ fn top_level(id: &str) -> Option<usize> {
     id.parse::<StepId>().ok()?.top_level_index()
 }
 
+/// An operator's command as the journal holds it.
+#[derive(Deserialize)]
+struct OperatorTook {
+    at: String,
+    user: String,
+    via: String,
+    command: String,
+    ok: bool,
+    message: String,
+}
+
 pub(crate) fn read(path: &Path) -> Result<JournalRun, Error> {
     let text = crate::source::read_text(path, crate::source::MAX_JOURNAL_BYTES)
         .map_err(|e| Error::io(format!("cannot read the journal {}", path.display()), e))?;
@@ -306,6 +317,18 @@ pub(crate) fn read(path: &Path) -> Result<JournalRun, Error> {
                 at: value["at"].as_str().unwrap_or_default().to_owned(),
                 why: value["why"].as_str().unwrap_or_default().to_owned(),
             }),
+            "operator" => {
+                let o: OperatorTook =
+                    serde_json::from_value(value).map_err(|e| corrupt(number, e.to_string()))?;
+                Some(Event::Operator {
+                    at: o.at,
+                    user: o.user,
+                    via: o.via,
+                    command: o.command,
+                    ok: o.ok,
+                    message: o.message,
+                })
+            }
             "feed_up" => Some(Event::FeedUp {
                 at: value["at"].as_str().unwrap_or_default().to_owned(),
             }),

@@ -179,7 +179,12 @@ impl Listener for Terminal {
                 {
                     bar.finish_and_clear();
                 }
-                let style = if matches!(other, Event::Retry { .. } | Event::FeedDown { .. }) {
+                let style = if matches!(
+                    other,
+                    Event::Retry { .. }
+                        | Event::FeedDown { .. }
+                        | Event::Operator { ok: false, .. }
+                ) {
                     "33"
                 } else {
                     "0"

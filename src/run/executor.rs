@@ -141,6 +141,13 @@ impl<'a> Executor<'a> {
     /// skipped or run if it does not need the meeting, and the run fails with the
     /// end's own message unless it ended the meeting itself.
     pub(crate) async fn run(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
+        let result = self.top_level_steps(steps).await;
+        // Commands taken since the last check point (an abort, say) are told too.
+        self.operator_events();
+        result
+    }
+
+    async fn top_level_steps(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
         let mut failed = None;
         for (index, step) in steps.iter().enumerate() {
             if let Err(failure) = self.top_level(step, index + 1).await {

@@ -16,8 +16,11 @@ use super::event::{Event, StepId};
 use super::interrupt::Interrupt;
 use crate::control::protocol::{Command, Reply, Via};
 
+mod known;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use known::Known;
 
 /// Who sent a command: the local user (by name and uid) and the kind of client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,88 +28,6 @@ pub(crate) struct Who {
     pub user: String,
     pub uid: u32,
     pub via: Via,
-}
-
-/// What an operator can name: the playbook's steps and scenes (the panic scene is
-/// one of them; the console knows which).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Known {
-    /// Every step of `steps:` (top-level and nested), in the order a run meets them,
-    /// with its label.
-    pub steps: Vec<(StepId, String)>,
-    /// The scenes, in the order written.
-    pub scenes: Vec<String>,
-}
-
-impl Known {
-    /// The steps of `doc` (top-level and nested: rescue and always lists, and the
-    /// steps of the scenes its `scene:` steps play) and its scenes.
-    pub(crate) fn of(doc: &crate::playbook::PlaybookDoc) -> Known {
-        let mut known = Known {
-            steps: Vec::new(),
-            scenes: doc.scenes.keys().cloned().collect(),
-        };
-        walk(
-            &doc.steps.value,
-            &crate::playbook::step_id::Siblings::top_level(),
-            &doc.scenes,
-            0,
-            &mut known.steps,
-        );
-        known
-    }
-
-    fn label(&self, id: &StepId) -> Option<&str> {
-        self.steps
-            .iter()
-            .find(|(known, _)| known == id)
-            .map(|(_, label)| label.as_str())
-    }
-}
-
-/// How deep scenes playing scenes are followed (the checker refuses a scene that
-/// plays itself; this only bounds the walk).
-const DEEPEST: usize = 16;
-
-fn walk(
-    steps: &[crate::yaml::Spanned<crate::playbook::Step>],
-    list: &crate::playbook::step_id::Siblings,
-    scenes: &crate::playbook::scene::Scenes,
-    depth: usize,
-    out: &mut Vec<(StepId, String)>,
-) {
-    use crate::playbook::Body;
-    use crate::playbook::step_id::Siblings;
-    if depth > DEEPEST {
-        return;
-    }
-    for (index, step) in steps.iter().enumerate() {
-        let id = list.id(index + 1);
-        out.push((id.clone(), step.label()));
-        match step.body() {
-            Some(Body::Block {
-                steps,
-                rescue,
-                always,
-            }) => {
-                walk(steps, &Siblings::steps_of(&id), scenes, depth + 1, out);
-                walk(rescue, &Siblings::rescue_of(&id), scenes, depth + 1, out);
-                walk(always, &Siblings::always_of(&id), scenes, depth + 1, out);
-            }
-            Some(Body::Scene { name }) => {
-                if let Some(scene) = scenes.get(&name.value) {
-                    walk(
-                        &scene.value,
-                        &Siblings::steps_of(&id),
-                        scenes,
-                        depth + 1,
-                        out,
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Something queued to play out of order: a scene or a one-off action, under its own
@@ -420,6 +341,12 @@ impl Operator {
             Some((id, label)) => format!("before step {id} ({label})"),
             None => "after the last step".to_owned(),
         }
+    }
+
+    /// The run's clock, for tests that move it while the run is held.
+    #[cfg(test)]
+    pub(crate) fn run_clock(&self) -> Option<crate::clock::SharedClock> {
+        self.clock.get().cloned()
     }
 
     fn now(&self) -> jiff::Timestamp {

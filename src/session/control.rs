@@ -40,6 +40,8 @@ struct Book {
     feed: FeedTap,
     held: Held,
     states: Option<watch::Sender<ShowState>>,
+    /// The top-level steps cued after the meeting's start: planned once it is known.
+    meeting_cues: Vec<(String, Cue)>,
 }
 
 impl Book {
@@ -57,6 +59,20 @@ impl Book {
             picture(&mut state, &live);
         }
         states.send_replace(state);
+    }
+}
+
+impl Book {
+    /// The meeting started at `start` (as the event says it): the cues that count from
+    /// it are known now.
+    fn meeting_started(&mut self, start: &str) {
+        let Ok(start) = start.parse() else { return };
+        self.timeline.meeting_start = Some(start);
+        for (id, cue) in &self.meeting_cues {
+            if let Ok(at) = self.timeline.resolve(cue, None) {
+                self.show.plan(id, at, self.timeline.show(at));
+            }
+        }
     }
 }
 
@@ -120,6 +136,8 @@ pub(super) struct Start<'a> {
     pub state_dir: &'a Path,
     pub run: RunInfo,
     pub steps: Vec<PlannedStep>,
+    /// The top-level steps (by id) whose cue counts from the meeting's start.
+    pub meeting_cues: Vec<(String, Cue)>,
     pub scenes: Vec<String>,
     pub panic_scene: Option<String>,
     pub secrets: Arc<crate::secrets::Secrets>,
@@ -146,12 +164,23 @@ impl Channel {
             feed: start.feed,
             held: start.held,
             states: Some(states),
+            meeting_cues: start.meeting_cues,
         };
         book.publish();
-        let server = server::listen(&path, start.run, start.handle, receiver)?;
-        tracing::debug!("listening for operator commands on {}", path.display());
         let book = Arc::new(Mutex::new(book));
         let changed = Arc::new(Notify::new());
+        // A command may change what the state says (held): published at once, so
+        // that a `status` right after it says so.
+        let handle: server::Handle = {
+            let (handle, book) = (start.handle, Arc::clone(&book));
+            Arc::new(move |command: Command, who: Who| {
+                let reply = handle(command, who);
+                lock(&book).publish();
+                reply
+            })
+        };
+        let server = server::listen(&path, start.run, handle, receiver)?;
+        tracing::debug!("listening for operator commands on {}", path.display());
         let refresher = tokio::spawn(refresh(Arc::clone(&book), Arc::clone(&changed)));
         let listener = Box::new(ShowListener {
             book: Arc::clone(&book),
@@ -205,8 +234,12 @@ struct ShowListener {
 impl Listener for ShowListener {
     fn on(&mut self, event: &Event) {
         let mut book = lock(&self.book);
-        let now = book.timeline.show(book.clock.now());
-        book.show.apply(event, &now);
+        let at = book.clock.now();
+        let now = book.timeline.show(at);
+        if let Event::MeetingStarted { at: start, .. } = event {
+            book.meeting_started(start);
+        }
+        book.show.apply(event, at, &now);
         drop(book);
         // Building and sending the whole state is left to the refresher, which runs
         // once the executor awaits, mostly while a step's call is in flight, and takes
@@ -253,28 +286,40 @@ impl super::Session {
             user: server::current_user(),
             rehearsal,
         };
+        let id = |index: usize| crate::playbook::step_id::StepId::top_level(index + 1).to_string();
+        let meeting_cues = doc
+            .steps
+            .value
+            .iter()
+            .enumerate()
+            .filter_map(|(index, step)| match step.at.as_ref().map(|at| &at.value) {
+                Some(cue @ Cue::Meeting(_)) => Some((id(index), cue.clone())),
+                _ => None,
+            })
+            .collect();
         let steps = doc
             .steps
             .value
             .iter()
             .enumerate()
             .map(|(index, step)| PlannedStep {
-                id: crate::playbook::step_id::StepId::top_level(index + 1).to_string(),
+                id: id(index),
                 name: step.label(),
-                // Cues after a step or the meeting's start are known when they come.
+                // A cue after the meeting's start is known once it has started.
                 planned: step
                     .at
                     .as_ref()
-                    .filter(|at| !matches!(at.value, Cue::After(_) | Cue::Meeting(_)))
+                    .filter(|at| !matches!(at.value, Cue::Meeting(_)))
                     .and_then(|at| timeline.resolve(at, None).ok())
                     .map(|at| (at, timeline.show(at))),
             })
             .collect();
         let state_dir = crate::run::lock::state_dir(self.state_dir.as_deref());
-        Channel::start(Start {
+        let started = Channel::start(Start {
             state_dir: &state_dir,
             run,
             steps,
+            meeting_cues,
             scenes: doc.scenes.keys().cloned().collect(),
             panic_scene: doc.panic_scene().map(str::to_owned),
             secrets: Arc::clone(&self.secrets),
@@ -298,8 +343,19 @@ impl super::Session {
                     )
                 })
             },
-        })
-        .map(Some)
+        });
+        match started {
+            Ok(listening) => Ok(Some(listening)),
+            // Asked for, it must work; otherwise the show goes on without it.
+            Err(error) if !self.control => {
+                tracing::warn!(
+                    "not listening for operator commands: {}",
+                    crate::printable::printable(&error.to_string())
+                );
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
     }
 }
 

@@ -123,6 +123,9 @@ struct Records {
     _lock: Option<MeetingLock>,
     journal: Journal,
     reports: Vec<ReportTarget>,
+    /// The operator commands of the run this one resumes, which its journal and
+    /// reports keep.
+    carried: Vec<Event>,
 }
 
 impl Session {
@@ -277,6 +280,13 @@ impl Session {
             _lock: lock,
             journal,
             reports,
+            carried: resumed.map_or_else(Vec::new, |r| {
+                r.events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Operator { .. }))
+                    .cloned()
+                    .collect()
+            }),
         })
     }
 
@@ -388,8 +398,10 @@ impl Session {
         };
         let mut listeners = vec![
             display,
-            Box::new(records.journal) as Box<dyn Listener>,
-            Box::new(reports.clone()),
+            Box::new(crate::report::Carried::new(
+                Fanout(vec![Box::new(records.journal), Box::new(reports.clone())]),
+                records.carried,
+            )) as Box<dyn Listener>,
         ];
         let channel = channel.map(|(channel, show)| {
             listeners.push(show);

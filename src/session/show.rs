@@ -91,24 +91,43 @@ impl Show {
         }
     }
 
+    /// The top-level step `id` is cued at `at` (`shown` as output shows it), now that
+    /// the run can tell; a cue already known stays.
+    pub(crate) fn plan(&mut self, id: &str, at: Timestamp, shown: String) {
+        if let Some(index) = self.step(id)
+            && self.planned[index].is_none()
+        {
+            self.planned[index] = Some(at);
+            self.steps[index].planned = Some(shown);
+        }
+    }
+
     fn step(&mut self, id: &str) -> Option<usize> {
         self.steps.iter().position(|step| step.id == id)
     }
 
-    /// Takes one event of the run; `now` as output shows it.
-    pub(crate) fn apply(&mut self, event: &Event, now: &str) {
+    /// Takes one event of the run, at `at` on the run's clock (`now` as output shows
+    /// it). Instants are counted from `at` and the waits' lengths, not read back from
+    /// the events' text, which a deterministic run blanks.
+    pub(crate) fn apply(&mut self, event: &Event, at: Timestamp, now: &str) {
+        let after = |left: &std::time::Duration| {
+            jiff::SignedDuration::try_from(*left)
+                .ok()
+                .and_then(|left| at.checked_add(left).ok())
+                .unwrap_or(Timestamp::MAX)
+        };
         if let Event::RunStarted { steps, .. } = event {
             self.cues = *steps;
         }
         self.log_line(event, now);
         match event {
-            Event::MeetingWaiting { until, .. } => {
+            Event::MeetingWaiting { until, left, .. } => {
                 self.meeting = "not started".into();
-                self.waiting = until.parse().ok().map(|at| Wait {
+                self.waiting = Some(Wait {
                     id: String::new(),
                     name: "the meeting".into(),
                     doing: "waiting for the meeting to start",
-                    until: at,
+                    until: after(left),
                     shown: until.clone(),
                 });
             }
@@ -124,12 +143,13 @@ impl Show {
             Event::FeedDown { .. } => self.feed = "down".into(),
             Event::FeedUp { .. } => self.feed = "up".into(),
             Event::Waiting {
-                id, name, until, ..
+                id,
+                name,
+                until,
+                left,
             } => {
                 let id = id.to_string();
-                let Ok(at) = until.parse::<Timestamp>() else {
-                    return;
-                };
+                let mut at = after(left);
                 let cue = !self.running.iter().any(|(running, _)| *running == id);
                 let doing = if cue {
                     "waiting for its cue"
@@ -139,7 +159,9 @@ impl Show {
                 if let Some(index) = self.step(&id).filter(|_| cue) {
                     self.steps[index].state = StepState::Waiting;
                     self.steps[index].planned = Some(until.clone());
-                    self.planned[index] = Some(at);
+                    // The cue as planned, when the playbook told it, is the instant
+                    // itself; a wait's length is rounded, or blanked in tests.
+                    at = *self.planned[index].get_or_insert(at);
                 }
                 self.waiting = Some(Wait {
                     id,
@@ -153,7 +175,6 @@ impl Show {
                 let id = timing.id.to_string();
                 if let Some(index) = self.step(&id) {
                     self.steps[index].planned = Some(timing.planned.clone());
-                    self.planned[index] = timing.planned.parse().ok();
                 }
                 self.waiting = None;
             }

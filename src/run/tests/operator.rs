@@ -441,3 +441,36 @@ async fn a_failing_do_does_not_fail_the_run() {
     assert!(!run.ok("op1"));
     assert!(run.ok("2"));
 }
+
+/// Holds the run once step 1 is done, and after a moment of real time moves the run's
+/// clock on by `held` and resumes: as if the operator held it that long.
+fn hold_for(held: jiff::SignedDuration) -> impl FnMut(&Event, &Arc<Operator>) + Send {
+    move |event, operator| {
+        if finished(event, "1") {
+            send(operator, Command::Hold);
+            let operator = Arc::clone(operator);
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                operator.run_clock().expect("the run's clock").advance(held);
+                send(&operator, Command::Resume);
+            });
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cue_that_passes_while_held_follows_its_late_policy_when_released() {
+    let steps =
+        "  - log: one\n  - at: +1m\n    grace: 5s\n    late: skip\n    log: two\n  - log: three\n";
+    let run = operated(steps, hold_for(jiff::SignedDuration::from_mins(10))).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert!(
+        skipped(&run, "2").contains("late: skip"),
+        "{:#?}",
+        run.events
+    );
+    assert!(run.ok("3"));
+    // Held a moment only, the cue is on time.
+    let run = operated(steps, hold_for(jiff::SignedDuration::ZERO)).await;
+    assert!(run.ok("2"));
+}

@@ -71,7 +71,8 @@ fn waiting(id: &StepId, name: &str, until: i64) -> Event {
         id: id.clone(),
         name: name.into(),
         until: shown(until),
-        left: Duration::from_secs(1),
+        // Applied at 0: the wait ends at `until`.
+        left: Duration::from_secs(until.unsigned_abs()),
     }
 }
 
@@ -85,7 +86,7 @@ fn the_steps_follow_the_run() {
     assert_eq!((next.id.as_str(), next.left_ms), ("2", 600_000));
 
     // Counting down to step 1's cue.
-    show.apply(&waiting(&one, "open", 30), "t");
+    show.apply(&waiting(&one, "open", 30), at(0), "t");
     let state = show.state(at(10), "t");
     assert_eq!(state.steps[0].state, StepState::Waiting);
     assert_eq!(state.steps[0].planned, Some(shown(30)));
@@ -105,9 +106,10 @@ fn the_steps_follow_the_run() {
             status: CueStatus::OnTime,
             by: None,
         }),
+        at(0),
         "t",
     );
-    show.apply(&started(&one, "open"), "t1");
+    show.apply(&started(&one, "open"), at(0), "t1");
     let state = show.state(at(31), "t1");
     assert_eq!(state.steps[0].state, StepState::Running);
     assert_eq!(state.steps[0].started.as_deref(), Some("t1"));
@@ -115,15 +117,15 @@ fn the_steps_follow_the_run() {
 
     // A `wait` inside the step is a wait, not a cue.
     let inner = one.child(1);
-    show.apply(&started(&inner, "pause"), "t2");
-    show.apply(&waiting(&inner, "pause", 40), "t2");
+    show.apply(&started(&inner, "pause"), at(0), "t2");
+    show.apply(&waiting(&inner, "pause", 40), at(0), "t2");
     let current = show.state(at(35), "t2").current.unwrap();
     assert_eq!(
         (current.id.as_str(), current.doing.as_str()),
         ("1.1", "waiting")
     );
     assert_eq!(current.left_ms, Some(5_000));
-    show.apply(&finished(&inner, "pause", Outcome::Ok), "t3");
+    show.apply(&finished(&inner, "pause", Outcome::Ok), at(0), "t3");
     let current = show.state(at(41), "t3").current.unwrap();
     assert_eq!(
         (current.id.as_str(), current.doing.as_str()),
@@ -139,6 +141,7 @@ fn the_steps_follow_the_run() {
                 continued: true,
             },
         ),
+        at(0),
         "t4",
     );
     show.apply(
@@ -148,6 +151,7 @@ fn the_steps_follow_the_run() {
             reason: "skipped by an operator".into(),
             at: Place::default(),
         },
+        at(0),
         "t5",
     );
     let state = show.state(at(50), "t5");
@@ -173,6 +177,7 @@ fn the_meeting_and_the_feed_follow_the_run() {
             left: Duration::from_secs(300),
             poll: Duration::from_secs(10),
         },
+        at(0),
         "t",
     );
     let state = show.state(at(100), "t");
@@ -183,6 +188,7 @@ fn the_meeting_and_the_feed_follow_the_run() {
             at: shown(120),
             how: crate::run::MeetingStart::Waited,
         },
+        at(0),
         "t",
     );
     show.apply(
@@ -190,6 +196,7 @@ fn the_meeting_and_the_feed_follow_the_run() {
             at: shown(130),
             why: "gone".into(),
         },
+        at(0),
         "t",
     );
     let state = show.state(at(130), "t");
@@ -198,7 +205,7 @@ fn the_meeting_and_the_feed_follow_the_run() {
         ("running", "down")
     );
     assert_eq!(state.current, None);
-    show.apply(&Event::FeedUp { at: shown(140) }, "t");
+    show.apply(&Event::FeedUp { at: shown(140) }, at(0), "t");
     assert_eq!(show.state(at(140), "t").meeting.feed, "up");
     show.apply(
         &Event::RunFinished {
@@ -207,6 +214,7 @@ fn the_meeting_and_the_feed_follow_the_run() {
                 ..Summary::default()
             },
         },
+        at(0),
         "t",
     );
     assert_eq!(show.state(at(150), "t").finished.as_deref(), Some("failed"));
@@ -224,6 +232,7 @@ fn the_log_keeps_the_last_lines_masked_and_printable() {
                 level: LogLevel::Warn,
                 text: format!("line {n}: password hunter22 \x1b[2J"),
             },
+            at(0),
             "t",
         );
     }
@@ -252,10 +261,22 @@ fn operator_commands_have_their_own_lines() {
             ok: true,
             message: "held before step 1 (open)".into(),
         },
+        at(0),
         "t",
     );
     let log = show.state(at(1), "t").log;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].level, "operator");
     assert!(log[0].text.contains("hold"), "{:?}", log[0]);
+}
+
+#[test]
+fn a_cue_told_later_is_the_next_and_a_known_one_stays() {
+    let mut show = show();
+    show.plan("3", at(900), shown(900));
+    show.plan("2", at(1), shown(1));
+    let state = show.state(at(601), "t");
+    let next = state.next_cue.unwrap();
+    assert_eq!((next.id.as_str(), next.left_ms), ("3", 299_000));
+    assert_eq!(state.steps[1].planned, Some(shown(600)));
 }
