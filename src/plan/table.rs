@@ -41,50 +41,25 @@ impl Plan {
             if let Some(reason) = &row.skipped {
                 step.push_str(&format!(" [skipped: {reason}]"));
             }
-            let calls = row
-                .calls
-                .iter()
-                .map(|c| {
-                    c.trim_start_matches("PUT ")
-                        .trim_start_matches("GET ")
-                        .trim_start_matches("POST ")
-                        .trim_start_matches(crate::meeting::api::CONTROL_PREFIX)
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let calls = short_calls(&row.calls);
             rows.push([
                 time,
                 after,
                 step,
-                row.action.unwrap_or("block").to_owned(),
+                kind(row.action, row.scene.as_deref()).to_owned(),
                 match row.takes {
                     Some(takes) => format!(
                         "{} (≈ {})",
                         row.target.clone().unwrap_or_default(),
                         crate::duration::human(takes.unsigned_abs())
                     ),
-                    None => row.target.clone().unwrap_or_default(),
+                    // A `scene:` step acts through the scene it plays.
+                    None => row.target.clone().or(row.scene.clone()).unwrap_or_default(),
                 },
                 calls,
             ]);
         }
-        let widths: Vec<usize> = (0..6)
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
-        let mut out = String::new();
-        for row in &rows {
-            let line: Vec<String> = row
-                .iter()
-                .enumerate()
-                // Padded by hand: a format width is limited to 65,535 and a cell is not.
-                .map(|(c, cell)| {
-                    let pad = widths[c].saturating_sub(cell.chars().count());
-                    format!("{cell}{}", " ".repeat(pad))
-                })
-                .collect();
-            out.push_str(line.join("  ").trim_end());
-            out.push('\n');
-        }
+        let mut out = columns(&rows, "");
         if let Some(meeting) = &self.meeting_start {
             let at = meeting.instant.to_zoned(zone.clone()).strftime("%H:%M:%S");
             out.push_str(&if meeting.assumed {
@@ -101,9 +76,80 @@ impl Plan {
                 clock_offset(deadline.offset)
             ));
         }
+        for scene in &self.scenes {
+            let panic = if scene.panic {
+                " (the panic scene)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("scene {}{panic}:\n", scene.name));
+            let rows: Vec<[String; 4]> = scene
+                .steps
+                .iter()
+                .map(|row| {
+                    let mut step = format!("{}{} {}", "  ".repeat(row.depth), row.id, row.name);
+                    if let Some(reason) = &row.skipped {
+                        step.push_str(&format!(" [skipped: {reason}]"));
+                    }
+                    [
+                        step,
+                        kind(row.action, row.scene.as_deref()).to_owned(),
+                        row.target.clone().unwrap_or_default(),
+                        short_calls(&row.calls),
+                    ]
+                })
+                .collect();
+            out.push_str(&columns(&rows, "  "));
+        }
         for warning in self.warnings.iter().chain(&self.live) {
             out.push_str(&format!("warning: {warning}\n"));
         }
         out
     }
+}
+
+/// What a row does, in the action column: its action, or what plays other steps.
+fn kind(action: Option<&'static str>, scene: Option<&str>) -> &'static str {
+    match (action, scene) {
+        (Some(action), _) => action,
+        (None, Some(_)) => "scene",
+        (None, None) => "block",
+    }
+}
+
+/// The API calls, without the verb and the common prefix of their paths.
+fn short_calls(calls: &[&str]) -> String {
+    calls
+        .iter()
+        .map(|c| {
+            c.trim_start_matches("PUT ")
+                .trim_start_matches("GET ")
+                .trim_start_matches("POST ")
+                .trim_start_matches(crate::meeting::api::CONTROL_PREFIX)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows as lines of columns, each line after `indent`.
+fn columns<const N: usize>(rows: &[[String; N]], indent: &str) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            // Padded by hand: a format width is limited to 65,535 and a cell is not.
+            .map(|(c, cell)| {
+                let pad = widths[c].saturating_sub(cell.chars().count());
+                format!("{cell}{}", " ".repeat(pad))
+            })
+            .collect();
+        out.push_str(indent);
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

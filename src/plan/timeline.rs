@@ -27,6 +27,7 @@ use crate::yaml::Spanned;
 pub(crate) mod crowd;
 mod live;
 mod rows;
+mod scenes;
 
 pub(crate) use live::People;
 pub(crate) use rows::{Plan, PlanStart, PlannedDeadline, PlannedMeetingStart, Row, When};
@@ -66,6 +67,10 @@ struct Planner<'a> {
     /// Variables whose values only a run can tell (registered results, items of a list
     /// known only then): a `when` reading one is not decided.
     unknown: BTreeSet<String>,
+    /// The playbook's scenes and its own file, where they are written.
+    scenes: (&'a crate::playbook::scene::Scenes, Arc<SourceFile>),
+    /// The scenes being planned inside one another, innermost last.
+    playing: Vec<String>,
 }
 
 /// Functions whose values differ between the plan and the run.
@@ -112,6 +117,8 @@ pub(crate) fn plan(
         started: selection.start_at.is_none(),
         inherited_tags: Vec::new(),
         unknown: BTreeSet::new(),
+        scenes: (&playbook.doc.scenes, Arc::clone(&playbook.file)),
+        playing: Vec::new(),
     };
     let mut vars = vars.clone();
     planner.steps(
@@ -121,6 +128,7 @@ pub(crate) fn plan(
         &mut vars,
     );
     planner.deadline(playbook);
+    planner.scenes(playbook, &vars);
     if playbook
         .walk()
         .iter()
@@ -229,6 +237,7 @@ impl Planner<'_> {
             calls: Vec::new(),
             skipped: Some(reason),
             takes: None,
+            scene: None,
         });
     }
 
@@ -390,6 +399,7 @@ impl Planner<'_> {
                         .map_or(Vec::new(), |info| info.call_texts()),
                     skipped: None,
                     takes: None,
+                    scene: None,
                 });
                 if let (Some(rehearsal), Some(action)) = (self.rehearsal, &action) {
                     self.fan_out(step, id, action, rehearsal);
@@ -416,18 +426,8 @@ impl Planner<'_> {
                 rescue,
                 always,
             }) => {
-                self.plan.rows.push(Row {
-                    id: id.clone(),
-                    depth,
-                    name,
-                    action: None,
-                    cue,
-                    when: self.when(),
-                    target: None,
-                    calls: Vec::new(),
-                    skipped: None,
-                    takes: None,
-                });
+                let row = self.block_row(id, depth, name, cue);
+                self.plan.rows.push(row);
                 let inherited = self.inherited_tags.len();
                 self.inherited_tags
                     .extend(step.tags.iter().map(|t| t.value.clone()));
@@ -446,19 +446,56 @@ impl Planner<'_> {
                     }
                     None => self.steps(steps, &Siblings::steps_of(id), depth + 1, vars),
                 }
-                if !rescue.is_empty() {
-                    // A rescue runs only on failure: plan it, but it takes no time on the plan.
-                    let (now, exact) = (self.now, self.exact);
-                    self.steps(rescue, &Siblings::rescue_of(id), depth + 1, vars);
-                    self.now = now;
-                    self.exact = exact;
-                }
-                self.steps(always, &Siblings::always_of(id), depth + 1, vars);
+                self.after_block(id, rescue, always, depth, vars);
                 self.inherited_tags.truncate(inherited);
             }
-            Some(Body::Scene { .. }) => {}
+            Some(Body::Scene {
+                name: scene,
+                rescue,
+                always,
+            }) => {
+                let row = self.block_row(id, depth, name, cue);
+                self.scene_step(step, id, depth, row, scene, vars);
+                self.after_block(id, rescue, always, depth, vars);
+            }
             None => {}
         }
+    }
+
+    /// A block's row (or a `scene:` step's), before the steps inside it.
+    fn block_row(&self, id: &StepId, depth: usize, name: String, cue: Option<String>) -> Row {
+        Row {
+            id: id.clone(),
+            depth,
+            name,
+            action: None,
+            cue,
+            when: self.when(),
+            target: None,
+            calls: Vec::new(),
+            skipped: None,
+            takes: None,
+            scene: None,
+        }
+    }
+
+    /// A block's `rescue` and `always`, after its steps.
+    fn after_block(
+        &mut self,
+        id: &StepId,
+        rescue: &[Spanned<Step>],
+        always: &[Spanned<Step>],
+        depth: usize,
+        vars: &mut Context,
+    ) {
+        if !rescue.is_empty() {
+            // A rescue runs only on failure: plan it, but it takes no time on the plan.
+            let (now, exact) = (self.now, self.exact);
+            self.steps(rescue, &Siblings::rescue_of(id), depth + 1, vars);
+            self.now = now;
+            self.exact = exact;
+        }
+        self.steps(always, &Siblings::always_of(id), depth + 1, vars);
     }
 
     /// Moves the estimate of "now" past what a step waits for.

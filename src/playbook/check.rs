@@ -35,6 +35,8 @@ struct Checker<'a> {
     problems: Vec<Diagnostic>,
     /// Checking a fragment: its variables come from the files that include it.
     undefined_ok: bool,
+    /// Checking a scene's steps, which play at once: no cues.
+    in_scene: bool,
 }
 
 /// Checks a loaded playbook; an empty list means it is fit to run.
@@ -51,6 +53,7 @@ pub fn check_fragment(playbook: &Playbook, extra: &KnownVars) -> Vec<Diagnostic>
 fn check_with(playbook: &Playbook, extra: &KnownVars, undefined_ok: bool) -> Vec<Diagnostic> {
     let mut checker = Checker {
         undefined_ok,
+        in_scene: false,
         playbook,
         file: Arc::clone(&playbook.file),
         engine: Engine::new(Secrets::new(false), SystemClock::shared()),
@@ -198,6 +201,7 @@ impl Checker<'_> {
             self.at(doc.steps.pos, "the playbook has no steps");
         }
         self.steps(&doc.steps.value, &known);
+        self.scenes(&known);
     }
 
     /// A wall-clock deadline needs the zone; a step cued at or after the deadline (cues
@@ -293,6 +297,7 @@ impl Checker<'_> {
     fn cue(&mut self, step: &Spanned<Step>) {
         let zone = self.playbook.doc.timezone.is_some();
         match &step.at {
+            Some(at) if self.in_scene => self.cue_in_scene(at.pos),
             Some(at) if at.needs_zone() && !zone => {
                 self.at(
                     at.pos,
@@ -394,12 +399,13 @@ impl Checker<'_> {
             );
             self.at(second.pos, message).help = Some("split them into two steps".into());
         }
+        self.scene_and_more(step);
         if !step.actions.is_empty() && step.steps.is_some() {
             let pos = step.actions[0].0.pos;
             self.at(pos, "a step has an action or a block of `steps`, not both")
                 .help = Some("move the action into the block's `steps`".into());
         }
-        if step.steps.is_none() {
+        if step.steps.is_none() && step.scene.is_none() {
             for list in [&step.rescue, &step.always].into_iter().flatten() {
                 self.at(
                     list.pos,
@@ -408,7 +414,8 @@ impl Checker<'_> {
             }
         }
         // A damaged step's missing action or block may be the key already reported.
-        if step.actions.is_empty() && step.steps.is_none() && !step.damaged {
+        if step.actions.is_empty() && step.steps.is_none() && step.scene.is_none() && !step.damaged
+        {
             self.at(step.pos, "this step does nothing").help =
                 Some("give it an action (see `emcee actions`) or a block of `steps`".into());
         }
@@ -438,7 +445,15 @@ impl Checker<'_> {
                 self.steps(rescue, &known);
                 self.steps(always, &known);
             }
-            Some(Body::Scene { .. }) => {}
+            Some(Body::Scene {
+                name,
+                rescue,
+                always,
+            }) => {
+                self.scene_name(name);
+                self.steps(rescue, &known);
+                self.steps(always, &known);
+            }
             None => {}
         }
     }
@@ -566,6 +581,7 @@ fn touches_template(node: &Spanned<Node>, path: &str) -> bool {
 }
 
 mod lifecycle;
+mod scenes;
 #[cfg(test)]
 mod tests;
 mod waiting;

@@ -120,8 +120,9 @@ impl Resolver {
     }
 
     /// Resolves every include under `steps`, which came from `file`, at `at` in it.
+    /// Several lists (the playbook's steps, its scenes) share one resolver's limits.
     pub(crate) fn resolve_all(
-        mut self,
+        &mut self,
         steps: &mut [Spanned<Step>],
         file: &Arc<SourceFile>,
         at: Pos,
@@ -131,8 +132,8 @@ impl Resolver {
         } else {
             Ok(())
         };
-        match self.over {
-            Some(diagnostic) => Err(diagnostic.into()),
+        match &self.over {
+            Some(diagnostic) => Err(diagnostic.clone().into()),
             None => result,
         }
     }

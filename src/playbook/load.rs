@@ -88,10 +88,17 @@ impl Playbook {
         };
         problems.sort_by_key(|d| d.span.offset);
         let own = std::fs::canonicalize(file.name()).ok();
+        let mut resolver = include::Resolver::new(own, file.name());
         let at = doc.steps.pos;
-        if let Err(error) =
-            include::Resolver::new(own, file.name()).resolve_all(&mut doc.steps.value, &file, at)
-        {
+        let mut resolved = resolver.resolve_all(&mut doc.steps.value, &file, at);
+        for scene in doc.scenes.values_mut() {
+            if resolved.is_err() {
+                break;
+            }
+            let at = scene.pos;
+            resolved = resolver.resolve_all(&mut scene.value, &file, at);
+        }
+        if let Err(error) = resolved {
             return Err(match error {
                 Error::Invalid(found) => {
                     Error::Invalid(problems.into_iter().chain(found).collect())

@@ -71,11 +71,14 @@ impl JsonSchema for Step {
             "properties": properties,
             "additionalProperties": false,
             "oneOf": one_of,
-            // As `check` says: "`rescue` and `always` belong to a block with `steps`".
+            // As `check` says: "`rescue` and `always` belong to a block with `steps`"
+            // (a `scene:` step is one too).
+            "dependentSchemas": {
+                "rescue": {"anyOf": [{"required": ["steps"]}, {"required": ["scene"]}]},
+                "always": {"anyOf": [{"required": ["steps"]}, {"required": ["scene"]}]},
+            },
             // And: "`late` belongs to a cue, but this step has no `at`".
             "dependentRequired": {
-                "rescue": ["steps"],
-                "always": ["steps"],
                 "late": ["at"],
                 "grace": ["at"],
             },
@@ -94,7 +97,9 @@ mod tests {
         assert_eq!(step["additionalProperties"], false);
         assert!(step["properties"]["broadcast"].is_object());
         assert!(step["properties"]["when"].is_object());
-        assert_eq!(step["dependentRequired"]["rescue"][0], "steps");
+        let rescue = &step["dependentSchemas"]["rescue"]["anyOf"];
+        assert_eq!(rescue[0]["required"][0], "steps");
+        assert_eq!(rescue[1]["required"][0], "scene");
         assert_eq!(
             step["oneOf"].as_array().unwrap().len(),
             crate::playbook::catalogue::action_names().len() + 2

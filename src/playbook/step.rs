@@ -83,8 +83,13 @@ pub enum Body<'a> {
         rescue: &'a [Spanned<Step>],
         always: &'a [Spanned<Step>],
     },
-    /// Plays the scene of that name: its steps, under this step's id, like a block's.
-    Scene { name: &'a Spanned<String> },
+    /// Plays the scene of that name: its steps, under this step's id, like a block's
+    /// `steps`, with this step's own `rescue` and `always`.
+    Scene {
+        name: &'a Spanned<String>,
+        rescue: &'a [Spanned<Step>],
+        always: &'a [Spanned<Step>],
+    },
 }
 
 impl Step {
@@ -101,9 +106,11 @@ impl Step {
                 rescue: block_list(self.rescue.as_ref()),
                 always: block_list(self.always.as_ref()),
             }),
-            ([], None, Some(name)) if self.rescue.is_none() && self.always.is_none() => {
-                Some(Body::Scene { name })
-            }
+            ([], None, Some(name)) => Some(Body::Scene {
+                name,
+                rescue: block_list(self.rescue.as_ref()),
+                always: block_list(self.always.as_ref()),
+            }),
             _ => None,
         }
     }
@@ -119,7 +126,7 @@ impl Step {
         match self.body() {
             Some(Body::Action { name, .. }) => name.to_owned(),
             Some(Body::Block { .. }) => "block".to_owned(),
-            Some(Body::Scene { name }) => format!("scene {}", name.value),
+            Some(Body::Scene { name, .. }) => format!("scene {}", name.value),
             None => "step".to_owned(),
         }
     }
@@ -500,8 +507,9 @@ pub(crate) struct StepCommon {
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 pub(crate) struct SceneStep {
-    /// Plays the playbook's scene of that name (under `scenes:`) here, as a block:
-    /// its steps get ids under this step's.
+    /// Plays the playbook's scene of that name (under `scenes:`) here, as a block's
+    /// `steps`: its steps get ids under this step's, and the step may have `rescue` and
+    /// `always` as a block does.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
     scene: String,
 }

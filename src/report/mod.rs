@@ -284,6 +284,7 @@ fn cue_summary(cues: &crate::run::CueSummary, timings: bool) -> Option<String> {
         (cues.late, "late"),
         (cues.skipped, "skipped"),
         (cues.missed, "missed"),
+        (cues.early, "fired early by the operator"),
     ] {
         if count > 0 {
             text.push_str(&format!(", {count} {what}"));
@@ -348,5 +349,34 @@ mod tests {
             "1/1 cue on time (latest 3ms)"
         );
         assert_eq!(super::cue_summary(&CueSummary::of(&[]), true), None);
+    }
+
+    #[test]
+    fn cues_fired_early_by_the_operator_are_counted_apart() {
+        let cues = CueSummary::of(&[cue(CueStatus::OnTime, 3), cue(CueStatus::Early, -60_000)]);
+        assert_eq!(
+            super::cue_summary(&cues, true).unwrap(),
+            "1/2 cues on time (latest 3ms), 1 fired early by the operator"
+        );
+    }
+
+    #[test]
+    fn an_operator_command_is_one_line_taken_or_refused() {
+        let command = |ok, message: &str| crate::run::Event::Operator {
+            at: "2026-12-02T14:31:02.000+08:00".into(),
+            user: "alice".into(),
+            via: "console".into(),
+            command: "hold".into(),
+            ok,
+            message: message.into(),
+        };
+        assert_eq!(
+            super::describe(&command(true, "held before step 4 (Open Q&A)"), 5, true).unwrap(),
+            "⏯ alice (console): hold — held before step 4 (Open Q&A)"
+        );
+        assert_eq!(
+            super::describe(&command(false, "already held"), 5, true).unwrap(),
+            "⏯ alice (console): hold refused — already held"
+        );
     }
 }

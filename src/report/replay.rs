@@ -459,10 +459,54 @@ mod tests {
     }
 
     #[test]
+    fn what_an_operator_played_is_never_where_a_run_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let started = serde_json::json!({
+            "event": "run_started", "playbook": "P", "meeting": "914044873",
+            "endpoint": "e", "steps": 5, "file": "p.yaml", "playbook_hash": "h",
+            "started": "2026-11-22T10:00:00Z", "run_id": "r",
+        });
+        let step = |event: &str, id: &str| {
+            serde_json::json!({
+                "event": event, "id": id, "name": "lock", "action": "lock", "cue": 1,
+                "outcome": {"status": "ok"}, "elapsed": 1, "retries": 0, "detail": null,
+                "file": "p.yaml", "line": 5,
+            })
+        };
+        // Step 1 done, then an operator's scene `op7` with its steps, all done; the
+        // run stopped there.
+        let lines = [
+            started,
+            step("step_started", "1"),
+            step("step_finished", "1"),
+            step("step_started", "op7"),
+            step("step_started", "op7.1"),
+            step("step_finished", "op7.1"),
+            step("step_finished", "op7"),
+        ];
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        let journal = read(&path).unwrap();
+        assert_eq!(journal.resume_at.as_deref(), Some("2"));
+        let ids: Vec<String> = journal
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::StepFinished { id, .. } => Some(id.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["1", "op7.1", "op7"], "read back as written");
+    }
+
+    #[test]
     fn top_level_ids() {
         assert_eq!(top_level("3"), Some(3));
         assert_eq!(top_level("3.2"), Some(3));
         assert_eq!(top_level("12#4.1"), Some(12));
         assert_eq!(top_level(""), None);
+        assert_eq!(top_level("op3"), None);
+        assert_eq!(top_level("op3.1"), None);
     }
 }

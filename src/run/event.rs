@@ -262,12 +262,18 @@ pub struct CueSummary {
     pub skipped: usize,
     /// Later than their grace and failed.
     pub missed: usize,
-    /// Fired early by an operator's `go`.
-    #[serde(default)]
+    /// Fired early by an operator's `go`; absent when none was.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub early: usize,
     /// How late the latest cue that fired (on time or late) was, in milliseconds;
     /// absent when none fired.
     pub latest_ms: Option<i64>,
+}
+
+// serde hands the field by reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl CueSummary {

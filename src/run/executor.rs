@@ -430,7 +430,14 @@ impl<'a> Executor<'a> {
                 rescue,
                 always,
             } => self.block(step, &id, [steps, rescue, always], cue).await,
-            Body::Scene { name } => self.scene_step(step, &id, name, cue).await,
+            Body::Scene {
+                name,
+                rescue,
+                always,
+            } => {
+                self.scene_step(step, &id, name, [rescue, always], cue)
+                    .await
+            }
         };
         if action.is_some() {
             self.note_end(&id, &name, action, result.as_ref().map(|_| ()));

@@ -92,6 +92,8 @@ enum Play {
     Scene(&'static str, super::event::StepId),
     /// `do ACTION [SELECTOR]`, under this id.
     Do(&'static str, Option<&'static str>, super::event::StepId),
+    /// Not a play: the run's `--tags` and `--start-at`, set before it starts.
+    Select(crate::playbook::select::Selection),
 }
 
 /// As [`rehearse`], then `plays` in turn; the first that fails ends the run with it.
@@ -184,6 +186,11 @@ async fn rehearse_operated(
             executor.interrupt_with(interrupt);
             executor.operator(operator);
         }
+        for play in plays {
+            if let Play::Select(selection) = play {
+                executor.select(selection.clone());
+            }
+        }
         let mut result = executor.run(&playbook.doc.steps.value).await;
         for play in plays {
             if result.is_err() {
@@ -196,6 +203,7 @@ async fn rehearse_operated(
                         crate::playbook::adhoc::one_off(action, *selector).expect("a one-off");
                     executor.play_step(file, &step, id.clone()).await
                 }
+                Play::Select(_) => continue,
             };
         }
         (result, executor.counts())

@@ -128,6 +128,9 @@ impl ExtraVars {
         let pinned: BTreeSet<&str> = self.cli.iter().map(|(k, _)| k.as_str()).collect();
         if !pinned.is_empty() {
             shadowed(&playbook.file, &playbook.doc.steps, &pinned, &mut problems);
+            for scene in playbook.doc.scenes.values() {
+                shadowed(&playbook.file, scene, &pinned, &mut problems);
+            }
         }
         problems
     }

@@ -26,6 +26,7 @@ mod run_operator;
 mod run_reporting;
 mod run_resilience;
 mod run_rules;
+mod run_scenes;
 mod run_secrets;
 mod run_selection;
 mod run_signals;

@@ -78,6 +78,15 @@ fn the_schema_refuses_what_the_loader_refuses() {
         ("  - lock: {}\n    late: skip\n", false),
         ("  - mute_all: { allow_self_unmute: maybe }\n", false),
         ("  - wait: 5m\n", true),
+        (
+            "  - scene: qa_open\n    always: [ { unlock: {} } ]\nscenes:\n  qa_open: [ { lock: {} } ]\npanic_scene: qa_open\n",
+            true,
+        ),
+        ("  - scene: qa_open\n    lock: {}\n", false),
+        ("  - scene: Q&A\n", false),
+        ("  - lock: {}\nscenes:\n  Q&A: [ { lock: {} } ]\n", false),
+        ("  - lock: {}\nscenes:\n  s: [ { lokc: {} } ]\n", false),
+        ("  - lock: {}\nscenes:\n  s: lock\n", false),
     ] {
         let value: Value = serde_saphyr::from_str(&format!("{base}{steps}")).unwrap();
         assert_eq!(validator.is_valid(&value), valid, "{steps}");

@@ -163,6 +163,9 @@ pub(crate) fn short_fan_out_timeouts(playbook: &Playbook) -> Vec<String> {
         .unwrap_or(crate::playbook::DEFAULT_RATE_LIMIT);
     let mut found = Vec::new();
     visit(&playbook.doc.steps.value, &mut found, &crowd.value);
+    for scene in playbook.doc.scenes.values() {
+        visit(&scene.value, &mut found, &crowd.value);
+    }
     found
         .into_iter()
         .filter_map(|(step, calls)| {

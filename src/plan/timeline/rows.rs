@@ -42,6 +42,38 @@ pub(crate) struct Row {
     /// How long a fan-out takes at the rate limit, from the rehearsal's headcount.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub takes: Option<SignedDuration>,
+    /// The scene a `scene:` step plays; its steps are the rows below it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scene: Option<String>,
+}
+
+/// A scene of the playbook, as an operator may play it at any time: its steps and
+/// their calls, with ids counted within the scene (played, they are under the id of
+/// what plays it).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PlannedScene {
+    pub name: String,
+    /// The scene the console's panic key plays.
+    pub panic: bool,
+    pub steps: Vec<SceneRow>,
+}
+
+/// A step of a scene, without a time: a scene plays whenever it is played.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SceneRow {
+    pub id: StepId,
+    /// Nesting depth within the scene: 0 for its own steps.
+    pub depth: usize,
+    pub name: String,
+    pub action: Option<&'static str>,
+    pub target: Option<String>,
+    pub calls: Vec<&'static str>,
+    /// Why the step would be skipped, when the variables already decide its `when`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// The scene a `scene:` step plays; its steps are the rows below it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scene: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -58,6 +90,9 @@ pub(crate) struct Plan {
     /// The meeting's start the plan counts `meeting+…` cues from, when a cue does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_start: Option<PlannedMeetingStart>,
+    /// The playbook's scenes, in the order written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scenes: Vec<PlannedScene>,
 }
 
 /// When the plan has the meeting start: as given (`--meeting-start`), or assumed to

@@ -143,6 +143,14 @@ fn check_finds_the_short_fan_out_timeout_too() {
     let found = crowd::short_fan_out_timeouts(&playbook(SLOW_FAN_OUT));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("playbook.yaml:"), "{}", found[0]);
+    // In a scene too.
+    let in_scene = SLOW_FAN_OUT.replace(
+        "steps:\n  - mute",
+        "steps:\n  - lock: {}\nscenes:\n  quiet:\n  - mute",
+    );
+    let found = crowd::short_fan_out_timeouts(&playbook(&in_scene));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("playbook.yaml:10:"), "{}", found[0]);
 }
 
 #[test]
@@ -152,4 +160,58 @@ fn a_fan_out_takes_its_calls_at_the_rate_limit() {
         Some(SignedDuration::from_mins(2))
     );
     assert_eq!(crowd::fan_out_time(4, 0), None);
+}
+
+#[test]
+fn a_scene_step_takes_the_time_of_the_scene_it_plays() {
+    let plan = plan_of(
+        "steps:\n  - scene: pause\n  - lock: {}\nscenes:\n  pause:\n    - wait: 10m\n    - log: back\n",
+        &[],
+        false,
+    );
+    let ids: Vec<String> = plan.rows.iter().map(|r| r.id.to_string()).collect();
+    assert_eq!(ids, ["1", "1.1", "1.2", "2"]);
+    assert_eq!(plan.rows[0].scene.as_deref(), Some("pause"));
+    assert_eq!(plan.rows[3].when, at("2026-12-02T09:10:00Z", 10));
+    // Listed after the timeline, which its listing does not move.
+    assert_eq!(plan.scenes.len(), 1);
+    assert_eq!(plan.scenes[0].name, "pause");
+    assert!(!plan.scenes[0].panic, "no `panic` scene, no `panic_scene`");
+    assert_eq!(plan.scenes[0].steps.len(), 2);
+}
+
+#[test]
+fn scenes_are_listed_with_every_step_whatever_the_selection() {
+    let playbook = playbook(
+        "steps:\n  - lock: {}\n    tags: [doors]\nscenes:\n  panic:\n    - mute: { all: true }\n      when: quiet\n    - unlock: {}\nvars: { quiet: false }\n",
+    );
+    let engine = Engine::new(Secrets::new(true), SystemClock::shared());
+    let mut vars = Context::new();
+    vars.set("quiet", Value::Bool(false));
+    let selection = Selection {
+        tags: vec!["doors".into()],
+        ..Selection::default()
+    };
+    let plan = plan(
+        &playbook,
+        &vars,
+        &engine,
+        super::PlanStart {
+            run: start(),
+            meeting: None,
+        },
+        TimeZone::UTC,
+        People::Unchecked,
+        &selection,
+    )
+    .unwrap();
+    let scene = &plan.scenes[0];
+    assert!(scene.panic, "a scene named `panic` is the panic scene");
+    let listed: Vec<(&str, Option<&str>)> = scene
+        .steps
+        .iter()
+        .map(|s| (s.action.unwrap_or(""), s.skipped.as_deref()))
+        .collect();
+    // `--tags doors` would skip both in a timeline; a scene plays when it is played.
+    assert_eq!(listed, [("mute", Some("when: quiet")), ("unlock", None)]);
 }

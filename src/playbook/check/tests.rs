@@ -161,3 +161,121 @@ fn set_host_needs_the_host_password() {
     );
     assert!(problems("steps:\n  - set_host: Bob Li\n").is_empty());
 }
+
+/// The problems' messages and lines, in order.
+fn found(steps: &str) -> Vec<(String, usize)> {
+    problems(steps)
+        .iter()
+        .map(|p| (p.message.clone(), line(p)))
+        .collect()
+}
+
+#[test]
+fn scenes_are_checked_as_steps_are() {
+    let clean = problems(
+        "steps:\n  - scene: panic\n    at: \"+5m\"\nscenes:\n  panic:\n    - lock: {}\n    - mute: { role: guest, all: true }\n  qa_open:\n    - broadcast: \"{{ speaker }}\"\n      register: shown\n    - log: \"{{ shown }}\"\nvars: { speaker: Bob }\n",
+    );
+    assert!(clean.is_empty(), "{clean:#?}");
+    let bad = found(
+        "steps:\n  - lock: {}\nscenes:\n  panic:\n    - lcok: {}\n    - mute: { role: boss }\n    - log: \"{{ nobody }}\"\n    - wait: 5\n",
+    );
+    let messages: Vec<&str> = bad.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(
+        messages[..2],
+        [
+            "unknown key `lcok`",
+            "mute: unknown variant `boss`, expected one of `host`, `cohost`, `guest`"
+        ]
+    );
+    assert!(messages[2].contains("nobody"), "{messages:?}");
+    assert!(messages[3].starts_with("wait: "), "{messages:?}");
+    assert_eq!(
+        bad.iter().map(|(_, l)| *l).collect::<Vec<_>>(),
+        [8, 9, 10, 11]
+    );
+}
+
+#[test]
+fn a_scene_step_names_a_scene_there_is() {
+    let problem = only_problem("steps:\n  - scene: qa_opne\nscenes:\n  qa_open:\n    - lock: {}\n");
+    assert_eq!(problem.message, "no scene is named `qa_opne`");
+    assert_eq!(problem.help.as_deref(), Some("did you mean `qa_open`?"));
+    assert_eq!(line(&problem), 5);
+    let none = only_problem("steps:\n  - scene: panic\n");
+    assert_eq!(
+        none.help.as_deref(),
+        Some("name a scene defined under `scenes:`")
+    );
+    let panic = only_problem(
+        "steps:\n  - lock: {}\npanic_scene: panik\nscenes:\n  panic:\n    - lock: {}\n",
+    );
+    assert_eq!(panic.message, "no scene is named `panik`");
+    assert_eq!(panic.help.as_deref(), Some("did you mean `panic`?"));
+}
+
+#[test]
+fn a_scene_that_plays_itself_is_refused_with_the_cycle() {
+    let direct =
+        only_problem("steps:\n  - scene: a\nscenes:\n  a:\n    - lock: {}\n    - scene: a\n");
+    assert_eq!(direct.message, "scene `a` plays itself: a → a");
+    assert_eq!(line(&direct), 9);
+    let through = found(
+        "steps:\n  - scene: a\nscenes:\n  a:\n    - steps:\n        - scene: b\n  b:\n    - scene: c\n  c:\n    - scene: a\n  d:\n    - scene: b\n",
+    );
+    assert_eq!(
+        through,
+        [("scene `a` plays itself: a → b → c → a".to_owned(), 13)]
+    );
+}
+
+#[test]
+fn a_scene_has_no_cues_and_scene_steps_do_one_thing() {
+    let cue =
+        only_problem("steps:\n  - lock: {}\nscenes:\n  s:\n    - lock: {}\n      at: \"+1m\"\n");
+    assert_eq!(
+        cue.message,
+        "a step in a scene has no cue: a scene plays at once when it is played"
+    );
+    assert_eq!(line(&cue), 9);
+    let both = only_problem("steps:\n  - scene: s\n    lock: {}\nscenes:\n  s:\n    - lock: {}\n");
+    assert_eq!(
+        both.message,
+        "a step plays a scene, or has an action or a block of `steps`: one of them"
+    );
+    let empty = only_problem("steps:\n  - lock: {}\nscenes:\n  s: []\n");
+    assert_eq!(empty.message, "scene `s` has no steps");
+}
+
+#[test]
+fn scene_names_are_identifiers_refused_where_written() {
+    let bad = found(
+        "steps:\n  - lock: {}\nscenes:\n  Q&A:\n    - lock: {}\n  ok:\n    - lock: {}\n  two: lock\n",
+    );
+    assert_eq!(
+        bad,
+        [
+            ("`Q&A` cannot name a scene".to_owned(), 7),
+            (
+                "scene `two` is a list of steps, not a string".to_owned(),
+                11
+            ),
+        ]
+    );
+}
+
+#[test]
+fn scenes_played_inside_one_another_are_bounded() {
+    // Each scene plays the one before it ten times: 10^5 steps from 16 lines.
+    let mut text = String::from("steps:\n  - lock: {}\nscenes:\n  s0:\n    - lock: {}\n");
+    for level in 1..=5 {
+        text.push_str(&format!("  s{level}:\n"));
+        for _ in 0..10 {
+            text.push_str(&format!("    - scene: s{}\n", level - 1));
+        }
+    }
+    let problem = only_problem(&text);
+    assert_eq!(
+        problem.message,
+        "scene `s5` makes more than 50000 steps with the scenes it plays"
+    );
+}

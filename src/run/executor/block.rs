@@ -1,4 +1,4 @@
-//! A block's run: its `steps` (or an include's), then `rescue` if they failed, then
+//! A block's run: its `steps` (or an include's, or a scene's), then `rescue` if they failed, then
 //! `always` whatever happened, with the block's `retry`, `timeout` and tags passed down
 //! to the steps inside.
 
@@ -34,9 +34,10 @@ impl Executor<'_> {
         let inherited = self.inherited_tags.len();
         self.inherited_tags
             .extend(step.tags.iter().map(|t| t.value.clone()));
-        let mut result = match &step.included {
-            Some(included) => self.included(included, steps, &inside, cue).await,
-            None => self.steps(steps, &inside, cue).await,
+        let mut result = match (&step.included, &step.scene) {
+            (Some(included), _) => self.included(included, steps, &inside, cue).await,
+            (None, Some(_)) => self.scene_steps(steps, &inside, cue).await,
+            (None, None) => self.steps(steps, &inside, cue).await,
         };
         if let Err(failure) = &result
             && !rescue.is_empty()

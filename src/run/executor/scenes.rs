@@ -82,22 +82,21 @@ impl<'a> Executor<'a> {
         result
     }
 
-    /// A `scene: NAME` step's body: the scene's steps, as a block's, read in the
-    /// playbook's file wherever the step is (an included file's step too).
+    /// A `scene: NAME` step's body: the scene's steps as a block's `steps`, with the
+    /// step's own `rescue` and `always`.
     pub(super) async fn scene_step(
         &mut self,
         step: &Spanned<Step>,
         id: &StepId,
         name: &Spanned<String>,
+        [rescue, always]: [&[Spanned<Step>]; 2],
         cue: usize,
     ) -> Result<Performed, StepFailure> {
         let found = self.scenes.as_ref().and_then(|book| {
             let scenes: &'a Scenes = book.scenes;
-            scenes
-                .get(&name.value)
-                .map(|scene| (&scene.value, Arc::clone(&book.file)))
+            scenes.get(&name.value).map(|scene| &scene.value[..])
         });
-        let Some((steps, file)) = found else {
+        let Some(steps) = found else {
             let unknown = format!("no scene is named `{}`", name.value);
             // An operator's name for a scene was written nowhere in the playbook.
             return Err(StepFailure::new(if name.pos == Pos::default() {
@@ -106,9 +105,23 @@ impl<'a> Executor<'a> {
                 format!("{}: {unknown}", self.position(name.pos))
             }));
         };
-        let outer_file = std::mem::replace(&mut self.file, file);
-        let result = Box::pin(self.block(step, id, [steps, &[], &[]], cue)).await;
-        self.file = outer_file;
+        Box::pin(self.block(step, id, [steps, rescue, always], cue)).await
+    }
+
+    /// A scene's steps, read in the playbook's own file, where scenes are written,
+    /// wherever the step that plays them is (in an included file too).
+    pub(super) async fn scene_steps(
+        &mut self,
+        steps: &[Spanned<Step>],
+        list: &crate::playbook::step_id::Siblings,
+        cue: usize,
+    ) -> Result<(), StepFailure> {
+        let file = self.scenes.as_ref().map(|book| Arc::clone(&book.file));
+        let outer_file = file.map(|file| std::mem::replace(&mut self.file, file));
+        let result = Box::pin(self.steps(steps, list, cue)).await;
+        if let Some(outer_file) = outer_file {
+            self.file = outer_file;
+        }
         result
     }
 }

@@ -70,7 +70,11 @@ fn walk(
                 walk(rescue, &Siblings::rescue_of(&id), scenes, depth + 1, out);
                 walk(always, &Siblings::always_of(&id), scenes, depth + 1, out);
             }
-            Some(Body::Scene { name }) => {
+            Some(Body::Scene {
+                name,
+                rescue,
+                always,
+            }) => {
                 if let Some(scene) = scenes.get(&name.value) {
                     walk(
                         &scene.value,
@@ -80,6 +84,8 @@ fn walk(
                         out,
                     );
                 }
+                walk(rescue, &Siblings::rescue_of(&id), scenes, depth + 1, out);
+                walk(always, &Siblings::always_of(&id), scenes, depth + 1, out);
             }
             _ => {}
         }

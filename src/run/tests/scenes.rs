@@ -96,3 +96,27 @@ async fn an_operator_play_that_fails_is_reported_under_its_id() {
             .starts_with("no participant matches `Nobody Known`")
     );
 }
+
+#[tokio::test]
+async fn an_operator_play_is_not_subject_to_tags_or_start_at() {
+    let steps =
+        format!("  - log: first\n  - name: Second\n    log: second\n    tags: [main]\n{SCENES}");
+    let selection = crate::playbook::select::Selection {
+        tags: vec!["main".into()],
+        skip_tags: Vec::new(),
+        start_at: Some("Second".into()),
+    };
+    let plays = [
+        Play::Select(selection),
+        Play::Scene("panic", StepId::operator(1)),
+    ];
+    let run = rehearse_playing(&steps, CLASS, None, &plays).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    let ids: Vec<String> = started(&run).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        ids,
+        ["2", "op1", "op1.1", "op1.2"],
+        "step 1 is before --start-at"
+    );
+    assert!(run.meeting.locked);
+}
