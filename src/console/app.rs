@@ -212,10 +212,9 @@ impl Console {
                             return Ok(left);
                         }
                     }
-                    Some(Ok(TermEvent::Resize(..))) => {
-                        // A resize can leave the old frame's cells behind.
-                        screen.terminal.clear().map_err(|e| Error::io("cannot draw the console", e))?;
-                    }
+                    // Drawn again at the new size: the draw notices it and clears
+                    // the screen itself (asking the terminal nothing, unlike a clear).
+                    Some(Ok(TermEvent::Resize(..))) => {}
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => return Err(Error::io("cannot read the terminal", e)),
                     None => return Ok(Left::Detached),

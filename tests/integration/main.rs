@@ -8,6 +8,7 @@ mod action_calls;
 
 mod check_command;
 mod cli_sim;
+mod console_pty;
 mod container_image;
 mod control_channel;
 mod hostile_input;

@@ -230,11 +230,10 @@ pub(super) fn roster(frame: &mut Frame, area: Rect, state: &ShowState, ui: &Ui, 
         Some(at) if at >= rows => at + 1 - rows,
         _ => 0,
     };
-    // Cursor, hand place, name, role and flags, a space between each.
+    // Cursor, hand place, name, then the role and what they are doing.
     const HAND: usize = 3;
-    const ROLE: usize = 6;
-    let flags_width = if width >= 44 { 13 } else { 9 };
-    let name_width = width.saturating_sub(1 + HAND + 1 + 1 + ROLE + 1 + flags_width);
+    let flags_width = if width >= 44 { 20 } else { 12 };
+    let name_width = width.saturating_sub(1 + HAND + 1 + 1 + flags_width);
     let mut lines = Vec::new();
     for (row, person) in order.iter().enumerate().skip(first).take(rows) {
         let selected = Some(row) == at;
@@ -242,11 +241,10 @@ pub(super) fn roster(frame: &mut Frame, area: Rect, state: &ShowState, ui: &Ui, 
         let hand = person
             .hand
             .map_or_else(String::new, |place| format!("#{place}"));
-        let role = match person.role.as_str() {
-            "host" | "cohost" => person.role.as_str(),
-            _ => "",
-        };
         let mut flags = Vec::new();
+        if matches!(person.role.as_str(), "host" | "cohost") {
+            flags.push(person.role.as_str());
+        }
         if person.broadcast {
             flags.push("on air");
         }
@@ -257,10 +255,9 @@ pub(super) fn roster(frame: &mut Frame, area: Rect, state: &ShowState, ui: &Ui, 
             flags.push("muted");
         }
         let text = format!(
-            "{cursor}{} {} {} {}",
+            "{cursor}{} {} {}",
             pad(&hand, HAND),
             pad(&person.name, name_width),
-            pad(role, ROLE),
             fit(&flags.join(" "), flags_width)
         );
         let mut style = if person.hand.is_some() {
@@ -290,13 +287,15 @@ pub(super) fn log(frame: &mut Frame, area: Rect, state: &ShowState, ui: &Ui, the
     let lines: Vec<Line> = state.log[skip..]
         .iter()
         .map(|line| {
-            let (tag, style) = match line.level.as_str() {
-                "error" => ("error: ", theme.bad()),
-                "warn" => ("warn: ", theme.warn()),
-                "operator" => ("operator: ", theme.operator()),
-                _ => ("", ratatui::style::Style::new()),
+            // The text says what it is, as the plain display's line does; the level
+            // only colours it.
+            let style = match line.level.as_str() {
+                "error" => theme.bad(),
+                "warn" => theme.warn(),
+                "operator" => theme.operator(),
+                _ => ratatui::style::Style::new(),
             };
-            let text = format!("{} {tag}{}", hms(Some(&line.at)), line.text);
+            let text = format!("{} {}", hms(Some(&line.at)), line.text);
             Line::styled(fit(&text, width), style)
         })
         .collect();
