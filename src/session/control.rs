@@ -392,6 +392,7 @@ mod tests {
                 rehearsal: true,
             },
             steps: Vec::new(),
+            meeting_cues: Vec::new(),
             scenes: Vec::new(),
             panic_scene: None,
             secrets: crate::secrets::Secrets::new(false),
