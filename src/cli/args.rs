@@ -548,7 +548,7 @@ pub struct CueArgs {
     #[arg(long = "run", value_name = "ID", global = true)]
     pub run_id: Option<String>,
 
-    /// Print the run's reply as JSON.
+    /// Print the run's reply as JSON on standard output, also when it refuses (exit 1).
     #[arg(long, global = true)]
     pub json: bool,
 }

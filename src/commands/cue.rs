@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::control::client::{Target, find, request};
-use crate::control::protocol::{Command, Reply, ShowState, Via};
+use crate::control::protocol::{Command, ShowState, Via};
 use crate::error::{Error, ExitCode};
 use crate::printable::printable;
 
@@ -47,22 +47,18 @@ pub(crate) async fn run(options: CueOptions) -> Result<ExitCode, Error> {
             _ => format!("{}\n", printable(&reply.message)),
         }
     };
-    if reply.ok {
+    // JSON is for scripts: on standard output whatever the answer, the exit code
+    // telling a refusal.
+    if reply.ok || options.json {
         crate::output::print_out(&text)?;
-        Ok(ExitCode::Success)
     } else {
-        eprint!("{}", refused(&reply, &text, options.json));
-        Ok(ExitCode::Failed)
+        eprint!("{text}");
     }
-}
-
-/// What a refusal shows on standard error.
-fn refused(reply: &Reply, text: &str, json: bool) -> String {
-    if json {
-        text.to_owned()
+    Ok(if reply.ok {
+        ExitCode::Success
     } else {
-        format!("{}\n", printable(&reply.message))
-    }
+        ExitCode::Failed
+    })
 }
 
 /// The show as `status` prints it: where the run is, what comes next, held or not,

@@ -81,6 +81,11 @@ async fn commands_the_run_refuses_exit_1_with_the_reason() {
     assert_eq!(refused.code, 1, "{}", refused.transcript());
     assert!(refused.stdout.is_empty(), "{}", refused.transcript());
     assert!(refused.stderr.contains("99"), "{}", refused.transcript());
+    let json = run.cue(&["skip", "99", "--json"]).await;
+    assert_eq!(json.code, 1, "{}", json.transcript());
+    let reply: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(reply["ok"], false, "{}", json.transcript());
+    assert!(reply["message"].as_str().unwrap().contains("99"));
     let held = run.cue(&["hold"]).await;
     assert_eq!(held.code, 0, "{}", held.transcript());
     assert!(!held.stdout.is_empty(), "{}", held.transcript());
