@@ -276,7 +276,7 @@ impl<'a> Executor<'a> {
             return Ok(());
         }
         if self.in_always == 0
-            && let Some(failure) = self.interrupted()
+            && let Some(failure) = self.interrupted().or_else(|| self.past_deadline())
         {
             return Err(failure);
         }

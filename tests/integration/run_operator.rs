@@ -387,3 +387,16 @@ async fn resume_keeps_the_first_runs_commands_and_replays_no_skip() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_run_held_past_its_deadline_stops_there() {
+    let dir = tempfile::tempdir().unwrap();
+    playbook(dir.path(), "  - wait: 1s\n  - log: never\n");
+    let mut run = start(dir.path(), &["--deadline", "+3s"]);
+    run.read_until("waiting for").await;
+    taken(dir.path(), &["hold"]).await;
+    let (code, stdout) = run.finish().await;
+    assert_eq!(code, Some(1), "{stdout}");
+    // It stopped at the deadline (a hang would meet the watchdog), the step never ran.
+    assert!(!stdout.contains("info    never"), "{stdout}");
+}

@@ -119,7 +119,7 @@ impl Executor<'_> {
             return Ok(false);
         }
         if self.in_always == 0
-            && let Some(failure) = self.interrupted()
+            && let Some(failure) = self.interrupted().or_else(|| self.past_deadline())
         {
             return Err(failure);
         }

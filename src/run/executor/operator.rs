@@ -78,10 +78,20 @@ impl Executor<'_> {
             if !hold || self.interrupt.received().is_some() || operator.may_start() {
                 return None;
             }
+            // Held past the run's deadline: the step stops as any would.
+            if self.in_always == 0 && self.past_deadline().is_some() {
+                return None;
+            }
             let interrupt = Arc::clone(&self.interrupt);
+            let deadline = self
+                .deadline
+                .as_ref()
+                .filter(|_| self.in_always == 0)
+                .map(|d| self.timeline.clock.reached(d.at));
             tokio::select! {
                 () = &mut changed => {}
                 () = interrupt.wait() => {}
+                () = async { deadline.expect("guarded").await }, if deadline.is_some() => {}
             }
         }
     }
