@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::{SignedDuration, Timestamp};
 
+#[cfg(target_os = "linux")]
+mod precise;
 mod virtual_time;
 
 pub(crate) use virtual_time::{Busy, VirtualClock};
@@ -146,18 +148,33 @@ impl Clock for SystemClock {
     }
 }
 
-/// How early the timer's sleep ends, to be finished by watching the clock: tokio's
-/// timer fires on the millisecond tick after its deadline, 1 to 2 ms late, which an
-/// operator watching cues second by second sees.
-const FINISH: std::time::Duration = std::time::Duration::from_millis(2);
+/// How early tokio's sleep ends: its timer fires on the millisecond tick after its
+/// deadline, 1 to 2 ms late, which an operator watching cues second by second sees.
+const FINISH: std::time::Duration = std::time::Duration::from_millis(3);
 
-/// Sleeps `left` of real time: on the timer until [`FINISH`] before the instant, then
-/// yielding to other tasks until the monotonic clock reaches it. Costs at most a few
-/// milliseconds of CPU a wait, and never ends early.
+/// How early the kernel timer ends (see [`precise`]): it wakes the process tens of
+/// microseconds after its instant, so the clock is watched for this last bit.
+#[cfg(target_os = "linux")]
+const SPIN: std::time::Duration = std::time::Duration::from_micros(150);
+
+/// Sleeps `left` of real time: on tokio's timer until [`FINISH`] before the instant,
+/// on a kernel timer until [`SPIN`] before it (where there is one), then yielding to
+/// other tasks until the monotonic clock reaches it. Never ends early.
 async fn precise_sleep(left: std::time::Duration) {
     let end = std::time::Instant::now() + left;
     if let Some(coarse) = left.checked_sub(FINISH) {
         tokio::time::sleep(coarse).await;
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(fine) = end
+        .checked_duration_since(std::time::Instant::now())
+        .and_then(|rest| rest.checked_sub(SPIN))
+        .filter(|fine| !fine.is_zero())
+    {
+        // A timer the kernel refuses leaves the rest to the clock-watching below.
+        if let Ok(timer) = precise::Timer::after(fine) {
+            let _ = timer.expired().await;
+        }
     }
     while std::time::Instant::now() < end {
         tokio::task::yield_now().await;
