@@ -197,15 +197,22 @@ async fn hostile_clients_do_not_disturb_the_run() {
     let mut half = UnixStream::connect(&run.socket).await.unwrap();
     half.write_all(br#"{"type":"command","com"#).await.unwrap();
     drop(half);
-    // Many at once, never reading.
+    // Many at once, never reading past their greeting. Each is counted once the run
+    // has greeted it, so the run is known to be full when one is turned away. The
+    // hostile connections above may still be closing meanwhile and free a place
+    // before `status` comes: then the run is filled again.
     let mut many = Vec::new();
-    for _ in 0..60 {
-        if let Ok(stream) = UnixStream::connect(&run.socket).await {
-            many.push(stream);
+    let mut turned_away = None;
+    for _ in 0..10 {
+        fill(&run.socket, &mut many).await;
+        let status = run.cue(&["status"]).await;
+        if status.code != 0 {
+            turned_away = Some(status);
+            break;
         }
     }
     // Past the limit a client is turned away, saying why, and the run goes on.
-    let turned_away = run.cue(&["status"]).await;
+    let turned_away = turned_away.expect("the run never turned a client away");
     assert_eq!(turned_away.code, 1, "{}", turned_away.transcript());
     assert!(
         turned_away.stderr.contains("too many connections"),
@@ -214,8 +221,16 @@ async fn hostile_clients_do_not_disturb_the_run() {
     );
     drop(many);
     flood.abort();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let status = run.cue(&["status"]).await;
+    // Once those are gone, the run answers again: places are freed as the run sees
+    // each connection close, which it does in its own time.
+    let mut status = run.cue(&["status"]).await;
+    for _ in 0..50 {
+        if status.code == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = run.cue(&["status"]).await;
+    }
     assert_eq!(status.code, 0, "{}", status.transcript());
     let socket = run.socket.clone();
     let (output, _dir) = run.finish().await;
@@ -223,6 +238,30 @@ async fn hostile_clients_do_not_disturb_the_run() {
     assert!(output.stdout.contains("bye"), "{}", output.transcript());
     assert!(!socket.exists(), "the socket is removed at the end");
     drop(garbage);
+}
+
+/// Connects to the run until it says it has too many connections, keeping every
+/// connection it greeted open.
+async fn fill(socket: &std::path::Path, many: &mut Vec<tokio::io::BufReader<UnixStream>>) {
+    for _ in 0..200 {
+        let Ok(stream) = UnixStream::connect(socket).await else {
+            continue;
+        };
+        let mut reader = tokio::io::BufReader::new(stream);
+        let mut first = String::new();
+        let read = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::AsyncBufReadExt::read_line(&mut reader, &mut first),
+        )
+        .await;
+        assert!(matches!(read, Ok(Ok(_))), "no greeting from the run");
+        if first.contains("too many connections") {
+            return;
+        }
+        assert!(first.contains(r#""type":"hello""#), "{first}");
+        many.push(reader);
+    }
+    panic!("the run never said it had too many connections");
 }
 
 #[tokio::test]
