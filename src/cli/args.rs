@@ -568,10 +568,16 @@ pub enum CueCommandArg {
     Abort,
     /// Play a scene of the playbook now, between steps.
     Scene { name: String },
-    /// One action now: `do mute "Bob Li"`.
+    /// One action now: `do mute "Bob Li"`, or `do mute --id PID` on exactly one
+    /// participant.
     Do {
         action: String,
+        /// A display name, as a playbook's selector would be (templates allowed).
+        #[arg(conflicts_with = "id")]
         selector: Option<String>,
+        /// Exactly the participant with this id, taken literally.
+        #[arg(long)]
+        id: Option<String>,
     },
     /// Where the run is: the current step, the next cue and its countdown, held or
     /// not, the feed.

@@ -238,7 +238,15 @@ impl TryFrom<args::CueArgs> for commands::cue::CueOptions {
                 args::CueCommandArg::Skip { step } => Command::Skip { step },
                 args::CueCommandArg::Abort => Command::Abort,
                 args::CueCommandArg::Scene { name } => Command::Scene { name },
-                args::CueCommandArg::Do { action, selector } => Command::Do { action, selector },
+                args::CueCommandArg::Do {
+                    action,
+                    selector,
+                    id,
+                } => Command::Do {
+                    action,
+                    selector,
+                    participant: id,
+                },
                 args::CueCommandArg::Status => Command::Status,
             },
             meeting,

@@ -72,6 +72,7 @@ pub(crate) fn action(key: KeyEvent, ui: &Ui, state: &ShowState) -> Action {
         KeyCode::Char('L') => Action::Send(Command::Do {
             action: "lower_all_hands".into(),
             selector: None,
+            participant: None,
         }),
         KeyCode::Up | KeyCode::Char('k') => Action::Select(-1),
         KeyCode::Down | KeyCode::Char('j') => Action::Select(1),
@@ -82,7 +83,8 @@ pub(crate) fn action(key: KeyEvent, ui: &Ui, state: &ShowState) -> Action {
             Some((_, name)) => match ui.selected(state) {
                 Some(person) => Action::Send(Command::Do {
                     action: (*name).to_string(),
-                    selector: Some(selector(person)),
+                    selector: None,
+                    participant: Some(participant(person)),
                 }),
                 None => Action::Say(format!("select someone first (↑/↓) to {name}")),
             },
@@ -92,12 +94,11 @@ pub(crate) fn action(key: KeyEvent, ui: &Ui, state: &ShowState) -> Action {
     }
 }
 
-/// The selector for the person the cursor is on: their display name as the service
-/// gave it. A one-off `do` takes a name (as `emcee cue do mute "Bob Li"` does), which
-/// is one person exactly unless two online share it; then the run refuses, says so,
-/// and the reply shows on the status line.
-pub(crate) fn selector(person: &Person) -> String {
-    person.name.clone()
+/// Whom a person key aims at: the id the service gave the person under the cursor,
+/// never their display name. A name is chosen by whoever joins: sent as a selector it
+/// could name someone else, match several, or be read as a template.
+pub(crate) fn participant(person: &Person) -> String {
+    person.id.clone()
 }
 
 #[cfg(test)]
@@ -150,7 +151,8 @@ mod tests {
             action(press('L'), &ui, &state),
             Action::Send(Command::Do {
                 action: "lower_all_hands".into(),
-                selector: None
+                selector: None,
+                participant: None,
             })
         );
         assert_eq!(action(press('q'), &ui, &state), Action::Quit);
@@ -208,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn person_keys_act_on_the_selected_person_by_name() {
+    fn person_keys_act_on_the_selected_person_by_id_never_by_name() {
         let mut ui = Ui::default();
         let state = show();
         assert!(
@@ -224,12 +226,14 @@ mod tests {
             let Action::Send(Command::Do {
                 action: got,
                 selector,
+                participant,
             }) = action(press(key), &ui, &state)
             else {
                 panic!("{key} sends nothing");
             };
             assert_eq!(got, name);
-            assert_eq!(selector.as_deref(), Some("Bob \"Li\": {x}"));
+            assert_eq!(selector, None);
+            assert_eq!(participant.as_deref(), Some("p7"));
         }
         // Someone who has left is no longer a target.
         ui.selected = Some("gone".into());

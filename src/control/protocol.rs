@@ -53,6 +53,11 @@ pub(crate) enum Command {
         action: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         selector: Option<String>,
+        /// Exactly this participant (the id the service gave), instead of a selector:
+        /// what the console sends, so that a display name, which anyone joining
+        /// chooses, is never read as a selector or a template.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<String>,
     },
     /// Where the run is; answered with the reply's `state`.
     Status,
@@ -258,7 +263,8 @@ mod tests {
             ClientMessage::Command {
                 command: Command::Do {
                     action: "mute".into(),
-                    selector: Some("Bob Li".into())
+                    selector: Some("Bob Li".into()),
+                    participant: None,
                 },
                 via: Via::Cue,
             }

@@ -24,6 +24,7 @@ const FILE: &str = "do";
 pub(crate) fn one_off(
     action: &str,
     selector: Option<&str>,
+    participant: Option<&str>,
 ) -> Result<(Arc<SourceFile>, Spanned<Step>), String> {
     if !action_names().contains(&action) {
         let (message, help) = crate::yaml::unknown("action", action, action_names());
@@ -31,9 +32,23 @@ pub(crate) fn one_off(
     }
     // JSON is YAML: the selector is quoted as a JSON string, so whatever it holds
     // stays one value.
-    let args = match selector {
-        Some(selector) => serde_json::Value::String(selector.to_owned()).to_string(),
-        None => "{}".to_owned(),
+    let args = match (selector, participant) {
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "do {action}: give a selector or a participant id, not both"
+            ));
+        }
+        (Some(selector), None) => serde_json::Value::String(selector.to_owned()).to_string(),
+        // An id is matched exactly and never templated: one with a template's marks
+        // in it is no id the service gives.
+        (None, Some(id)) if ["{{", "{%", "{#"].iter().any(|mark| id.contains(mark)) => {
+            return Err(format!(
+                "do {action}: `{}` is not a participant id",
+                crate::printable::printable(id)
+            ));
+        }
+        (None, Some(id)) => serde_json::json!({ "id": id }).to_string(),
+        (None, None) => "{}".to_owned(),
     };
     let key = serde_json::Value::String(action.to_owned()).to_string();
     // A stand-in playbook around the one step, as `Playbook::fragment` does for a file
@@ -73,20 +88,20 @@ mod tests {
 
     #[test]
     fn a_one_off_is_the_step_a_playbook_would_hold() {
-        let (file, step) = one_off("mute", Some("Bob Li")).unwrap();
+        let (file, step) = one_off("mute", Some("Bob Li"), None).unwrap();
         assert_eq!(file.name(), "do");
         let Some(Body::Action { name, args, .. }) = step.body() else {
             panic!("not an action")
         };
         assert_eq!(name, "mute");
         assert_eq!(args.to_json(), serde_json::json!("Bob Li"));
-        let (_, lock) = one_off("lock", None).unwrap();
+        let (_, lock) = one_off("lock", None, None).unwrap();
         assert!(matches!(
             lock.body(),
             Some(Body::Action { name: "lock", .. })
         ));
         // Whatever the selector holds stays one value.
-        let (_, odd) = one_off("mute", Some("a: b\", c }\n- lock: {}")).unwrap();
+        let (_, odd) = one_off("mute", Some("a: b\", c }\n- lock: {}"), None).unwrap();
         let Some(Body::Action { args, .. }) = odd.body() else {
             panic!("not an action")
         };
@@ -94,24 +109,38 @@ mod tests {
     }
 
     #[test]
+    fn a_one_off_on_a_participant_names_its_id_literally() {
+        let (_, step) = one_off("mute", None, Some("p-7")).unwrap();
+        let Some(Body::Action { args, .. }) = step.body() else {
+            panic!("not an action")
+        };
+        assert_eq!(args.to_json(), serde_json::json!({"id": "p-7"}));
+    }
+
+    #[test]
     fn a_one_off_is_refused_as_the_checker_refuses_the_step() {
-        let unknown = one_off("mte", Some("Bob")).unwrap_err();
+        let unknown = one_off("mte", Some("Bob"), None).unwrap_err();
         assert_eq!(
             unknown,
             "do mte: unknown action `mte`; did you mean `mute`?"
         );
         // Not a key of a step's own, either.
-        let common = one_off("steps", None).unwrap_err();
+        let common = one_off("steps", None, None).unwrap_err();
         assert!(
             common.starts_with("do steps: unknown action `steps`"),
             "{common}"
         );
         // The checker's own words for arguments of the wrong shape.
-        let bad = one_off("wait", Some("soon")).unwrap_err();
+        let bad = one_off("wait", Some("soon"), None).unwrap_err();
         assert!(bad.starts_with("do wait: wait: "), "{bad}");
-        let template = one_off("mute", Some("{{ nope(")).unwrap_err();
+        let template = one_off("mute", Some("{{ nope("), None).unwrap_err();
         assert!(template.starts_with("do mute: "), "{template}");
         // A variable of the playbook's may be used: the run knows it.
-        assert!(one_off("mute", Some("{{ speaker }}")).is_ok());
+        assert!(one_off("mute", Some("{{ speaker }}"), None).is_ok());
+        // A participant's id is never a template, nor given beside a selector.
+        let marked = one_off("mute", None, Some("{{ secret('X') }}")).unwrap_err();
+        assert!(marked.contains("is not a participant id"), "{marked}");
+        let both = one_off("mute", Some("Bob"), Some("p1")).unwrap_err();
+        assert!(both.contains("not both"), "{both}");
     }
 }

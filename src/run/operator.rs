@@ -46,6 +46,8 @@ pub(crate) enum Play {
     Do {
         action: String,
         selector: Option<String>,
+        /// Exactly this participant id, never templated (the console's).
+        participant: Option<String>,
     },
 }
 
@@ -94,8 +96,10 @@ pub(crate) struct Operator {
     check_do: OnceLock<CheckDo>,
 }
 
-/// Checks a `do ACTION [SELECTOR]`: `Err(message)` when it would not load.
-pub(crate) type CheckDo = Box<dyn Fn(&str, Option<&str>) -> Result<(), String> + Send + Sync>;
+/// Checks a `do ACTION [SELECTOR | participant id]`: `Err(message)` when it would not
+/// load.
+pub(crate) type CheckDo =
+    Box<dyn Fn(&str, Option<&str>, Option<&str>) -> Result<(), String> + Send + Sync>;
 
 /// A command taken or refused, before the executor emits it as an [`Event::Operator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +129,8 @@ impl Operator {
     /// A `do` is checked as the playbook step `{ACTION: SELECTOR}` would be.
     pub(crate) fn for_playbook(doc: &crate::playbook::PlaybookDoc) -> Arc<Operator> {
         let operator = Operator::new(Known::of(doc));
-        operator.check_do(Box::new(|action, selector| {
-            crate::playbook::adhoc::one_off(action, selector).map(|_| ())
+        operator.check_do(Box::new(|action, selector, participant| {
+            crate::playbook::adhoc::one_off(action, selector, participant).map(|_| ())
         }));
         operator
     }
@@ -252,12 +256,21 @@ impl Operator {
                 }
                 Ok(Self::queue(state, Play::Scene(name), who))
             }
-            Command::Do { action, selector } => {
+            Command::Do {
+                action,
+                selector,
+                participant,
+            } => {
                 match self.check_do.get() {
-                    Some(check) => check(&action, selector.as_deref())?,
+                    Some(check) => check(&action, selector.as_deref(), participant.as_deref())?,
                     None => return Err("`do` is not available in this run".to_owned()),
                 }
-                Ok(Self::queue(state, Play::Do { action, selector }, who))
+                let play = Play::Do {
+                    action,
+                    selector,
+                    participant,
+                };
+                Ok(Self::queue(state, play, who))
             }
             Command::Status => Err("`status` is answered by the control channel".to_owned()),
         }
@@ -482,11 +495,18 @@ pub(crate) fn typed(command: &Command) -> String {
         Command::Do {
             action,
             selector: None,
+            participant: None,
         } => format!("do {action}"),
         Command::Do {
             action,
             selector: Some(selector),
+            ..
         } => format!("do {action} {}", quoted(selector)),
+        Command::Do {
+            action,
+            participant: Some(id),
+            ..
+        } => format!("do {action} --id {}", quoted(id)),
         Command::Status => "status".to_owned(),
     }
 }

@@ -319,6 +319,13 @@ async fn a_scene_pauses_a_wait_and_do_acts_at_once() {
     run.read_until("standing by").await;
     let bad = refused(dir.path(), &["do", "mtue", "Bob Li"]).await;
     assert!(bad.contains("did you mean"), "{bad}");
+    // An id is taken literally: one written as a template is none the service gives.
+    let templated = refused(
+        dir.path(),
+        &["do", "mute", "--id", "{{ secret('EMCEE_HOST_PASSWORD') }}"],
+    )
+    .await;
+    assert!(templated.contains("is not a participant id"), "{templated}");
     taken(dir.path(), &["do", "mute", "Bob Li"]).await;
     run.read_until("mute").await;
     // The wait went on after both.

@@ -163,10 +163,18 @@ impl Executor<'_> {
         let id = StepId::operator(queued.number);
         match &queued.what {
             Play::Scene(name) => self.play_scene(name, id).await,
-            Play::Do { action, selector } => {
+            Play::Do {
+                action,
+                selector,
+                participant,
+            } => {
                 // Checked when it was taken; built again here, where it runs.
-                let (file, mut step) = crate::playbook::adhoc::one_off(action, selector.as_deref())
-                    .map_err(StepFailure::new)?;
+                let (file, mut step) = crate::playbook::adhoc::one_off(
+                    action,
+                    selector.as_deref(),
+                    participant.as_deref(),
+                )
+                .map_err(StepFailure::new)?;
                 // Its failure is reported, and the show goes on.
                 step.value.on_error = crate::playbook::OnError::Continue;
                 self.play_step(file, &step, id).await

@@ -210,9 +210,10 @@ fn do_is_checked_before_it_is_queued() {
     let command = |action: &str| Command::Do {
         action: action.into(),
         selector: Some("Bob Li".into()),
+        participant: None,
     };
     assert!(!operator.submit(command("mute"), alice()).ok);
-    operator.check_do(Box::new(|action, _| {
+    operator.check_do(Box::new(|action, _, _| {
         if action == "mute" {
             Ok(())
         } else {
@@ -239,6 +240,7 @@ fn every_command_is_recorded_as_typed_taken_or_refused() {
         Command::Do {
             action: "mute".into(),
             selector: Some("Bob Li".into()),
+            participant: None,
         },
         alice(),
     );
@@ -258,6 +260,13 @@ fn every_command_is_recorded_as_typed_taken_or_refused() {
             .all(|r| r.user == "alice" && r.via == Via::Console)
     );
     assert!(operator.take_records().is_empty());
+    // The console's `do` names a participant by id, and says so as typed.
+    let on_id = Command::Do {
+        action: "mute".into(),
+        selector: None,
+        participant: Some("p 7".into()),
+    };
+    assert_eq!(super::typed(&on_id), "do mute --id \"p 7\"");
 }
 
 #[test]

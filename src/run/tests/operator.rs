@@ -372,6 +372,7 @@ async fn do_plays_a_checked_one_off_and_refuses_one_that_does_not_check() {
                 Command::Do {
                     action: "mtue".into(),
                     selector: Some("Bob Li".into()),
+                    participant: None,
                 },
                 alice(),
             );
@@ -382,6 +383,7 @@ async fn do_plays_a_checked_one_off_and_refuses_one_that_does_not_check() {
                 Command::Do {
                     action: "mute".into(),
                     selector: Some("Bob Li".into()),
+                    participant: None,
                 },
             );
         }
@@ -432,6 +434,7 @@ async fn a_failing_do_does_not_fail_the_run() {
                 Command::Do {
                     action: "mute".into(),
                     selector: Some("Nobody Known".into()),
+                    participant: None,
                 },
             );
         }
