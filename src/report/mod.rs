@@ -20,6 +20,18 @@ pub use json_lines::JsonLines;
 pub use lines::Lines;
 pub use terminal::Terminal;
 
+/// Where a step's line says it is: `[3/6] ` among the top-level steps, or `[op2] `
+/// for what an operator played, which is no cue of the playbook's.
+fn place(id: &crate::playbook::step_id::StepId, cue: usize, cues: usize) -> String {
+    if id.is_operator() {
+        let text = id.to_string();
+        let top = text.split('.').next().unwrap_or(&text);
+        format!("[{top}] ")
+    } else {
+        format!("[{cue}/{cues}] ")
+    }
+}
+
 /// The text of an event as one line, without timestamp; `None` for events a line
 /// display does not show.
 pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
@@ -47,8 +59,8 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             action: None,
             name,
             cue,
-            ..
-        } => format!("block   [{cue}/{cues}] {name}"),
+            id,
+        } => format!("block   {}{name}", place(id, *cue, cues)),
         Event::StepStarted { .. } | Event::Progress { .. } => return None,
         Event::Waiting {
             name, until, left, ..
@@ -196,6 +208,7 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             ..
         } => return None,
         Event::StepFinished {
+            id,
             name,
             cue,
             outcome,
@@ -204,10 +217,10 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
             action,
             ..
         } => {
-            let place = if action.is_some() {
-                format!("[{cue}/{cues}] ")
+            let step = if action.is_some() {
+                place(id, *cue, cues)
             } else {
-                format!("[{cue}/{cues}] end of ")
+                format!("{}end of ", place(id, *cue, cues))
             };
             match outcome {
                 Outcome::Ok => {
@@ -215,7 +228,7 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
                         .as_deref()
                         .map(|d| format!(": {d}"))
                         .unwrap_or_default();
-                    format!("ok      {place}{name}{detail}{}", took(elapsed))
+                    format!("ok      {step}{name}{detail}{}", took(elapsed))
                 }
                 Outcome::Failed { error, continued } => {
                     let go_on = if *continued {
@@ -223,7 +236,7 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
                     } else {
                         ""
                     };
-                    format!("FAILED  {place}{name}: {error}{}{go_on}", took(elapsed))
+                    format!("FAILED  {step}{name}: {error}{}{go_on}", took(elapsed))
                 }
             }
         }

@@ -336,6 +336,9 @@ async fn a_scene_pauses_a_wait_and_do_acts_at_once() {
     let cut = stdout.find("cut short by").expect("the wait went on");
     assert!(scene < cut, "{stdout}");
     assert!(stdout.contains("(cue): do mute \"Bob Li\" —"), "{stdout}");
+    // What an operator played is no cue of the playbook's: its lines name its own id.
+    assert!(stdout.contains("block   [op1] scene stand_by"), "{stdout}");
+    assert!(stdout.contains("ok      [op2] mute"), "{stdout}");
 }
 
 #[tokio::test]
