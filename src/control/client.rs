@@ -9,7 +9,9 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
-use super::protocol::{ClientMessage, Command, Reply, RunInfo, ServerMessage, VERSION, Via};
+use super::protocol::{
+    ClientMessage, Command, MAX_STATE_LINE, Reply, RunInfo, ServerMessage, VERSION, Via,
+};
 use crate::error::Error;
 
 /// How long a run has to say Hello.
@@ -275,7 +277,7 @@ impl Receiver {
     }
 
     async fn line(&mut self) -> Result<Option<Vec<u8>>, Error> {
-        super::server::read_line(&mut self.read)
+        super::server::read_line(&mut self.read, MAX_STATE_LINE)
             .await
             .map_err(|reply| Error::Failed(reply.message.replacen("refused: ", "", 1)))
     }
@@ -304,6 +306,7 @@ pub(crate) async fn request(socket: &Path, command: Command, via: Via) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::protocol::ShowState;
 
     fn run(meeting: &str, endpoint: &str, id: &str) -> RunInfo {
         RunInfo {
@@ -339,5 +342,46 @@ mod tests {
         assert!(!matches(&one, &run("914", "https://a", "r1")));
         assert!(matches(&one, &run("914", "https://a", "r2")));
         assert_eq!(started("20261202T141500Z-914-7"), "20261202T141500Z");
+    }
+
+    #[tokio::test]
+    async fn a_state_longer_than_any_command_reaches_the_client() {
+        let (client, mut server) = UnixStream::pair().unwrap();
+        let roster = (0..12_000)
+            .map(|i| crate::control::protocol::Person {
+                id: format!("p{i}"),
+                name: format!("Participant number {i} of a very large meeting"),
+                role: "attendee".into(),
+                muted: true,
+                hand: None,
+                broadcast: false,
+                roll_call: false,
+            })
+            .collect();
+        let state = ShowState {
+            roster,
+            ..ShowState::default()
+        };
+        let mut lines = serde_json::to_vec(&ServerMessage::Hello {
+            version: VERSION,
+            run: run("914", "https://a", "r1"),
+        })
+        .unwrap();
+        lines.push(b'\n');
+        let message = ServerMessage::State(Box::new(state));
+        let state_line = serde_json::to_vec(&message).unwrap();
+        assert!(state_line.len() > crate::control::protocol::MAX_LINE);
+        lines.extend_from_slice(&state_line);
+        lines.push(b'\n');
+        let writer = tokio::spawn(async move {
+            tokio::io::AsyncWriteExt::write_all(&mut server, &lines)
+                .await
+                .unwrap();
+            server
+        });
+        let (connection, _) = opened(client, Path::new("test.sock")).await.ok().unwrap();
+        let (_sender, mut receiver) = connection.split();
+        assert_eq!(receiver.recv().await.unwrap(), Some(message));
+        drop(writer.await.unwrap());
     }
 }

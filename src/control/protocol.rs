@@ -10,8 +10,12 @@ use serde::{Deserialize, Serialize};
 /// Bumped when a message changes shape; a client refuses a run that speaks another.
 pub(crate) const VERSION: u32 = 1;
 
-/// The longest line either side accepts; a longer one closes the connection.
+/// The longest line a run accepts from a client; a longer one closes the connection.
 pub(crate) const MAX_LINE: usize = 1 << 20;
+
+/// The longest line a client accepts from a run: a state lists everyone online, so a
+/// meeting of tens of thousands needs more than a command ever does.
+pub(crate) const MAX_STATE_LINE: usize = 32 << 20;
 
 /// From a client (`emcee cue`, a console) to the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

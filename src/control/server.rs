@@ -334,7 +334,7 @@ async fn read_messages(
     tell: mpsc::Sender<Result<ClientMessage, Reply>>,
 ) {
     loop {
-        let message = match read_line(&mut read).await {
+        let message = match read_line(&mut read, MAX_LINE).await {
             Ok(None) => return,
             Ok(Some(line)) if line.iter().all(u8::is_ascii_whitespace) => continue,
             Ok(Some(line)) => serde_json::from_slice::<ClientMessage>(&line).map_err(|e| {
@@ -356,10 +356,11 @@ async fn read_messages(
     }
 }
 
-/// One line without its end, at most [`MAX_LINE`] bytes; `None` at the end of the
-/// stream (a half line then is dropped). Too long a line is refused.
+/// One line without its end, at most `limit` bytes; `None` at the end of the stream
+/// (a half line then is dropped). Too long a line is refused.
 pub(super) async fn read_line(
     read: &mut (impl AsyncBufRead + Unpin),
+    limit: usize,
 ) -> Result<Option<Vec<u8>>, Reply> {
     let mut line = Vec::new();
     loop {
@@ -374,9 +375,9 @@ pub(super) async fn read_line(
             Some(end) => (end, true),
             None => (buffer.len(), false),
         };
-        if line.len() + taken > MAX_LINE {
+        if line.len() + taken > limit {
             return Err(refusal(format!(
-                "refused: a line longer than {MAX_LINE} bytes"
+                "refused: a line longer than {limit} bytes"
             )));
         }
         line.extend_from_slice(&buffer[..taken]);
@@ -427,21 +428,25 @@ mod tests {
         let mut input: &[u8] = b"{\"type\":\"subscribe\"}\n\n";
         let mut read = BufReader::new(&mut input);
         assert_eq!(
-            read_line(&mut read).await.unwrap().unwrap(),
+            read_line(&mut read, MAX_LINE).await.unwrap().unwrap(),
             b"{\"type\":\"subscribe\"}"
         );
-        assert_eq!(read_line(&mut read).await.unwrap().unwrap(), b"");
-        assert_eq!(read_line(&mut read).await.unwrap(), None);
+        assert_eq!(read_line(&mut read, MAX_LINE).await.unwrap().unwrap(), b"");
+        assert_eq!(read_line(&mut read, MAX_LINE).await.unwrap(), None);
 
         let mut half: &[u8] = b"{\"type\":";
         assert_eq!(
-            read_line(&mut BufReader::new(&mut half)).await.unwrap(),
+            read_line(&mut BufReader::new(&mut half), MAX_LINE)
+                .await
+                .unwrap(),
             None
         );
 
         let long = vec![b'x'; MAX_LINE + 1];
         let mut long: &[u8] = &long;
-        let refused = read_line(&mut BufReader::new(&mut long)).await.unwrap_err();
+        let refused = read_line(&mut BufReader::new(&mut long), MAX_LINE)
+            .await
+            .unwrap_err();
         assert!(
             refused.message.contains("longer than"),
             "{}",
