@@ -291,7 +291,14 @@ pub(crate) async fn request(socket: &Path, command: Command, via: Via) -> Result
         .send(&ClientMessage::Command { command, via })
         .await?;
     loop {
-        match receiver.recv().await? {
+        // A run that ends as the command comes (an abort just after its last step)
+        // resets the connection rather than closing it: either way, no answer.
+        let message = receiver.recv().await.map_err(|e| {
+            Error::Failed(format!(
+                "the run closed the connection before answering ({e}); it may have ended"
+            ))
+        })?;
+        match message {
             Some(ServerMessage::Reply(reply)) => return Ok(reply),
             Some(ServerMessage::State(_) | ServerMessage::Hello { .. }) => {}
             None => {
@@ -342,6 +349,36 @@ mod tests {
         assert!(!matches(&one, &run("914", "https://a", "r1")));
         assert!(matches(&one, &run("914", "https://a", "r2")));
         assert_eq!(started("20261202T141500Z-914-7"), "20261202T141500Z");
+    }
+
+    #[tokio::test]
+    async fn a_run_that_goes_before_answering_is_said_to_have_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("r1.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let run_info = run("914", "https://a", "r1");
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut hello = serde_json::to_vec(&ServerMessage::Hello {
+                version: VERSION,
+                run: run_info,
+            })
+            .unwrap();
+            hello.push(b'\n');
+            tokio::io::AsyncWriteExt::write_all(&mut stream, &hello)
+                .await
+                .unwrap();
+            // Gone with the command half read: the client's next read is reset.
+            let mut first = [0_u8; 1];
+            tokio::io::AsyncReadExt::read_exact(&mut stream, &mut first)
+                .await
+                .unwrap();
+        });
+        let error = request(&socket, Command::Abort, Via::Cue)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("before answering"), "{error}");
     }
 
     #[tokio::test]
