@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use super::event::{Event, StepId};
 use super::interrupt::Interrupt;
+pub(crate) use crate::control::protocol::Who;
 use crate::control::protocol::{Command, Reply, Via};
 
 mod known;
@@ -21,14 +22,6 @@ mod known;
 mod tests;
 
 pub(crate) use known::Known;
-
-/// Who sent a command: the local user (by name and uid) and the kind of client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Who {
-    pub user: String,
-    pub uid: u32,
-    pub via: Via,
-}
 
 /// Something queued to play out of order: a scene or a one-off action, under its own
 /// operator id (`op1`, `op2`…).

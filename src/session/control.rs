@@ -332,16 +332,7 @@ impl super::Session {
             },
             handle: {
                 let operator = Arc::clone(operator);
-                Arc::new(move |command: Command, who: Who| {
-                    operator.submit(
-                        command,
-                        crate::run::operator::Who {
-                            user: who.user,
-                            uid: who.uid,
-                            via: who.via,
-                        },
-                    )
-                })
+                Arc::new(move |command: Command, who: Who| operator.submit(command, who))
             },
         });
         match started {
