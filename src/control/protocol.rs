@@ -11,7 +11,17 @@ use serde::{Deserialize, Serialize};
 pub(crate) const VERSION: u32 = 1;
 
 /// The longest line a run accepts from a client; a longer one closes the connection.
-pub(crate) const MAX_LINE: usize = 1 << 20;
+/// A command is a few names: even a selector at [`MAX_SELECTOR`], every byte escaped,
+/// fits.
+pub(crate) const MAX_LINE: usize = 64 << 10;
+
+/// The longest name a command may carry (a scene, a step id, an action, a participant
+/// id), in bytes. Refusing longer ones before anything looks at them keeps a hostile
+/// client from making the run compare megabytes against every name it knows.
+pub(crate) const MAX_NAME: usize = 256;
+
+/// The longest selector a `do` may carry, in bytes.
+pub(crate) const MAX_SELECTOR: usize = 4096;
 
 /// The longest line a client accepts from a run: a state lists everyone online, so a
 /// meeting of tens of thousands needs more than a command ever does.
@@ -65,6 +75,45 @@ pub(crate) enum Command {
     },
     /// Where the run is; answered with the reply's `state`.
     Status,
+}
+
+impl Command {
+    /// The command's first word, as typed: `skip`, `do`.
+    pub(crate) fn word(&self) -> &'static str {
+        match self {
+            Command::Hold => "hold",
+            Command::Resume => "resume",
+            Command::Go => "go",
+            Command::Skip { .. } => "skip",
+            Command::Abort => "abort",
+            Command::Scene { .. } => "scene",
+            Command::Do { .. } => "do",
+            Command::Status => "status",
+        }
+    }
+
+    /// Why the command is too long to be taken, without repeating it: a field longer
+    /// than [`MAX_NAME`] (a selector: [`MAX_SELECTOR`]).
+    pub(crate) fn oversized(&self) -> Option<String> {
+        let fields: Vec<(&str, Option<&String>, usize)> = match self {
+            Command::Skip { step } => vec![("a step id", step.as_ref(), MAX_NAME)],
+            Command::Scene { name } => vec![("a scene name", Some(name), MAX_NAME)],
+            Command::Do {
+                action,
+                selector,
+                participant,
+            } => vec![
+                ("an action", Some(action), MAX_NAME),
+                ("a selector", selector.as_ref(), MAX_SELECTOR),
+                ("a participant id", participant.as_ref(), MAX_NAME),
+            ],
+            _ => Vec::new(),
+        };
+        fields.into_iter().find_map(|(what, value, limit)| {
+            let length = value?.len();
+            (length > limit).then(|| format!("{what} of {length} bytes; at most {limit} are taken"))
+        })
+    }
 }
 
 /// The kind of client a command came through.

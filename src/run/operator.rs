@@ -69,11 +69,23 @@ struct State {
     queue: VecDeque<Queued>,
     /// Operator commands that played steps so far.
     plays: usize,
-    /// Commands taken or refused, not yet emitted by the executor.
+    /// Commands taken or refused, not yet emitted by the executor (at most
+    /// [`MAX_PENDING`]).
     events: Vec<Record>,
+    /// Commands refused without a record since the last were taken: how many, and the
+    /// last sender's user and client.
+    unrecorded: Option<(usize, String, Via)>,
     place: Place,
     aborted: bool,
 }
+
+/// Scenes and `do`s waiting to play at most; more are refused until some have played.
+const MAX_QUEUED: usize = 16;
+
+/// Commands noted and not yet emitted at most. The executor emits them between steps,
+/// so a long wait could otherwise collect a flood without end; past this, commands
+/// are refused, changing nothing, and counted in one record instead.
+const MAX_PENDING: usize = 256;
 
 /// The operator's side of a run; see the module's header.
 pub(crate) struct Operator {
@@ -154,10 +166,25 @@ impl Operator {
     /// Takes a command; never blocks, never awaits the executor. Refusals change
     /// nothing. `Status` is answered by the channel, not here.
     pub(crate) fn submit(&self, command: Command, who: Who) -> Reply {
-        let text = typed(&command);
+        let oversized = command.oversized();
+        let text = match &oversized {
+            Some(_) => format!("{} (too long to show)", command.word()),
+            None => typed(&command),
+        };
         let (ok, message) = {
             let mut state = self.state();
-            let outcome = if state.place.over {
+            if state.events.len() >= MAX_PENDING {
+                let count = state.unrecorded.as_ref().map_or(0, |(n, ..)| *n);
+                state.unrecorded = Some((count + 1, who.user.clone(), who.via));
+                return Reply {
+                    ok: false,
+                    message: "too many commands at once; try again in a moment".to_owned(),
+                    state: None,
+                };
+            }
+            let outcome = if let Some(why) = oversized {
+                Err(why)
+            } else if state.place.over {
                 Err("the run is over".to_owned())
             } else if state.aborted && !matches!(command, Command::Status) {
                 Err("the run is being aborted".to_owned())
@@ -237,6 +264,9 @@ impl Operator {
                 )
             }
             Command::Scene { name } => {
+                if state.queue.len() >= MAX_QUEUED {
+                    return Err(full_queue());
+                }
                 if !self.known.scenes.contains(&name) {
                     let names: Vec<&str> = self.known.scenes.iter().map(String::as_str).collect();
                     let mut message = format!("no scene named `{name}`");
@@ -254,6 +284,9 @@ impl Operator {
                 selector,
                 participant,
             } => {
+                if state.queue.len() >= MAX_QUEUED {
+                    return Err(full_queue());
+                }
                 match self.check_do.get() {
                     Some(check) => check(&action, selector.as_deref(), participant.as_deref())?,
                     None => return Err("`do` is not available in this run".to_owned()),
@@ -401,7 +434,23 @@ impl Operator {
 
     /// The commands taken or refused since the last call, to emit.
     pub(crate) fn take_records(&self) -> Vec<Record> {
-        std::mem::take(&mut self.state().events)
+        let now = self.now();
+        let mut state = self.state();
+        let mut records = std::mem::take(&mut state.events);
+        if let Some((count, user, via)) = state.unrecorded.take() {
+            records.push(Record {
+                at: now,
+                user,
+                via,
+                command: format!("{count} more"),
+                ok: false,
+                message: format!(
+                    "{count} more commands were refused unread: they came faster than the \
+                     run could note them"
+                ),
+            });
+        }
+        records
     }
 
     /// Whoever asked for `id` to be skipped, once: the step is then skipped.
@@ -469,6 +518,10 @@ impl Operator {
     pub(crate) fn close(&self) {
         self.state().place.over = true;
     }
+}
+
+fn full_queue() -> String {
+    format!("{MAX_QUEUED} scenes or actions are already waiting to play; wait for them")
 }
 
 fn skipping(state: &State, id: &StepId) -> bool {

@@ -290,3 +290,88 @@ fn a_finished_run_refuses_commands() {
     assert_eq!(reply.message, "the run is over");
     assert!(!operator.held());
 }
+
+#[test]
+fn an_oversized_command_is_refused_without_being_repeated() {
+    let operator = Operator::new(known());
+    let huge = "x".repeat(100_000);
+    let reply = operator.submit(Command::Scene { name: huge.clone() }, alice());
+    assert!(!reply.ok);
+    assert_eq!(
+        reply.message,
+        "a scene name of 100000 bytes; at most 256 are taken"
+    );
+    let reply = operator.submit(
+        Command::Do {
+            action: "mute".into(),
+            selector: Some(huge),
+            participant: None,
+        },
+        alice(),
+    );
+    assert!(!reply.ok);
+    assert!(
+        reply.message.starts_with("a selector of 100000 bytes"),
+        "{reply:?}"
+    );
+    let records = operator.take_records();
+    let typed: Vec<&str> = records.iter().map(|r| r.command.as_str()).collect();
+    assert_eq!(typed, ["scene (too long to show)", "do (too long to show)"]);
+    assert!(records.iter().all(|r| r.message.len() < 100), "{records:?}");
+    assert!(!operator.has_queued());
+}
+
+#[test]
+fn the_queue_is_bounded() {
+    let operator = Operator::new(known());
+    for _ in 0..MAX_QUEUED {
+        let reply = operator.submit(
+            Command::Scene {
+                name: "panic".into(),
+            },
+            alice(),
+        );
+        assert!(reply.ok, "{reply:?}");
+    }
+    let full = operator.submit(
+        Command::Scene {
+            name: "panic".into(),
+        },
+        alice(),
+    );
+    assert!(!full.ok);
+    assert!(full.message.contains("already waiting to play"), "{full:?}");
+    assert!(operator.take_queued().is_some());
+    let room = operator.submit(
+        Command::Scene {
+            name: "panic".into(),
+        },
+        alice(),
+    );
+    assert!(room.ok, "{room:?}");
+}
+
+#[test]
+fn a_flood_between_steps_is_counted_in_one_record() {
+    let operator = Operator::new(known());
+    assert!(operator.submit(Command::Hold, alice()).ok);
+    for _ in 1..MAX_PENDING {
+        operator.submit(Command::Hold, alice());
+    }
+    let flooded = operator.submit(Command::Resume, alice());
+    assert!(!flooded.ok);
+    assert_eq!(
+        flooded.message,
+        "too many commands at once; try again in a moment"
+    );
+    assert!(operator.held(), "the refused resume changed nothing");
+    operator.submit(Command::Go, alice());
+    let records = operator.take_records();
+    assert_eq!(records.len(), MAX_PENDING + 1);
+    let last = records.last().unwrap();
+    assert_eq!(last.command, "2 more");
+    assert!(!last.ok);
+    // Once emitted, commands are taken again.
+    assert!(operator.submit(Command::Resume, alice()).ok);
+    assert_eq!(operator.take_records().len(), 1);
+}
