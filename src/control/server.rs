@@ -36,6 +36,11 @@ const FAREWELL: Duration = Duration::from_secs(1);
 /// How long the bytes of a client that was told why it is dropped are still read.
 const DRAIN: Duration = Duration::from_secs(1);
 
+/// How far apart the run takes commands, from all its clients together: far faster
+/// than anyone types or presses keys, and slow enough that a client sending commands
+/// as fast as it can never crowds out the show, which shares the run's one thread.
+const COMMAND_GAP: Duration = Duration::from_millis(10);
+
 /// What the run does with an operator command (every one but `status`).
 pub(crate) type Handle = Arc<dyn Fn(Command, Who) -> Reply + Send + Sync>;
 
@@ -98,6 +103,7 @@ pub(super) fn listen_as(
         handle,
         states,
         open: AtomicUsize::new(0),
+        pacer: Pacer::default(),
     });
     let accept = tokio::spawn(accept(listener, shared, Arc::clone(&connections)));
     Ok(Server {
@@ -142,6 +148,27 @@ struct Shared {
     handle: Handle,
     states: watch::Receiver<ShowState>,
     open: AtomicUsize,
+    pacer: Pacer,
+}
+
+/// Spaces the commands of every connection [`COMMAND_GAP`] apart. A connection waits
+/// for its slot before it reads on, so at most one slot per connection is taken ahead.
+#[derive(Default)]
+struct Pacer {
+    next: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    /// When the command that came at `now` may be taken.
+    fn slot(&self, now: tokio::time::Instant) -> tokio::time::Instant {
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = next.map_or(now, |next| next.max(now));
+        *next = Some(at + COMMAND_GAP);
+        at
+    }
 }
 
 async fn accept(
@@ -270,6 +297,8 @@ async fn serve(stream: UnixStream, shared: &Shared, open: usize) {
                         continue;
                     }
                     Ok(ClientMessage::Command { command, via }) => {
+                        let slot = shared.pacer.slot(tokio::time::Instant::now());
+                        tokio::time::sleep_until(slot).await;
                         answer(shared, &states, command, Who { via, ..who.clone() })
                     }
                     Err(reply) => {
@@ -415,6 +444,20 @@ mod tests {
         assert!(!refused.ok);
         assert_eq!(refused.message, "refused: this run belongs to ana");
         assert!(admit(0, 1000, "ana").is_err(), "not even root");
+    }
+
+    #[test]
+    fn commands_are_spaced_out_across_connections() {
+        let pacer = Pacer::default();
+        let start = tokio::time::Instant::now();
+        // Three at once: the first now, the others each a gap later.
+        assert_eq!(pacer.slot(start), start);
+        assert_eq!(pacer.slot(start), start + COMMAND_GAP);
+        assert_eq!(pacer.slot(start), start + COMMAND_GAP * 2);
+        // One long after: at once, and the next a gap after it.
+        let later = start + Duration::from_secs(1);
+        assert_eq!(pacer.slot(later), later);
+        assert_eq!(pacer.slot(later), later + COMMAND_GAP);
     }
 
     #[test]
