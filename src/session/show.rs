@@ -19,6 +19,25 @@ use crate::secrets::Secrets;
 /// How many lines of the log a state carries.
 pub(crate) const LOG_LINES: usize = 200;
 
+/// The longest log line kept, in characters: far wider than any screen, and short
+/// enough that [`LOG_LINES`] of them keep every state a client is sent small, whatever
+/// a playbook logs or an API answers.
+const LOG_LINE_CHARS: usize = 1000;
+
+/// `text` cut to at most `limit` characters, the cut marked with "…".
+fn clipped(text: String, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some(_) => {
+            let end = text
+                .char_indices()
+                .nth(limit - 1)
+                .map_or(text.len(), |(at, _)| at);
+            format!("{}…", &text[..end])
+        }
+        None => text,
+    }
+}
+
 /// What the events have told of the show so far.
 pub(crate) struct Show {
     pub run: Option<RunInfo>,
@@ -232,6 +251,7 @@ impl Show {
             return;
         };
         let text = crate::printable::printable(&self.secrets.redact(&text)).into_owned();
+        let text = clipped(text, LOG_LINE_CHARS);
         let level = match event {
             Event::Operator { .. } => "operator",
             Event::Message {

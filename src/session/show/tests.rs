@@ -250,6 +250,26 @@ fn the_log_keeps_the_last_lines_masked_and_printable() {
 }
 
 #[test]
+fn a_long_line_is_clipped_so_that_states_stay_small() {
+    let mut show = Show::new(Vec::new(), Secrets::new(false));
+    show.apply(
+        &Event::Message {
+            id: StepId::top_level(1),
+            level: LogLevel::Info,
+            text: "é".repeat(1_000_000),
+        },
+        at(0),
+        "t",
+    );
+    let log = show.state(at(0), "t").log;
+    let text = &log[0].text;
+    assert!(text.ends_with('…'), "{}", &text[text.len() - 10..]);
+    assert!(text.chars().count() <= LOG_LINE_CHARS, "{}", text.len());
+    assert_eq!(clipped("short".into(), 5), "short");
+    assert_eq!(clipped("longer".into(), 5), "long…");
+}
+
+#[test]
 fn operator_commands_have_their_own_lines() {
     let mut show = show();
     show.apply(
