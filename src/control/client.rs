@@ -17,6 +17,9 @@ use crate::error::Error;
 /// How long a run has to say Hello.
 const HELLO_WITHIN: Duration = Duration::from_secs(3);
 
+/// How long a run that is alive may take between making its socket and listening.
+const STARTING: Duration = Duration::from_millis(200);
+
 /// Which run a client wants.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Target {
@@ -46,37 +49,29 @@ pub(crate) async fn find(target: &Target) -> Result<PathBuf, Error> {
             .filter(|path| path.extension().is_some_and(|e| e == "sock"))
             .collect::<Vec<_>>(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(Error::io(format!("cannot list {}", dir.display()), e)),
+        Err(e) => return Err(unlisted(&dir, e)),
     };
     sockets.sort();
     let mut found = Vec::new();
     for socket in sockets {
-        let stream = match UnixStream::connect(&socket).await {
-            Ok(stream) => stream,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
-                ) =>
-            {
-                // Its run ended without removing it (killed, or the machine went down).
-                if std::fs::remove_file(&socket).is_ok() {
-                    eprintln!(
-                        "removed a stale control socket: {} (its run is gone)",
-                        socket.display()
-                    );
-                }
-                continue;
-            }
-            Err(e) => {
-                eprintln!("skipped {}: {e}", socket.display());
-                continue;
-            }
+        let named = named(&socket);
+        // Another meeting's run is left alone: not even a connection it must serve.
+        if named.is_some_and(|(meeting, _)| meeting != target.meeting) {
+            continue;
+        }
+        let Some(stream) = connect(&socket, named.map(|(_, pid)| pid)).await else {
+            continue;
         };
-        match hello(stream, &socket, target).await {
-            Ok(Some((_, run))) => found.push((socket, run)),
-            Ok(None) => {}
-            Err(error) => return Err(error),
+        match opened(stream, &socket).await {
+            Ok(opened) => found.push((socket, opened.1)),
+            Err(Unusable { meeting, error }) => {
+                match meeting.as_deref().or(named.map(|(meeting, _)| meeting)) {
+                    Some(meeting) if meeting == target.meeting => return Err(error),
+                    Some(_) => {}
+                    // Whose it is cannot be told: it may not keep the others from use.
+                    None => eprintln!("skipped {}: {error}", socket.display()),
+                }
+            }
         }
     }
     found.retain(|(_, run)| matches(target, run));
@@ -116,6 +111,20 @@ pub(crate) async fn find(target: &Target) -> Result<PathBuf, Error> {
     }
 }
 
+/// Why the sockets in `dir` cannot be listed.
+fn unlisted(dir: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        // The directory is its user's alone: whatever runs there are not this user's.
+        Error::Unreachable(format!(
+            "cannot look in {}: it belongs to another user, and only the user a run \
+             belongs to may command it",
+            dir.display()
+        ))
+    } else {
+        Error::io(format!("cannot list {}", dir.display()), e)
+    }
+}
+
 /// Whether the run is one the target asks for.
 fn matches(target: &Target, run: &RunInfo) -> bool {
     let same_endpoint =
@@ -130,24 +139,64 @@ fn started(run_id: &str) -> &str {
     run_id.split('-').next().unwrap_or(run_id)
 }
 
-/// Reads the Hello on a fresh connection. A run of another protocol version is an
-/// error only if it may be the one wanted; `None` for a run that turned us away and
-/// is not.
-async fn hello(
-    stream: UnixStream,
-    socket: &Path,
-    target: &Target,
-) -> Result<Option<(Connection, RunInfo)>, Error> {
-    match opened(stream, socket).await {
-        Ok(opened) => Ok(Some(opened)),
-        Err(Unusable { meeting, error }) => {
-            if meeting.is_none_or(|m| m == target.meeting) {
-                Err(error)
-            } else {
-                Ok(None)
-            }
+/// The meeting and the pid a socket's name says its run has
+/// (`20261202T141500Z-914044873-4711.sock`), when it is named so.
+fn named(socket: &Path) -> Option<(&str, u32)> {
+    let stem = socket.file_stem()?.to_str()?;
+    let (_, rest) = stem.split_once('-')?;
+    let (meeting, pid) = rest.rsplit_once('-')?;
+    Some((meeting, pid.parse().ok()?))
+}
+
+/// Whether process `pid` is alive and this user's: a run of ours may be starting.
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 sends nothing: kill only says whether the process exists and
+    // may be signalled by this user.
+    pid > 0 && unsafe { libc::kill(pid, 0) } == 0
+}
+
+/// A connection to `socket`, or `None` (said why) for a socket no run listens on. One
+/// whose run is gone is stale and removed. One whose run is alive is not: a run
+/// starting makes its socket a moment before it listens, so it is tried once more.
+async fn connect(socket: &Path, pid: Option<u32>) -> Option<UnixStream> {
+    let refused = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+        )
+    };
+    match UnixStream::connect(socket).await {
+        Ok(stream) => return Some(stream),
+        Err(e) if !refused(&e) => {
+            eprintln!("skipped {}: {e}", socket.display());
+            return None;
         }
+        Err(_) => {}
     }
+    if let Some(pid) = pid.filter(|pid| alive(*pid)) {
+        tokio::time::sleep(STARTING).await;
+        return match UnixStream::connect(socket).await {
+            Ok(stream) => Some(stream),
+            Err(e) => {
+                eprintln!(
+                    "skipped {}: its run (pid {pid}) is alive but does not listen ({e})",
+                    socket.display()
+                );
+                None
+            }
+        };
+    }
+    // Its run ended without removing it (killed, or the machine went down).
+    if std::fs::remove_file(socket).is_ok() {
+        eprintln!(
+            "removed a stale control socket: {} (its run is gone)",
+            socket.display()
+        );
+    }
+    None
 }
 
 /// A run that cannot be used, and its meeting when it said which it runs.
@@ -314,6 +363,30 @@ pub(crate) async fn request(socket: &Path, command: Command, via: Via) -> Result
 mod tests {
     use super::*;
     use crate::control::protocol::ShowState;
+
+    #[test]
+    fn another_users_directory_is_said_to_be_theirs() {
+        let dir = Path::new("/home/ana/.local/state/emcee/control");
+        let denied = unlisted(dir, std::io::ErrorKind::PermissionDenied.into());
+        assert_eq!(denied.exit_code(), crate::error::ExitCode::Unreachable);
+        assert!(
+            denied.to_string().contains("belongs to another user"),
+            "{denied}"
+        );
+        let other = unlisted(dir, std::io::ErrorKind::InvalidData.into());
+        assert!(other.to_string().starts_with("cannot list "), "{other}");
+    }
+
+    #[test]
+    fn a_socket_name_says_its_runs_meeting_and_pid() {
+        let named = |name: &str| named(Path::new(name)).map(|(m, p)| (m.to_owned(), p));
+        assert_eq!(
+            named("/s/control/20261202T141500Z-914044873-4711.sock"),
+            Some(("914044873".to_owned(), 4711))
+        );
+        assert_eq!(named("/s/control/odd.sock"), None);
+        assert_eq!(named("/s/control/a-b-notapid.sock"), None);
+    }
 
     fn run(meeting: &str, endpoint: &str, id: &str) -> RunInfo {
         RunInfo {

@@ -378,3 +378,65 @@ async fn a_run_of_another_protocol_version_is_named_so() {
         "{error}"
     );
 }
+
+fn target(state_dir: &Path, meeting: &str) -> super::client::Target {
+    super::client::Target {
+        meeting: meeting.into(),
+        state_dir: Some(state_dir.to_owned()),
+        ..super::client::Target::default()
+    }
+}
+
+#[tokio::test]
+async fn a_run_that_misbehaves_keeps_no_other_meeting_from_its_operators() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = dir.path().join("control");
+    std::fs::create_dir_all(&control).unwrap();
+    // Another meeting's run that takes connections and never says Hello (a busy one,
+    // say), and a socket whose run cannot be told, which closes every connection.
+    let silent = std::os::unix::net::UnixListener::bind(
+        control.join(format!("20261202T000000Z-111-{}.sock", std::process::id())),
+    )
+    .unwrap();
+    let odd = tokio::net::UnixListener::bind(control.join("odd.sock")).unwrap();
+    let closer = tokio::spawn(async move {
+        while let Ok((stream, _)) = odd.accept().await {
+            drop(stream);
+        }
+    });
+    let path = control.join("20261202T000000Z-914-7.sock");
+    let (_states, receiver) = watch::channel(ShowState::default());
+    let (handle, _) = recording();
+    let _server = server::listen(&path, run_info(), handle, receiver).unwrap();
+    let found = tokio::time::timeout(
+        Duration::from_secs(2),
+        super::client::find(&target(dir.path(), "914")),
+    )
+    .await
+    .expect("the silent run is not waited for")
+    .unwrap();
+    assert_eq!(found, path);
+    closer.abort();
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_socket_whose_run_is_alive_is_not_taken_for_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = dir.path().join("control");
+    std::fs::create_dir_all(&control).unwrap();
+    // Made and not listened on, as a starting run's is for a moment; its pid is alive.
+    let starting = control.join(format!("20261202T000000Z-914-{}.sock", std::process::id()));
+    drop(std::os::unix::net::UnixListener::bind(&starting).unwrap());
+    let gone = control.join("20261202T000000Z-914-4194305.sock");
+    drop(std::os::unix::net::UnixListener::bind(&gone).unwrap());
+    let error = super::client::find(&target(dir.path(), "914"))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("no run of meeting 914"),
+        "{error}"
+    );
+    assert!(starting.exists(), "a live run's socket stays");
+    assert!(!gone.exists(), "a dead run's socket goes");
+}

@@ -116,7 +116,8 @@ async fn a_stale_socket_is_said_removed_and_not_a_run() {
     let dir = tempfile::tempdir().unwrap();
     let control = dir.path().join("control");
     std::fs::create_dir_all(&control).unwrap();
-    let stale = control.join("20261202T000000Z-914044873-1.sock");
+    // A pid no process can have (above the kernel's limit): its run is surely gone.
+    let stale = control.join("20261202T000000Z-914044873-4194305.sock");
     drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
     assert!(stale.exists());
     let output = cue_in(dir.path(), &["status"]).await;
