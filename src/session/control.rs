@@ -337,8 +337,9 @@ impl super::Session {
         });
         match started {
             Ok(listening) => Ok(Some(listening)),
-            // Asked for, it must work; otherwise the show goes on without it.
-            Err(error) if !self.control => {
+            // Asked for, itself or by the console that needs it, it must work;
+            // otherwise the show goes on without it.
+            Err(error) if !self.control && !self.console => {
                 tracing::warn!(
                     "not listening for operator commands: {}",
                     crate::printable::printable(&error.to_string())

@@ -297,6 +297,20 @@ async fn run_console_is_refused_before_anything_starts_without_a_terminal() {
 }
 
 #[test]
+fn a_console_that_cannot_have_its_channel_stops_the_run_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    // A socket's path may not be this long: the channel cannot listen.
+    let deep = dir.path().join("d".repeat(120));
+    std::fs::create_dir(&deep).unwrap();
+    std::fs::write(deep.join("drill.yaml"), DRILL).unwrap();
+    let mut terminal = Terminal::start(&deep, &["run", "--sim", "--console", "drill.yaml"]);
+    assert_eq!(terminal.exit_code(Duration::from_secs(20)), 1);
+    let screen = terminal.contents();
+    assert!(screen.contains("cannot listen on"), "{screen}");
+    assert!(!screen.contains("Quiet room"), "no step ran: {screen}");
+}
+
+#[test]
 fn the_run_over_the_outcome_stays_up_then_the_summary_follows() {
     let dir = tempfile::tempdir().unwrap();
     let short = DRILL
