@@ -110,14 +110,23 @@ fn counting_down() -> ShowState {
         scenes: vec!["panic".into(), "qa_open".into()],
         panic_scene: Some("panic".into()),
         log: vec![
-            log("14:30:00", "info", "✓ 1 lock the doors (0.4 s)"),
-            log("14:30:02", "info", "✓ 2 welcome broadcast (1.6 s)"),
+            // As the run writes them (`report::describe`).
+            log("14:30:00", "info", "ok      [1/6] lock the doors (412ms)"),
+            log(
+                "14:30:02",
+                "info",
+                "ok      [2/6] welcome broadcast: Bob Li (1.6s)",
+            ),
             log(
                 "14:31:10",
                 "operator",
-                "ops (console): skip 3 — skipped step 3",
+                "⏯ ops (console): skip 3 — step 3 (warm-up poll) will be skipped",
             ),
-            log("14:31:40", "warn", "feed: reconnected after 2 s"),
+            log(
+                "14:31:40",
+                "info",
+                "feed    the meeting's feed is back at 14:31:40; changes are seen as they happen",
+            ),
         ],
         finished: None,
     }
