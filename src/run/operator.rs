@@ -18,10 +18,12 @@ pub(crate) use crate::control::protocol::Who;
 use crate::control::protocol::{Command, Reply, Via};
 
 mod known;
+mod record;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use known::Known;
+pub(crate) use record::{Record, typed};
 
 /// Something queued to play out of order: a scene or a one-off action, under its own
 /// operator id (`op1`, `op2`…).
@@ -82,9 +84,10 @@ struct State {
 /// Scenes and `do`s waiting to play at most; more are refused until some have played.
 const MAX_QUEUED: usize = 16;
 
-/// Commands noted and not yet emitted at most. The executor emits them between steps,
-/// so a long wait could otherwise collect a flood without end; past this, commands
-/// are refused, changing nothing, and counted in one record instead.
+/// Commands noted and not yet emitted at most. The run emits them between steps and
+/// within waits, not while a step calls the API (and retries), so a flood meanwhile
+/// would otherwise be kept without end; past this, commands are refused, changing
+/// nothing, and counted in one record instead.
 const MAX_PENDING: usize = 256;
 
 /// The operator's side of a run; see the module's header.
@@ -105,17 +108,6 @@ pub(crate) struct Operator {
 /// load.
 pub(crate) type CheckDo =
     Box<dyn Fn(&str, Option<&str>, Option<&str>) -> Result<(), String> + Send + Sync>;
-
-/// A command taken or refused, before the executor emits it as an [`Event::Operator`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Record {
-    pub at: jiff::Timestamp,
-    pub user: String,
-    pub via: Via,
-    pub command: String,
-    pub ok: bool,
-    pub message: String,
-}
 
 impl Operator {
     /// `known`: the playbook's step ids (top-level and nested) and scene names.
@@ -526,44 +518,6 @@ fn full_queue() -> String {
 
 fn skipping(state: &State, id: &StepId) -> bool {
     state.skips.iter().any(|(skip, _)| skip == id)
-}
-
-/// A command as an operator would type it: `skip 4`, `do mute "Bob Li"`.
-pub(crate) fn typed(command: &Command) -> String {
-    match command {
-        Command::Hold => "hold".to_owned(),
-        Command::Resume => "resume".to_owned(),
-        Command::Go => "go".to_owned(),
-        Command::Skip { step: None } => "skip".to_owned(),
-        Command::Skip { step: Some(step) } => format!("skip {step}"),
-        Command::Abort => "abort".to_owned(),
-        Command::Scene { name } => format!("scene {name}"),
-        Command::Do {
-            action,
-            selector: None,
-            participant: None,
-        } => format!("do {action}"),
-        Command::Do {
-            action,
-            selector: Some(selector),
-            ..
-        } => format!("do {action} {}", quoted(selector)),
-        Command::Do {
-            action,
-            participant: Some(id),
-            ..
-        } => format!("do {action} --id {}", quoted(id)),
-        Command::Status => "status".to_owned(),
-    }
-}
-
-/// A selector as typed: quoted when it has spaces or quotes.
-fn quoted(text: &str) -> String {
-    if text.is_empty() || text.contains([' ', '"', '\'']) {
-        format!("{text:?}")
-    } else {
-        text.to_owned()
-    }
 }
 
 /// The step a loop item belongs to: `3#2` → `3`, `3#2.1` → `3.1`, as an operator

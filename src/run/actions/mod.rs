@@ -187,6 +187,17 @@ impl<'r> Room<'r> {
     }
 
     /// Reports the feed's health changes heard since last time.
+    /// Emits the operator's commands taken or refused since the last look: a long
+    /// wait shows and journals them as they come, not when it ends.
+    fn note_commands(&mut self) {
+        let Some(operator) = self.sink.operator else {
+            return;
+        };
+        for record in operator.take_records() {
+            self.emit(record.event(self.timeline));
+        }
+    }
+
     fn note_feed(&mut self) {
         for (at, turn) in self.sink.feed.heard() {
             let at = self.timeline.show(at);

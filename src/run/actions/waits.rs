@@ -19,26 +19,35 @@ use crate::run::step::StepFailure;
 use crate::yaml::Pos;
 
 /// Waits on the run's clock until `at`, keeping the token alive; the push feed going
-/// down or coming back meanwhile is reported as it happens. Ends early when the feed
-/// says the meeting has ended: nothing is left to wait for; and, when `go` ends it,
-/// on an operator's `go`: `Some(user)`.
+/// down or coming back meanwhile, and every operator command, are reported as they
+/// happen. Ends early when the feed says the meeting has ended: nothing is left to
+/// wait for; and, when `go` ends it, on an operator's `go`: `Some(user)`.
 async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp, go: bool) -> Option<String> {
     let clock = std::sync::Arc::clone(&room.timeline.clock);
     let ended = crate::run::feed::until_ended(room.sink.feed.subscribe());
     tokio::pin!(ended);
-    let operator = room.sink.operator.filter(|_| go);
+    let commands = room.sink.operator;
+    let operator = commands.filter(|_| go);
     // A `go` given before the wait began is for it.
     if let Some(user) = operator.and_then(|o| o.take_go()) {
         return Some(user);
     }
     loop {
+        // Made before the commands are looked at, so that none slips between.
+        let mut heard = std::pin::pin!(commands.map(|o| o.changed()));
+        if let Some(heard) = heard.as_mut().as_pin_mut() {
+            heard.enable();
+        }
+        room.note_commands();
         tokio::select! {
             () = sleep_keeping_token(room.client, &clock, room.sink.listener, at) => return None,
             () = &mut ended => return None,
             user = async { operator.expect("guarded").go().await }, if operator.is_some() => {
+                room.note_commands();
                 return Some(user);
             }
             () = room.sink.feed.turned() => {}
+            () = async { heard.as_mut().as_pin_mut().expect("guarded").await }, if commands.is_some() => {}
         }
         room.note_feed();
     }

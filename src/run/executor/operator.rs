@@ -37,18 +37,7 @@ impl Executor<'_> {
             return;
         };
         for record in operator.take_records() {
-            let via = match record.via {
-                crate::control::protocol::Via::Cue => "cue",
-                crate::control::protocol::Via::Console => "console",
-            };
-            self.emit(Event::Operator {
-                at: self.timeline.show(record.at),
-                user: record.user,
-                via: via.to_owned(),
-                command: record.command,
-                ok: record.ok,
-                message: record.message,
-            });
+            self.emit(record.event(&self.timeline));
         }
     }
 

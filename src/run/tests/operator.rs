@@ -95,6 +95,24 @@ async fn hold_keeps_the_next_step_from_starting_until_resume() {
 }
 
 #[tokio::test]
+async fn a_command_during_a_wait_is_shown_at_once_not_when_the_wait_ends() {
+    let run = operated("  - wait: 10m\n  - log: two\n", |event, operator| {
+        if waiting(event, "1") {
+            send(operator, Command::Hold);
+            later(operator, 50, Command::Resume);
+        }
+    })
+    .await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert!(
+        operator_at(&run, "hold") < index(&run, |e| finished(e, "1")),
+        "{:#?}",
+        run.events
+    );
+    assert!(operator_at(&run, "resume") < started_at(&run, "2"));
+}
+
+#[tokio::test]
 async fn go_while_held_starts_one_step_and_stays_held() {
     let run = operated(
         "  - log: one\n  - log: two\n  - log: three\n",
