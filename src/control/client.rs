@@ -189,6 +189,13 @@ async fn connect(socket: &Path, pid: Option<u32>) -> Option<UnixStream> {
             }
         };
     }
+    // Only a socket is removed: any other file in the directory is none of ours.
+    let is_socket = std::fs::symlink_metadata(socket)
+        .is_ok_and(|meta| std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()));
+    if !is_socket {
+        eprintln!("skipped {}: not a socket", socket.display());
+        return None;
+    }
     // Its run ended without removing it (killed, or the machine went down).
     if std::fs::remove_file(socket).is_ok() {
         eprintln!(

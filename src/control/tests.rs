@@ -440,3 +440,24 @@ async fn a_socket_whose_run_is_alive_is_not_taken_for_stale() {
     assert!(starting.exists(), "a live run's socket stays");
     assert!(!gone.exists(), "a dead run's socket goes");
 }
+
+#[tokio::test]
+async fn only_sockets_are_removed_as_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = dir.path().join("control");
+    std::fs::create_dir_all(&control).unwrap();
+    let kept = dir.path().join("kept");
+    std::fs::write(&kept, "not ours to remove").unwrap();
+    let file = control.join("20261202T000000Z-914-4194305.sock");
+    std::fs::write(&file, "a file named like a socket").unwrap();
+    let link = control.join("20261202T000001Z-914-4194305.sock");
+    std::os::unix::fs::symlink(&kept, &link).unwrap();
+    let error = super::client::find(&target(dir.path(), "914"))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("no run of meeting 914"),
+        "{error}"
+    );
+    assert!(file.exists() && link.exists() && kept.exists());
+}
