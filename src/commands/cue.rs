@@ -33,9 +33,29 @@ pub(crate) async fn run(options: CueOptions) -> Result<ExitCode, Error> {
         state_dir: Some(crate::run::lock::state_dir(options.state_dir.as_deref())),
         run: options.run,
     };
-    let socket = find(&target).await?;
     let status = options.command == Command::Status;
-    let reply = request(&socket, options.command, Via::Cue).await?;
+    let asked = async {
+        let socket = find(&target).await?;
+        request(&socket, options.command, Via::Cue).await
+    };
+    let reply = match asked.await {
+        Ok(reply) => reply,
+        // A script reads JSON whatever happened: no reply is one that says why, in
+        // the reply's shape; the exit code tells which failure it was.
+        Err(error) if options.json => {
+            let unanswered = crate::control::protocol::Reply {
+                ok: false,
+                message: error.to_string(),
+                state: None,
+            };
+            let mut json = serde_json::to_string_pretty(&unanswered)
+                .map_err(|e| Error::Failed(format!("cannot encode the reply: {e}")))?;
+            json.push('\n');
+            crate::output::print_out(&json)?;
+            return Err(error);
+        }
+        Err(error) => return Err(error),
+    };
     let text = if options.json {
         let mut json = serde_json::to_string_pretty(&reply)
             .map_err(|e| Error::Failed(format!("cannot encode the reply: {e}")))?;

@@ -109,6 +109,18 @@ async fn no_run_listening_exits_3() {
         "{}",
         output.transcript()
     );
+    // A script asking for JSON gets it whatever happened.
+    let output = cue_in(dir.path(), &["status", "--json"]).await;
+    assert_eq!(output.code, 3, "{}", output.transcript());
+    let reply: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(reply["ok"], false);
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap()
+            .contains("is listening (looked in"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]

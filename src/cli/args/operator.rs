@@ -25,7 +25,8 @@ pub struct CueArgs {
     #[arg(long = "run", value_name = "ID", global = true)]
     pub run_id: Option<String>,
 
-    /// Print the run's reply as JSON on standard output, also when it refuses (exit 1).
+    /// Print the run's reply as JSON on standard output, also when it refuses (exit 1),
+    /// and `{"ok": false, "message": WHY}` when no run answers (exit 2 or 3).
     #[arg(long, global = true)]
     pub json: bool,
 }
