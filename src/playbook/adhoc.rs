@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::catalogue::action_names;
-use super::check::{KnownVars, check_fragment};
+use super::check::{KnownVars, check, check_fragment};
 use super::model::Playbook;
 use super::step::Step;
 use crate::error::Error;
@@ -18,13 +18,15 @@ const FILE: &str = "do";
 
 /// The step `do ACTION [SELECTOR]` runs, in its own small file (for the messages of
 /// its run), or why it cannot run: each problem on its own line, naming the action,
-/// with the closest action name suggested for an unknown one. Variables are left to
-/// the run: a selector may use the playbook's.
+/// with the closest action name suggested for an unknown one. A selector may use the
+/// run's variables: with `known`, the names the run has, one it has not is refused as
+/// `check` would refuse it; without, variables are left to the run.
 #[cfg_attr(not(test), allow(dead_code))] // the operator's `do` takes it
 pub(crate) fn one_off(
     action: &str,
     selector: Option<&str>,
     participant: Option<&str>,
+    known: Option<&KnownVars>,
 ) -> Result<(Arc<SourceFile>, Spanned<Step>), String> {
     if !action_names().contains(&action) {
         let (message, help) = crate::yaml::unknown("action", action, action_names());
@@ -72,7 +74,10 @@ pub(crate) fn one_off(
         Err(Error::Invalid(problems)) => return Err(refused(problems)),
         Err(other) => return Err(format!("do {action}: {other}")),
     };
-    problems.extend(check_fragment(&playbook, &KnownVars::default()));
+    problems.extend(match known {
+        Some(known) => check(&playbook, known),
+        None => check_fragment(&playbook, &KnownVars::default()),
+    });
     if !problems.is_empty() {
         return Err(refused(problems));
     }
@@ -88,20 +93,20 @@ mod tests {
 
     #[test]
     fn a_one_off_is_the_step_a_playbook_would_hold() {
-        let (file, step) = one_off("mute", Some("Bob Li"), None).unwrap();
+        let (file, step) = one_off("mute", Some("Bob Li"), None, None).unwrap();
         assert_eq!(file.name(), "do");
         let Some(Body::Action { name, args, .. }) = step.body() else {
             panic!("not an action")
         };
         assert_eq!(name, "mute");
         assert_eq!(args.to_json(), serde_json::json!("Bob Li"));
-        let (_, lock) = one_off("lock", None, None).unwrap();
+        let (_, lock) = one_off("lock", None, None, None).unwrap();
         assert!(matches!(
             lock.body(),
             Some(Body::Action { name: "lock", .. })
         ));
         // Whatever the selector holds stays one value.
-        let (_, odd) = one_off("mute", Some("a: b\", c }\n- lock: {}"), None).unwrap();
+        let (_, odd) = one_off("mute", Some("a: b\", c }\n- lock: {}"), None, None).unwrap();
         let Some(Body::Action { args, .. }) = odd.body() else {
             panic!("not an action")
         };
@@ -110,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_one_off_on_a_participant_names_its_id_literally() {
-        let (_, step) = one_off("mute", None, Some("p-7")).unwrap();
+        let (_, step) = one_off("mute", None, Some("p-7"), None).unwrap();
         let Some(Body::Action { args, .. }) = step.body() else {
             panic!("not an action")
         };
@@ -119,28 +124,36 @@ mod tests {
 
     #[test]
     fn a_one_off_is_refused_as_the_checker_refuses_the_step() {
-        let unknown = one_off("mte", Some("Bob"), None).unwrap_err();
+        let unknown = one_off("mte", Some("Bob"), None, None).unwrap_err();
         assert_eq!(
             unknown,
             "do mte: unknown action `mte`; did you mean `mute`?"
         );
         // Not a key of a step's own, either.
-        let common = one_off("steps", None, None).unwrap_err();
+        let common = one_off("steps", None, None, None).unwrap_err();
         assert!(
             common.starts_with("do steps: unknown action `steps`"),
             "{common}"
         );
         // The checker's own words for arguments of the wrong shape.
-        let bad = one_off("wait", Some("soon"), None).unwrap_err();
+        let bad = one_off("wait", Some("soon"), None, None).unwrap_err();
         assert!(bad.starts_with("do wait: wait: "), "{bad}");
-        let template = one_off("mute", Some("{{ nope("), None).unwrap_err();
+        let template = one_off("mute", Some("{{ nope("), None, None).unwrap_err();
         assert!(template.starts_with("do mute: "), "{template}");
         // A variable of the playbook's may be used: the run knows it.
-        assert!(one_off("mute", Some("{{ speaker }}"), None).is_ok());
+        assert!(one_off("mute", Some("{{ speaker }}"), None, None).is_ok());
+        let run = KnownVars(["speaker".to_owned()].into());
+        assert!(one_off("mute", Some("{{ speaker }}"), None, Some(&run)).is_ok());
+        // One the run does not have is refused now, not failed later.
+        let typo = one_off("mute", Some("{{ speakr }}"), None, Some(&run)).unwrap_err();
+        assert!(
+            typo.contains("speakr") && typo.contains("did you mean `speaker`?"),
+            "{typo}"
+        );
         // A participant's id is never a template, nor given beside a selector.
-        let marked = one_off("mute", None, Some("{{ secret('X') }}")).unwrap_err();
+        let marked = one_off("mute", None, Some("{{ secret('X') }}"), None).unwrap_err();
         assert!(marked.contains("is not a participant id"), "{marked}");
-        let both = one_off("mute", Some("Bob"), Some("p1")).unwrap_err();
+        let both = one_off("mute", Some("Bob"), Some("p1"), None).unwrap_err();
         assert!(both.contains("not both"), "{both}");
     }
 }

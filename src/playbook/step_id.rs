@@ -163,6 +163,28 @@ impl StepId {
             && matches!(self.path.as_slice(), [segment] if segment.item.is_none())
     }
 
+    /// The step a loop item's step is, as an operator names steps: `3#2` → `3`,
+    /// `3#2.1` → `3.1`.
+    pub fn without_items(&self) -> StepId {
+        StepId {
+            origin: self.origin,
+            path: self
+                .path
+                .iter()
+                .map(|segment| Segment {
+                    item: None,
+                    ..*segment
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether this step is in an `always` list, at any depth: one that runs whatever
+    /// happens.
+    pub fn in_always(&self) -> bool {
+        self.path.iter().any(|segment| segment.list == List::Always)
+    }
+
     /// Whether `other` is this step or inside it (in any of its items).
     pub fn contains(&self, other: &StepId) -> bool {
         let Some((last, above)) = self.path.split_last() else {

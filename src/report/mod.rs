@@ -90,9 +90,10 @@ pub fn describe(event: &Event, cues: usize, timings: bool) -> Option<String> {
                     "cue     {}: {} reached late, running anyway{when}{late}",
                     cue.name, cue.cue
                 ),
-                CueStatus::Skipped => {
-                    format!("cue     {}: {} missed, skipping{late}", cue.name, cue.cue)
-                }
+                CueStatus::Skipped => match &cue.by {
+                    Some(by) => format!("cue     {}: {} skipped by {by}{when}", cue.name, cue.cue),
+                    None => format!("cue     {}: {} missed, skipping{late}", cue.name, cue.cue),
+                },
                 CueStatus::Missed => format!("cue     {}: {} missed{late}", cue.name, cue.cue),
                 CueStatus::Early => format!(
                     "cue     {}: {} fired early by {}{when}{late}",

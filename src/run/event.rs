@@ -205,7 +205,7 @@ pub struct CueTiming {
     /// How late the step started; negative if early (never, in practice).
     pub late_ms: i64,
     pub status: CueStatus,
-    /// The operator whose `go` fired it early.
+    /// The operator whose `go` fired it early, or who skipped its step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
 }
@@ -219,7 +219,8 @@ pub enum CueStatus {
     OnTime,
     /// Later than its grace, and run anyway (`late: run`).
     Late,
-    /// Later than its grace, and skipped (`late: skip`).
+    /// Later than its grace, and skipped (`late: skip`); or skipped by an operator
+    /// (`by`).
     Skipped,
     /// Later than its grace, and failed (`late: fail`).
     Missed,

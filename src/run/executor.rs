@@ -115,6 +115,10 @@ impl<'a> Executor<'a> {
         // The operator knows where the run is before anyone hears of it.
         if let Some(operator) = &self.operator {
             operator.observe(&event);
+            // A step may have set or registered a variable a `do` may now use.
+            if matches!(event, Event::StepFinished { .. }) {
+                operator.vars(self.vars.names().cloned());
+            }
         }
         self.listener.on(&event);
     }
@@ -142,8 +146,9 @@ impl<'a> Executor<'a> {
     /// end's own message unless it ended the meeting itself.
     pub(crate) async fn run(&mut self, steps: &[Spanned<Step>]) -> Result<(), StepFailure> {
         let result = self.top_level_steps(steps).await;
-        // Commands taken since the last check point (an abort, say) are told too.
-        self.operator_events();
+        // Commands taken since the last check point (an abort, say) are told too, and
+        // what an operator queued is played or said not to be.
+        self.operator_end().await;
         result
     }
 

@@ -16,6 +16,7 @@ use super::event::{Event, StepId};
 use super::interrupt::Interrupt;
 pub(crate) use crate::control::protocol::Who;
 use crate::control::protocol::{Command, Reply, Via};
+use crate::playbook::KnownVars;
 
 mod known;
 mod record;
@@ -66,6 +67,9 @@ struct State {
     go: Option<String>,
     /// While held: one step may start (a `go` that ended a wait while held).
     start_permit: bool,
+    /// How many waits a `go` would end are waiting now (a wait, a `wait_for`, a cue's
+    /// countdown): for the reply to a `go`.
+    waiting: usize,
     /// Steps to skip when the run reaches them, with who asked.
     skips: Vec<(StepId, String)>,
     queue: VecDeque<Queued>,
@@ -102,12 +106,15 @@ pub(crate) struct Operator {
     clock: OnceLock<crate::clock::SharedClock>,
     /// Checks a `do` as a playbook step would be; without it `do` is refused.
     check_do: OnceLock<CheckDo>,
+    /// The names of the run's variables, as the executor last told them: what a `do`
+    /// may use.
+    vars: Mutex<KnownVars>,
 }
 
 /// Checks a `do ACTION [SELECTOR | participant id]`: `Err(message)` when it would not
 /// load.
 pub(crate) type CheckDo =
-    Box<dyn Fn(&str, Option<&str>, Option<&str>) -> Result<(), String> + Send + Sync>;
+    Box<dyn Fn(&str, Option<&str>, Option<&str>, &KnownVars) -> Result<(), String> + Send + Sync>;
 
 impl Operator {
     /// `known`: the playbook's step ids (top-level and nested) and scene names.
@@ -119,6 +126,7 @@ impl Operator {
             known,
             clock: OnceLock::new(),
             check_do: OnceLock::new(),
+            vars: Mutex::new(KnownVars::default()),
         })
     }
 
@@ -126,10 +134,16 @@ impl Operator {
     /// A `do` is checked as the playbook step `{ACTION: SELECTOR}` would be.
     pub(crate) fn for_playbook(doc: &crate::playbook::PlaybookDoc) -> Arc<Operator> {
         let operator = Operator::new(Known::of(doc));
-        operator.check_do(Box::new(|action, selector, participant| {
-            crate::playbook::adhoc::one_off(action, selector, participant).map(|_| ())
+        operator.check_do(Box::new(|action, selector, participant, vars| {
+            crate::playbook::adhoc::one_off(action, selector, participant, Some(vars)).map(|_| ())
         }));
         operator
+    }
+
+    /// The names of the run's variables now, which a `do` may use.
+    pub(crate) fn vars(&self, names: impl IntoIterator<Item = String>) {
+        *self.vars.lock().unwrap_or_else(|e| e.into_inner()) =
+            KnownVars(names.into_iter().collect());
     }
 
     /// The run's clock, which commands are timed by.
@@ -233,8 +247,12 @@ impl Operator {
                         "go: one step starts, still held ({})",
                         self.where_now(state)
                     )
-                } else {
+                } else if state.waiting > 0 {
                     "go: the current wait ends and the next step starts now".to_owned()
+                } else {
+                    "go: nothing waits now (a call is in flight): the next wait or cue \
+                     countdown ends as it begins, unless another action starts first"
+                        .to_owned()
                 })
             }
             Command::Skip { step } => self.skip(state, step.as_deref(), who),
@@ -279,8 +297,11 @@ impl Operator {
                 if state.queue.len() >= MAX_QUEUED {
                     return Err(full_queue());
                 }
+                let vars = self.vars.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 match self.check_do.get() {
-                    Some(check) => check(&action, selector.as_deref(), participant.as_deref())?,
+                    Some(check) => {
+                        check(&action, selector.as_deref(), participant.as_deref(), &vars)?;
+                    }
                     None => return Err("`do` is not available in this run".to_owned()),
                 }
                 let play = Play::Do {
@@ -343,6 +364,11 @@ impl Operator {
             }
         };
         let label = self.known.label(&id).unwrap_or_default().to_owned();
+        if id.in_always() {
+            return Err(format!(
+                "step {id} ({label}) is an `always` step: it runs whatever happens"
+            ));
+        }
         if state.place.finished.contains(&id) {
             return Err(format!("step {id} ({label}) is already done"));
         }
@@ -400,19 +426,19 @@ impl Operator {
         let place = &mut state.place;
         match event {
             Event::StepStarted { id, .. } => {
-                let id = without_items(id);
+                let id = id.without_items();
                 if id.is_top_level() {
                     place.running = Some(id.clone());
                 }
                 place.started.insert(id);
             }
             Event::StepSkipped { id, .. } => {
-                let id = without_items(id);
+                let id = id.without_items();
                 place.started.insert(id.clone());
                 place.finished.insert(id);
             }
             Event::StepFinished { id, .. } => {
-                let id = without_items(id);
+                let id = id.without_items();
                 if place.running.as_ref() == Some(&id) {
                     place.running = None;
                 }
@@ -446,9 +472,12 @@ impl Operator {
     }
 
     /// Whoever asked for `id` to be skipped, once: the step is then skipped.
+    /// A step of a loop item (`5#1.2`) is the step an operator names (`5.2`): the
+    /// skip is for the next item to reach it.
     pub(crate) fn take_skip(&self, id: &StepId) -> Option<String> {
+        let id = id.without_items();
         let mut state = self.state();
-        let at = state.skips.iter().position(|(skip, _)| skip == id)?;
+        let at = state.skips.iter().position(|(skip, _)| *skip == id)?;
         Some(state.skips.remove(at).1)
     }
 
@@ -488,12 +517,30 @@ impl Operator {
         }
     }
 
-    /// A step may start now: not held, or held with a `go` (which this uses).
+    /// A step may start now: not held, or held with a `go` (which this uses). Not
+    /// held, a `go` is left for the wait or countdown the step may begin with.
     pub(crate) fn may_start(&self) -> bool {
         let mut state = self.state();
+        if !state.held {
+            return true;
+        }
         // A `go` given while nothing waited is used by this step start.
-        let go = state.go.take().is_some() || std::mem::take(&mut state.start_permit);
-        !state.held || go
+        state.go.take().is_some() || std::mem::take(&mut state.start_permit)
+    }
+
+    /// An action other than a wait starts: a `go` given while nothing waited is spent
+    /// on it rather than kept for a wait much later, which the operator did not mean.
+    pub(crate) fn spend_go(&self) {
+        let mut state = self.state();
+        if !state.held {
+            state.go = None;
+        }
+    }
+
+    /// Marks a wait that a `go` ends as waiting until the guard is dropped.
+    pub(crate) fn wait_point(&self) -> WaitPoint<'_> {
+        self.state().waiting += 1;
+        WaitPoint(self)
     }
 
     /// The next scene or `do` to play, if one is queued.
@@ -512,33 +559,20 @@ impl Operator {
     }
 }
 
+/// A wait that a `go` ends, waiting while this lives (see [`Operator::wait_point`]).
+pub(crate) struct WaitPoint<'a>(&'a Operator);
+
+impl Drop for WaitPoint<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.waiting = state.waiting.saturating_sub(1);
+    }
+}
+
 fn full_queue() -> String {
     format!("{MAX_QUEUED} scenes or actions are already waiting to play; wait for them")
 }
 
 fn skipping(state: &State, id: &StepId) -> bool {
     state.skips.iter().any(|(skip, _)| skip == id)
-}
-
-/// The step a loop item belongs to: `3#2` → `3`, `3#2.1` → `3.1`, as an operator
-/// names steps.
-fn without_items(id: &StepId) -> StepId {
-    let text = id.to_string();
-    if !text.contains('#') {
-        return id.clone();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut in_item = false;
-    for c in text.chars() {
-        match c {
-            '#' => in_item = true,
-            '.' => {
-                in_item = false;
-                out.push(c);
-            }
-            _ if in_item => {}
-            _ => out.push(c),
-        }
-    }
-    out.parse().unwrap_or_else(|_| id.clone())
 }

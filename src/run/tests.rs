@@ -199,8 +199,9 @@ async fn rehearse_operated(
             result = match play {
                 Play::Scene(name, id) => executor.play_scene(name, id.clone()).await,
                 Play::Do(action, selector, id) => {
-                    let (file, step) = crate::playbook::adhoc::one_off(action, *selector, None)
-                        .expect("a one-off");
+                    let (file, step) =
+                        crate::playbook::adhoc::one_off(action, *selector, None, None)
+                            .expect("a one-off");
                     executor.play_step(file, &step, id.clone()).await
                 }
                 Play::Select(_) => continue,

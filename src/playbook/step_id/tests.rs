@@ -196,3 +196,15 @@ fn operator_ids_sort_after_every_step() {
     sorted.sort();
     assert_eq!(sorted, ids);
 }
+
+#[test]
+fn a_loop_items_step_is_named_without_its_item_and_always_steps_are_told() {
+    assert_eq!(id("3#2").without_items(), id("3"));
+    assert_eq!(id("3#2.1").without_items(), id("3.1"));
+    assert_eq!(id("3.always.1#4").without_items(), id("3.always.1"));
+    assert_eq!(id("op2").without_items(), id("op2"));
+    assert!(id("3.always.1").in_always());
+    assert!(id("3.always.1.2").in_always());
+    assert!(!id("3.rescue.1").in_always());
+    assert!(!id("3.1").in_always());
+}

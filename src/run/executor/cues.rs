@@ -157,6 +157,37 @@ impl Executor<'_> {
         Ok(true)
     }
 
+    /// The cue of a step an operator skipped, recorded as skipped by `user` at the
+    /// moment they did (its planned time as far as it can be told).
+    pub(super) fn cue_skipped_by(
+        &mut self,
+        step: &Spanned<Step>,
+        id: &StepId,
+        name: &str,
+        user: &str,
+    ) {
+        let Some(at) = &step.at else { return };
+        let now = self.timeline.clock.now();
+        let planned = self
+            .timeline
+            .resolve(at, self.client.first_token())
+            .unwrap_or(now);
+        let cue = CueTiming {
+            id: id.clone(),
+            name: name.to_owned(),
+            cue: at.value.to_string(),
+            planned: self.timeline.show(planned),
+            actual: self.timeline.show(now),
+            late_ms: crate::determinism::varying(
+                i64::try_from(now.duration_since(planned).as_millis()).unwrap_or(i64::MAX),
+            ),
+            status: CueStatus::Skipped,
+            by: Some(user.to_owned()),
+        };
+        self.cues.push(cue.clone());
+        self.emit(Event::Cue(cue));
+    }
+
     /// After a cue's countdown: waits while the run is held. False when an operator
     /// skipped the step meanwhile (reported here).
     async fn held_at_cue(&mut self, step: &Spanned<Step>, id: &StepId, name: &str) -> bool {

@@ -42,13 +42,24 @@ impl Executor<'_> {
         let reached = deadline.as_ref().map(|d| self.timeline.clock.reached(d.at));
         tokio::pin!(reached);
         let calls_before = self.client.calls();
-        // Operator scenes' own waits are not what a `go` ends, nor what a scene pauses.
-        let operator = self.operator.clone().filter(|_| self.playing == 0);
+        // A `go` ends any wait, an operator's own too: it is what the run waits on.
+        let operator = self.operator.clone();
+        let waits = matches!(action_name, "wait" | "wait_for");
+        let _waiting = operator
+            .as_deref()
+            .filter(|_| waits)
+            .map(|o| o.wait_point());
+        // What an operator plays meanwhile (a scene during a countdown) spends none.
+        if !waits
+            && self.playing == 0
+            && let Some(operator) = &operator
+        {
+            operator.spend_go();
+        }
         // A scene queued during a wait plays now: the wait stops, and then goes on
-        // from where it was (see `Paused`).
-        let pausable = operator
-            .clone()
-            .filter(|_| matches!(action_name, "wait" | "wait_for"));
+        // from where it was (see `Paused`). Not a wait an operator played: the scene
+        // comes after it, in the order they were asked for.
+        let pausable = operator.clone().filter(|_| waits && self.playing == 0);
         loop {
             let work = async {
                 let finished = {

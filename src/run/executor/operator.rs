@@ -28,6 +28,7 @@ impl Executor<'_> {
     /// Takes commands from `operator` for the rest of the run.
     pub(crate) fn operator(&mut self, operator: Arc<Operator>) {
         operator.clock(Arc::clone(&self.timeline.clock));
+        operator.vars(self.vars.names().cloned());
         self.operator = Some(operator);
     }
 
@@ -95,6 +96,7 @@ impl Executor<'_> {
                 () = interrupt.wait(), if stoppable => Countdown::Interrupted,
             };
         };
+        let _waiting = operator.wait_point();
         loop {
             let changed = operator.changed();
             tokio::pin!(changed);
@@ -131,6 +133,11 @@ impl Executor<'_> {
             return;
         };
         while let Some(queued) = operator.take_queued() {
+            // A run being stopped starts nothing more, not even what was asked for.
+            if let Some(why) = self.stopping() {
+                self.not_played(&queued, &why);
+                continue;
+            }
             self.playing += 1;
             let result = self.play(&queued).await;
             self.playing -= 1;
@@ -139,13 +146,50 @@ impl Executor<'_> {
                     id: StepId::run(),
                     level: crate::playbook::action::LogLevel::Warn,
                     text: format!(
-                        "op{} (by {}) failed: {}; the run goes on",
+                        "op{} (by {}) failed: {}; what an operator plays does not fail the run",
                         queued.number, queued.user, failure.message
                     ),
                 });
             }
             self.operator_events();
         }
+    }
+
+    /// The end of the steps: what an operator asked for and the run has not played
+    /// yet plays now (unless the run is being stopped), and later commands are refused.
+    pub(super) async fn operator_end(&mut self) {
+        let Some(operator) = self.operator.clone() else {
+            return;
+        };
+        self.play_queued().await;
+        operator.close();
+        // Anything taken while the last of them played.
+        self.play_queued().await;
+        self.operator_events();
+    }
+
+    /// Why nothing more may start: the run was interrupted or is past its deadline.
+    fn stopping(&self) -> Option<String> {
+        if let Some(origin) = self.interrupt.received() {
+            return Some(format!("the run was interrupted by {origin}"));
+        }
+        self.past_deadline()
+            .map(|_| "the run is past its deadline".to_owned())
+    }
+
+    /// What an operator asked for and the run will not play: reported as skipped.
+    fn not_played(&mut self, queued: &Queued, why: &str) {
+        self.counts.skipped += 1;
+        let name = match &queued.what {
+            Play::Scene(name) => format!("scene {name}"),
+            Play::Do { action, .. } => format!("do {action}"),
+        };
+        self.emit(Event::StepSkipped {
+            id: StepId::operator(queued.number),
+            name,
+            reason: format!("asked for by {}, not played: {why}", queued.user),
+            at: crate::run::Place::default(),
+        });
     }
 
     async fn play(&mut self, queued: &Queued) -> Result<(), StepFailure> {
@@ -162,6 +206,7 @@ impl Executor<'_> {
                     action,
                     selector.as_deref(),
                     participant.as_deref(),
+                    None,
                 )
                 .map_err(StepFailure::new)?;
                 // Its failure is reported, and the show goes on.
@@ -179,6 +224,10 @@ impl Executor<'_> {
         name: String,
         user: &str,
     ) {
+        // A step with a cue takes it along: the cue is counted, as skipped by them.
+        if step.at.is_some() && !self.meeting_over() {
+            self.cue_skipped_by(step, &id, &name, user);
+        }
         self.counts.skipped += 1;
         let at = self.place(step);
         self.emit(Event::StepSkipped {

@@ -105,13 +105,11 @@ fn go_while_held_lets_one_step_start_and_stays_held() {
 }
 
 #[test]
-fn go_not_held_is_used_by_the_first_wait_or_step_start() {
+fn go_not_held_is_kept_past_a_step_start_for_its_wait() {
     let operator = Operator::new(known());
     operator.submit(Command::Go, alice());
-    // A step starts first: the go is spent on it, not kept for a later wait.
+    // A step starts first: the go is kept for the wait it may begin with.
     assert!(operator.may_start());
-    assert_eq!(operator.take_go(), None);
-    operator.submit(Command::Go, alice());
     assert_eq!(operator.take_go().as_deref(), Some("alice"));
     assert!(operator.may_start());
 }
@@ -178,6 +176,74 @@ fn a_loop_item_started_is_its_step_started() {
 }
 
 #[test]
+fn a_skip_of_a_step_in_a_loop_is_for_the_next_item_to_reach_it() {
+    let operator = Operator::new(known());
+    started(&operator, "2");
+    let reply = operator.submit(
+        Command::Skip {
+            step: Some("2.2".into()),
+        },
+        alice(),
+    );
+    assert!(reply.ok, "{reply:?}");
+    assert_eq!(operator.take_skip(&id("2#1.2")).as_deref(), Some("alice"));
+    assert_eq!(operator.take_skip(&id("2#2.2")), None, "once");
+}
+
+#[test]
+fn an_always_step_is_not_skipped() {
+    let operator = Operator::new(Known {
+        steps: vec![
+            (id("1"), "Panel".into()),
+            (id("1.always.1"), "Unlock".into()),
+        ],
+        scenes: Vec::new(),
+    });
+    let reply = operator.submit(
+        Command::Skip {
+            step: Some("1.always.1".into()),
+        },
+        alice(),
+    );
+    assert!(!reply.ok);
+    assert_eq!(
+        reply.message,
+        "step 1.always.1 (Unlock) is an `always` step: it runs whatever happens"
+    );
+}
+
+#[test]
+fn go_says_whether_a_wait_ends_now_or_the_next_one_will() {
+    let operator = Operator::new(known());
+    let reply = operator.submit(Command::Go, alice());
+    assert!(reply.ok);
+    assert!(
+        reply.message.starts_with("go: nothing waits now"),
+        "{reply:?}"
+    );
+    // Not held, a step start leaves it for the wait the step may begin with.
+    assert!(operator.may_start());
+    assert_eq!(operator.take_go().as_deref(), Some("alice"));
+    {
+        let _waiting = operator.wait_point();
+        let reply = operator.submit(Command::Go, alice());
+        assert_eq!(
+            reply.message,
+            "go: the current wait ends and the next step starts now"
+        );
+    }
+    // An action other than a wait spends a `go` nothing waited for.
+    operator.spend_go();
+    assert_eq!(operator.take_go(), None);
+    assert!(
+        operator
+            .submit(Command::Go, alice())
+            .message
+            .starts_with("go: nothing waits")
+    );
+}
+
+#[test]
 fn scenes_are_queued_under_operator_numbers_and_unknown_ones_refused() {
     let operator = Operator::new(known());
     let reply = operator.submit(
@@ -213,7 +279,7 @@ fn do_is_checked_before_it_is_queued() {
         participant: None,
     };
     assert!(!operator.submit(command("mute"), alice()).ok);
-    operator.check_do(Box::new(|action, _, _| {
+    operator.check_do(Box::new(|action, _, _, _| {
         if action == "mute" {
             Ok(())
         } else {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::control::protocol::{Command, Via};
-use crate::run::CueStatus;
 use crate::run::operator::{Operator, Who};
+use crate::run::{CueStatus, CueTiming};
 
 fn alice() -> Who {
     Who {
@@ -110,6 +110,61 @@ async fn a_command_during_a_wait_is_shown_at_once_not_when_the_wait_ends() {
         run.events
     );
     assert!(operator_at(&run, "resume") < started_at(&run, "2"));
+}
+
+#[tokio::test]
+async fn a_go_between_steps_ends_the_wait_that_comes_next() {
+    let run = operated("  - log: one\n  - wait: 10m\n", |event, operator| {
+        if finished(event, "1") {
+            send(operator, Command::Go);
+        }
+    })
+    .await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    let (_, detail, _) = run.finished("2");
+    assert_eq!(detail, Some("cut short by alice after 0ms"));
+}
+
+#[tokio::test]
+async fn go_ends_the_wait_of_what_an_operator_played() {
+    let run = operated("  - log: one\n  - log: two\n", |event, operator| {
+        if finished(event, "1") {
+            send(
+                operator,
+                Command::Do {
+                    action: "wait".into(),
+                    selector: Some("10m".into()),
+                    participant: None,
+                },
+            );
+        }
+        if waiting(event, "op1") {
+            send(operator, Command::Go);
+        }
+    })
+    .await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    let (_, detail, _) = run.finished("op1");
+    assert_eq!(detail, Some("cut short by alice after 0ms"));
+}
+
+#[tokio::test]
+async fn a_scene_asked_for_during_the_last_step_still_plays() {
+    let run = operated("  - log: one\n", |event, operator| {
+        if matches!(event, Event::StepStarted { id, .. } if id.to_string() == "1") {
+            send(
+                operator,
+                Command::Do {
+                    action: "log".into(),
+                    selector: Some("late".into()),
+                    participant: None,
+                },
+            );
+        }
+    })
+    .await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert!(run.ok("op1"), "{:#?}", run.events);
 }
 
 #[tokio::test]
@@ -256,7 +311,18 @@ async fn skip_ends_a_countdown_with_the_step_skipped() {
     assert!(run.result.is_ok(), "{:?}", run.result);
     assert_eq!(skipped(&run, "2"), "skipped by alice");
     assert!(run.ok("3"));
-    assert!(!run.events.iter().any(|e| matches!(e, Event::Cue(_))));
+    // Its cue is counted, as skipped by the operator.
+    let cues: Vec<&CueTiming> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Cue(cue) => Some(cue),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cues.len(), 1, "{cues:?}");
+    assert_eq!(cues[0].status, CueStatus::Skipped);
+    assert_eq!(cues[0].by.as_deref(), Some("alice"));
 }
 
 #[tokio::test]
@@ -278,6 +344,36 @@ async fn abort_stops_the_step_runs_always_and_exits_5() {
         !run.events
             .iter()
             .any(|e| matches!(e, Event::StepStarted { id, .. } if id.to_string() == "2"))
+    );
+}
+
+#[tokio::test]
+async fn what_was_queued_when_the_run_was_aborted_is_said_not_played() {
+    let run = operated(
+        "  - steps:\n      - wait: 1h\n    always:\n      - log: cleaning up\n",
+        |event, operator| {
+            if waiting(event, "1.1") {
+                send(
+                    operator,
+                    Command::Do {
+                        action: "log".into(),
+                        selector: Some("queued".into()),
+                        participant: None,
+                    },
+                );
+                send(operator, Command::Abort);
+            }
+        },
+    )
+    .await;
+    assert!(run.result.is_err());
+    assert!(run.ok("1.always.1"));
+    let why = skipped(&run, "op1");
+    assert!(
+        why.contains(
+            "asked for by alice, not played: the run was interrupted by an operator's abort"
+        ),
+        "{why}"
     );
 }
 
