@@ -28,6 +28,15 @@ pub(crate) fn one_off(
     participant: Option<&str>,
     known: Option<&KnownVars>,
 ) -> Result<(Arc<SourceFile>, Spanned<Step>), String> {
+    // Steps from a file bring what a one-off may not have (cues, scenes of their
+    // own playbook); a named scene is the way to play a list of steps.
+    if action == "include" {
+        return Err(
+            "do include: a file of steps is not played out of order; make it a scene and \
+             use `emcee cue scene NAME`"
+                .to_owned(),
+        );
+    }
     if !action_names().contains(&action) {
         let (message, help) = crate::yaml::unknown("action", action, action_names());
         return Err(format!("do {action}: {message}; {help}"));
@@ -153,6 +162,8 @@ mod tests {
         // A participant's id is never a template, nor given beside a selector.
         let marked = one_off("mute", None, Some("{{ secret('X') }}"), None).unwrap_err();
         assert!(marked.contains("is not a participant id"), "{marked}");
+        let include = one_off("include", Some("more.yaml"), None, None).unwrap_err();
+        assert!(include.contains("make it a scene"), "{include}");
         let both = one_off("mute", Some("Bob"), Some("p1"), None).unwrap_err();
         assert!(both.contains("not both"), "{both}");
     }

@@ -93,6 +93,14 @@ impl StepId {
         }
     }
 
+    /// `N` of what the `N`th operator command played (`opN`), or of a step inside it.
+    pub fn operator_number(&self) -> Option<usize> {
+        if self.origin != Origin::Operator {
+            return None;
+        }
+        self.path.first().map(|segment| segment.index)
+    }
+
     /// Whether an operator played this step, rather than the playbook's `steps:`.
     pub fn is_operator(&self) -> bool {
         self.origin == Origin::Operator

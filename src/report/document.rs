@@ -371,10 +371,24 @@ fn junit(report: &Report) -> String {
     if let Some(summary) = &report.summary {
         suite.set_time(summary.elapsed);
     }
+    // A step failed inside a block that went on (`on_error: continue`, or a scene an
+    // operator played) did not fail the run: CI must not say it did.
+    let went_on: Vec<&StepId> = report
+        .steps
+        .iter()
+        .filter(|step| step.continued)
+        .map(|step| &step.id)
+        .collect();
+    let continued = |step: &StepReport| {
+        step.continued
+            || went_on
+                .iter()
+                .any(|block| **block != step.id && block.contains(&step.id))
+    };
     for step in &report.steps {
         let status = match step.status {
             StepStatus::Ok => TestCaseStatus::success(),
-            StepStatus::Failed if step.continued => TestCaseStatus::success(),
+            StepStatus::Failed if continued(step) => TestCaseStatus::success(),
             StepStatus::Skipped => {
                 let mut status = TestCaseStatus::skipped();
                 if let Some(reason) = &step.detail {
@@ -402,7 +416,7 @@ fn junit(report: &Report) -> String {
             case.extra.insert("line".into(), line.to_string().into());
         }
         let mut out = String::new();
-        if step.continued
+        if continued(step)
             && let Some(error) = &step.error
         {
             out.push_str(&format!("failed (on_error: continue): {error}\n"));

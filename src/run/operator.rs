@@ -68,8 +68,10 @@ struct State {
     /// While held: one step may start (a `go` that ended a wait while held).
     start_permit: bool,
     /// How many waits a `go` would end are waiting now (a wait, a `wait_for`, a cue's
-    /// countdown): for the reply to a `go`.
+    /// countdown), and how many of them are of what an operator played: for the reply
+    /// to a `go`.
     waiting: usize,
+    waiting_played: usize,
     /// Steps to skip when the run reaches them, with who asked.
     skips: Vec<(StepId, String)>,
     queue: VecDeque<Queued>,
@@ -140,6 +142,12 @@ impl Operator {
         operator
     }
 
+    /// Operator ids go on after `n` (`op{n+1}` next): a resumed run's after its first's.
+    pub(crate) fn numbered_after(&self, n: usize) {
+        let mut state = self.state();
+        state.plays = state.plays.max(n);
+    }
+
     /// The names of the run's variables now, which a `do` may use.
     pub(crate) fn vars(&self, names: impl IntoIterator<Item = String>) {
         *self.vars.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -194,6 +202,9 @@ impl Operator {
                 Err("the run is over".to_owned())
             } else if state.aborted && !matches!(command, Command::Status) {
                 Err("the run is being aborted".to_owned())
+            } else if let Some(origin) = self.stopped_by() {
+                // Stopping as a signal asked: nothing an operator asks starts now.
+                Err(format!("the run is stopping: interrupted by {origin}"))
             } else {
                 self.apply(&mut state, command, &who)
             };
@@ -219,6 +230,16 @@ impl Operator {
         }
     }
 
+    /// What interrupted the run, if anything has.
+    fn stopped_by(&self) -> Option<super::interrupt::Origin> {
+        let interrupt = self
+            .interrupt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        interrupt.and_then(|interrupt| interrupt.received())
+    }
+
     fn apply(&self, state: &mut State, command: Command, who: &Who) -> Result<String, String> {
         match command {
             Command::Hold => {
@@ -242,7 +263,9 @@ impl Operator {
                     return Err("a `go` is already waiting for the next wait or step".to_owned());
                 }
                 state.go = Some(who.user.clone());
-                Ok(if state.held {
+                Ok(if state.waiting_played > 0 {
+                    "go: the wait of what an operator played ends, and it goes on".to_owned()
+                } else if state.held {
                     format!(
                         "go: one step starts, still held ({})",
                         self.where_now(state)
@@ -482,22 +505,23 @@ impl Operator {
     }
 
     /// Uses a pending `go` at a wait point (a wait, `wait_for` or cue countdown, which
-    /// it ends): who gave it. While held, it also lets the next step start.
-    pub(crate) fn take_go(&self) -> Option<String> {
+    /// it ends): who gave it. While held, it also lets the next step start, unless
+    /// `played`: the wait of what an operator played, which no step start follows.
+    pub(crate) fn take_go(&self, played: bool) -> Option<String> {
         let mut state = self.state();
         let user = state.go.take()?;
-        state.start_permit = state.held;
+        state.start_permit = state.held && !played;
         Some(user)
     }
 
     /// Resolves with who gave it once a `go` is given (or at once if one is pending),
-    /// using it: for the waits it ends.
-    pub(crate) async fn go(&self) -> String {
+    /// using it: for the waits it ends (`played` as for [`Operator::take_go`]).
+    pub(crate) async fn go(&self, played: bool) -> String {
         loop {
             let changed = self.changed();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if let Some(user) = self.take_go() {
+            if let Some(user) = self.take_go(played) {
                 return user;
             }
             changed.await;
@@ -537,10 +561,13 @@ impl Operator {
         }
     }
 
-    /// Marks a wait that a `go` ends as waiting until the guard is dropped.
-    pub(crate) fn wait_point(&self) -> WaitPoint<'_> {
-        self.state().waiting += 1;
-        WaitPoint(self)
+    /// Marks a wait that a `go` ends as waiting until the guard is dropped; `played`:
+    /// the wait of what an operator played.
+    pub(crate) fn wait_point(&self, played: bool) -> WaitPoint<'_> {
+        let mut state = self.state();
+        state.waiting += 1;
+        state.waiting_played += usize::from(played);
+        WaitPoint(self, played)
     }
 
     /// The next scene or `do` to play, if one is queued.
@@ -560,12 +587,15 @@ impl Operator {
 }
 
 /// A wait that a `go` ends, waiting while this lives (see [`Operator::wait_point`]).
-pub(crate) struct WaitPoint<'a>(&'a Operator);
+pub(crate) struct WaitPoint<'a>(&'a Operator, bool);
 
 impl Drop for WaitPoint<'_> {
     fn drop(&mut self) {
         let mut state = self.0.state();
         state.waiting = state.waiting.saturating_sub(1);
+        if self.1 {
+            state.waiting_played = state.waiting_played.saturating_sub(1);
+        }
     }
 }
 

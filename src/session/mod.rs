@@ -126,6 +126,9 @@ struct Records {
     /// The operator commands of the run this one resumes, which its journal and
     /// reports keep.
     carried: Vec<Event>,
+    /// The highest operator id (`opN`) the run this one resumes played: this run's
+    /// go on after it, so that no two things in its records share an id.
+    plays_before: usize,
 }
 
 impl Session {
@@ -280,6 +283,18 @@ impl Session {
             _lock: lock,
             journal,
             reports,
+            plays_before: resumed.map_or(0, |r| {
+                r.events
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::StepStarted { id, .. }
+                        | Event::StepSkipped { id, .. }
+                        | Event::StepFinished { id, .. } => id.operator_number(),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(0)
+            }),
             carried: resumed.map_or_else(Vec::new, |r| {
                 r.events
                     .iter()
@@ -377,6 +392,7 @@ impl Session {
         };
         // The operator's commands, which the control channel hands in.
         let operator = crate::run::operator::Operator::for_playbook(doc);
+        operator.numbered_after(records.plays_before);
         let (feed_tap, feed) = tokio::sync::watch::channel(None);
         let channel = self.channel(connection, &records, &timeline, feed, &operator)?;
         let mute = crate::console::DisplayMute::default();

@@ -48,6 +48,9 @@ pub(crate) struct Show {
     running: Vec<(String, String)>,
     /// A wait or countdown under way.
     waiting: Option<Wait>,
+    /// The wait or countdown an operator's scene or `do` interrupted, which goes on
+    /// when it has played.
+    paused: Option<Wait>,
     meeting: String,
     feed: String,
     log: VecDeque<LogLine>,
@@ -99,6 +102,7 @@ impl Show {
             planned,
             running: Vec::new(),
             waiting: None,
+            paused: None,
             meeting: "unknown".into(),
             feed: "off".into(),
             log: VecDeque::new(),
@@ -198,6 +202,11 @@ impl Show {
                 self.waiting = None;
             }
             Event::StepStarted { id, name, .. } => {
+                // What an operator plays comes between: the wait it interrupted is
+                // kept, to go on with once it has played.
+                if id.is_operator() && self.paused.is_none() {
+                    self.paused = self.waiting.take();
+                }
                 let id = id.to_string();
                 if let Some(index) = self.step(&id) {
                     self.steps[index].state = StepState::Running;
@@ -232,6 +241,10 @@ impl Show {
                     self.running.truncate(at);
                 }
                 self.waiting = None;
+                let playing = self.running.iter().any(|(r, _)| r.starts_with("op"));
+                if id.starts_with("op") && !playing {
+                    self.waiting = self.paused.take();
+                }
             }
             Event::RunFinished { summary } => {
                 self.running.clear();

@@ -354,29 +354,34 @@ async fn resume_keeps_the_first_runs_commands_and_replays_no_skip() {
     taken(dir.path(), &["go"]).await;
     run.read_until("skipped by").await;
     run.read_until("waiting for").await;
+    assert!(
+        taken(dir.path(), &["do", "log", "first"])
+            .await
+            .contains("queued as op1")
+    );
+    run.read_until("info    first").await;
     // A skip the run never reached is not kept: the resumed run does step 4.
     taken(dir.path(), &["skip", "4"]).await;
     taken(dir.path(), &["abort"]).await;
     let (code, stdout) = run.finish().await;
     assert_eq!(code, Some(5), "{stdout}");
 
-    let resumed = Run::command(&["run", "playbook.yaml", "--sim", "--fast-forward"])
-        .arg("--resume")
-        .arg("last")
-        .arg("--state-dir")
-        .arg(dir.path().join("state").to_str().unwrap())
-        .env(HOST_PASSWORD_ENV, PASSWORD)
-        .output_in(dir.path())
-        .await;
-    assert_eq!(resumed.code, 0, "{resumed:?}");
-    // Step 2, skipped by the operator in the first run, is done; 3 and 4 run.
-    assert!(!resumed.stdout.contains("two"), "{}", resumed.stdout);
+    // The resumed run listens too; what an operator plays in it goes on from op2.
+    let mut resumed = start(dir.path(), &["--resume", "last", "--deadline", "+10m"]);
+    resumed.read_until("waiting for").await;
     assert!(
-        resumed.stdout.contains("info    four"),
-        "{}",
-        resumed.stdout
+        taken(dir.path(), &["do", "log", "second"])
+            .await
+            .contains("queued as op2")
     );
-    // The resumed run's own journal (the first run's has them anyway).
+    resumed.read_until("info    second").await;
+    taken(dir.path(), &["go"]).await;
+    let (code, stdout) = resumed.finish().await;
+    assert_eq!(code, Some(0), "{stdout}");
+    // Step 2, skipped by the operator in the first run, is done; 3 and 4 run.
+    assert!(!stdout.contains("info    two"), "{stdout}");
+    assert!(stdout.contains("info    four"), "{stdout}");
+    // The resumed run's own journal keeps the first run's commands, then its own.
     let all = journals(dir.path());
     assert_eq!(all.len(), 2, "{all:?}");
     let journal = all
@@ -392,8 +397,11 @@ async fn resume_keeps_the_first_runs_commands_and_replays_no_skip() {
         [
             ("skip".to_owned(), true),
             ("go".to_owned(), true),
+            ("do log first".to_owned(), true),
             ("skip 4".to_owned(), true),
             ("abort".to_owned(), true),
+            ("do log second".to_owned(), true),
+            ("go".to_owned(), true),
         ]
     );
 }

@@ -130,6 +130,23 @@ async fn reports_are_written_on_failure_and_follow_their_schema() {
     );
 }
 
+#[tokio::test]
+async fn junit_passes_what_failed_inside_a_block_that_went_on() {
+    let (output, dir) = Run::playbook(&playbook_with_steps(
+        "Went on",
+        "  - steps:\n      - assert: \"false\"\n    on_error: continue\n  - log: after\n",
+    ))
+    .arg("--sim")
+    .arg("--report")
+    .arg("junit=report.xml")
+    .output_with_dir()
+    .await;
+    assert_eq!(output.code, 0, "{}", output.transcript());
+    let junit = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
+    assert!(junit.contains(r#"failures="0""#), "{junit}");
+    assert!(junit.contains("failed (on_error: continue)"), "{junit}");
+}
+
 #[test]
 fn the_committed_report_schema_is_current() {
     let committed = std::fs::read_to_string(format!("{ROOT}/schemas/report.schema.json")).unwrap();

@@ -208,3 +208,10 @@ fn a_loop_items_step_is_named_without_its_item_and_always_steps_are_told() {
     assert!(!id("3.rescue.1").in_always());
     assert!(!id("3.1").in_always());
 }
+
+#[test]
+fn an_operator_id_has_its_number() {
+    assert_eq!(id("op3").operator_number(), Some(3));
+    assert_eq!(id("op3.2").operator_number(), Some(3));
+    assert_eq!(id("3").operator_number(), None);
+}

@@ -58,6 +58,9 @@ pub(crate) struct Sink<'r> {
     feed: &'r mut RunFeed,
     /// The operator, whose `go` ends a wait.
     operator: Option<&'r super::operator::Operator>,
+    /// The step is one an operator played: a `go` that ends its wait lets no step
+    /// start while the run is held.
+    played: bool,
 }
 
 impl<'r> Sink<'r> {
@@ -71,12 +74,22 @@ impl<'r> Sink<'r> {
             retries,
             feed,
             operator: None,
+            played: false,
         }
     }
 
-    /// Waits end early on this operator's `go`.
-    pub(crate) fn operator(self, operator: Option<&'r super::operator::Operator>) -> Sink<'r> {
-        Sink { operator, ..self }
+    /// Waits end early on this operator's `go`; `played`: the step is one the operator
+    /// played.
+    pub(crate) fn operator(
+        self,
+        operator: Option<&'r super::operator::Operator>,
+        played: bool,
+    ) -> Sink<'r> {
+        Sink {
+            operator,
+            played,
+            ..self
+        }
     }
 }
 

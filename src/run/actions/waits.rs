@@ -29,7 +29,8 @@ async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp, go: bool) -> Opti
     let commands = room.sink.operator;
     let operator = commands.filter(|_| go);
     // A `go` given before the wait began is for it.
-    if let Some(user) = operator.and_then(|o| o.take_go()) {
+    let played = room.sink.played;
+    if let Some(user) = operator.and_then(|o| o.take_go(played)) {
         return Some(user);
     }
     loop {
@@ -42,7 +43,7 @@ async fn sleep_until(room: &mut Room<'_>, at: jiff::Timestamp, go: bool) -> Opti
         tokio::select! {
             () = sleep_keeping_token(room.client, &clock, room.sink.listener, at) => return None,
             () = &mut ended => return None,
-            user = async { operator.expect("guarded").go().await }, if operator.is_some() => {
+            user = async { operator.expect("guarded").go(played).await }, if operator.is_some() => {
                 room.note_commands();
                 return Some(user);
             }

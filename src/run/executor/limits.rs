@@ -48,7 +48,7 @@ impl Executor<'_> {
         let _waiting = operator
             .as_deref()
             .filter(|_| waits)
-            .map(|o| o.wait_point());
+            .map(|o| o.wait_point(self.playing > 0));
         // What an operator plays meanwhile (a scene during a countdown) spends none.
         if !waits
             && self.playing == 0
@@ -74,7 +74,7 @@ impl Executor<'_> {
                             &mut self.counts.retries,
                             &mut self.feed,
                         )
-                        .operator(operator.as_deref()),
+                        .operator(operator.as_deref(), self.playing > 0),
                         ctx,
                     );
                     let perform = actions::perform(&mut room, action_name, args);

@@ -96,7 +96,7 @@ impl Executor<'_> {
                 () = interrupt.wait(), if stoppable => Countdown::Interrupted,
             };
         };
-        let _waiting = operator.wait_point();
+        let _waiting = operator.wait_point(false);
         loop {
             let changed = operator.changed();
             tokio::pin!(changed);
@@ -110,7 +110,7 @@ impl Executor<'_> {
             if let Some(user) = operator.take_skip(id) {
                 return Countdown::Skipped(user);
             }
-            if let Some(user) = operator.take_go() {
+            if let Some(user) = operator.take_go(false) {
                 return Countdown::Go(user);
             }
             if stoppable && interrupt.received().is_some() {

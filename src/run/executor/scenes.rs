@@ -49,7 +49,10 @@ impl<'a> Executor<'a> {
             .as_ref()
             .and_then(|book| book.scenes.get(name))
             .map_or(Pos::default(), |scene| scene.pos);
-        let step = Step::playing(name, pos);
+        let mut step = Step::playing(name, pos);
+        // What an operator plays does not fail the run: its failure is reported, and
+        // the show goes on, as with a `do`.
+        step.value.on_error = crate::playbook::OnError::Continue;
         let file = self.scenes.as_ref().map(|book| Arc::clone(&book.file));
         let file = file.unwrap_or_else(|| Arc::clone(&self.file));
         self.play_step(file, &step, id).await

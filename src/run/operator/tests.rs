@@ -98,8 +98,8 @@ fn go_while_held_lets_one_step_start_and_stays_held() {
     assert!(operator.held());
     // A go that ends a wait while held also lets the next step start.
     operator.submit(Command::Go, alice());
-    assert_eq!(operator.take_go().as_deref(), Some("alice"));
-    assert_eq!(operator.take_go(), None);
+    assert_eq!(operator.take_go(false).as_deref(), Some("alice"));
+    assert_eq!(operator.take_go(false), None);
     assert!(operator.may_start());
     assert!(!operator.may_start());
 }
@@ -110,7 +110,7 @@ fn go_not_held_is_kept_past_a_step_start_for_its_wait() {
     operator.submit(Command::Go, alice());
     // A step starts first: the go is kept for the wait it may begin with.
     assert!(operator.may_start());
-    assert_eq!(operator.take_go().as_deref(), Some("alice"));
+    assert_eq!(operator.take_go(false).as_deref(), Some("alice"));
     assert!(operator.may_start());
 }
 
@@ -223,9 +223,9 @@ fn go_says_whether_a_wait_ends_now_or_the_next_one_will() {
     );
     // Not held, a step start leaves it for the wait the step may begin with.
     assert!(operator.may_start());
-    assert_eq!(operator.take_go().as_deref(), Some("alice"));
+    assert_eq!(operator.take_go(false).as_deref(), Some("alice"));
     {
-        let _waiting = operator.wait_point();
+        let _waiting = operator.wait_point(false);
         let reply = operator.submit(Command::Go, alice());
         assert_eq!(
             reply.message,
@@ -234,7 +234,7 @@ fn go_says_whether_a_wait_ends_now_or_the_next_one_will() {
     }
     // An action other than a wait spends a `go` nothing waited for.
     operator.spend_go();
-    assert_eq!(operator.take_go(), None);
+    assert_eq!(operator.take_go(false), None);
     assert!(
         operator
             .submit(Command::Go, alice())
@@ -440,4 +440,29 @@ fn a_flood_between_steps_is_counted_in_one_record() {
     // Once emitted, commands are taken again.
     assert!(operator.submit(Command::Resume, alice()).ok);
     assert_eq!(operator.take_records().len(), 1);
+}
+
+#[test]
+fn a_run_stopped_by_a_signal_takes_no_more_commands() {
+    let operator = Operator::new(known());
+    let interrupt = Interrupt::new();
+    operator.interrupt_with(Arc::clone(&interrupt));
+    assert!(operator.submit(Command::Hold, alice()).ok);
+    interrupt.raise(crate::signals::Received::Terminate);
+    let refused = operator.submit(
+        Command::Scene {
+            name: "panic".into(),
+        },
+        alice(),
+    );
+    assert!(!refused.ok);
+    assert!(
+        refused
+            .message
+            .starts_with("the run is stopping: interrupted by SIG"),
+        "{refused:?}"
+    );
+    assert!(!operator.submit(Command::Go, alice()).ok);
+    assert!(!operator.submit(Command::Abort, alice()).ok);
+    assert!(!operator.has_queued());
 }

@@ -149,6 +149,39 @@ async fn go_ends_the_wait_of_what_an_operator_played() {
 }
 
 #[tokio::test]
+async fn held_a_go_that_ends_an_operators_wait_lets_no_step_start() {
+    let run = operated("  - log: one\n  - log: two\n", |event, operator| {
+        if finished(event, "1") {
+            send(operator, Command::Hold);
+            send(
+                operator,
+                Command::Do {
+                    action: "wait".into(),
+                    selector: Some("10m".into()),
+                    participant: None,
+                },
+            );
+        }
+        if waiting(event, "op1") {
+            assert_eq!(
+                send(operator, Command::Go),
+                "go: the wait of what an operator played ends, and it goes on"
+            );
+            later(operator, 50, Command::Resume);
+        }
+    })
+    .await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    let (_, detail, _) = run.finished("op1");
+    assert_eq!(detail, Some("cut short by alice after 0ms"));
+    assert!(
+        operator_at(&run, "resume") < started_at(&run, "2"),
+        "still held: {:#?}",
+        run.events
+    );
+}
+
+#[tokio::test]
 async fn a_scene_asked_for_during_the_last_step_still_plays() {
     let run = operated("  - log: one\n", |event, operator| {
         if matches!(event, Event::StepStarted { id, .. } if id.to_string() == "1") {

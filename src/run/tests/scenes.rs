@@ -83,8 +83,8 @@ async fn an_operator_play_that_fails_is_reported_under_its_id() {
     let steps = format!("  - log: first\n{SCENES}");
     let plays = [Play::Scene("nowhere", StepId::operator(1))];
     let run = rehearse_playing(&steps, CLASS, None, &plays).await;
-    let failure = run.result.as_ref().expect_err("an unknown scene fails");
-    assert_eq!(failure.message, "no scene is named `nowhere`");
+    // Reported as failed, and, as what an operator plays, not failing the run.
+    assert!(run.result.is_ok(), "{:?}", run.result);
     assert!(
         run.failed_with("op1")
             .contains("no scene is named `nowhere`")

@@ -300,3 +300,18 @@ fn a_cue_told_later_is_the_next_and_a_known_one_stays() {
     assert_eq!((next.id.as_str(), next.left_ms), ("3", 299_000));
     assert_eq!(state.steps[1].planned, Some(shown(600)));
 }
+
+#[test]
+fn a_countdown_an_operator_played_between_goes_on_being_shown() {
+    let mut show = show();
+    let two = StepId::top_level(2);
+    let op = StepId::operator(1);
+    show.apply(&waiting(&two, "Cued", 600), at(0), "t");
+    show.apply(&started(&op, "do log"), at(1), "t");
+    let current = show.state(at(1), "t").current.unwrap();
+    assert_eq!(current.id, "op1");
+    show.apply(&finished(&op, "do log", Outcome::Ok), at(2), "t");
+    let current = show.state(at(2), "t").current.unwrap();
+    assert_eq!(current.id, "2");
+    assert_eq!(current.doing, "waiting for its cue");
+}
