@@ -328,7 +328,10 @@ async fn a_scene_pauses_a_wait_and_do_acts_at_once() {
     assert!(templated.contains("is not a participant id"), "{templated}");
     taken(dir.path(), &["do", "mute", "Bob Li"]).await;
     run.read_until("mute").await;
-    // The wait went on after both.
+    // An id no one online has is said to be one, not a name.
+    taken(dir.path(), &["do", "unmute", "--id", "Bob Li"]).await;
+    run.read_until("no participant online has the id `Bob Li`").await;
+    // The wait went on after them.
     taken(dir.path(), &["go"]).await;
     let (code, stdout) = run.finish().await;
     assert_eq!(code, Some(0), "{stdout}");

@@ -89,10 +89,13 @@ pub(super) async fn call_on_participant(
     match room.call(request).await {
         Err(failure) if failure.participant_gone => {
             let online = room.who_is_online().await;
-            Err(StepFailure::new(format!(
-                "participant {} is not online; {online}",
-                target.name
-            )))
+            // Named by id (`{id: …}`, the console), it was never looked up by name.
+            let who = if target.name == target.pid {
+                format!("no participant online has the id `{}`", target.pid)
+            } else {
+                format!("participant {} is not online", target.name)
+            };
+            Err(StepFailure::new(format!("{who}; {online}")))
         }
         other => other.map(|_| ()),
     }
