@@ -330,7 +330,8 @@ async fn a_scene_pauses_a_wait_and_do_acts_at_once() {
     run.read_until("mute").await;
     // An id no one online has is said to be one, not a name.
     taken(dir.path(), &["do", "unmute", "--id", "Bob Li"]).await;
-    run.read_until("no participant online has the id `Bob Li`").await;
+    run.read_until("no participant online has the id `Bob Li`")
+        .await;
     // The wait went on after them.
     taken(dir.path(), &["go"]).await;
     let (code, stdout) = run.finish().await;
