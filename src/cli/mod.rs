@@ -43,6 +43,9 @@ fn init_logging(verbose: u8, quiet: bool, sim_requests: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| RedactingStderr)
+        // A log line that cannot be written (the terminal hung up) is lost, not
+        // reported on that same stderr, which would panic the thread that logged.
+        .log_internal_errors(false)
         .with_ansi(color())
         .with_target(false);
     let _ = if crate::determinism::deterministic() {
@@ -60,12 +63,19 @@ struct RedactingStderr;
 impl std::io::Write for RedactingStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = log_line(&String::from_utf8_lossy(buf));
-        std::io::stderr().write_all(text.as_bytes())?;
+        // Held back while a console is on the screen, which it would write over.
+        if crate::output::held_back(&text) {
+            return Ok(buf.len());
+        }
+        // A log line is not worth stopping for: a stderr gone (the terminal hung up)
+        // loses it, and the run goes on to stop as the hangup asks.
+        let _ = std::io::stderr().write_all(text.as_bytes());
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        let _ = std::io::stderr().flush();
+        Ok(())
     }
 }
 

@@ -133,7 +133,11 @@ impl Screen {
         .map_err(failed)
         .and_then(|()| Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(failed));
         match screen {
-            Ok(terminal) => Ok(Screen { terminal }),
+            Ok(terminal) => {
+                // Log lines would be written over the console: kept until it leaves.
+                crate::output::hold_stderr();
+                Ok(Screen { terminal })
+            }
             Err(error) => {
                 if ON_SCREEN.swap(false, Ordering::SeqCst) {
                     restore();
@@ -159,7 +163,8 @@ impl Drop for Screen {
     }
 }
 
-/// The terminal as it was: cooked mode, the normal screen, the cursor shown.
+/// The terminal as it was: cooked mode, the normal screen, the cursor shown, and the
+/// log lines held back while the console was up written.
 fn restore() {
     let _ = terminal::disable_raw_mode();
     let _ = execute!(
@@ -167,6 +172,7 @@ fn restore() {
         terminal::LeaveAlternateScreen,
         cursor::Show
     );
+    crate::output::release_stderr();
 }
 
 /// The console's state between draws.
@@ -188,6 +194,9 @@ impl Console {
 
     fn draw(&mut self, screen: &mut Screen) -> Result<(), Error> {
         self.ui.since_state = self.state_at.elapsed();
+        if let Ok(size) = screen.terminal.size() {
+            self.ui.too_small = size.width < view::MIN_WIDTH || size.height < view::MIN_HEIGHT;
+        }
         screen.draw(&self.state, &self.ui)
     }
 

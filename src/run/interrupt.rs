@@ -98,10 +98,12 @@ impl Interrupt {
             if interrupt.received().is_some() {
                 std::process::exit(exit_code(signal).code());
             }
+            // Raised before anything is said: saying it may fail (the terminal that hung
+            // up), and the run must stop all the same.
+            interrupt.raise(signal);
             tracing::warn!(
                 "{signal}: stopping after the current step's `always` steps; again to exit at once"
             );
-            interrupt.raise(signal);
         })
     }
 }

@@ -146,6 +146,31 @@ async fn sighup_stops_the_run_like_sigterm_with_exit_129_unless_ignored_at_start
 }
 
 #[tokio::test]
+async fn a_signal_stops_the_run_when_its_stderr_is_gone() {
+    // As when the terminal hung up: writing the signal's warning fails, and the run
+    // must stop all the same, with the signal's exit code.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("playbook.yaml"),
+        playbook_with_steps("Signals", "  - log: ready\n  - wait: 1h\n")
+            + "rehearsal:\n  participants:\n    - { name: Alice Zhang, role: host }\n",
+    )
+    .unwrap();
+    let mut child = spawn(
+        dir.path(),
+        &["run", "playbook.yaml", "--sim", "--progress", "never"],
+        false,
+    );
+    drop(child.stderr.take());
+    let mut child = Running::new(child);
+    child.read_until("waiting for").await;
+    child.kill("TERM");
+    let (code, stdout) = child.finish().await;
+    assert_eq!(code, Some(143), "{stdout}");
+    assert!(stdout.contains("interrupted by SIGTERM"), "{stdout}");
+}
+
+#[tokio::test]
 async fn a_second_signal_leaves_a_whole_report_or_the_previous_one_never_an_empty_file() {
     let emu = Emu::start(TOWN_HALL).await;
     let dir = tempfile::tempdir().unwrap();
