@@ -105,10 +105,20 @@ pub(super) async fn finish(
                 crate::printable::printable_lines(&secrets.redact(&final_state(&meeting)))
             }
         };
-        crate::output::print_out(&text)?;
+        // The terminal may be gone (a hangup stopped the run): the run's own exit
+        // code, not a failed summary, is what it ends with.
+        if let Err(error) = crate::output::print_out(&text) {
+            tracing::debug!("the rehearsal's summary: {error}");
+        }
     }
     handle.stop().await;
     Ok(())
+}
+
+/// A participant's name as the summary prints it: whatever they called themselves,
+/// one line of it, so that no name can make a line of its own.
+fn shown(name: &str) -> String {
+    crate::printable::printable(name).into_owned()
 }
 
 /// The rehearsal meeting at the end, for people to compare with what they meant.
@@ -116,14 +126,14 @@ fn final_state(meeting: &MeetingView) -> String {
     let name = |pid: &Option<String>| {
         pid.as_ref()
             .and_then(|pid| meeting.participants.iter().find(|p| &p.pid == pid))
-            .map_or("nobody".to_owned(), |p| p.name.clone())
+            .map_or("nobody".to_owned(), |p| shown(&p.name))
     };
     let list = |pick: &dyn Fn(&sim::ParticipantView) -> bool| {
-        let names: Vec<&str> = meeting
+        let names: Vec<String> = meeting
             .participants
             .iter()
             .filter(|p| pick(p))
-            .map(|p| p.name.as_str())
+            .map(|p| shown(&p.name))
             .collect();
         if names.is_empty() {
             "nobody".to_owned()
