@@ -16,7 +16,15 @@ fn hidden(c: char) -> bool {
             | '\u{2066}'..='\u{2069}' // bidi isolates
             | '\u{061C}' // Arabic letter mark
             | '\u{2028}' | '\u{2029}' // line and paragraph separators
-            | '\u{FEFF}') // zero-width no-break space
+            | '\u{FEFF}' // zero-width no-break space
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{206A}'..='\u{206F}' // deprecated format characters
+            | '\u{180E}' // Mongolian vowel separator
+            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+            | '\u{034F}' // combining grapheme joiner
+            | '\u{17B4}' | '\u{17B5}' // Khmer inherent vowels
+            | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation
+            | '\u{E0000}'..='\u{E007F}') // tag characters
 }
 
 /// `text` as one line, with every hidden character (line breaks too) escaped.
@@ -58,6 +66,16 @@ mod tests {
         assert_eq!(printable("a\u{9b}31m"), "a\\u{9b}31m");
         assert_eq!(printable("abc\u{202e}fed"), "abc\\u{202e}fed");
         for c in ['\u{200b}', '\u{200f}', '\u{202a}', '\u{2066}', '\u{2069}'] {
+            assert_eq!(printable(&c.to_string()), format!("\\u{{{:x}}}", c as u32));
+        }
+        for c in [
+            '\u{2060}',
+            '\u{180e}',
+            '\u{3164}',
+            '\u{115f}',
+            '\u{e0041}',
+            '\u{206f}',
+        ] {
             assert_eq!(printable(&c.to_string()), format!("\\u{{{:x}}}", c as u32));
         }
         assert_eq!(printable_lines("a\u{1b}\nb\r\n"), "a\\u{1b}\nb\\u{d}\n");

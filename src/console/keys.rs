@@ -50,6 +50,17 @@ pub(crate) fn action(key: KeyEvent, ui: &Ui, state: &ShowState) -> Action {
             _ => Action::Nothing,
         };
     }
+    // The keys and their questions are not on the screen: nothing may be done blind.
+    if ui.too_small {
+        return match key.code {
+            KeyCode::Char('q') => Action::Quit,
+            _ => Action::Say(format!(
+                "terminal too small: make it at least {}×{} to use the keys",
+                super::view::MIN_WIDTH,
+                super::view::MIN_HEIGHT
+            )),
+        };
+    }
     if ui.confirm_abort {
         return match key.code {
             KeyCode::Char('y') => Action::Send(Command::Abort),
@@ -163,6 +174,33 @@ mod tests {
         let mut release = press('g');
         release.kind = KeyEventKind::Release;
         assert_eq!(action(release, &ui, &state), Action::Nothing);
+    }
+
+    #[test]
+    fn too_small_a_terminal_lets_no_key_act_but_quitting() {
+        let ui = Ui {
+            too_small: true,
+            ..Ui::default()
+        };
+        let state = show();
+        for key in ['a', 'y', 'p', 'h', 'g', 'L'] {
+            assert!(
+                matches!(action(press(key), &ui, &state), Action::Say(_)),
+                "{key}"
+            );
+        }
+        // Even an abort already asked for is not confirmed blind.
+        let asking = Ui {
+            confirm_abort: true,
+            ..ui.clone()
+        };
+        assert!(matches!(
+            action(press('y'), &asking, &state),
+            Action::Say(_)
+        ));
+        assert_eq!(action(press('q'), &ui, &state), Action::Quit);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action(ctrl_c, &ui, &state), Action::Quit);
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub(crate) struct Ui {
     pub since_state: Duration,
     /// The run is over and its connection closed: the outcome, shown until a key.
     pub ended: Option<String>,
+    /// The terminal was too small to draw in at the last draw: keys are not shown, so
+    /// none but quitting acts.
+    pub too_small: bool,
 }
 
 /// A line for the status bar.
