@@ -291,6 +291,29 @@ async fn the_socket_goes_with_the_run() {
 }
 
 #[tokio::test]
+async fn the_roster_is_there_before_the_shows_first_call() {
+    let playbook = format!(
+        "{}rehearsal:\n  participants:\n    - {{ name: Alice Zhang, role: host }}\n    - {{ name: Bob Li }}\n",
+        playbook_with_steps("Quiet start", "  - wait: 10m\n  - mute: Bob Li\n")
+    );
+    let run = Run::playbook(&playbook).listening().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let output = run.cue(&["status", "--json"]).await;
+        assert_eq!(output.code, 0, "{}", output.transcript());
+        let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+        let state = &json["state"];
+        if state["meeting"]["feed"] == "up"
+            && state["roster"].as_array().is_some_and(|r| r.len() == 2)
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{state:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
 async fn the_roster_comes_from_the_feed() {
     let playbook = format!(
         "{}rehearsal:\n  participants:\n    - {{ name: Alice Zhang, role: host }}\n    - {{ name: Bob Li }}\n    - {{ name: Carol Wu, hand: raised }}\n",

@@ -41,7 +41,13 @@ impl Executor<'_> {
         step: &Spanned<Step>,
         number: usize,
     ) -> Result<(), StepFailure> {
-        if self.feed.wanted() && self.client.connected() && !self.meeting_over() && calls_api(step)
+        // An operator watches the roster from the first step, whatever it is: a show
+        // that opens on a cue or a wait must not leave them blind until its first call.
+        let watched = self.operator.is_some();
+        if self.feed.wanted()
+            && self.client.connected()
+            && !self.meeting_over()
+            && (calls_api(step) || watched)
         {
             let clock = Arc::clone(&self.timeline.clock);
             let interrupt = Arc::clone(&self.interrupt);
