@@ -195,7 +195,8 @@ impl Console {
     fn draw(&mut self, screen: &mut Screen) -> Result<(), Error> {
         self.ui.since_state = self.state_at.elapsed();
         if let Ok(size) = screen.terminal.size() {
-            self.ui.too_small = size.width < view::MIN_WIDTH || size.height < view::MIN_HEIGHT;
+            self.ui.too_small =
+                size.width < super::ui::MIN_WIDTH || size.height < super::ui::MIN_HEIGHT;
         }
         screen.draw(&self.state, &self.ui)
     }

@@ -56,8 +56,8 @@ pub(crate) fn action(key: KeyEvent, ui: &Ui, state: &ShowState) -> Action {
             KeyCode::Char('q') => Action::Quit,
             _ => Action::Say(format!(
                 "terminal too small: make it at least {}×{} to use the keys",
-                super::view::MIN_WIDTH,
-                super::view::MIN_HEIGHT
+                super::ui::MIN_WIDTH,
+                super::ui::MIN_HEIGHT
             )),
         };
     }

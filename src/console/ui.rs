@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use crate::control::protocol::{Person, ShowState};
 
+/// The smallest terminal the console draws in, and takes keys in.
+pub(crate) const MIN_WIDTH: u16 = 80;
+pub(crate) const MIN_HEIGHT: u16 = 24;
+
 /// The console's own state, beside the run's.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Ui {

@@ -16,12 +16,8 @@ use unicode_width::UnicodeWidthStr;
 
 use self::text::{Theme, clock_now, fit};
 use super::keys::PERSON_KEYS;
-use super::ui::Ui;
+use super::ui::{MIN_HEIGHT, MIN_WIDTH, Ui};
 use crate::control::protocol::ShowState;
-
-/// The smallest terminal the console draws in.
-pub(crate) const MIN_WIDTH: u16 = 80;
-pub(crate) const MIN_HEIGHT: u16 = 24;
 
 /// Draws the whole screen.
 pub(crate) fn draw(frame: &mut Frame, state: &ShowState, ui: &Ui) {
