@@ -177,6 +177,16 @@ impl Operator {
         self.state().held
     }
 
+    /// The top-level steps to be skipped when the run reaches them.
+    pub(crate) fn skipping(&self) -> Vec<String> {
+        self.state()
+            .skips
+            .iter()
+            .filter(|(id, _)| id.is_top_level())
+            .map(|(id, _)| id.to_string())
+            .collect()
+    }
+
     /// Takes a command; never blocks, never awaits the executor. Refusals change
     /// nothing. `Status` is answered by the channel, not here.
     pub(crate) fn submit(&self, command: Command, who: Who) -> Reply {

@@ -31,6 +31,10 @@ pub(super) type FeedTap = watch::Receiver<Option<watch::Receiver<LiveState>>>;
 /// Whether anyone is held up by the run: asked on every publication.
 pub(super) type Held = Box<dyn Fn() -> bool + Send>;
 
+/// The top-level steps an operator asked to skip that the run has not reached: asked
+/// on every publication, so that the next cue is not one that will not fire.
+pub(super) type Skipping = Box<dyn Fn() -> Vec<String> + Send>;
+
 /// Everything a publication needs, shared by the listener and the refresher.
 struct Book {
     show: Show,
@@ -39,6 +43,7 @@ struct Book {
     timeline: Timeline,
     feed: FeedTap,
     held: Held,
+    skipping: Skipping,
     states: Option<watch::Sender<ShowState>>,
     /// The top-level steps cued after the meeting's start: planned once it is known.
     meeting_cues: Vec<(String, Cue)>,
@@ -50,6 +55,10 @@ impl Book {
         let at = self.clock.now();
         let mut state = self.show.state(at, &self.timeline.show(at));
         state.held = (self.held)();
+        let skipping = (self.skipping)();
+        if !skipping.is_empty() {
+            state.next_cue = self.show.next_cue(at, &skipping);
+        }
         let live = self
             .feed
             .borrow()
@@ -145,6 +154,7 @@ pub(super) struct Start<'a> {
     pub timeline: Timeline,
     pub feed: FeedTap,
     pub held: Held,
+    pub skipping: Skipping,
     pub handle: server::Handle,
 }
 
@@ -163,6 +173,7 @@ impl Channel {
             timeline: start.timeline,
             feed: start.feed,
             held: start.held,
+            skipping: start.skipping,
             states: Some(states),
             meeting_cues: start.meeting_cues,
         };
@@ -330,6 +341,10 @@ impl super::Session {
                 let operator = Arc::clone(operator);
                 Box::new(move || operator.held())
             },
+            skipping: {
+                let operator = Arc::clone(operator);
+                Box::new(move || operator.skipping())
+            },
             handle: {
                 let operator = Arc::clone(operator);
                 Arc::new(move |command: Command, who: Who| operator.submit(command, who))
@@ -397,6 +412,7 @@ mod tests {
             },
             feed,
             held: Box::new(|| false),
+            skipping: Box::new(Vec::new),
             handle: Arc::new(|_, _| Reply {
                 ok: true,
                 message: String::new(),

@@ -288,6 +288,28 @@ impl Show {
         });
     }
 
+    /// The next cue to come after `at`, but not one of a step in `skipping` (an
+    /// operator asked for it to be skipped when the run reaches it).
+    pub(crate) fn next_cue(&self, at: Timestamp, skipping: &[String]) -> Option<NextCue> {
+        self.steps
+            .iter()
+            .zip(&self.planned)
+            .find(|(step, planned)| {
+                matches!(step.state, StepState::Pending | StepState::Waiting)
+                    && planned.is_some_and(|p| p >= at)
+                    && !skipping.contains(&step.id)
+            })
+            .and_then(|(step, planned)| {
+                Some(NextCue {
+                    id: step.id.clone(),
+                    name: step.name.clone(),
+                    at: step.planned.clone()?,
+                    left_ms: u64::try_from((*planned)?.duration_since(at).as_millis().max(0))
+                        .unwrap_or(u64::MAX),
+                })
+            })
+    }
+
     /// The show at `at` (shown as `now`), without the roster and the feed's picture.
     pub(crate) fn state(&self, at: Timestamp, now: &str) -> ShowState {
         let left = |until: Timestamp| {
@@ -310,22 +332,7 @@ impl Show {
             }),
             (None, None) => None,
         };
-        let next_cue = self
-            .steps
-            .iter()
-            .zip(&self.planned)
-            .find(|(step, planned)| {
-                matches!(step.state, StepState::Pending | StepState::Waiting)
-                    && planned.is_some_and(|p| p >= at)
-            })
-            .and_then(|(step, planned)| {
-                Some(NextCue {
-                    id: step.id.clone(),
-                    name: step.name.clone(),
-                    at: step.planned.clone()?,
-                    left_ms: left((*planned)?),
-                })
-            });
+        let next_cue = self.next_cue(at, &[]);
         ShowState {
             run: self.run.clone(),
             now: now.to_owned(),

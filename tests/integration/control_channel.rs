@@ -97,6 +97,31 @@ async fn commands_the_run_refuses_exit_1_with_the_reason() {
 }
 
 #[tokio::test]
+async fn the_next_cue_is_not_one_an_operator_skipped() {
+    let run = Run::playbook(&playbook_with_steps(
+        "Skipped",
+        "  - wait: 10m\n  - name: two\n    at: +20m\n    log: two\n  - name: three\n    at: +30m\n    log: three\n",
+    ))
+    .listening()
+    .await;
+    let next = |status: &Output| {
+        let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+        json["state"]["next_cue"]["id"].as_str().map(str::to_owned)
+    };
+    assert_eq!(
+        next(&run.cue(&["status", "--json"]).await).as_deref(),
+        Some("2")
+    );
+    assert_eq!(run.cue(&["skip", "2"]).await.code, 0);
+    assert_eq!(
+        next(&run.cue(&["status", "--json"]).await).as_deref(),
+        Some("3")
+    );
+    run.cue(&["abort"]).await;
+    run.finish().await;
+}
+
+#[tokio::test]
 async fn no_run_listening_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     let output = cue_in(dir.path(), &["status"]).await;

@@ -315,3 +315,10 @@ fn a_countdown_an_operator_played_between_goes_on_being_shown() {
     assert_eq!(current.id, "2");
     assert_eq!(current.doing, "waiting for its cue");
 }
+
+#[test]
+fn the_next_cue_is_not_one_an_operator_will_skip() {
+    let show = show();
+    assert_eq!(show.next_cue(at(0), &[]).unwrap().id, "2");
+    assert_eq!(show.next_cue(at(0), &["2".into()]).map(|c| c.id), None);
+}
