@@ -53,12 +53,10 @@ impl Book {
     fn publish(&mut self) {
         let Some(states) = &self.states else { return };
         let at = self.clock.now();
-        let mut state = self.show.state(at, &self.timeline.show(at));
+        let mut state = self
+            .show
+            .state(at, &self.timeline.show(at), &(self.skipping)());
         state.held = (self.held)();
-        let skipping = (self.skipping)();
-        if !skipping.is_empty() {
-            state.next_cue = self.show.next_cue(at, &skipping);
-        }
         let live = self
             .feed
             .borrow()

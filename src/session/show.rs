@@ -13,6 +13,7 @@ use crate::control::protocol::{
     Current, LogLine, MeetingView, NextCue, RunInfo, ShowState, StepState, StepView,
 };
 use crate::playbook::action::LogLevel;
+use crate::playbook::step_id::StepId;
 use crate::run::{Event, Outcome};
 use crate::secrets::Secrets;
 
@@ -23,6 +24,11 @@ pub(crate) const LOG_LINES: usize = 200;
 /// enough that [`LOG_LINES`] of them keep every state a client is sent small, whatever
 /// a playbook logs or an API answers.
 const LOG_LINE_CHARS: usize = 1000;
+
+/// The milliseconds from `at` to `until`, none once it has passed.
+fn millis_left(at: Timestamp, until: Timestamp) -> u64 {
+    u64::try_from(until.duration_since(at).as_millis().max(0)).unwrap_or(u64::MAX)
+}
 
 /// `text` cut to at most `limit` characters, the cut marked with "…".
 fn clipped(text: String, limit: usize) -> String {
@@ -45,7 +51,7 @@ pub(crate) struct Show {
     /// When each top-level step's cue is planned, as an instant, for the countdown.
     planned: Vec<Option<Timestamp>>,
     /// The steps running now, outermost first: id and name.
-    running: Vec<(String, String)>,
+    running: Vec<(StepId, String)>,
     /// A wait or countdown under way.
     waiting: Option<Wait>,
     /// The wait or countdown an operator's scene or `do` interrupted, which goes on
@@ -171,9 +177,9 @@ impl Show {
                 until,
                 left,
             } => {
+                let cue = !self.running.iter().any(|(running, _)| running == id);
                 let id = id.to_string();
                 let mut at = after(left);
-                let cue = !self.running.iter().any(|(running, _)| *running == id);
                 let doing = if cue {
                     "waiting for its cue"
                 } else {
@@ -207,12 +213,11 @@ impl Show {
                 if id.is_operator() && self.paused.is_none() {
                     self.paused = self.waiting.take();
                 }
-                let id = id.to_string();
-                if let Some(index) = self.step(&id) {
+                if let Some(index) = self.step(&id.to_string()) {
                     self.steps[index].state = StepState::Running;
                     self.steps[index].started = Some(now.to_owned());
                 }
-                self.running.push((id, name.clone()));
+                self.running.push((id.clone(), name.clone()));
                 self.waiting = None;
             }
             Event::StepSkipped { id, .. } => {
@@ -227,8 +232,7 @@ impl Show {
                 finished,
                 ..
             } => {
-                let id = id.to_string();
-                if let Some(index) = self.step(&id) {
+                if let Some(index) = self.step(&id.to_string()) {
                     let step = &mut self.steps[index];
                     step.state = match outcome {
                         Outcome::Ok => StepState::Ok,
@@ -237,12 +241,12 @@ impl Show {
                     step.started = Some(started.clone());
                     step.finished = Some(finished.clone());
                 }
-                if let Some(at) = self.running.iter().rposition(|(r, _)| *r == id) {
+                if let Some(at) = self.running.iter().rposition(|(r, _)| r == id) {
                     self.running.truncate(at);
                 }
                 self.waiting = None;
-                let playing = self.running.iter().any(|(r, _)| r.starts_with("op"));
-                if id.starts_with("op") && !playing {
+                let playing = self.running.iter().any(|(r, _)| r.is_operator());
+                if id.is_operator() && !playing {
                     self.waiting = self.paused.take();
                 }
             }
@@ -304,27 +308,24 @@ impl Show {
                     id: step.id.clone(),
                     name: step.name.clone(),
                     at: step.planned.clone()?,
-                    left_ms: u64::try_from((*planned)?.duration_since(at).as_millis().max(0))
-                        .unwrap_or(u64::MAX),
+                    left_ms: millis_left(at, (*planned)?),
                 })
             })
     }
 
-    /// The show at `at` (shown as `now`), without the roster and the feed's picture.
-    pub(crate) fn state(&self, at: Timestamp, now: &str) -> ShowState {
-        let left = |until: Timestamp| {
-            u64::try_from(until.duration_since(at).as_millis().max(0)).unwrap_or(u64::MAX)
-        };
+    /// The show at `at` (shown as `now`), without the roster and the feed's picture;
+    /// `skipping` as for [`Show::next_cue`].
+    pub(crate) fn state(&self, at: Timestamp, now: &str, skipping: &[String]) -> ShowState {
         let current = match (&self.waiting, self.running.last()) {
             (Some(wait), _) => Some(Current {
                 id: wait.id.clone(),
                 name: wait.name.clone(),
                 doing: wait.doing.to_owned(),
                 until: Some(wait.shown.clone()),
-                left_ms: Some(left(wait.until)),
+                left_ms: Some(millis_left(at, wait.until)),
             }),
             (None, Some((id, name))) => Some(Current {
-                id: id.clone(),
+                id: id.to_string(),
                 name: name.clone(),
                 doing: "running".into(),
                 until: None,
@@ -332,7 +333,7 @@ impl Show {
             }),
             (None, None) => None,
         };
-        let next_cue = self.next_cue(at, &[]);
+        let next_cue = self.next_cue(at, skipping);
         ShowState {
             run: self.run.clone(),
             now: now.to_owned(),

@@ -80,14 +80,14 @@ fn waiting(id: &StepId, name: &str, until: i64) -> Event {
 fn the_steps_follow_the_run() {
     let mut show = show();
     let one = StepId::top_level(1);
-    let state = show.state(at(0), "now");
+    let state = show.state(at(0), "now", &[]);
     assert!(state.steps.iter().all(|s| s.state == StepState::Pending));
     let next = state.next_cue.unwrap();
     assert_eq!((next.id.as_str(), next.left_ms), ("2", 600_000));
 
     // Counting down to step 1's cue.
     show.apply(&waiting(&one, "open", 30), at(0), "t");
-    let state = show.state(at(10), "t");
+    let state = show.state(at(10), "t", &[]);
     assert_eq!(state.steps[0].state, StepState::Waiting);
     assert_eq!(state.steps[0].planned, Some(shown(30)));
     let current = state.current.unwrap();
@@ -110,7 +110,7 @@ fn the_steps_follow_the_run() {
         "t",
     );
     show.apply(&started(&one, "open"), at(0), "t1");
-    let state = show.state(at(31), "t1");
+    let state = show.state(at(31), "t1", &[]);
     assert_eq!(state.steps[0].state, StepState::Running);
     assert_eq!(state.steps[0].started.as_deref(), Some("t1"));
     assert_eq!(state.current.as_ref().unwrap().doing, "running");
@@ -119,14 +119,14 @@ fn the_steps_follow_the_run() {
     let inner = one.child(1);
     show.apply(&started(&inner, "pause"), at(0), "t2");
     show.apply(&waiting(&inner, "pause", 40), at(0), "t2");
-    let current = show.state(at(35), "t2").current.unwrap();
+    let current = show.state(at(35), "t2", &[]).current.unwrap();
     assert_eq!(
         (current.id.as_str(), current.doing.as_str()),
         ("1.1", "waiting")
     );
     assert_eq!(current.left_ms, Some(5_000));
     show.apply(&finished(&inner, "pause", Outcome::Ok), at(0), "t3");
-    let current = show.state(at(41), "t3").current.unwrap();
+    let current = show.state(at(41), "t3", &[]).current.unwrap();
     assert_eq!(
         (current.id.as_str(), current.doing.as_str()),
         ("1", "running")
@@ -154,7 +154,7 @@ fn the_steps_follow_the_run() {
         at(0),
         "t5",
     );
-    let state = show.state(at(50), "t5");
+    let state = show.state(at(50), "t5", &[]);
     assert_eq!(state.steps[0].state, StepState::Failed);
     assert_eq!(state.steps[0].finished, Some(shown(61)));
     assert_eq!(state.steps[1].state, StepState::Skipped);
@@ -165,7 +165,7 @@ fn the_steps_follow_the_run() {
 #[test]
 fn a_cue_in_the_past_is_not_the_next() {
     let show = show();
-    assert_eq!(show.state(at(601), "t").next_cue, None);
+    assert_eq!(show.state(at(601), "t", &[]).next_cue, None);
 }
 
 #[test]
@@ -180,7 +180,7 @@ fn the_meeting_and_the_feed_follow_the_run() {
         at(0),
         "t",
     );
-    let state = show.state(at(100), "t");
+    let state = show.state(at(100), "t", &[]);
     assert_eq!(state.meeting.state, "not started");
     assert_eq!(state.current.unwrap().left_ms, Some(200_000));
     show.apply(
@@ -199,14 +199,14 @@ fn the_meeting_and_the_feed_follow_the_run() {
         at(0),
         "t",
     );
-    let state = show.state(at(130), "t");
+    let state = show.state(at(130), "t", &[]);
     assert_eq!(
         (state.meeting.state.as_str(), state.meeting.feed.as_str()),
         ("running", "down")
     );
     assert_eq!(state.current, None);
     show.apply(&Event::FeedUp { at: shown(140) }, at(0), "t");
-    assert_eq!(show.state(at(140), "t").meeting.feed, "up");
+    assert_eq!(show.state(at(140), "t", &[]).meeting.feed, "up");
     show.apply(
         &Event::RunFinished {
             summary: Summary {
@@ -217,7 +217,10 @@ fn the_meeting_and_the_feed_follow_the_run() {
         at(0),
         "t",
     );
-    assert_eq!(show.state(at(150), "t").finished.as_deref(), Some("failed"));
+    assert_eq!(
+        show.state(at(150), "t", &[]).finished.as_deref(),
+        Some("failed")
+    );
 }
 
 #[test]
@@ -236,7 +239,7 @@ fn the_log_keeps_the_last_lines_masked_and_printable() {
             "t",
         );
     }
-    let log = show.state(at(0), "t").log;
+    let log = show.state(at(0), "t", &[]).log;
     assert_eq!(log.len(), LOG_LINES);
     let last = log.last().unwrap();
     assert_eq!(last.level, "warn");
@@ -261,7 +264,7 @@ fn a_long_line_is_clipped_so_that_states_stay_small() {
         at(0),
         "t",
     );
-    let log = show.state(at(0), "t").log;
+    let log = show.state(at(0), "t", &[]).log;
     let text = &log[0].text;
     assert!(text.ends_with('…'), "{}", &text[text.len() - 10..]);
     assert!(text.chars().count() <= LOG_LINE_CHARS, "{}", text.len());
@@ -284,7 +287,7 @@ fn operator_commands_have_their_own_lines() {
         at(0),
         "t",
     );
-    let log = show.state(at(1), "t").log;
+    let log = show.state(at(1), "t", &[]).log;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].level, "operator");
     assert!(log[0].text.contains("hold"), "{:?}", log[0]);
@@ -295,7 +298,7 @@ fn a_cue_told_later_is_the_next_and_a_known_one_stays() {
     let mut show = show();
     show.plan("3", at(900), shown(900));
     show.plan("2", at(1), shown(1));
-    let state = show.state(at(601), "t");
+    let state = show.state(at(601), "t", &[]);
     let next = state.next_cue.unwrap();
     assert_eq!((next.id.as_str(), next.left_ms), ("3", 299_000));
     assert_eq!(state.steps[1].planned, Some(shown(600)));
@@ -308,10 +311,10 @@ fn a_countdown_an_operator_played_between_goes_on_being_shown() {
     let op = StepId::operator(1);
     show.apply(&waiting(&two, "Cued", 600), at(0), "t");
     show.apply(&started(&op, "do log"), at(1), "t");
-    let current = show.state(at(1), "t").current.unwrap();
+    let current = show.state(at(1), "t", &[]).current.unwrap();
     assert_eq!(current.id, "op1");
     show.apply(&finished(&op, "do log", Outcome::Ok), at(2), "t");
-    let current = show.state(at(2), "t").current.unwrap();
+    let current = show.state(at(2), "t", &[]).current.unwrap();
     assert_eq!(current.id, "2");
     assert_eq!(current.doing, "waiting for its cue");
 }
@@ -321,4 +324,5 @@ fn the_next_cue_is_not_one_an_operator_will_skip() {
     let show = show();
     assert_eq!(show.next_cue(at(0), &[]).unwrap().id, "2");
     assert_eq!(show.next_cue(at(0), &["2".into()]).map(|c| c.id), None);
+    assert_eq!(show.state(at(0), "t", &["2".into()]).next_cue, None);
 }
