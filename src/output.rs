@@ -2,6 +2,8 @@
 //! while a full-screen console owns the terminal. A ground module: the commands and
 //! the command line both write through it, so neither has to reach into the other.
 
+use std::collections::VecDeque;
+
 use crate::error::Error;
 
 /// Writes to stdout; a reader that went away (`emcee actions | head -1`) is not an error.
@@ -23,16 +25,17 @@ pub(crate) fn print_out(text: &str) -> Result<(), Error> {
 const HELD_LINES: usize = 200;
 
 /// Log lines held back, and how many were dropped; `None` when not holding back.
-static HELD: std::sync::Mutex<Option<(Vec<String>, usize)>> = std::sync::Mutex::new(None);
+type Held = Option<(VecDeque<String>, usize)>;
+static HELD: std::sync::Mutex<Held> = std::sync::Mutex::new(None);
 
-fn held() -> std::sync::MutexGuard<'static, Option<(Vec<String>, usize)>> {
+fn held() -> std::sync::MutexGuard<'static, Held> {
     HELD.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// From now on log lines are kept rather than written: a console draws on the screen.
 pub(crate) fn hold_stderr() {
-    held().get_or_insert_with(|| (Vec::new(), 0));
+    held().get_or_insert_with(|| (VecDeque::new(), 0));
 }
 
 /// Writes the log lines held back, and writes the next ones as they come.
@@ -60,10 +63,10 @@ pub(crate) fn held_back(line: &str) -> bool {
         return false;
     };
     if lines.len() == HELD_LINES {
-        lines.remove(0);
+        lines.pop_front();
         *dropped += 1;
     }
-    lines.push(line.to_owned());
+    lines.push_back(line.to_owned());
     true
 }
 
