@@ -23,6 +23,15 @@ fn send(operator: &Operator, command: Command) -> String {
     reply.message
 }
 
+/// `do ACTION SELECTOR`.
+fn one_off(action: &str, selector: &str) -> Command {
+    Command::Do {
+        action: action.into(),
+        selector: Some(selector.into()),
+        participant: None,
+    }
+}
+
 /// Sends `command` after `ms` of real time, from a task of its own: to release a run
 /// that waits for nothing but the operator.
 fn later(operator: &Arc<Operator>, ms: u64, command: Command) {
@@ -129,14 +138,7 @@ async fn a_go_between_steps_ends_the_wait_that_comes_next() {
 async fn go_ends_the_wait_of_what_an_operator_played() {
     let run = operated("  - log: one\n  - log: two\n", |event, operator| {
         if finished(event, "1") {
-            send(
-                operator,
-                Command::Do {
-                    action: "wait".into(),
-                    selector: Some("10m".into()),
-                    participant: None,
-                },
-            );
+            send(operator, one_off("wait", "10m"));
         }
         if waiting(event, "op1") {
             send(operator, Command::Go);
@@ -153,14 +155,7 @@ async fn held_a_go_that_ends_an_operators_wait_lets_no_step_start() {
     let run = operated("  - log: one\n  - log: two\n", |event, operator| {
         if finished(event, "1") {
             send(operator, Command::Hold);
-            send(
-                operator,
-                Command::Do {
-                    action: "wait".into(),
-                    selector: Some("10m".into()),
-                    participant: None,
-                },
-            );
+            send(operator, one_off("wait", "10m"));
         }
         if waiting(event, "op1") {
             assert_eq!(
@@ -185,14 +180,7 @@ async fn held_a_go_that_ends_an_operators_wait_lets_no_step_start() {
 async fn a_scene_asked_for_during_the_last_step_still_plays() {
     let run = operated("  - log: one\n", |event, operator| {
         if matches!(event, Event::StepStarted { id, .. } if id.to_string() == "1") {
-            send(
-                operator,
-                Command::Do {
-                    action: "log".into(),
-                    selector: Some("late".into()),
-                    participant: None,
-                },
-            );
+            send(operator, one_off("log", "late"));
         }
     })
     .await;
@@ -386,14 +374,7 @@ async fn what_was_queued_when_the_run_was_aborted_is_said_not_played() {
         "  - steps:\n      - wait: 1h\n    always:\n      - log: cleaning up\n",
         |event, operator| {
             if waiting(event, "1.1") {
-                send(
-                    operator,
-                    Command::Do {
-                        action: "log".into(),
-                        selector: Some("queued".into()),
-                        participant: None,
-                    },
-                );
+                send(operator, one_off("log", "queued"));
                 send(operator, Command::Abort);
             }
         },
@@ -515,24 +496,10 @@ async fn a_scene_keeps_a_wait_for_deadline() {
 async fn do_plays_a_checked_one_off_and_refuses_one_that_does_not_check() {
     let run = operated("  - log: one\n  - log: two\n", |event, operator| {
         if finished(event, "1") {
-            let refused = operator.submit(
-                Command::Do {
-                    action: "mtue".into(),
-                    selector: Some("Bob Li".into()),
-                    participant: None,
-                },
-                alice(),
-            );
+            let refused = operator.submit(one_off("mtue", "Bob Li"), alice());
             assert!(!refused.ok);
             assert!(refused.message.contains("did you mean"), "{refused:?}");
-            send(
-                operator,
-                Command::Do {
-                    action: "mute".into(),
-                    selector: Some("Bob Li".into()),
-                    participant: None,
-                },
-            );
+            send(operator, one_off("mute", "Bob Li"));
         }
     })
     .await;
@@ -576,14 +543,7 @@ async fn do_plays_a_checked_one_off_and_refuses_one_that_does_not_check() {
 async fn a_failing_do_does_not_fail_the_run() {
     let run = operated("  - log: one\n  - log: two\n", |event, operator| {
         if finished(event, "1") {
-            send(
-                operator,
-                Command::Do {
-                    action: "mute".into(),
-                    selector: Some("Nobody Known".into()),
-                    participant: None,
-                },
-            );
+            send(operator, one_off("mute", "Nobody Known"));
         }
     })
     .await;
